@@ -1,0 +1,76 @@
+// The provider-neutral description of one load balancer: what a Service (plus the cluster around it) asks for.
+// Built by `buildSpec` (pure, validated); consumed by every provider. Nothing here knows about a cloud.
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export type IpFamily = 'IPv4' | 'IPv6';
+
+/** Who a load balancer belongs to. Cloud names are derived from clusterName + uid, so they are deterministic. */
+export interface LoadBalancerIdentity {
+  clusterName: string;
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface PortSpec {
+  name: string;
+  protocol: Protocol;
+  port: number;
+  /** null when `allocateLoadBalancerNodePorts: false` left the port without a NodePort. */
+  nodePort: number | null;
+}
+
+/** A node that may carry traffic for the load balancer (eligibility already decided). */
+export interface BackendNode {
+  name: string;
+  providerID: string | null;
+  internalIP: string | null;
+  externalIP: string | null;
+}
+
+export interface HealthCheckSpec {
+  /** kube-proxy's 10256 for `Cluster`, the Service's healthCheckNodePort for `Local`. */
+  port: number;
+  path: string;
+}
+
+export interface LoadBalancerSpec {
+  identity: LoadBalancerIdentity;
+  loadBalancerClass: string;
+  ports: PortSpec[];
+  sessionAffinity: 'None' | 'ClientIP';
+  /** Only meaningful with ClientIP affinity. */
+  sessionAffinityTimeoutSeconds: number | null;
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  healthCheck: HealthCheckSpec;
+  /** Normalised CIDRs; empty means "from anywhere". */
+  sourceRanges: string[];
+  /** Addresses the user asked for (spec.loadBalancerIP and the drawbridge.io/load-balancer-ips annotation). */
+  requestedAddresses: string[];
+  /** Addresses the Service already holds in its status: keeping them makes ensure() stable across restarts. */
+  currentAddresses: string[];
+  ipFamilies: IpFamily[];
+  nodes: BackendNode[];
+  /** For `Local`: nodes that have a ready endpoint of this Service. */
+  endpointNodes: string[];
+  /** The Service's drawbridge.io/* annotations, for provider-specific options (pool name, sharing key, ...). */
+  options: Record<string, string>;
+}
+
+export interface IngressPortStatus {
+  port: number;
+  protocol: Protocol;
+  error?: string;
+}
+
+export interface IngressStatus {
+  ip?: string;
+  hostname?: string;
+  ipMode?: 'VIP' | 'Proxy';
+  ports?: IngressPortStatus[];
+}
+
+/** What ensure() reports; written to status.loadBalancer.ingress when it differs from what is there. */
+export interface LoadBalancerStatus {
+  ingress: IngressStatus[];
+}
