@@ -38,7 +38,7 @@ export function parseCidr(text: string): ParsedCidr {
   if (!parsed.ok) return parsed;
   const maxPrefix = parsed.family === 'IPv4' ? 32 : 128;
   if (!/^(0|[1-9][0-9]{0,2})$/.test(prefixText) || Number(prefixText) > maxPrefix) {
-    return { ok: false, why: `${JSON.stringify(text)} has a prefix length outside 0-${maxPrefix}` };
+    return { ok: false, why: `${JSON.stringify(text)} has an invalid prefix length (want 0-${maxPrefix})` };
   }
   const network =
     parsed.family === 'IPv4'

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { startControlPlane } from './controlplane.ts';
 
 const cache = process.env.DRAWBRIDGE_CACHE ?? join(process.env.HOME ?? '/tmp', '.cache', 'drawbridge');
-const stateDir = join(cache, 'env');
+// DRAWBRIDGE_ENV_DIR lets tests run their own up/down without touching a developer's running one.
+const stateDir = process.env.DRAWBRIDGE_ENV_DIR ?? join(cache, 'env');
 const stateFile = join(stateDir, 'state.json');
 
 interface State {

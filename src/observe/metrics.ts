@@ -1,0 +1,130 @@
+// Every metric Drawbridge exports, on a Registry of its own (not prom-client's global one), so tests and
+// embedded uses can create several without "already registered" clashes.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ProviderError } from '../../providers/provider.ts';
+
+const PREFIX = 'drawbridge_';
+
+// Buckets sized to what each thing takes: reconciles include cloud round trips (seconds to minutes for a
+// first GCE/AWS create); queue waits range from immediate to a full 5-minute backoff; single API calls are fast.
+const RECONCILE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const QUEUE_WAIT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+const PROVIDER_CALL_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface Metrics {
+  registry: Registry;
+  reconcileTotal: Counter<'provider' | 'outcome'>;
+  reconcileDuration: Histogram<'provider' | 'outcome'>;
+  queueDepth: Gauge;
+  queueWait: Histogram;
+  providerCallsTotal: Counter<'provider' | 'operation' | 'result'>;
+  providerCallDuration: Histogram<'provider' | 'operation'>;
+  /** 1 healthy, 0 not. */
+  nodeHealth: Gauge<'node'>;
+  poolAddressesTotal: Gauge<'pool'>;
+  poolAddressesUsed: Gauge<'pool'>;
+  /** 1 while this identity holds the leader lease, 0 otherwise. */
+  leader: Gauge<'identity'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    reconcileTotal: new Counter({
+      name: `${PREFIX}reconcile_total`,
+      help: 'Reconciles of a Service, by provider and outcome.',
+      labelNames: ['provider', 'outcome'] as const,
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: `${PREFIX}reconcile_duration_seconds`,
+      help: 'Time one reconcile of a Service took, by provider and outcome.',
+      labelNames: ['provider', 'outcome'] as const,
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: `${PREFIX}queue_depth`,
+      help: 'Service keys waiting for a worker.',
+      registers,
+    }),
+    queueWait: new Histogram({
+      name: `${PREFIX}queue_wait_seconds`,
+      help: 'Time a Service key waited in the queue before a worker took it.',
+      buckets: QUEUE_WAIT_BUCKETS,
+      registers,
+    }),
+    providerCallsTotal: new Counter({
+      name: `${PREFIX}provider_calls_total`,
+      help: "Provider operations, by result ('ok' or the error's reason).",
+      labelNames: ['provider', 'operation', 'result'] as const,
+      registers,
+    }),
+    providerCallDuration: new Histogram({
+      name: `${PREFIX}provider_call_duration_seconds`,
+      help: 'Time one provider operation took.',
+      labelNames: ['provider', 'operation'] as const,
+      buckets: PROVIDER_CALL_BUCKETS,
+      registers,
+    }),
+    nodeHealth: new Gauge({
+      name: `${PREFIX}node_health`,
+      help: 'Node health as probed by Drawbridge: 1 healthy, 0 not.',
+      labelNames: ['node'] as const,
+      registers,
+    }),
+    poolAddressesTotal: new Gauge({
+      name: `${PREFIX}pool_addresses_total`,
+      help: 'Assignable addresses in an address pool.',
+      labelNames: ['pool'] as const,
+      registers,
+    }),
+    poolAddressesUsed: new Gauge({
+      name: `${PREFIX}pool_addresses_used`,
+      help: 'Addresses of a pool assigned to Services.',
+      labelNames: ['pool'] as const,
+      registers,
+    }),
+    leader: new Gauge({
+      name: `${PREFIX}leader`,
+      help: 'Whether this identity holds the leader lease (1) or not (0).',
+      labelNames: ['identity'] as const,
+      registers,
+    }),
+  };
+}
+
+/**
+ * Run one provider operation and record its count, duration and result. The result label is 'ok', the typed
+ * error's stable reason (a bounded set of CamelCase strings), or 'error' for anything untyped; the error is
+ * rethrown unchanged.
+ */
+export async function timeProviderCall<T>(
+  metrics: Metrics,
+  provider: string,
+  operation: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const stop = metrics.providerCallDuration.startTimer({ provider, operation });
+  let result = 'ok';
+  try {
+    return await fn();
+  } catch (error) {
+    result = error instanceof ProviderError ? error.reason : 'error';
+    throw error;
+  } finally {
+    stop();
+    metrics.providerCallsTotal.inc({ provider, operation, result });
+  }
+}
+
+/** The WorkQueue's onMetrics hooks, feeding queue_depth and queue_wait_seconds. */
+export function queueMetricsHooks(metrics: Metrics): { waited(ms: number): void; depth(n: number): void } {
+  return {
+    waited: (ms) => metrics.queueWait.observe(ms / 1000),
+    depth: (n) => metrics.queueDepth.set(n),
+  };
+}

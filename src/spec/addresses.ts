@@ -1,0 +1,71 @@
+// Addresses a Service asks for, holds, and accepts traffic from. All are normalised (canonical text, network
+// form for CIDRs) and deduplicated, keeping the user's order: the first requested address is the primary one.
+import type { V1Service } from '@kubernetes/client-node';
+import { annotationPath, LOAD_BALANCER_IPS_ANNOTATION, SOURCE_RANGES_ANNOTATION, splitList } from './annotations.ts';
+import { parseAddress, parseCidr } from './ip.ts';
+import { type Checked, Reason, type SpecProblem } from './reasons.ts';
+
+interface Entry {
+  text: string;
+  path: string;
+}
+
+/** spec.loadBalancerSourceRanges wins; the annotation is only read when the field is empty (as upstream does). */
+export function buildSourceRanges(service: V1Service): Checked<string[]> {
+  const fromSpec = service.spec?.loadBalancerSourceRanges ?? [];
+  const fromAnnotation = service.metadata?.annotations?.[SOURCE_RANGES_ANNOTATION];
+  const entries: Entry[] =
+    fromSpec.length > 0
+      ? fromSpec.map((text, index) => ({ text: text.trim(), path: `spec.loadBalancerSourceRanges[${index}]` }))
+      : listEntries(fromAnnotation, SOURCE_RANGES_ANNOTATION);
+  const problems: SpecProblem[] = [];
+  const ranges: string[] = [];
+  for (const entry of entries) {
+    const parsed = parseCidr(entry.text);
+    if (parsed.ok) ranges.push(parsed.cidr);
+    else problems.push({ path: entry.path, reason: Reason.InvalidSourceRange, message: parsed.why });
+  }
+  return { value: unique(ranges), problems };
+}
+
+/** spec.loadBalancerIP (deprecated upstream, still widely used) first, then the drawbridge.io annotation. */
+export function buildRequestedAddresses(service: V1Service): Checked<string[]> {
+  const problems: SpecProblem[] = [];
+  const addresses: string[] = [];
+  const accept = (entry: Entry, reason: Reason) => {
+    const parsed = parseAddress(entry.text);
+    if (!parsed.ok) problems.push({ path: entry.path, reason, message: parsed.why });
+    // The unspecified address parses, but no provider can hand it out (kube-vip even treats it as "use DHCP").
+    else if (parsed.address === '0.0.0.0' || parsed.address === '::')
+      problems.push({ path: entry.path, reason, message: `${parsed.address} cannot be requested as an address` });
+    else addresses.push(parsed.address);
+  };
+  const loadBalancerIP = service.spec?.loadBalancerIP ?? '';
+  if (loadBalancerIP !== '')
+    accept({ text: loadBalancerIP, path: 'spec.loadBalancerIP' }, Reason.InvalidLoadBalancerIP);
+  const annotation = service.metadata?.annotations?.[LOAD_BALANCER_IPS_ANNOTATION];
+  for (const entry of listEntries(annotation, LOAD_BALANCER_IPS_ANNOTATION)) accept(entry, Reason.InvalidAnnotation);
+  return { value: unique(addresses), problems };
+}
+
+/**
+ * What status.loadBalancer.ingress already holds. We wrote it ourselves, so an entry that does not parse (or a
+ * hostname-only entry) is skipped rather than reported: it is not the user's mistake.
+ */
+export function currentAddresses(service: V1Service): string[] {
+  const addresses: string[] = [];
+  for (const ingress of service.status?.loadBalancer?.ingress ?? []) {
+    const parsed = parseAddress(ingress.ip ?? '');
+    if (parsed.ok) addresses.push(parsed.address);
+  }
+  return unique(addresses);
+}
+
+/** Entries of a comma-separated annotation; the index in the path counts non-blank entries. */
+function listEntries(value: string | undefined, key: string): Entry[] {
+  return splitList(value ?? '').map((text, index) => ({ text, path: `${annotationPath(key)}[${index}]` }));
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
