@@ -8,6 +8,10 @@
 // - Every resource it creates records its owner (cluster, namespace/name, uid).
 // - Failures are thrown as the typed errors below; the controller maps them to queue behaviour in one place
 //   (src/controller/outcome.ts). Anything else thrown is treated as retryable.
+import type { KubeConfig, V1Service } from '@kubernetes/client-node';
+import type { EventRecorder } from '../src/kube/events.ts';
+import type { Logger } from '../src/observe/logging.ts';
+import type { Metrics } from '../src/observe/metrics.ts';
 import type { LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus } from '../src/spec/types.ts';
 
 export type { LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus };
@@ -51,9 +55,19 @@ export interface Provider {
 /** What a provider factory is handed by the controller. */
 export interface ProviderContext {
   clusterName: string;
-  /** Ask the controller to reconcile every Service of this provider again (e.g. an address pool grew). */
-  requeueAll(reason: string): void;
+  /** The loadBalancerClass values this controller serves for the provider. */
+  loadBalancerClass: string;
+  kubeConfig: KubeConfig;
+  /** The controller's Service cache (read-only; never mutate what it returns). */
+  services(): readonly V1Service[];
+  /** Ask the controller to reconcile these Services (`namespace/name`) again, e.g. an address freed up. */
+  requeue(serviceKeys: Iterable<string>, reason: string): void;
+  events: EventRecorder;
+  log: Logger;
+  metrics: Metrics;
 }
+
+export type ProviderFactory = (context: ProviderContext) => Promise<Provider>;
 
 // ---- Typed errors. Each says how the work queue should treat the failure. ----
 

@@ -70,7 +70,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await writeFile(kubeconfigPath, renderKubeconfig(server, pki), { mode: 0o600 });
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
-    return { dir, server, kubeconfigPath, kubeConfig, pids: { etcd: etcd.pid ?? 0, apiserver: apiserver.pid ?? 0 }, stop };
+    return {
+      dir,
+      server,
+      kubeconfigPath,
+      kubeConfig,
+      pids: { etcd: etcd.pid ?? 0, apiserver: apiserver.pid ?? 0 },
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -153,13 +160,19 @@ async function waitReady(server: string, pki: Pki, timeoutMs: number, processes:
 
 export function getReadyz(server: string, ca: Buffer, token: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request(`${server}/readyz`, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : `HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
-    });
+    const req = request(
+      `${server}/readyz`,
+      { ca, headers: { authorization: `Bearer ${token}` }, timeout: 2000 },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () =>
+          resolve(res.statusCode === 200 ? body.trim() : `HTTP ${res.statusCode}: ${body.slice(0, 200)}`),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();

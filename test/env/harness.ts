@@ -22,7 +22,8 @@ export function useControlPlane(): TestCluster {
     await cp?.stop();
   });
   const started = () => {
-    if (!cp || !core) throw new Error('control plane not started: call useControlPlane() at the top level of the test file');
+    if (!cp || !core)
+      throw new Error('control plane not started: call useControlPlane() at the top level of the test file');
     return { cp, core };
   };
   return {
@@ -39,7 +40,11 @@ export function useControlPlane(): TestCluster {
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails with `what` after `timeoutMs`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

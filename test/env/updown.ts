@@ -42,7 +42,9 @@ async function up(): Promise<void> {
   const cp = await startControlPlane({ dir: stateDir, detached: true });
   const fresh: State = { kubeconfigPath: cp.kubeconfigPath, server: cp.server, pids: cp.pids };
   await writeFile(stateFile, JSON.stringify(fresh, null, 2));
-  console.error(`drawbridge: control plane ready at ${cp.server} (etcd pid ${cp.pids.etcd}, kube-apiserver pid ${cp.pids.apiserver}); stop it with test/env/down`);
+  console.error(
+    `drawbridge: control plane ready at ${cp.server} (etcd pid ${cp.pids.etcd}, kube-apiserver pid ${cp.pids.apiserver}); stop it with test/env/down`,
+  );
   console.log(`export KUBECONFIG=${cp.kubeconfigPath}`);
 }
 

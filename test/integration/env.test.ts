@@ -51,13 +51,16 @@ test('a test process killed with SIGKILL leaves no apiserver or etcd behind', as
     const cp = await startControlPlane();
     console.log(JSON.stringify(cp.pids));
     setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (c) => {
     out += c;
   });
-  const pids = await eventually('the child to start a control plane', () =>
-    out.includes('}') ? (JSON.parse(out) as { etcd: number; apiserver: number }) : undefined,
+  const pids = await eventually(
+    'the child to start a control plane',
+    () => (out.includes('}') ? (JSON.parse(out) as { etcd: number; apiserver: number }) : undefined),
     60_000,
   );
   assert.ok(alive(pids.apiserver) && alive(pids.etcd), 'both processes run while their parent lives');
@@ -73,7 +76,9 @@ test('up is idempotent and down stops exactly what up started', async () => {
   try {
     const first = await run(process.execPath, [updown, 'up'], { env });
     assert.match(first.stdout, /^export KUBECONFIG=\S+\n$/, 'exactly one line on stdout');
-    const state = JSON.parse(await readFile(join(dir, 'env', 'state.json'), 'utf8')) as { pids: { etcd: number; apiserver: number } };
+    const state = JSON.parse(await readFile(join(dir, 'env', 'state.json'), 'utf8')) as {
+      pids: { etcd: number; apiserver: number };
+    };
     const second = await run(process.execPath, [updown, 'up'], { env });
     assert.equal(second.stdout, first.stdout, 'the second up reuses the first control plane');
     const again = JSON.parse(await readFile(join(dir, 'env', 'state.json'), 'utf8')) as typeof state;

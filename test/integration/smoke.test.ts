@@ -26,7 +26,9 @@ test('a LoadBalancer Service round-trips through a real apiserver and an informe
   );
   const seen: string[] = [];
   informer.on('add', (s) => seen.push(`add:${s.metadata?.name}`));
-  informer.on('update', (s) => seen.push(`update:${s.metadata?.name}:${s.status?.loadBalancer?.ingress?.[0]?.ip ?? ''}`));
+  informer.on('update', (s) =>
+    seen.push(`update:${s.metadata?.name}:${s.status?.loadBalancer?.ingress?.[0]?.ip ?? ''}`),
+  );
   informer.on('delete', (s) => seen.push(`delete:${s.metadata?.name}`));
   await informer.start();
   try {
@@ -72,7 +74,10 @@ test('RBAC and ServiceAccounts work like a normal cluster', async () => {
   const rbac = cluster.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
   await rbac.createNamespacedRole({
     namespace: 'rbac',
-    body: { metadata: { name: 'read-services' }, rules: [{ apiGroups: [''], resources: ['services'], verbs: ['list'] }] },
+    body: {
+      metadata: { name: 'read-services' },
+      rules: [{ apiGroups: [''], resources: ['services'], verbs: ['list'] }],
+    },
   });
   await rbac.createNamespacedRoleBinding({
     namespace: 'rbac',
