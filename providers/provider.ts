@@ -60,6 +60,8 @@ export interface ProviderContext {
   kubeConfig: KubeConfig;
   /** The controller's Service cache (read-only; never mutate what it returns). */
   services(): readonly V1Service[];
+  /** Whether the controller serves (or must clean up) this Service. */
+  owns(svc: V1Service): boolean;
   /** Ask the controller to reconcile these Services (`namespace/name`) again, e.g. an address freed up. */
   requeue(serviceKeys: Iterable<string>, reason: string): void;
   events: EventRecorder;

@@ -1,0 +1,481 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { IpFamily } from '../../../src/spec/types.ts';
+import { type AddressPool, parsePool } from '../pools/schema.ts';
+import { AddressAllocator, AllocReason, type AssignRequest, type AssignResult, type PortClaim } from './allocator.ts';
+
+interface PoolOptions {
+  autoAssign?: boolean;
+  avoidBuggyIPs?: boolean;
+  namespaces?: string[];
+}
+
+function pool(name: string, addresses: string[], options: PoolOptions = {}): AddressPool {
+  const spec = { addresses, ...options };
+  const result = parsePool({ apiVersion: 'drawbridge.io/v1alpha1', kind: 'AddressPool', metadata: { name }, spec });
+  if (!result.ok) assert.fail(JSON.stringify(result.problems));
+  return result.pool;
+}
+
+const HTTP: PortClaim[] = [{ port: 80, protocol: 'TCP' }];
+const DNS: PortClaim[] = [
+  { port: 53, protocol: 'UDP' },
+  { port: 53, protocol: 'TCP' },
+];
+
+/** A request for `key` ("namespace/name") with neutral defaults. */
+function request(key: string, overrides: Partial<AssignRequest> = {}): AssignRequest {
+  const namespace = key.split('/')[0]!;
+  return { key, namespace, requested: [], current: [], sharingKey: null, ports: HTTP, family: 'IPv4', ...overrides };
+}
+
+function ipOf(result: AssignResult): string {
+  if (!result.ok) assert.fail(`expected an address, got ${result.reason}: ${result.message}`);
+  return result.ip;
+}
+
+function failure(result: AssignResult | { ok: boolean }, reason: AllocReason): string {
+  if (result.ok || !('reason' in result)) assert.fail(`expected ${reason}, got ${JSON.stringify(result)}`);
+  assert.equal(result.reason, reason, result.message);
+  return result.message;
+}
+
+describe('AddressAllocator: automatic allocation', () => {
+  it('hands out the lowest free address, in order', () => {
+    const allocator = new AddressAllocator([pool('lan', ['192.168.10.0/29'])]);
+    assert.equal(ipOf(allocator.assign(request('default/a'))), '192.168.10.0');
+    assert.equal(ipOf(allocator.assign(request('default/b'))), '192.168.10.1');
+    allocator.release('default/a');
+    assert.equal(ipOf(allocator.assign(request('default/c'))), '192.168.10.0');
+  });
+
+  it('reports the pool the address came from', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/30'])]);
+    assert.deepEqual(allocator.assign(request('default/a')), { ok: true, ip: '10.0.0.0', pool: 'lan' });
+    assert.deepEqual(allocator.allocationOf('default/a'), {
+      ip: '10.0.0.0',
+      family: 'IPv4',
+      pool: 'lan',
+      sharingKey: null,
+      ports: HTTP,
+    });
+  });
+
+  it('does not depend on the order pools are given in', () => {
+    const pools = [pool('b', ['10.0.1.0/30']), pool('a', ['10.0.2.0/30'])];
+    const forward = new AddressAllocator(pools);
+    const backward = new AddressAllocator([...pools].reverse());
+    assert.equal(ipOf(forward.assign(request('default/x'))), '10.0.2.0');
+    assert.equal(ipOf(backward.assign(request('default/x'))), '10.0.2.0');
+  });
+
+  it('is idempotent: the same key and inputs get the same address and use nothing more', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/24'])]);
+    const first = allocator.assign(request('default/a'));
+    const again = allocator.assign(request('default/a'));
+    assert.deepEqual(again, first);
+    assert.equal(allocator.usage()[0]!.used, 1);
+  });
+
+  it('keeps a still-valid current address from the Service status, even when a lower one is free', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/24'])]);
+    const result = allocator.assign(request('default/a', { current: ['10.0.0.42'] }));
+    assert.deepEqual(result, { ok: true, ip: '10.0.0.42', pool: 'lan' });
+  });
+
+  it('replaces a current address that is no longer in any pool', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/24'])]);
+    assert.equal(ipOf(allocator.assign(request('default/a', { current: ['172.16.0.1'] }))), '10.0.0.0');
+  });
+
+  it('replaces a current address another Service holds', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/24'])]);
+    allocator.assign(request('default/a', { requested: ['10.0.0.7'] }));
+    assert.equal(ipOf(allocator.assign(request('default/b', { current: ['10.0.0.7'] }))), '10.0.0.0');
+  });
+
+  it('uses only autoAssign pools unless the pool is named', () => {
+    const allocator = new AddressAllocator([
+      pool('a-reserved', ['10.0.0.0/30'], { autoAssign: false }),
+      pool('b-open', ['10.0.1.0/30']),
+    ]);
+    assert.deepEqual(allocator.assign(request('default/x')), { ok: true, ip: '10.0.1.0', pool: 'b-open' });
+    assert.deepEqual(allocator.assign(request('default/y', { pool: 'a-reserved' })), {
+      ok: true,
+      ip: '10.0.0.0',
+      pool: 'a-reserved',
+    });
+  });
+
+  it('moves to the named pool when the Service starts naming one', () => {
+    const allocator = new AddressAllocator([pool('a', ['10.0.0.0/30']), pool('b', ['10.0.1.0/30'])]);
+    assert.equal(ipOf(allocator.assign(request('default/x'))), '10.0.0.0');
+    assert.equal(ipOf(allocator.assign(request('default/x', { pool: 'b', current: ['10.0.0.0'] }))), '10.0.1.0');
+    assert.equal(allocator.usage().find((u) => u.pool === 'a')!.used, 0);
+  });
+
+  it('prefers a pool reserved for the namespace over one open to all', () => {
+    const allocator = new AddressAllocator([
+      pool('a-shared', ['10.0.0.0/30']),
+      pool('b-team', ['10.0.1.0/30'], { namespaces: ['team'] }),
+    ]);
+    assert.equal(ipOf(allocator.assign(request('team/x'))), '10.0.1.0');
+    assert.equal(ipOf(allocator.assign(request('other/x'))), '10.0.0.0');
+  });
+
+  it('skips .0 and .255 with avoidBuggyIPs, across /24 boundaries', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.254-10.0.1.2'], { avoidBuggyIPs: true })]);
+    const ips = ['a', 'b', 'c'].map((name) => ipOf(allocator.assign(request(`default/${name}`))));
+    assert.deepEqual(ips, ['10.0.0.254', '10.0.1.1', '10.0.1.2']);
+    failure(allocator.assign(request('default/d')), AllocReason.PoolExhausted);
+    assert.deepEqual(allocator.usage(), [{ pool: 'lan', total: 3n, used: 3 }]);
+  });
+
+  it('hands out .0 and .255 without avoidBuggyIPs', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.255-10.0.1.0'])]);
+    assert.equal(ipOf(allocator.assign(request('default/a'))), '10.0.0.255');
+    assert.equal(ipOf(allocator.assign(request('default/b'))), '10.0.1.0');
+  });
+
+  it('allocates IPv6 from IPv6 ranges, in canonical form; avoidBuggyIPs does not apply to IPv6', () => {
+    const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/30', 'fd00::/120'], { avoidBuggyIPs: true })]);
+    assert.equal(ipOf(allocator.assign(request('default/a', { family: 'IPv6' }))), 'fd00::');
+    assert.equal(ipOf(allocator.assign(request('default/b', { family: 'IPv6' }))), 'fd00::1');
+    assert.equal(
+      ipOf(allocator.assign(request('default/c', { family: 'IPv6', requested: ['FD00:0::00ff'] }))),
+      'fd00::ff',
+    );
+    assert.equal(ipOf(allocator.assign(request('default/d', { family: 'IPv4' }))), '10.0.0.1');
+  });
+
+  it('holds one address per family for a dual-stack Service', () => {
+    const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/30', 'fd00::/126'])]);
+    const both: IpFamily[] = ['IPv4', 'IPv6'];
+    const ips = both.map((family) => ipOf(allocator.assign(request('default/a', { family }))));
+    assert.deepEqual(ips, ['10.0.0.0', 'fd00::']);
+    assert.equal(allocator.allocationOf('default/a', 'IPv6')!.ip, 'fd00::');
+    assert.equal(allocator.allocationOf('default/a')!.ip, '10.0.0.0');
+    assert.equal(allocator.release('default/a'), true);
+    assert.equal(allocator.allocationOf('default/a'), null);
+    assert.deepEqual(allocator.usage(), [{ pool: 'dual', total: 8n, used: 0 }]);
+  });
+
+  it('gives 300 Services distinct addresses from a /24 plus a /24', () => {
+    const allocator = new AddressAllocator([pool('a', ['192.168.1.0/24']), pool('b', ['192.168.2.0/24'])]);
+    const ips = new Set<string>();
+    for (let i = 0; i < 300; i++) ips.add(ipOf(allocator.assign(request(`default/svc-${i}`))));
+    assert.equal(ips.size, 300);
+    assert.ok(ips.has('192.168.1.255') && ips.has('192.168.2.43') && !ips.has('192.168.2.44'));
+    assert.deepEqual(allocator.usage(), [
+      { pool: 'a', total: 256n, used: 256 },
+      { pool: 'b', total: 256n, used: 44 },
+    ]);
+  });
+
+  it('copes with a /16 and a /64 without enumerating them', () => {
+    const allocator = new AddressAllocator([pool('big', ['10.0.0.0/16', 'fd00::/64'], { avoidBuggyIPs: true })]);
+    let last = '';
+    for (let i = 0; i < 300; i++) last = ipOf(allocator.assign(request(`default/svc-${i}`)));
+    assert.equal(last, '10.0.1.46'); // 254 usable in 10.0.0.x, then 10.0.1.1 onwards
+    assert.equal(ipOf(allocator.assign(request('default/v6', { family: 'IPv6' }))), 'fd00::');
+    assert.deepEqual(allocator.usage(), [{ pool: 'big', total: 65536n - 512n + (1n << 64n), used: 301 }]);
+  });
+});
+
+describe('AddressAllocator: requested addresses', () => {
+  const lan = () => pool('lan', ['10.0.0.0/24']);
+
+  it('grants a free requested address', () => {
+    const allocator = new AddressAllocator([lan()]);
+    assert.deepEqual(allocator.assign(request('default/a', { requested: ['10.0.0.50'] })), {
+      ok: true,
+      ip: '10.0.0.50',
+      pool: 'lan',
+    });
+  });
+
+  it('grants a requested address from a pool with autoAssign off', () => {
+    const allocator = new AddressAllocator([pool('manual', ['10.0.0.0/24'], { autoAssign: false })]);
+    assert.equal(ipOf(allocator.assign(request('default/a', { requested: ['10.0.0.9'] }))), '10.0.0.9');
+  });
+
+  it('ignores requested addresses of the other family', () => {
+    const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/24', 'fd00::/120'])]);
+    const requested = ['10.0.0.9', 'fd00::9'];
+    assert.equal(ipOf(allocator.assign(request('default/a', { requested, family: 'IPv4' }))), '10.0.0.9');
+    assert.equal(ipOf(allocator.assign(request('default/a', { requested, family: 'IPv6' }))), 'fd00::9');
+  });
+
+  it('moves to a newly requested address and frees the old one', () => {
+    const allocator = new AddressAllocator([lan()]);
+    allocator.assign(request('default/a', { requested: ['10.0.0.50'] }));
+    allocator.assign(request('default/a', { requested: ['10.0.0.60'], current: ['10.0.0.50'] }));
+    assert.equal(ipOf(allocator.assign(request('default/b', { requested: ['10.0.0.50'] }))), '10.0.0.50');
+  });
+
+  it('AddressNotInPool: outside every pool', () => {
+    const allocator = new AddressAllocator([lan()]);
+    const message = failure(
+      allocator.assign(request('default/a', { requested: ['10.9.9.9'] })),
+      AllocReason.AddressNotInPool,
+    );
+    assert.match(message, /10\.9\.9\.9 is not in any address pool/);
+  });
+
+  it('AddressNotInPool: only in a pool the namespace may not use', () => {
+    const allocator = new AddressAllocator([pool('team', ['10.0.0.0/24'], { namespaces: ['team'] })]);
+    const message = failure(
+      allocator.assign(request('other/a', { requested: ['10.0.0.5'] })),
+      AllocReason.AddressNotInPool,
+    );
+    assert.match(message, /"team" is restricted to namespaces team, not other/);
+    assert.equal(ipOf(allocator.assign(request('team/a', { requested: ['10.0.0.5'] }))), '10.0.0.5');
+  });
+
+  it('AddressNotInPool: not in the pool the Service names', () => {
+    const allocator = new AddressAllocator([lan(), pool('dmz', ['10.1.0.0/24'])]);
+    const result = allocator.assign(request('default/a', { requested: ['10.0.0.5'], pool: 'dmz' }));
+    assert.match(
+      failure(result, AllocReason.AddressNotInPool),
+      /not in the requested pool "dmz" \(it is in pool "lan"\)/,
+    );
+  });
+
+  it('AddressNotInPool: a .0/.255 address in an avoidBuggyIPs pool', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/24'], { avoidBuggyIPs: true })]);
+    const result = allocator.assign(request('default/a', { requested: ['10.0.0.255'] }));
+    assert.match(failure(result, AllocReason.AddressNotInPool), /avoidBuggyIPs/);
+  });
+
+  it('AddressInUse: held by a Service that does not share', () => {
+    const allocator = new AddressAllocator([lan()]);
+    allocator.assign(request('default/a', { requested: ['10.0.0.5'] }));
+    const result = allocator.assign(request('default/b', { requested: ['10.0.0.5'], ports: DNS }));
+    assert.match(failure(result, AllocReason.AddressInUse), /in use by default\/a: it does not allow sharing/);
+  });
+
+  it('AddressInUse: the sharing keys differ, or only one side has one', () => {
+    const allocator = new AddressAllocator([lan()]);
+    allocator.assign(request('default/a', { requested: ['10.0.0.5'], sharingKey: 'k1' }));
+    const other = allocator.assign(request('default/b', { requested: ['10.0.0.5'], sharingKey: 'k2', ports: DNS }));
+    assert.match(failure(other, AllocReason.AddressInUse), /sharing keys differ/);
+    const none = allocator.assign(request('default/c', { requested: ['10.0.0.5'], ports: DNS }));
+    assert.match(failure(none, AllocReason.AddressInUse), /has no sharing key/);
+  });
+
+  it('PortCollision: same sharing key, same port and protocol', () => {
+    const allocator = new AddressAllocator([lan()]);
+    allocator.assign(request('default/a', { requested: ['10.0.0.5'], sharingKey: 'k', ports: DNS }));
+    const result = allocator.assign(
+      request('default/b', { requested: ['10.0.0.5'], sharingKey: 'k', ports: [{ port: 53, protocol: 'TCP' }] }),
+    );
+    assert.match(failure(result, AllocReason.PortCollision), /both use 53\/TCP/);
+  });
+
+  it('shares an address when the keys match and the ports differ (same port, other protocol included)', () => {
+    const allocator = new AddressAllocator([lan()]);
+    const udp: PortClaim[] = [{ port: 53, protocol: 'UDP' }];
+    const tcp: PortClaim[] = [{ port: 53, protocol: 'TCP' }];
+    allocator.assign(request('default/udp', { requested: ['10.0.0.5'], sharingKey: 'dns', ports: udp }));
+    const result = allocator.assign(request('default/tcp', { requested: ['10.0.0.5'], sharingKey: 'dns', ports: tcp }));
+    assert.equal(ipOf(result), '10.0.0.5');
+    assert.equal(allocator.usage()[0]!.used, 1);
+    allocator.release('default/udp');
+    assert.equal(allocator.allocationOf('default/tcp')!.ip, '10.0.0.5');
+    failure(allocator.assign(request('default/other', { requested: ['10.0.0.5'] })), AllocReason.AddressInUse);
+  });
+
+  it('InvalidAddress: not an IP, or two of one family', () => {
+    const allocator = new AddressAllocator([lan()]);
+    failure(allocator.assign(request('default/a', { requested: ['10.0.0'] })), AllocReason.InvalidAddress);
+    const two = allocator.assign(request('default/a', { requested: ['10.0.0.1', '10.0.0.2'] }));
+    assert.match(failure(two, AllocReason.InvalidAddress), /more than one IPv4 address/);
+  });
+
+  it('a failed assign leaves the previous allocation in place', () => {
+    const allocator = new AddressAllocator([lan()]);
+    allocator.assign(request('default/a', { requested: ['10.0.0.1'] }));
+    allocator.assign(request('default/b', { requested: ['10.0.0.2'] }));
+    failure(allocator.assign(request('default/b', { requested: ['10.0.0.1'] })), AllocReason.AddressInUse);
+    assert.equal(allocator.allocationOf('default/b')!.ip, '10.0.0.2');
+  });
+});
+
+describe('AddressAllocator: sharing without a requested address', () => {
+  it('joins an address already shared under the same key when the ports fit', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/24'])]);
+    allocator.assign(request('default/first', { requested: ['10.0.0.9'], sharingKey: 'web' }));
+    allocator.assign(request('default/plain'));
+    const https: PortClaim[] = [{ port: 443, protocol: 'TCP' }];
+    assert.equal(ipOf(allocator.assign(request('default/second', { sharingKey: 'web', ports: https }))), '10.0.0.9');
+  });
+
+  it('takes a fresh address when the ports collide, the key differs or there is no key', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/24'])]);
+    allocator.assign(request('default/first', { requested: ['10.0.0.9'], sharingKey: 'web' }));
+    assert.equal(ipOf(allocator.assign(request('default/collides', { sharingKey: 'web' }))), '10.0.0.0');
+    assert.equal(ipOf(allocator.assign(request('default/other-key', { sharingKey: 'db', ports: DNS }))), '10.0.0.1');
+    assert.equal(ipOf(allocator.assign(request('default/no-key', { ports: DNS }))), '10.0.0.2');
+  });
+
+  it('does not join an address in a pool the Service may not use', () => {
+    const allocator = new AddressAllocator([
+      pool('a-team', ['10.0.0.0/24'], { namespaces: ['team'] }),
+      pool('b-open', ['10.0.1.0/24']),
+    ]);
+    allocator.assign(request('team/first', { sharingKey: 'web' }));
+    assert.equal(ipOf(allocator.assign(request('other/second', { sharingKey: 'web', ports: DNS }))), '10.0.1.0');
+  });
+});
+
+describe('AddressAllocator: pool rules', () => {
+  it('UnknownPool', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/24'])]);
+    const message = failure(allocator.assign(request('default/a', { pool: 'nope' })), AllocReason.UnknownPool);
+    assert.match(message, /"nope" does not exist/);
+  });
+
+  it('PoolNotAllowed: the named pool excludes the namespace', () => {
+    const allocator = new AddressAllocator([pool('team', ['10.0.0.0/24'], { namespaces: ['team'] })]);
+    failure(allocator.assign(request('other/a', { pool: 'team' })), AllocReason.PoolNotAllowed);
+    assert.equal(ipOf(allocator.assign(request('team/a', { pool: 'team' }))), '10.0.0.0');
+  });
+
+  it('PoolNotAllowed: every auto-assign pool excludes the namespace', () => {
+    const allocator = new AddressAllocator([pool('team', ['10.0.0.0/24'], { namespaces: ['team', 'ops'] })]);
+    const message = failure(allocator.assign(request('other/a')), AllocReason.PoolNotAllowed);
+    assert.match(message, /pool "team"\) excludes namespace other/);
+  });
+
+  it('PoolExhausted: no free address left', () => {
+    const allocator = new AddressAllocator([pool('tiny', ['10.0.0.0/31'])]);
+    allocator.assign(request('default/a'));
+    allocator.assign(request('default/b'));
+    const message = failure(allocator.assign(request('default/c')), AllocReason.PoolExhausted);
+    assert.match(message, /no free IPv4 address in pool "tiny"/);
+  });
+
+  it('PoolExhausted: no pool of the family', () => {
+    const allocator = new AddressAllocator([pool('v4', ['10.0.0.0/24'])]);
+    const auto = failure(allocator.assign(request('default/a', { family: 'IPv6' })), AllocReason.PoolExhausted);
+    assert.match(auto, /no auto-assign address pool has IPv6 addresses/);
+    const named = failure(
+      allocator.assign(request('default/a', { family: 'IPv6', pool: 'v4' })),
+      AllocReason.PoolExhausted,
+    );
+    assert.match(named, /no IPv6 addresses in pool "v4"/);
+  });
+
+  it('OverlappingPools: refuses new addresses from overlapping pools and says which', () => {
+    const allocator = new AddressAllocator([
+      pool('a', ['10.0.0.0/24']),
+      pool('b', ['10.0.0.128/25']),
+      pool('z', ['10.9.0.0/30'], { autoAssign: false }),
+    ]);
+    const auto = failure(allocator.assign(request('default/x')), AllocReason.OverlappingPools);
+    assert.match(auto, /"a" and "b" share 10\.0\.0\.128-10\.0\.0\.255/);
+    failure(allocator.assign(request('default/x', { pool: 'a' })), AllocReason.OverlappingPools);
+    failure(allocator.assign(request('default/x', { requested: ['10.0.0.1'] })), AllocReason.OverlappingPools);
+    assert.equal(ipOf(allocator.assign(request('default/x', { pool: 'z' }))), '10.9.0.0');
+  });
+
+  it('OverlappingPools: other pools still serve automatic allocation', () => {
+    const allocator = new AddressAllocator([
+      pool('a', ['10.0.0.0/24']),
+      pool('b', ['10.0.0.0/28']),
+      pool('c', ['10.1.0.0/30']),
+    ]);
+    assert.deepEqual(allocator.assign(request('default/x')), { ok: true, ip: '10.1.0.0', pool: 'c' });
+  });
+
+  it('an overlap added later does not take addresses away from Services holding them', () => {
+    const allocator = new AddressAllocator([pool('a', ['10.0.0.0/24'])]);
+    const first = allocator.assign(request('default/x'));
+    const second = allocator.assign(request('default/y', { requested: ['10.0.0.7'] }));
+    allocator.setPools([pool('a', ['10.0.0.0/24']), pool('b', ['10.0.0.0/28'])]);
+    assert.deepEqual(allocator.assign(request('default/x')), first);
+    assert.deepEqual(allocator.assign(request('default/y', { requested: ['10.0.0.7'] })), second);
+    failure(allocator.assign(request('default/z')), AllocReason.OverlappingPools);
+  });
+
+  it('re-validates holdings after setPools: a removed pool means a new address', () => {
+    const allocator = new AddressAllocator([pool('old', ['10.0.0.0/24'])]);
+    allocator.assign(request('default/x'));
+    allocator.setPools([pool('new', ['10.5.0.0/24'])]);
+    assert.deepEqual(allocator.assign(request('default/x', { current: ['10.0.0.0'] })), {
+      ok: true,
+      ip: '10.5.0.0',
+      pool: 'new',
+    });
+  });
+
+  it('re-attributes holdings to a renamed pool', () => {
+    const allocator = new AddressAllocator([pool('old', ['10.0.0.0/24'])]);
+    allocator.assign(request('default/x'));
+    allocator.setPools([pool('renamed', ['10.0.0.0/24'])]);
+    assert.equal(allocator.allocationOf('default/x')!.pool, 'renamed');
+    assert.deepEqual(allocator.usage(), [{ pool: 'renamed', total: 256n, used: 1 }]);
+  });
+
+  it('rejects duplicate pool names', () => {
+    assert.throws(() => new AddressAllocator([pool('a', ['10.0.0.0/30']), pool('a', ['10.0.1.0/30'])]), /duplicate/);
+  });
+});
+
+describe('AddressAllocator: restore', () => {
+  it('records addresses from Service statuses so they are not handed out again', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/30'])]);
+    assert.deepEqual(allocator.restore('default/a', '10.0.0.0', { sharingKey: null, ports: HTTP }), {
+      ok: true,
+      ip: '10.0.0.0',
+      pool: 'lan',
+    });
+    assert.equal(ipOf(allocator.assign(request('default/b'))), '10.0.0.1');
+    assert.equal(ipOf(allocator.assign(request('default/a', { current: ['10.0.0.0'] }))), '10.0.0.0');
+  });
+
+  it('restores shared addresses when keys match and ports fit', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/30'])]);
+    assert.ok(allocator.restore('default/udp', '10.0.0.1', { sharingKey: 'dns', ports: [DNS[0]!] }).ok);
+    assert.ok(allocator.restore('default/tcp', '10.0.0.1', { sharingKey: 'dns', ports: [DNS[1]!] }).ok);
+    assert.equal(allocator.usage()[0]!.used, 1);
+  });
+
+  it('refuses a double allocation: AddressInUse and PortCollision', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/30'])]);
+    allocator.restore('default/a', '10.0.0.1', { sharingKey: 'k', ports: HTTP });
+    failure(allocator.restore('default/b', '10.0.0.1', { sharingKey: null, ports: DNS }), AllocReason.AddressInUse);
+    failure(allocator.restore('default/c', '10.0.0.1', { sharingKey: 'k', ports: HTTP }), AllocReason.PortCollision);
+    assert.equal(allocator.allocationOf('default/b'), null);
+    assert.equal(allocator.allocationOf('default/c'), null);
+  });
+
+  it('refuses addresses outside every pool and non-addresses', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/30'])]);
+    failure(
+      allocator.restore('default/a', '192.168.0.1', { sharingKey: null, ports: HTTP }),
+      AllocReason.AddressNotInPool,
+    );
+    failure(
+      allocator.restore('default/a', 'lb.example.com', { sharingKey: null, ports: HTTP }),
+      AllocReason.InvalidAddress,
+    );
+  });
+
+  it('is idempotent for the same key and address', () => {
+    const allocator = new AddressAllocator([pool('lan', ['fd00::/126'])]);
+    assert.ok(allocator.restore('default/a', 'fd00::2', { sharingKey: null, ports: HTTP }).ok);
+    assert.ok(allocator.restore('default/a', 'FD00::0002', { sharingKey: null, ports: HTTP }).ok);
+    assert.equal(allocator.allocationOf('default/a', 'IPv6')!.ip, 'fd00::2');
+    assert.equal(allocator.usage()[0]!.used, 1);
+  });
+});
+
+describe('AllocReason', () => {
+  it('every reason is a CamelCase Event reason equal to its name', () => {
+    for (const [name, value] of Object.entries(AllocReason)) {
+      assert.equal(value, name);
+      assert.match(value, /^[A-Z][A-Za-z]+$/);
+    }
+  });
+});

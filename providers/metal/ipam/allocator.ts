@@ -1,0 +1,404 @@
+// The metal provider's address allocator: pure, deterministic, in memory. The provider rebuilds it at start-up from
+// Service statuses (restore) and then asks it for one address per Service and IP family (assign).
+//
+// Invariant: an address is held by several Services only if all of them carry the same non-null sharing key and no
+// two of them use the same port+protocol. Every operation either keeps that invariant or changes nothing: a failed
+// assign leaves the Service's previous allocation in place (it still holds that address in its status).
+//
+// Pools are never enumerated: allocation walks a pool's bigint ranges from the bottom and skips held addresses via
+// a per-family Map, so a /16 or a /64 costs the same as a /28.
+import type { IpFamily } from '../../../src/spec/types.ts';
+import {
+  type Address,
+  countBuggyAddresses,
+  formatAddress,
+  isBuggyAddress,
+  parseAddress,
+  rangeContains,
+  rangeSize,
+} from '../pools/addresses.ts';
+import { findOverlaps, type PoolOverlap } from '../pools/overlap.ts';
+import type { AddressPool } from '../pools/schema.ts';
+import { AllocReason } from './reasons.ts';
+import { mayShare, type PortClaim, type SharingClaim } from './sharing.ts';
+
+export { AllocReason } from './reasons.ts';
+export type { PortClaim, SharingClaim } from './sharing.ts';
+
+export interface AssignRequest {
+  /** `namespace/name` of the Service. */
+  key: string;
+  namespace: string;
+  /** Addresses the user asked for (loadBalancerIP, annotation); only those of `family` are considered. */
+  requested: string[];
+  /** Addresses already in the Service's status; one of `family` is kept while it is still valid. */
+  current: string[];
+  /** A pool named by the user; the address must come from it (even when it has autoAssign off). */
+  pool?: string;
+  sharingKey: string | null;
+  ports: PortClaim[];
+  family: IpFamily;
+}
+
+export interface Allocation {
+  ip: string;
+  family: IpFamily;
+  pool: string;
+  sharingKey: string | null;
+  ports: PortClaim[];
+}
+
+export interface AllocFailure {
+  ok: false;
+  reason: AllocReason;
+  message: string;
+}
+
+export type AssignResult = { ok: true; ip: string; pool: string } | AllocFailure;
+export type RestoreResult = { ok: true; ip: string; pool: string } | AllocFailure;
+
+export interface PoolUsage {
+  pool: string;
+  /** Addresses the pool can hand out (avoidBuggyIPs excluded); bigint because IPv6 pools exceed 2^53. */
+  total: bigint;
+  /** Distinct addresses in use (a shared address counts once). */
+  used: number;
+}
+
+interface Held extends SharingClaim {
+  address: Address;
+  pool: string;
+}
+
+type Verdict = { ok: true; pool: string } | AllocFailure;
+
+const FAMILIES: readonly IpFamily[] = ['IPv4', 'IPv6'];
+
+export class AddressAllocator {
+  /** Sorted by name: every choice between pools is made in this order, so results never depend on input order. */
+  #pools: AddressPool[] = [];
+  #poolsByName = new Map<string, AddressPool>();
+  #overlapsByPool = new Map<string, PoolOverlap[]>();
+  /** Service key -> its address per family. */
+  #allocations = new Map<string, Map<IpFamily, Held>>();
+  /** Address -> the keys holding it. Entries are deleted when empty, so `has` means "in use". */
+  #holders: Record<IpFamily, Map<bigint, Set<string>>> = { IPv4: new Map(), IPv6: new Map() };
+
+  constructor(pools: readonly AddressPool[] = []) {
+    this.setPools(pools);
+  }
+
+  /**
+   * Replaces the pool set. Existing allocations stay (Services keep their addresses until reassigned); each is
+   * re-attributed to the pool that now contains it, and the next assign() re-validates it.
+   */
+  setPools(pools: readonly AddressPool[]): void {
+    const byName = new Map<string, AddressPool>();
+    for (const pool of pools) {
+      if (byName.has(pool.name)) throw new Error(`duplicate address pool name "${pool.name}"`);
+      byName.set(pool.name, pool);
+    }
+    this.#pools = [...byName.values()].sort((a, b) => compareText(a.name, b.name));
+    this.#poolsByName = byName;
+    this.#overlapsByPool = new Map();
+    for (const overlap of findOverlaps(this.#pools)) {
+      for (const name of [overlap.a, overlap.b]) {
+        this.#overlapsByPool.set(name, [...(this.#overlapsByPool.get(name) ?? []), overlap]);
+      }
+    }
+    for (const byFamily of this.#allocations.values()) {
+      for (const held of byFamily.values()) held.pool = this.#poolsContaining(held.address)[0]?.name ?? held.pool;
+    }
+  }
+
+  /**
+   * One address of `request.family` for a Service. In order: the requested address (must be valid, else fail);
+   * the address this Service already holds or has in its status, while still valid; with a sharing key, an address
+   * already shared under that key; the lowest free address of the preferred pool.
+   */
+  assign(request: AssignRequest): AssignResult {
+    const requested = requestedAddress(request);
+    if (!requested.ok) return requested;
+    if (request.pool !== undefined) {
+      const pool = this.#poolsByName.get(request.pool);
+      if (!pool) return fail(AllocReason.UnknownPool, `address pool "${request.pool}" does not exist`);
+      if (!admits(pool, request.namespace)) {
+        return fail(AllocReason.PoolNotAllowed, `address pool "${pool.name}" ${restriction(pool, request.namespace)}`);
+      }
+    }
+
+    const held = this.#allocations.get(request.key)?.get(request.family);
+    const keepable = [held?.address, ...request.current.map(parseAddress)].filter(
+      (address): address is Address => address?.family === request.family,
+    );
+
+    if (requested.address) {
+      const target = requested.address;
+      // Holding an address already is not a new allocation: a pool overlap added later must not take it away.
+      const isNew = !keepable.some((address) => address.value === target.value);
+      const verdict = this.#check(request, target, isNew);
+      return verdict.ok ? this.#commit(request, target, verdict.pool) : verdict;
+    }
+    for (const address of keepable) {
+      const verdict = this.#check(request, address, false);
+      if (verdict.ok) return this.#commit(request, address, verdict.pool);
+    }
+    return this.#allocate(request);
+  }
+
+  /** Frees every address `key` holds. Returns whether it held any. */
+  release(key: string): boolean {
+    const byFamily = this.#allocations.get(key);
+    if (!byFamily) return false;
+    for (const held of byFamily.values()) this.#unhold(key, held.address);
+    this.#allocations.delete(key);
+    return true;
+  }
+
+  /**
+   * Records an address a Service already has in its status (start-up, before the first assign). Only refuses
+   * what would break the sharing invariant or lies outside every pool; namespace rules, autoAssign and overlaps
+   * are assign()'s business on the next reconcile.
+   */
+  restore(key: string, ip: string, claim: SharingClaim): RestoreResult {
+    const address = parseAddress(ip);
+    if (!address) return fail(AllocReason.InvalidAddress, `"${ip}" (status of ${key}) is not an IP address`);
+    const pool = this.#poolsContaining(address)[0];
+    if (!pool) return fail(AllocReason.AddressNotInPool, `${ip} (status of ${key}) is not in any address pool`);
+    const sharing = this.#sharingVerdict(key, address, claim);
+    if (!sharing.ok) return sharing;
+    this.#hold(key, { address, pool: pool.name, sharingKey: claim.sharingKey, ports: [...claim.ports] });
+    return { ok: true, ip: formatAddress(address.family, address.value), pool: pool.name };
+  }
+
+  /** Per pool, in name order: how many addresses it has and how many are in use. */
+  usage(): PoolUsage[] {
+    return this.#pools.map((pool) => {
+      let total = 0n;
+      for (const range of pool.ranges) {
+        total += rangeSize(range) - (pool.avoidBuggyIPs ? countBuggyAddresses(range) : 0n);
+      }
+      let used = 0;
+      for (const family of FAMILIES) {
+        for (const value of this.#holders[family].keys()) {
+          if (pool.ranges.some((range) => rangeContains(range, { family, value }))) used++;
+        }
+      }
+      return { pool: pool.name, total, used };
+    });
+  }
+
+  /** The address `key` holds for `family`; without a family, its IPv4 address, else its IPv6 one. */
+  allocationOf(key: string, family?: IpFamily): Allocation | null {
+    const byFamily = this.#allocations.get(key);
+    const held = family ? byFamily?.get(family) : (byFamily?.get('IPv4') ?? byFamily?.get('IPv6'));
+    if (!held) return null;
+    return {
+      ip: formatAddress(held.address.family, held.address.value),
+      family: held.address.family,
+      pool: held.pool,
+      sharingKey: held.sharingKey,
+      ports: [...held.ports],
+    };
+  }
+
+  /** Whether `request` may have `address`; `isNew` also refuses pools involved in an overlap. */
+  #check(request: AssignRequest, address: Address, isNew: boolean): Verdict {
+    const ip = formatAddress(address.family, address.value);
+    const containing = this.#poolsContaining(address);
+    if (containing.length === 0) return fail(AllocReason.AddressNotInPool, `${ip} is not in any address pool`);
+    const named = request.pool === undefined ? containing : containing.filter((pool) => pool.name === request.pool);
+    if (named.length === 0) {
+      const where = `it is in ${poolNames(containing)}`;
+      return fail(AllocReason.AddressNotInPool, `${ip} is not in the requested pool "${request.pool}" (${where})`);
+    }
+    const admitted = named.filter((pool) => admits(pool, request.namespace));
+    if (admitted.length === 0) {
+      const why = named.map((pool) => `"${pool.name}" ${restriction(pool, request.namespace)}`).join('; ');
+      return fail(AllocReason.AddressNotInPool, `${ip} is in no pool namespace ${request.namespace} may use: ${why}`);
+    }
+    const usable = admitted.filter((pool) => !(pool.avoidBuggyIPs && isBuggyAddress(address)));
+    if (usable.length === 0) {
+      const pools = poolNames(admitted);
+      return fail(AllocReason.AddressNotInPool, `${ip} ends in .0 or .255 and ${pools} set avoidBuggyIPs`);
+    }
+    if (isNew) {
+      const overlapping = containing.filter((pool) => this.#overlapsByPool.has(pool.name));
+      if (overlapping.length > 0) return this.#overlapFailure(overlapping);
+    }
+    const sharing = this.#sharingVerdict(request.key, address, request);
+    return sharing.ok ? { ok: true, pool: usable[0]!.name } : sharing;
+  }
+
+  /** A new address: join a shared one if the sharing key allows, else the lowest free one. */
+  #allocate(request: AssignRequest): AssignResult {
+    const { family, namespace } = request;
+    let candidates: AddressPool[];
+    if (request.pool !== undefined) {
+      candidates = [this.#poolsByName.get(request.pool)!];
+    } else {
+      const automatic = this.#pools.filter((pool) => pool.autoAssign && hasFamily(pool, family));
+      candidates = automatic.filter((pool) => admits(pool, namespace)).sort(reservedFor(namespace));
+      if (automatic.length > 0 && candidates.length === 0) {
+        const pools = poolNames(automatic);
+        return fail(
+          AllocReason.PoolNotAllowed,
+          `every auto-assign ${family} pool (${pools}) excludes namespace ${namespace}`,
+        );
+      }
+    }
+    const usable = candidates.filter((pool) => !this.#overlapsByPool.has(pool.name));
+
+    const found =
+      (request.sharingKey !== null && this.#findShareable(request, usable)) || this.#findFree(usable, family);
+    if (found) return this.#commit(request, found.address, found.pool);
+
+    const skipped = candidates.filter((pool) => this.#overlapsByPool.has(pool.name));
+    if (skipped.length > 0) return this.#overlapFailure(skipped);
+    if (candidates.length === 0) {
+      return fail(AllocReason.PoolExhausted, `no auto-assign address pool has ${family} addresses`);
+    }
+    const what = candidates.some((pool) => hasFamily(pool, family))
+      ? `no free ${family} address`
+      : `no ${family} addresses`;
+    return fail(AllocReason.PoolExhausted, `${what} in ${poolNames(candidates)}`);
+  }
+
+  /** The best address already shared under the request's key that it may join: first pool first, then lowest. */
+  #findShareable(request: AssignRequest, pools: readonly AddressPool[]): { address: Address; pool: string } | null {
+    let best: { address: Address; poolIndex: number } | null = null;
+    for (const [value, keys] of this.#holders[request.family]) {
+      if (keys.size === 1 && keys.has(request.key)) continue;
+      const address: Address = { family: request.family, value };
+      const poolIndex = pools.findIndex((pool) => poolOffers(pool, address));
+      if (poolIndex < 0 || !this.#sharingVerdict(request.key, address, request).ok) continue;
+      if (!best || poolIndex < best.poolIndex || (poolIndex === best.poolIndex && value < best.address.value)) {
+        best = { address, poolIndex };
+      }
+    }
+    return best ? { address: best.address, pool: pools[best.poolIndex]!.name } : null;
+  }
+
+  /** The lowest free address of the first pool that has one. */
+  #findFree(pools: readonly AddressPool[], family: IpFamily): { address: Address; pool: string } | null {
+    const inUse = this.#holders[family];
+    for (const pool of pools) {
+      for (const range of pool.ranges) {
+        if (range.family !== family) continue;
+        for (let value = range.first; value <= range.last; value++) {
+          if (inUse.has(value)) continue;
+          const address: Address = { family, value };
+          if (!(pool.avoidBuggyIPs && isBuggyAddress(address))) return { address, pool: pool.name };
+        }
+      }
+    }
+    return null;
+  }
+
+  #sharingVerdict(key: string, address: Address, claim: SharingClaim): { ok: true } | AllocFailure {
+    const others = [...(this.#holders[address.family].get(address.value) ?? [])].filter((other) => other !== key);
+    for (const other of others.sort(compareText)) {
+      const held = this.#allocations.get(other)?.get(address.family);
+      if (!held) continue;
+      const verdict = mayShare(held, claim);
+      if (!verdict.ok) {
+        const ip = formatAddress(address.family, address.value);
+        return fail(verdict.reason, `${ip} is in use by ${other}: ${verdict.detail}`);
+      }
+    }
+    return { ok: true };
+  }
+
+  #overlapFailure(pools: readonly AddressPool[]): AllocFailure {
+    const overlaps = new Set<string>();
+    for (const pool of pools) {
+      for (const { a, b, range } of this.#overlapsByPool.get(pool.name) ?? []) {
+        overlaps.add(`"${a}" and "${b}" share ${range}`);
+      }
+    }
+    return fail(
+      AllocReason.OverlappingPools,
+      `address pools overlap (${[...overlaps].join('; ')}); no new addresses are allocated from ${poolNames(pools)} until the overlap is removed`,
+    );
+  }
+
+  #commit(request: AssignRequest, address: Address, pool: string): AssignResult {
+    this.#hold(request.key, { address, pool, sharingKey: request.sharingKey, ports: [...request.ports] });
+    return { ok: true, ip: formatAddress(address.family, address.value), pool };
+  }
+
+  #hold(key: string, held: Held): void {
+    const { family, value } = held.address;
+    const byFamily = this.#allocations.get(key) ?? new Map<IpFamily, Held>();
+    const previous = byFamily.get(family);
+    if (previous && previous.address.value !== value) this.#unhold(key, previous.address);
+    byFamily.set(family, held);
+    this.#allocations.set(key, byFamily);
+    const keys = this.#holders[family].get(value) ?? new Set<string>();
+    keys.add(key);
+    this.#holders[family].set(value, keys);
+  }
+
+  #unhold(key: string, address: Address): void {
+    const keys = this.#holders[address.family].get(address.value);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#holders[address.family].delete(address.value);
+  }
+
+  #poolsContaining(address: Address): AddressPool[] {
+    return this.#pools.filter((pool) => pool.ranges.some((range) => rangeContains(range, address)));
+  }
+}
+
+/** The one requested address of the request's family (null if none); other families belong to other calls. */
+function requestedAddress(request: AssignRequest): { ok: true; address: Address | null } | AllocFailure {
+  const ofFamily: Address[] = [];
+  for (const text of request.requested) {
+    const address = parseAddress(text);
+    if (!address) return fail(AllocReason.InvalidAddress, `requested address "${text}" is not an IP address`);
+    if (address.family === request.family) ofFamily.push(address);
+  }
+  if (ofFamily.length > 1) {
+    const list = ofFamily.map((a) => formatAddress(a.family, a.value)).join(', ');
+    return fail(AllocReason.InvalidAddress, `more than one ${request.family} address requested (${list})`);
+  }
+  return { ok: true, address: ofFamily[0] ?? null };
+}
+
+function admits(pool: AddressPool, namespace: string): boolean {
+  return pool.namespaces === null || pool.namespaces.includes(namespace);
+}
+
+function restriction(pool: AddressPool, namespace: string): string {
+  return `is restricted to namespaces ${pool.namespaces?.join(', ')}, not ${namespace}`;
+}
+
+function hasFamily(pool: AddressPool, family: IpFamily): boolean {
+  return pool.ranges.some((range) => range.family === family);
+}
+
+function poolOffers(pool: AddressPool, address: Address): boolean {
+  return pool.ranges.some((range) => rangeContains(range, address)) && !(pool.avoidBuggyIPs && isBuggyAddress(address));
+}
+
+/**
+ * Pools reserved for the namespace come before pools open to all: the reserved ones exist for it, and taking from
+ * the shared ones first would starve other namespaces. Stable, so name order holds within each group.
+ */
+function reservedFor(namespace: string): (a: AddressPool, b: AddressPool) => number {
+  const rank = (pool: AddressPool) => (pool.namespaces?.includes(namespace) ? 0 : 1);
+  return (a, b) => rank(a) - rank(b);
+}
+
+function poolNames(pools: readonly AddressPool[]): string {
+  const names = pools.map((pool) => `"${pool.name}"`).join(', ');
+  return pools.length === 1 ? `pool ${names}` : `pools ${names}`;
+}
+
+function fail(reason: AllocReason, message: string): AllocFailure {
+  return { ok: false, reason, message };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,116 @@
+// Watches AddressPool resources and keeps the allocator's pool set current. Pools that fail validation are left
+// out (their Services see UnknownPool / PoolExhausted) and get a Warning Event naming every problem; pools that
+// overlap get one too. Nothing else is disturbed by one bad pool.
+import {
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { EventRecorder } from '../../../src/kube/events.ts';
+import { type ResilientInformer, resilientInformer } from '../../../src/kube/informer.ts';
+import type { Logger } from '../../../src/observe/logging.ts';
+import { findOverlaps } from './overlap.ts';
+import {
+  ADDRESS_POOL_API_VERSION,
+  ADDRESS_POOL_GROUP,
+  ADDRESS_POOL_KIND,
+  ADDRESS_POOL_PLURAL,
+  ADDRESS_POOL_VERSION,
+  type AddressPool,
+  parsePool,
+} from './schema.ts';
+
+export const PoolEventReason = {
+  InvalidAddressPool: 'InvalidAddressPool',
+  OverlappingPools: 'OverlappingPools',
+} as const;
+
+export interface PoolWatchOptions {
+  kubeConfig: KubeConfig;
+  events: EventRecorder;
+  log: Logger;
+  /** Called with the valid pools after every change. */
+  onPools: (pools: AddressPool[]) => void;
+}
+
+export class PoolWatch {
+  private readonly informer: ResilientInformer<KubernetesObject>;
+  private readonly o: PoolWatchOptions;
+
+  constructor(options: PoolWatchOptions) {
+    this.o = options;
+    const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.informer = resilientInformer<KubernetesObject>({
+      kubeConfig: options.kubeConfig,
+      path: `/apis/${ADDRESS_POOL_GROUP}/${ADDRESS_POOL_VERSION}/${ADDRESS_POOL_PLURAL}`,
+      list: async () =>
+        (await custom.listClusterCustomObject({
+          group: ADDRESS_POOL_GROUP,
+          version: ADDRESS_POOL_VERSION,
+          plural: ADDRESS_POOL_PLURAL,
+        })) as KubernetesListObject<KubernetesObject>,
+      onError: (error, retryInMs) =>
+        options.log.warn(
+          { err: String((error as Error)?.message ?? error), retryInMs },
+          'cannot watch AddressPools (is deploy/crds/addresspools.drawbridge.io.yaml applied?)',
+        ),
+    });
+    for (const verb of ['add', 'update', 'delete'] as const) this.informer.on(verb, () => this.publish());
+  }
+
+  get synced(): boolean {
+    return this.informer.synced;
+  }
+
+  /** Resolves when the first list arrived, or after `timeoutMs` (the provider then reports PoolsNotLoaded). */
+  async start(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.informer.start(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    if (this.synced) this.publish();
+  }
+
+  stop(): Promise<void> {
+    return this.informer.stop();
+  }
+
+  private publish(): void {
+    const valid: AddressPool[] = [];
+    const uids = new Map<string, string | undefined>();
+    for (const obj of this.informer.list()) {
+      const name = obj.metadata?.name ?? '';
+      uids.set(name, obj.metadata?.uid);
+      const parsed = parsePool(obj);
+      if (parsed.ok) {
+        valid.push(parsed.pool);
+        continue;
+      }
+      const message = parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+      this.o.log.warn({ pool: name, problems: parsed.problems }, 'invalid AddressPool ignored');
+      void this.o.events.record(
+        this.target(name, obj.metadata?.uid),
+        'Warning',
+        PoolEventReason.InvalidAddressPool,
+        message,
+      );
+    }
+    for (const overlap of findOverlaps(valid)) {
+      const message = `pools ${overlap.a} and ${overlap.b} overlap (${overlap.range}); no new addresses come from either until fixed`;
+      this.o.log.warn({ overlap }, 'overlapping AddressPools');
+      for (const name of [overlap.a, overlap.b]) {
+        void this.o.events.record(
+          this.target(name, uids.get(name)),
+          'Warning',
+          PoolEventReason.OverlappingPools,
+          message,
+        );
+      }
+    }
+    this.o.onPools(valid);
+  }
+
+  private target(name: string, uid: string | undefined) {
+    return { kind: ADDRESS_POOL_KIND, apiVersion: ADDRESS_POOL_API_VERSION, name, uid };
+  }
+}

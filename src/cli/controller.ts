@@ -1,0 +1,228 @@
+// `drawbridge controller`: run the controller against the cluster in --kubeconfig (or in-cluster config).
+
+import { KubeConfig } from '@kubernetes/client-node';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { providerNames } from '../../providers/index.ts';
+import {
+  ConfigError,
+  type ControllerConfig,
+  ControllerConfigSchema,
+  parseControllerConfig,
+} from '../controller/config.ts';
+import { Controller } from '../controller/controller.ts';
+import { createLogger } from '../observe/logging.ts';
+import { startObservabilityServer } from '../observe/server.ts';
+
+const num = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number`);
+  return n;
+};
+
+// Defaults come from the one schema, so --help cannot drift from what the controller does.
+const d = ControllerConfigSchema.parse({ provider: 'metal', identity: '<hostname>-<pid>' });
+
+export interface ControllerFlags {
+  provider: string;
+  kubeconfig?: string;
+  clusterName?: string;
+  loadBalancerClass?: string;
+  ownClassless?: boolean;
+  concurrency?: number;
+  backoffBase?: number;
+  backoffMax?: number;
+  resync?: number;
+  nodeDebounce?: number;
+  nodeDebounceMax?: number;
+  healthPort?: number;
+  healthPath?: string;
+  healthInterval?: number;
+  healthTimeout?: number;
+  healthFailureThreshold?: number;
+  leaderElect?: boolean;
+  leaderElectNamespace?: string;
+  leaderElectName?: string;
+  leaseDuration?: number;
+  renewDeadline?: number;
+  retryPeriod?: number;
+  identity?: string;
+  metricsBindAddress?: string;
+  logLevel?: string;
+}
+
+export function registerController(program: Command): void {
+  program
+    .command('controller')
+    .description('Watch LoadBalancer Services and converge their load balancers through a provider')
+    .addOption(new Option('--provider <name>', 'provider adapter').choices([...providerNames]).makeOptionMandatory())
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option(
+      '--cluster-name <name>',
+      `cluster name used in cloud resource names and ownership tags (default: ${d.clusterName})`,
+    )
+    .option('--load-balancer-class <class>', 'loadBalancerClass served (default: drawbridge.io/<provider>)')
+    .option('--own-classless', `also own Services with no loadBalancerClass (default: ${d.ownClassless})`)
+    .option('--concurrency <n>', `Services reconciled in parallel (default: ${d.concurrency})`, num)
+    .option('--backoff-base <seconds>', `first retry delay after a failure (default: ${d.backoffBaseSeconds})`, num)
+    .option('--backoff-max <seconds>', `longest retry delay (default: ${d.backoffMaxSeconds})`, num)
+    .option(
+      '--resync <seconds>',
+      `reconcile every Service this often to repair drift; 0 disables (default: ${d.resyncSeconds})`,
+      num,
+    )
+    .option(
+      '--node-debounce <seconds>',
+      `quiet time that ends a burst of node changes (default: ${d.nodeDebounceSeconds})`,
+      num,
+    )
+    .option(
+      '--node-debounce-max <seconds>',
+      `longest a burst can delay a node update (default: ${d.nodeDebounceMaxSeconds})`,
+      num,
+    )
+    .option('--health-port <port>', `node health check port, kube-proxy's healthz (default: ${d.health.port})`, num)
+    .option('--health-path <path>', `node health check path (default: ${d.health.path})`)
+    .option('--health-interval <seconds>', `node probe interval (default: ${d.health.intervalSeconds})`, num)
+    .option('--health-timeout <seconds>', `node probe timeout (default: ${d.health.timeoutSeconds})`, num)
+    .option(
+      '--health-failure-threshold <n>',
+      `failed probes before a node is unhealthy (default: ${d.health.failureThreshold})`,
+      num,
+    )
+    .option(
+      '--no-leader-elect',
+      `run without leader election (default: leader election ${d.leaderElection.enabled ? 'on' : 'off'})`,
+    )
+    .option('--leader-elect-namespace <ns>', `namespace of the leader Lease (default: ${d.leaderElection.namespace})`)
+    .option('--leader-elect-name <name>', `name of the leader Lease (default: ${d.leaderElection.name})`)
+    .option(
+      '--lease-duration <seconds>',
+      `how long a leader's Lease is valid (default: ${d.leaderElection.leaseDurationSeconds})`,
+      num,
+    )
+    .option(
+      '--renew-deadline <seconds>',
+      `leader gives up if it cannot renew within this (default: ${d.leaderElection.renewDeadlineSeconds})`,
+      num,
+    )
+    .option(
+      '--retry-period <seconds>',
+      `how often to try to acquire or renew (default: ${d.leaderElection.retryPeriodSeconds})`,
+      num,
+    )
+    .option('--identity <id>', `this replica's leader-election identity (default: ${d.identity})`)
+    .option(
+      '--metrics-bind-address <host:port>',
+      `serve /metrics, /healthz, /readyz here; "0" disables (default: ${d.metrics.host}:${d.metrics.port})`,
+    )
+    .addOption(
+      new Option('--log-level <level>', `log level (default: ${d.logLevel})`).choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ]),
+    )
+    .action(async (flags: ControllerFlags) => {
+      let config: ControllerConfig;
+      try {
+        config = configFromFlags(flags);
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          process.stderr.write(`drawbridge controller: ${error.message}\n`);
+          process.exit(2);
+        }
+        throw error;
+      }
+      await runController(config, loadKubeConfig(flags.kubeconfig));
+    });
+}
+
+export function configFromFlags(f: ControllerFlags): ControllerConfig {
+  const metrics = parseBindAddress(f.metricsBindAddress);
+  return parseControllerConfig({
+    provider: f.provider,
+    clusterName: f.clusterName,
+    loadBalancerClass: f.loadBalancerClass,
+    ownClassless: f.ownClassless,
+    concurrency: f.concurrency,
+    backoffBaseSeconds: f.backoffBase,
+    backoffMaxSeconds: f.backoffMax,
+    resyncSeconds: f.resync,
+    nodeDebounceSeconds: f.nodeDebounce,
+    nodeDebounceMaxSeconds: f.nodeDebounceMax,
+    health: {
+      port: f.healthPort,
+      path: f.healthPath,
+      intervalSeconds: f.healthInterval,
+      timeoutSeconds: f.healthTimeout,
+      failureThreshold: f.healthFailureThreshold,
+    },
+    leaderElection: {
+      enabled: f.leaderElect,
+      namespace: f.leaderElectNamespace,
+      name: f.leaderElectName,
+      leaseDurationSeconds: f.leaseDuration,
+      renewDeadlineSeconds: f.renewDeadline,
+      retryPeriodSeconds: f.retryPeriod,
+    },
+    identity: f.identity,
+    metrics,
+    logLevel: f.logLevel as ControllerConfig['logLevel'] | undefined,
+  });
+}
+
+function parseBindAddress(value: string | undefined): { host?: string; port?: number } | undefined {
+  if (value === undefined) return undefined;
+  if (value === '0') return { port: -1 };
+  const match = /^(.*):(\d+)$/.exec(value);
+  if (!match) throw new ConfigError([`metrics-bind-address: "${value}" is not host:port`]);
+  return { host: match[1] || '0.0.0.0', port: Number(match[2]) };
+}
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** Runs until SIGTERM/SIGINT (exit 0 after a graceful stop) or until leadership is lost (exit 1). */
+export async function runController(config: ControllerConfig, kubeConfig: KubeConfig): Promise<void> {
+  const log = createLogger({ level: config.logLevel });
+  const controller = new Controller({
+    config,
+    kubeConfig,
+    log,
+    onLostLeadership: () => {
+      log.error('lost the leader lease; exiting so a fresh start re-reads the world');
+      process.exit(1);
+    },
+  });
+  const server =
+    config.metrics.port >= 0
+      ? await startObservabilityServer({
+          host: config.metrics.host,
+          port: config.metrics.port,
+          metrics: controller.metrics,
+          isReady: () => controller.isReady,
+          isHealthy: () => controller.isHealthy,
+        })
+      : undefined;
+  if (server) log.info({ port: server.port }, 'serving /metrics, /healthz, /readyz');
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await controller.stop();
+    await server?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await controller.start();
+}

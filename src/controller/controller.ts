@@ -1,0 +1,289 @@
+// The controller's lifecycle: caches on every replica; the work (queue, provider, prober, resync) only on the
+// leader. A replica that is not the leader reads but never writes.
+import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import { createProvider } from '../../providers/index.ts';
+import type { Provider } from '../../providers/provider.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { LeaderElector } from '../kube/lease.ts';
+import { Debouncer } from '../nodes/debounce.ts';
+import { eligibleNodes } from '../nodes/eligibility.ts';
+import { NodeProber, type ProbeTarget } from '../nodes/prober.ts';
+import { createLogger, type Logger } from '../observe/logging.ts';
+import { createMetrics, type Metrics, queueMetricsHooks, timeProviderCall } from '../observe/metrics.ts';
+import type { ControllerConfig } from './config.ts';
+import { type Caches, createCaches, serviceNameOfSlice } from './informers.ts';
+import { WorkQueue } from './queue.ts';
+import { Reconciler, serviceKey } from './reconcile.ts';
+
+export interface ControllerOptions {
+  config: ControllerConfig;
+  kubeConfig: KubeConfig;
+  log?: Logger;
+  metrics?: Metrics;
+  /** Called when this replica loses the lease it held (the CLI exits, as client-go based controllers do). */
+  onLostLeadership?: () => void;
+}
+
+export class Controller {
+  readonly config: ControllerConfig;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly caches: Caches;
+  readonly events: EventRecorder;
+  private readonly core: CoreV1Api;
+  private readonly options: ControllerOptions;
+  private provider: Provider | undefined;
+  private reconciler: Reconciler | undefined;
+  private queue: WorkQueue<string> | undefined;
+  private elector: LeaderElector | undefined;
+  private prober: NodeProber | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly nodeDebouncer: Debouncer<string>;
+  private lastEligibleNodes = '';
+  private started = false;
+  private leading = false;
+
+  constructor(options: ControllerOptions) {
+    this.options = options;
+    this.config = options.config;
+    this.log = options.log ?? createLogger({ level: options.config.logLevel });
+    this.metrics = options.metrics ?? createMetrics();
+    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.caches = createCaches(options.kubeConfig, this.log);
+    this.events = new EventRecorder({
+      core: this.core,
+      component: 'drawbridge',
+      instance: options.config.identity,
+      onError: (e) => this.log.debug({ err: String(e) }, 'could not record event'),
+    });
+    this.nodeDebouncer = new Debouncer<string>({
+      windowMs: this.config.nodeDebounceSeconds * 1000,
+      maxWaitMs: this.config.nodeDebounceMaxSeconds * 1000,
+      flush: () => this.onNodesSettled(),
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Ready once the caches are synced (a standby is ready too: it is doing its job by waiting). */
+  get isReady(): boolean {
+    return this.started && this.caches.services.synced && this.caches.nodes.synced && this.caches.slices.synced;
+  }
+
+  get isHealthy(): boolean {
+    return this.started;
+  }
+
+  async start(): Promise<void> {
+    this.provider = await createProvider(this.config.provider, {
+      clusterName: this.config.clusterName,
+      loadBalancerClass: this.config.loadBalancerClass,
+      kubeConfig: this.options.kubeConfig,
+      services: () => this.caches.services.list(),
+      owns: (svc) => this.reconciler?.isOurs(svc) ?? false,
+      requeue: (keys, reason) => {
+        for (const key of keys) this.enqueue(key, 'normal');
+        this.log.debug({ reason }, 'provider requested requeue');
+      },
+      events: this.events,
+      log: this.log.child({ provider: this.config.provider }),
+      metrics: this.metrics,
+    });
+    this.reconciler = new Reconciler({
+      config: this.config,
+      provider: this.provider,
+      core: this.core,
+      events: this.events,
+      log: this.log,
+      metrics: this.metrics,
+      view: this.caches.view,
+    });
+    this.watchCaches();
+    await this.caches.start();
+    this.started = true;
+    this.log.info(
+      { provider: this.config.provider, class: this.config.loadBalancerClass, identity: this.config.identity },
+      'caches synced',
+    );
+
+    const le = this.config.leaderElection;
+    if (!le.enabled) {
+      await this.lead();
+      return;
+    }
+    this.elector = new LeaderElector({
+      coordination: this.options.kubeConfig.makeApiClient(CoordinationV1Api),
+      namespace: le.namespace,
+      name: le.name,
+      identity: this.config.identity,
+      leaseDurationMs: le.leaseDurationSeconds * 1000,
+      renewDeadlineMs: le.renewDeadlineSeconds * 1000,
+      retryPeriodMs: le.retryPeriodSeconds * 1000,
+      onStartedLeading: () => this.lead(),
+      onStoppedLeading: () => this.unlead(true),
+      onError: (e) => this.log.warn({ err: String((e as Error)?.message ?? e) }, 'leader election error'),
+    });
+    this.elector.start();
+  }
+
+  /** Graceful shutdown: finish in-flight work, hand back the lease, stop watching. */
+  async stop(): Promise<void> {
+    this.nodeDebouncer.stop();
+    if (this.elector) await this.elector.stop();
+    else await this.unlead(false);
+    await this.caches.stop();
+    await this.provider?.stop?.();
+    this.started = false;
+  }
+
+  /** Reconcile every Service of ours now (what the periodic resync does). */
+  enqueueAll(priority: 'high' | 'normal' = 'normal'): void {
+    for (const svc of this.caches.services.list())
+      if (this.reconciler?.isOurs(svc)) this.enqueue(serviceKey(svc), priority);
+  }
+
+  isNodeHealthy(node: string): boolean {
+    return this.prober?.isHealthy(node, this.config.health.port) ?? true;
+  }
+
+  private enqueue(key: string, priority?: 'high' | 'normal'): void {
+    if (!this.queue) return; // not leading: the new leader lists everything when it starts
+    const [namespace = '', name = ''] = key.split('/');
+    const urgent = this.reconciler?.isUrgent(this.caches.view.service(namespace, name)) ?? false;
+    this.queue.add(key, priority ?? (urgent ? 'high' : 'normal'));
+  }
+
+  private watchCaches(): void {
+    const onService = (svc: V1Service) => {
+      if (this.reconciler?.isOurs(svc)) this.enqueue(serviceKey(svc));
+    };
+    this.caches.services.on('add', onService);
+    this.caches.services.on('update', onService);
+    // A deleted Service that carried our finalizer was already cleaned up; one without it may still hold
+    // provider state from this process (reconcile asks the provider to forget it).
+    this.caches.services.on('delete', (svc) => this.enqueue(serviceKey(svc), 'high'));
+    const onNode = (node: V1Node) => this.nodeDebouncer.push(node.metadata?.name ?? '');
+    this.caches.nodes.on('add', onNode);
+    this.caches.nodes.on('update', onNode);
+    this.caches.nodes.on('delete', onNode);
+    const onSlice = (slice: { metadata?: { namespace?: string } } & Parameters<typeof serviceNameOfSlice>[0]) => {
+      const name = serviceNameOfSlice(slice);
+      const namespace = slice.metadata?.namespace;
+      if (!name || !namespace) return;
+      const svc = this.caches.view.service(namespace, name);
+      // Only `Local` Services care where their endpoints are.
+      if (svc && svc.spec?.externalTrafficPolicy === 'Local' && this.reconciler?.isOurs(svc))
+        this.enqueue(`${namespace}/${name}`);
+    };
+    this.caches.slices.on('add', onSlice);
+    this.caches.slices.on('update', onSlice);
+    this.caches.slices.on('delete', onSlice);
+  }
+
+  /** A burst of node events settled: if the eligible set changed, every Service of ours re-converges its hosts. */
+  private onNodesSettled(): void {
+    const eligible = JSON.stringify(eligibleNodes([...this.caches.nodes.list()]));
+    if (eligible === this.lastEligibleNodes) return;
+    this.lastEligibleNodes = eligible;
+    this.enqueueAll('normal');
+  }
+
+  private async lead(): Promise<void> {
+    if (this.leading || !this.provider || !this.reconciler) return;
+    this.leading = true;
+    this.metrics.leader.set({ identity: this.config.identity }, 1);
+    this.log.info({ identity: this.config.identity }, 'leading');
+    const reconciler = this.reconciler;
+    this.queue = new WorkQueue<string>({
+      worker: (key) => reconciler.reconcile(key),
+      concurrency: this.config.concurrency,
+      baseDelayMs: this.config.backoffBaseSeconds * 1000,
+      maxDelayMs: this.config.backoffMaxSeconds * 1000,
+      onMetrics: queueMetricsHooks(this.metrics),
+    });
+    await this.provider.start?.();
+    await this.collectOrphans();
+    this.lastEligibleNodes = JSON.stringify(eligibleNodes([...this.caches.nodes.list()]));
+    this.enqueueAll();
+    this.queue.start();
+    if (this.config.resyncSeconds > 0) {
+      this.resyncTimer = setInterval(() => this.enqueueAll('normal'), this.config.resyncSeconds * 1000);
+      this.resyncTimer.unref();
+    }
+    this.prober = this.createProber();
+    this.prober.start();
+  }
+
+  private async unlead(lost: boolean): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    this.metrics.leader.set({ identity: this.config.identity }, 0);
+    clearInterval(this.resyncTimer);
+    const queue = this.queue;
+    this.queue = undefined;
+    await Promise.all([queue?.shutdown(), this.prober?.stop()]);
+    this.prober = undefined;
+    this.log.info({ identity: this.config.identity, lost }, 'stopped leading');
+    if (lost) this.options.onLostLeadership?.();
+  }
+
+  /** Load balancers the provider holds for Services that no longer exist (e.g. removed while we were down). */
+  private async collectOrphans(): Promise<void> {
+    const provider = this.provider;
+    if (!provider) return;
+    const owned = await timeProviderCall(this.metrics, provider.name, 'listOwned', () => provider.listOwned());
+    for (const identity of owned) {
+      const svc = this.caches.view.service(identity.namespace, identity.name);
+      if (svc && (!identity.uid || svc.metadata?.uid === identity.uid)) continue;
+      this.log.info(
+        { service: `${identity.namespace}/${identity.name}`, uid: identity.uid },
+        'deleting orphaned load balancer',
+      );
+      await timeProviderCall(this.metrics, provider.name, 'ensureDeleted', () =>
+        provider.ensureDeleted(identity),
+      ).catch((e) => this.log.warn({ err: String(e) }, 'orphan cleanup failed; will retry at next start'));
+    }
+  }
+
+  private createProber(): NodeProber {
+    const h = this.config.health;
+    return new NodeProber({
+      intervalMs: h.intervalSeconds * 1000,
+      timeoutMs: h.timeoutSeconds * 1000,
+      failureThreshold: h.failureThreshold,
+      targets: () => this.probeTargets(),
+      onChange: (t, healthy, detail) => {
+        if (t.port === h.port) this.metrics.nodeHealth.set({ node: t.node }, healthy ? 1 : 0);
+        this.log.info({ node: t.node, port: t.port, healthy, detail }, 'node health changed');
+        void this.events.record(
+          { kind: 'Node', apiVersion: 'v1', name: t.node, uid: this.caches.nodes.get(t.node)?.metadata?.uid },
+          healthy ? 'Normal' : 'Warning',
+          healthy ? 'NodeHealthCheckPassed' : 'NodeHealthCheckFailed',
+          detail,
+        );
+      },
+    });
+  }
+
+  private probeTargets(): ProbeTarget[] {
+    const h = this.config.health;
+    const nodes = eligibleNodes([...this.caches.nodes.list()]).filter((n) => n.internalIP ?? n.externalIP);
+    const ports = new Set([h.port]);
+    for (const svc of this.caches.services.list()) {
+      const hcnp = svc.spec?.healthCheckNodePort;
+      if (hcnp && svc.spec?.externalTrafficPolicy === 'Local' && this.reconciler?.isOurs(svc)) ports.add(hcnp);
+    }
+    const targets: ProbeTarget[] = [];
+    for (const node of nodes) {
+      const address = (node.internalIP ?? node.externalIP) as string;
+      for (const port of ports) {
+        targets.push({ node: node.name, address, port, path: port === h.port ? h.path : '/healthz' });
+      }
+    }
+    // Report every probed node from its first round on, not only after its first flip.
+    for (const n of nodes) this.metrics.nodeHealth.set({ node: n.name }, this.isNodeHealthy(n.name) ? 1 : 0);
+    return targets;
+  }
+}

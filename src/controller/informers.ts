@@ -1,0 +1,73 @@
+// The three caches the controller reads: Services, Nodes and EndpointSlices (all namespaces).
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  type KubeConfig,
+  type V1EndpointSlice,
+  type V1Node,
+  type V1Service,
+} from '@kubernetes/client-node';
+import { type ResilientInformer, resilientInformer } from '../kube/informer.ts';
+import type { Logger } from '../observe/logging.ts';
+import type { ClusterView } from './reconcile.ts';
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export interface Caches {
+  services: ResilientInformer<V1Service>;
+  nodes: ResilientInformer<V1Node>;
+  slices: ResilientInformer<V1EndpointSlice>;
+  view: ClusterView;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createCaches(kubeConfig: KubeConfig, log: Logger): Caches {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+  const onError = (what: string) => (error: unknown, retryInMs: number) =>
+    log.warn(
+      { informer: what, err: String((error as Error)?.message ?? error), retryInMs },
+      'watch failed; restarting',
+    );
+  const services = resilientInformer<V1Service>({
+    kubeConfig,
+    path: '/api/v1/services',
+    list: () => core.listServiceForAllNamespaces(),
+    onError: onError('services'),
+  });
+  const nodes = resilientInformer<V1Node>({
+    kubeConfig,
+    path: '/api/v1/nodes',
+    list: () => core.listNode(),
+    onError: onError('nodes'),
+  });
+  const slices = resilientInformer<V1EndpointSlice>({
+    kubeConfig,
+    path: '/apis/discovery.k8s.io/v1/endpointslices',
+    list: () => discovery.listEndpointSliceForAllNamespaces(),
+    onError: onError('endpointslices'),
+  });
+  const view: ClusterView = {
+    service: (namespace, name) => services.get(name, namespace),
+    nodes: () => nodes.list(),
+    endpointSlices: (namespace, serviceName) =>
+      slices.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === serviceName),
+  };
+  return {
+    services,
+    nodes,
+    slices,
+    view,
+    start: async () => {
+      await Promise.all([services.start(), nodes.start(), slices.start()]);
+    },
+    stop: async () => {
+      await Promise.all([services.stop(), nodes.stop(), slices.stop()]);
+    },
+  };
+}
+
+export function serviceNameOfSlice(slice: V1EndpointSlice): string | undefined {
+  return slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+}

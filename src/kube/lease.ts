@@ -1,0 +1,150 @@
+// Leader election on a coordination.k8s.io Lease, following client-go's leaderelection semantics:
+// - a candidate takes the Lease when it is unheld or its holder has not renewed for leaseDuration, measured on
+//   OUR clock from when we last saw the record change (so clock skew between replicas does not matter);
+// - the leader renews every retryPeriod and gives up leadership if it cannot renew within renewDeadline;
+// - every write carries the resourceVersion we read, so two candidates can never both win one round;
+// - release() on graceful shutdown empties the holder so a standby takes over at its next retry.
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { statusCodeOf } from './patch.ts';
+
+export interface LeaderElectionOptions {
+  coordination: CoordinationV1Api;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  onStartedLeading: () => void | Promise<void>;
+  onStoppedLeading: () => void | Promise<void>;
+  onError?: (error: unknown) => void;
+}
+
+export class LeaderElector {
+  private readonly o: Required<Omit<LeaderElectionOptions, 'onError'>> & Pick<LeaderElectionOptions, 'onError'>;
+  private leading = false;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastRenewed = 0;
+  private observed: { holder: string; renewTime: string; at: number } | undefined;
+
+  constructor(options: LeaderElectionOptions) {
+    this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    if (this.o.renewDeadlineMs >= this.o.leaseDurationMs)
+      throw new Error('renewDeadline must be shorter than leaseDuration');
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.tick();
+  }
+
+  /** Stops campaigning; if leading, hands the Lease back so another replica can take over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    if (!this.leading) return;
+    await this.release().catch((e) => this.o.onError?.(e));
+    await this.setLeading(false);
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const ok = await this.tryAcquireOrRenew();
+      if (ok) {
+        this.lastRenewed = Date.now();
+        await this.setLeading(true);
+      } else if (this.leading) {
+        await this.setLeading(false); // someone else holds it now
+      }
+    } catch (error) {
+      this.o.onError?.(error);
+      if (this.leading && Date.now() - this.lastRenewed > this.o.renewDeadlineMs) await this.setLeading(false);
+    }
+    if (!this.running) return;
+    this.timer = setTimeout(() => void this.tick(), this.o.retryPeriodMs);
+  }
+
+  private async setLeading(leading: boolean): Promise<void> {
+    if (this.leading === leading) return;
+    this.leading = leading;
+    await (leading ? this.o.onStartedLeading() : this.o.onStoppedLeading());
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { coordination, namespace, name, identity } = this.o;
+    const now = new Date();
+    let lease: V1Lease;
+    try {
+      lease = await coordination.readNamespacedLease({ name, namespace });
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error;
+      try {
+        await coordination.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: this.spec(now, now, 0) },
+        });
+        return true;
+      } catch (createError) {
+        if (statusCodeOf(createError) === 409) return false; // another replica created it first
+        throw createError;
+      }
+    }
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const renewTime = spec.renewTime ? new Date(spec.renewTime).toISOString() : '';
+    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
+      this.observed = { holder, renewTime, at: Date.now() };
+    }
+    const durationMs = (spec.leaseDurationSeconds ?? Math.ceil(this.o.leaseDurationMs / 1000)) * 1000;
+    const expired = holder === '' || this.observed.at + durationMs < Date.now();
+    if (holder !== identity && !expired) return false;
+
+    const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
+    const acquired = holder === identity && spec.acquireTime ? new Date(spec.acquireTime) : now;
+    try {
+      await coordination.replaceNamespacedLease({
+        name,
+        namespace,
+        body: {
+          metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
+          spec: this.spec(acquired, now, transitions),
+        },
+      });
+      return true;
+    } catch (error) {
+      if (statusCodeOf(error) === 409) return false; // lost the race this round
+      throw error;
+    }
+  }
+
+  private spec(acquireTime: Date, renewTime: Date, leaseTransitions: number): V1Lease['spec'] {
+    return {
+      holderIdentity: this.o.identity,
+      leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
+      acquireTime,
+      renewTime,
+      leaseTransitions,
+    };
+  }
+
+  private async release(): Promise<void> {
+    const { coordination, namespace, name, identity } = this.o;
+    const lease = await coordination.readNamespacedLease({ name, namespace });
+    if (lease.spec?.holderIdentity !== identity) return;
+    await coordination.replaceNamespacedLease({
+      name,
+      namespace,
+      body: {
+        metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date() },
+      },
+    });
+  }
+}
