@@ -7,6 +7,15 @@
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import { statusCodeOf } from './patch.ts';
 
+/**
+ * Lease times are MicroTime (`2006-01-02T15:04:05.000000Z`): the apiserver rejects the millisecond form that
+ * client-node's serializer writes for a Date. The serializer passes non-Date values through untouched, so we hand
+ * it the string in the right shape (typed as the Date the generated model declares).
+ */
+export function microTime(date: Date): Date {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}
+
 export interface LeaderElectionOptions {
   coordination: CoordinationV1Api;
   namespace: string;
@@ -128,8 +137,8 @@ export class LeaderElector {
     return {
       holderIdentity: this.o.identity,
       leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
-      acquireTime,
-      renewTime,
+      acquireTime: microTime(acquireTime),
+      renewTime: microTime(renewTime),
       leaseTransitions,
     };
   }
@@ -143,7 +152,13 @@ export class LeaderElector {
       namespace,
       body: {
         metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
-        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date() },
+        spec: {
+          ...lease.spec,
+          acquireTime: lease.spec?.acquireTime ? microTime(new Date(lease.spec.acquireTime)) : undefined,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: microTime(new Date()),
+        },
       },
     });
   }

@@ -1,0 +1,158 @@
+// `drawbridge demo`: a local control plane, three Nodes, an AddressPool, the controller, and a LoadBalancer
+// Service that gets its EXTERNAL-IP, printed the way `kubectl get svc` prints it.
+// The control plane comes from test/env (loaded only here, so the controller itself never depends on it).
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
+import { type Command, Option } from 'commander';
+import { providerNames } from '../../providers/index.ts';
+import { parseControllerConfig } from '../controller/config.ts';
+import { Controller } from '../controller/controller.ts';
+import { createLogger } from '../observe/logging.ts';
+import { startObservabilityServer } from '../observe/server.ts';
+import { loadKubeConfig } from './controller.ts';
+import { createDemoObjects, DEMO_NAMESPACE, startNodeHealthServers } from './demo-cluster.ts';
+import { formatServices } from './table.ts';
+
+const say = (line: string) => process.stderr.write(`drawbridge demo: ${line}\n`);
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'Start a local control plane, run the controller and show a LoadBalancer Service getting its EXTERNAL-IP',
+    )
+    .addOption(new Option('--provider <name>', 'provider to demonstrate').choices([...providerNames]).default('metal'))
+    .option('--keep', 'leave the control plane and the controller running, and print how to reach and stop them', false)
+    .action(async (flags: { provider: string; keep: boolean }) => {
+      await (flags.keep ? demoKeep() : demoOnce());
+    });
+
+  // The long-running half of `demo --keep`: node healthz servers + controller, until SIGTERM.
+  program
+    .command('demo-agent', { hidden: true })
+    .requiredOption('--kubeconfig <path>')
+    .action(async (flags: { kubeconfig: string }) => {
+      const agent = await startAgent(loadKubeConfig(flags.kubeconfig));
+      const stop = async () => {
+        await agent.stop();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop());
+      process.on('SIGINT', () => void stop());
+    });
+}
+
+async function demoOnce(): Promise<void> {
+  const { startControlPlane } = await import('../../test/env/controlplane.ts');
+  say('starting a local kube-apiserver + etcd on loopback...');
+  const cp = await startControlPlane();
+  let agent: Agent | undefined;
+  try {
+    say('creating the AddressPool CRD, pool demo-pool (198.51.100.0/28), Nodes demo-node-1..3 and Service demo/web...');
+    await createDemoObjects(cp.kubeConfig);
+    agent = await startAgent(cp.kubeConfig);
+    const svc = await waitForExternalIp(cp.kubeConfig);
+    await show(cp.kubeConfig, svc, agent.metricsPort);
+  } finally {
+    await agent?.stop();
+    await cp.stop();
+  }
+  say('stopped the controller and the control plane (run with --keep to leave them running)');
+}
+
+async function demoKeep(): Promise<void> {
+  const { ensureUp, readState, writeState, stateDir } = await import('../../test/env/state.ts');
+  const state = await ensureUp(say);
+  const kubeConfig = loadKubeConfig(state.kubeconfigPath);
+  await createDemoObjects(kubeConfig);
+  if (!(state.extra ?? []).some((p) => p.name === 'drawbridge controller')) {
+    const log = openSync(join(stateDir, 'controller.log'), 'a');
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const child = spawn(process.execPath, [main, 'demo-agent', '--kubeconfig', state.kubeconfigPath], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    child.unref();
+    const current = (await readState()) ?? state;
+    await writeState({
+      ...current,
+      extra: [...(current.extra ?? []), { name: 'drawbridge controller', pid: child.pid ?? 0 }],
+    });
+    say(`controller running in the background (pid ${child.pid}, log ${join(stateDir, 'controller.log')})`);
+  }
+  const svc = await waitForExternalIp(kubeConfig);
+  await show(kubeConfig, svc, undefined);
+  console.log(`\nexport KUBECONFIG=${state.kubeconfigPath}`);
+  console.log('kubectl describe svc -n demo web     # the Events');
+  console.log('test/env/down                        # stop the controller and the control plane');
+}
+
+interface Agent {
+  metricsPort: number;
+  stop(): Promise<void>;
+}
+
+async function startAgent(kubeConfig: KubeConfig): Promise<Agent> {
+  const health = await startNodeHealthServers();
+  const config = parseControllerConfig({
+    provider: 'metal',
+    leaderElection: { namespace: 'kube-system' },
+    health: { port: health.port, intervalSeconds: 2, timeoutSeconds: 1 },
+    nodeDebounceSeconds: 0.2,
+    metrics: { host: '127.0.0.1', port: 0 },
+    logLevel: 'warn',
+  });
+  const controller = new Controller({ config, kubeConfig, log: createLogger({ level: config.logLevel }) });
+  const server = await startObservabilityServer({
+    host: config.metrics.host,
+    port: config.metrics.port,
+    metrics: controller.metrics,
+    isReady: () => controller.isReady,
+    isHealthy: () => controller.isHealthy,
+  });
+  await controller.start();
+  return {
+    metricsPort: server.port,
+    stop: async () => {
+      await controller.stop();
+      await server.close();
+      await health.close();
+    },
+  };
+}
+
+async function waitForExternalIp(kubeConfig: KubeConfig): Promise<V1Service> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const svc = await core.readNamespacedService({ name: 'web', namespace: DEMO_NAMESPACE });
+    if (svc.status?.loadBalancer?.ingress?.length) return svc;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('Service demo/web got no EXTERNAL-IP within 60 s; see the controller log');
+}
+
+async function show(kubeConfig: KubeConfig, svc: V1Service, metricsPort: number | undefined): Promise<void> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  console.log(`$ kubectl get svc -n ${DEMO_NAMESPACE}`);
+  console.log(formatServices([svc]));
+  const events = await core.listNamespacedEvent({
+    namespace: DEMO_NAMESPACE,
+    fieldSelector: 'involvedObject.name=web',
+  });
+  console.log(`\nEvents of ${DEMO_NAMESPACE}/web:`);
+  for (const e of events.items.sort((a, b) => String(a.firstTimestamp).localeCompare(String(b.firstTimestamp)))) {
+    console.log(`  ${(e.type ?? '').padEnd(8)} ${(e.reason ?? '').padEnd(22)} ${e.message ?? ''}`);
+  }
+  if (metricsPort !== undefined) {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const lines = text
+      .split('\n')
+      .filter((l) => /^drawbridge_(reconcile_total|pool_addresses_(used|total)|node_health|leader)\{/.test(l));
+    console.log(`\nFrom http://127.0.0.1:${metricsPort}/metrics:`);
+    for (const l of lines) console.log(`  ${l}`);
+  }
+}
