@@ -30,6 +30,8 @@ export class MetalProvider implements Provider {
   /** Services whose last assign failed: they are retried as soon as pools change or an address frees. */
   private readonly waiting = new Set<string>();
   private readonly identities = new Map<string, LoadBalancerIdentity>();
+  /** Addresses shown by Services we do not own (another class, another controller): never handed out. */
+  private readonly foreign = new Map<string, string>();
 
   constructor(context: ProviderContext) {
     this.ctx = context;
@@ -70,6 +72,7 @@ export class MetalProvider implements Provider {
       );
     }
     const key = `${spec.identity.namespace}/${spec.identity.name}`;
+    this.holdForeignAddresses();
     const ingress: LoadBalancerStatus['ingress'] = [];
     for (const family of spec.ipFamilies) {
       const result = this.allocator.assign({
@@ -131,6 +134,31 @@ export class MetalProvider implements Provider {
 
   async listOwned(): Promise<LoadBalancerIdentity[]> {
     return [...this.identities.values()];
+  }
+
+  /**
+   * Addresses that Services we do not own show in their status (another loadBalancerClass, a Service edited by
+   * hand) are held under a marker key so they are never handed to one of ours. Cheap enough to run before every
+   * assign (one pass over the cache), and it lets such an address go once its Service stops showing it.
+   */
+  private holdForeignAddresses(): void {
+    const seen = new Map<string, string>();
+    for (const svc of this.ctx.services()) {
+      if (this.ctx.owns(svc)) continue;
+      for (const ingress of svc.status?.loadBalancer?.ingress ?? []) {
+        if (ingress.ip) seen.set(`foreign:${keyOf(svc)}:${ingress.ip}`, ingress.ip);
+      }
+    }
+    for (const [key, ip] of this.foreign) {
+      if (seen.get(key) === ip) continue;
+      this.allocator.release(key);
+      this.foreign.delete(key);
+    }
+    for (const [key, ip] of seen) {
+      if (this.foreign.has(key)) continue;
+      // restore() refuses addresses outside every pool; those cannot collide with ours anyway.
+      if (this.allocator.restore(key, ip, { sharingKey: null, ports: [] }).ok) this.foreign.set(key, ip);
+    }
   }
 
   /** Start-up: every address our Services already show is taken before anything new is handed out. */

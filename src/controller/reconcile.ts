@@ -13,7 +13,7 @@ import { eligibleNodes } from '../nodes/eligibility.ts';
 import type { Logger } from '../observe/logging.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { timeProviderCall } from '../observe/metrics.ts';
-import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../spec/annotations.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION } from '../spec/annotations.ts';
 import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from '../spec/build.ts';
 import type { LoadBalancerIdentity, LoadBalancerSpec } from '../spec/types.ts';
 import type { ControllerConfig } from './config.ts';
@@ -56,7 +56,19 @@ export class Reconciler {
 
   /** Whether the Service is one this controller serves or must clean up. */
   isOurs(svc: V1Service): boolean {
-    return wantsLoadBalancer(svc, this.ownership()) || hasFinalizer(svc);
+    return wantsLoadBalancer(svc, this.ownership()) || this.mustCleanUp(svc);
+  }
+
+  /**
+   * Carries the (shared) Drawbridge finalizer for OUR class. The owner annotation decides; without it (written
+   * by hand, or by an older version) the Service's class does, and a class-less one is ours only with ownClassless.
+   */
+  private mustCleanUp(svc: V1Service): boolean {
+    if (!hasFinalizer(svc)) return false;
+    const owner = svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION];
+    if (owner !== undefined) return owner === this.deps.config.loadBalancerClass;
+    const cls = svc.spec?.loadBalancerClass;
+    return cls ? cls === this.deps.config.loadBalancerClass : this.deps.config.ownClassless;
   }
 
   /** Never provisioned, or being torn down: these go ahead of periodic resyncs. */
@@ -88,7 +100,7 @@ export class Reconciler {
     const svc = this.lookup(key);
     if (!svc) return this.forgetVanished(key);
     if (wantsLoadBalancer(svc, this.ownership())) return this.ensure(key, svc);
-    if (hasFinalizer(svc)) return this.teardown(key, svc);
+    if (this.mustCleanUp(svc)) return this.teardown(key, svc);
     this.applied.delete(key);
     return 'ignored';
   }
@@ -115,11 +127,10 @@ export class Reconciler {
 
     // Finalizer first: from here on a provider may create something, and deletion must come back to us.
     let current = svc;
-    if (!hasFinalizer(svc)) {
-      current = await patchServiceFinalizers(this.deps.core, svc, [
-        ...(meta.finalizers ?? []),
-        LOAD_BALANCER_CLEANUP_FINALIZER,
-      ]);
+    if (!hasFinalizer(svc) || meta.annotations?.[OWNER_CLASS_ANNOTATION] !== config.loadBalancerClass) {
+      const finalizers = [...new Set([...(meta.finalizers ?? []), LOAD_BALANCER_CLEANUP_FINALIZER])];
+      const owner = { [OWNER_CLASS_ANNOTATION]: config.loadBalancerClass };
+      current = await patchServiceFinalizers(this.deps.core, svc, finalizers, owner);
     }
 
     if (before && before.specHash === specHash && before.hostsHash !== hostsHash) {
@@ -173,7 +184,7 @@ export class Reconciler {
     if (!svc.metadata?.deletionTimestamp && currentIngress(svc).length > 0) await patchServiceIngress(core, svc, []);
     const remaining = (svc.metadata?.finalizers ?? []).filter((f) => f !== LOAD_BALANCER_CLEANUP_FINALIZER);
     try {
-      await patchServiceFinalizers(core, svc, remaining);
+      await patchServiceFinalizers(core, svc, remaining, { [OWNER_CLASS_ANNOTATION]: null });
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw error; // already gone: nothing left to release
     }

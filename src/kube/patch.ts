@@ -31,12 +31,11 @@ export async function patchServiceFinalizers(
   core: CoreV1Api,
   svc: V1Service,
   finalizers: string[],
+  annotations?: Record<string, string | null>,
 ): Promise<V1Service> {
   const { name = '', namespace = '', resourceVersion } = svc.metadata ?? {};
-  return core.patchNamespacedService(
-    { name, namespace, body: { metadata: { finalizers, resourceVersion } } },
-    mergePatch(),
-  );
+  const metadata = annotations ? { finalizers, resourceVersion, annotations } : { finalizers, resourceVersion };
+  return core.patchNamespacedService({ name, namespace, body: { metadata } }, mergePatch());
 }
 
 /** Merges annotations (a null value removes the key). */

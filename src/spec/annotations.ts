@@ -30,3 +30,10 @@ export function splitList(value: string): string[] {
     .map((item) => item.trim())
     .filter((item) => item !== '');
 }
+
+/**
+ * Written with the finalizer: which loadBalancerClass provisioned this Service. Several Drawbridge controllers
+ * (one per provider) share the finalizer name; this says which of them must clean up, even after the Service's
+ * class was cleared by a type change.
+ */
+export const OWNER_CLASS_ANNOTATION = 'drawbridge.io/owner-class';

@@ -2,7 +2,7 @@
 // bad input, it reports every problem with its path so one Warning Event can tell the user all of them.
 import type { V1Service } from '@kubernetes/client-node';
 import { buildRequestedAddresses, buildSourceRanges, currentAddresses } from './addresses.ts';
-import { ADDRESS_POOL_ANNOTATION, annotationPath, DRAWBRIDGE_PREFIX } from './annotations.ts';
+import { ADDRESS_POOL_ANNOTATION, annotationPath, DRAWBRIDGE_PREFIX, OWNER_CLASS_ANNOTATION } from './annotations.ts';
 import { buildPorts } from './ports.ts';
 import { type Checked, Reason, type SpecProblem } from './reasons.ts';
 import { buildIpFamilies, buildSessionAffinity, buildTrafficPolicy } from './traffic.ts';
@@ -76,12 +76,15 @@ function buildIdentity(service: V1Service, clusterName: string): Checked<LoadBal
   return { value, problems };
 }
 
-/** Every drawbridge.io/* annotation, keys sorted, for provider-specific options; the neutral ones are checked. */
+/**
+ * Every drawbridge.io/* annotation the user wrote, keys sorted, for provider-specific options; the neutral ones
+ * are checked. The owner annotation is the controller's own bookkeeping, not an option.
+ */
 function buildOptions(service: V1Service): Checked<Record<string, string>> {
   const annotations = service.metadata?.annotations ?? {};
   const value: Record<string, string> = {};
   for (const key of Object.keys(annotations).sort(compareText)) {
-    if (key.startsWith(DRAWBRIDGE_PREFIX)) value[key] = annotations[key]!;
+    if (key.startsWith(DRAWBRIDGE_PREFIX) && key !== OWNER_CLASS_ANNOTATION) value[key] = annotations[key]!;
   }
   const problems: SpecProblem[] = [];
   const pool = value[ADDRESS_POOL_ANNOTATION];

@@ -11,22 +11,38 @@ export interface TestCluster {
   readonly core: CoreV1Api;
 }
 
-export function useControlPlane(): TestCluster {
+export interface ClusterHooks {
+  /** Runs once the control plane is ready (install CRDs, start a controller, ...). */
+  setup?: (cluster: TestCluster) => Promise<void>;
+  /** Runs before the control plane stops (stop controllers first, so they do not log a storm of errors). */
+  teardown?: () => Promise<void>;
+}
+
+/**
+ * Call once at the top level of a test file. node:test starts a top-level before() hook as soon as it is
+ * registered, so a file must not add its own: it passes setup/teardown here and they run in order.
+ */
+export function useControlPlane(hooks: ClusterHooks = {}): TestCluster {
   let cp: ControlPlane | undefined;
   let core: CoreV1Api | undefined;
   before(async () => {
     cp = await startControlPlane();
     core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    await hooks.setup?.(cluster);
   });
   after(async () => {
-    await cp?.stop();
+    try {
+      await hooks.teardown?.();
+    } finally {
+      await cp?.stop();
+    }
   });
   const started = () => {
     if (!cp || !core)
       throw new Error('control plane not started: call useControlPlane() at the top level of the test file');
     return { cp, core };
   };
-  return {
+  const cluster: TestCluster = {
     get kubeConfig() {
       return started().cp.kubeConfig;
     },
@@ -37,6 +53,7 @@ export function useControlPlane(): TestCluster {
       return started().core;
     },
   };
+  return cluster;
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails with `what` after `timeoutMs`. */
