@@ -122,7 +122,7 @@ export class Controller {
       renewDeadlineMs: le.renewDeadlineSeconds * 1000,
       retryPeriodMs: le.retryPeriodSeconds * 1000,
       onStartedLeading: () => this.lead(),
-      onStoppedLeading: () => this.unlead(true),
+      onStoppedLeading: (why) => this.unlead(why === 'lost'),
       onError: (e) => this.log.warn({ err: String((e as Error)?.message ?? e) }, 'leader election error'),
     });
     this.elector.start();

@@ -25,7 +25,8 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   onStartedLeading: () => void | Promise<void>;
-  onStoppedLeading: () => void | Promise<void>;
+  /** 'lost': another replica holds it or we could not renew in time; 'released': we handed it back in stop(). */
+  onStoppedLeading: (why: 'lost' | 'released') => void | Promise<void>;
   onError?: (error: unknown) => void;
 }
 
@@ -59,7 +60,7 @@ export class LeaderElector {
     clearTimeout(this.timer);
     if (!this.leading) return;
     await this.release().catch((e) => this.o.onError?.(e));
-    await this.setLeading(false);
+    await this.setLeading(false, 'released');
   }
 
   private async tick(): Promise<void> {
@@ -80,10 +81,10 @@ export class LeaderElector {
     this.timer = setTimeout(() => void this.tick(), this.o.retryPeriodMs);
   }
 
-  private async setLeading(leading: boolean): Promise<void> {
+  private async setLeading(leading: boolean, why: 'lost' | 'released' = 'lost'): Promise<void> {
     if (this.leading === leading) return;
     this.leading = leading;
-    await (leading ? this.o.onStartedLeading() : this.o.onStoppedLeading());
+    await (leading ? this.o.onStartedLeading() : this.o.onStoppedLeading(why));
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -1,0 +1,110 @@
+// deploy/ is true to the code: every manifest is accepted by a real apiserver, and the controller runs with the
+// Deployment's exact arguments under the ServiceAccount and RBAC from deploy/rbac.yaml (nothing more), serving a
+// Service, holding its Lease in drawbridge-system, and exiting 0 on SIGTERM.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  loadAllYaml,
+  type V1Deployment,
+} from '@kubernetes/client-node';
+import { eventually, useControlPlane } from '../env/harness.ts';
+import { createNamespace, createPool, createService, eventsFor, lbService, waitForIngress } from './support.ts';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const cluster = useControlPlane();
+
+async function manifests(): Promise<KubernetesObject[]> {
+  const kustomization = await readFile(join(repo, 'deploy/kustomization.yaml'), 'utf8');
+  const files = [...kustomization.matchAll(/^\s+-\s+(\S+\.yaml)$/gm)].map((m) => m[1] as string);
+  assert.ok(files.length >= 4, `kustomization lists the manifests (${files})`);
+  const docs: KubernetesObject[] = [];
+  for (const file of files)
+    docs.push(...(loadAllYaml(await readFile(join(repo, 'deploy', file), 'utf8')) as KubernetesObject[]));
+  return docs;
+}
+
+async function serviceAccountKubeconfig(): Promise<string> {
+  const token = await cluster.core.createNamespacedServiceAccountToken({
+    name: 'drawbridge-controller',
+    namespace: 'drawbridge-system',
+    body: { spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 3600 } },
+  });
+  const admin = cluster.kubeConfig.getCurrentCluster();
+  assert.ok(admin);
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [admin],
+    users: [{ name: 'sa', token: token.status?.token }],
+    contexts: [{ name: 'sa', cluster: admin.name, user: 'sa' }],
+    currentContext: 'sa',
+  });
+  const path = join(tmpdir(), `drawbridge-sa-${process.pid}.kubeconfig`);
+  await writeFile(path, kc.exportConfig(), { mode: 0o600 });
+  return path;
+}
+
+test('every manifest in deploy/ is accepted by the apiserver', async () => {
+  const api = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
+  for (const doc of await manifests()) {
+    await api.create(doc);
+  }
+  const deployment = await cluster.kubeConfig
+    .makeApiClient(AppsV1Api)
+    .readNamespacedDeployment({ name: 'drawbridge-controller', namespace: 'drawbridge-system' });
+  assert.equal(deployment.spec?.template.spec?.serviceAccountName, 'drawbridge-controller');
+});
+
+test("the controller runs with the Deployment's arguments and only deploy/rbac.yaml's permissions", async () => {
+  const docs = await manifests();
+  const deployment = docs.find((d) => d.kind === 'Deployment') as V1Deployment;
+  const args = deployment.spec?.template.spec?.containers[0]?.args ?? [];
+  assert.equal(args[0], 'controller');
+  const kubeconfig = await serviceAccountKubeconfig();
+
+  await createPool(cluster.kubeConfig, 'deploy-pool', ['192.0.2.64/28']);
+  await createNamespace(cluster.core, 'apps');
+  await createService(cluster.core, 'apps', lbService('shop'));
+
+  // The manifest's own arguments; later flags only move the metrics port to loopback for the test.
+  const child = spawn(
+    process.execPath,
+    [
+      join(repo, 'src/cli/main.ts'),
+      ...args,
+      '--kubeconfig',
+      kubeconfig,
+      '--metrics-bind-address',
+      '127.0.0.1:0',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const ip = await waitForIngress(cluster.core, 'apps', 'shop', 30_000);
+    assert.match(ip, /^192\.0\.2\.(6[4-9]|7\d)$/);
+    const reasons = (await eventsFor(cluster.core, 'apps', 'shop')).map((e) => e.reason);
+    assert.ok(reasons.includes('EnsuredLoadBalancer'), 'the ServiceAccount may record Events');
+    const lease = await eventually('the leader Lease in drawbridge-system', () =>
+      cluster.kubeConfig
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ name: 'drawbridge-controller', namespace: 'drawbridge-system' })
+        .catch(() => undefined),
+    );
+    assert.ok(lease.spec?.holderIdentity, 'a replica holds the Lease');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, 'SIGTERM is a graceful stop');
+});
