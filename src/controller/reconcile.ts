@@ -80,6 +80,7 @@ export class Reconciler {
   async reconcile(key: string): Promise<Outcome> {
     const { metrics, config, log } = this.deps;
     const stop = metrics.reconcileDuration.startTimer({ provider: config.provider });
+    const startedAt = performance.now();
     let outcome: ReconcileOutcome = 'error';
     try {
       outcome = await this.converge(key);
@@ -93,6 +94,7 @@ export class Reconciler {
     } finally {
       stop({ outcome });
       metrics.reconcileTotal.inc({ provider: config.provider, outcome });
+      log.debug({ service: key, outcome, ms: Math.round(performance.now() - startedAt) }, 'reconciled');
     }
   }
 
