@@ -164,7 +164,9 @@ export class MetalProvider implements Provider {
   /** Start-up: every address our Services already show is taken before anything new is handed out. */
   private restoreFromStatuses(): void {
     for (const svc of this.ctx.services()) {
-      if (!this.ctx.owns(svc)) continue;
+      // A Service being deleted gives its address up at teardown (the first thing the controller does with it);
+      // its address may already have been handed on before the restart, so it must not claim it back.
+      if (!this.ctx.owns(svc) || svc.metadata?.deletionTimestamp) continue;
       const key = keyOf(svc);
       const m = svc.metadata ?? {};
       const claim = {
