@@ -255,8 +255,11 @@ export class Controller {
       failureThreshold: h.failureThreshold,
       targets: () => this.probeTargets(),
       onChange: (t, healthy, detail) => {
-        if (t.port === h.port) this.metrics.nodeHealth.set({ node: t.node }, healthy ? 1 : 0);
         this.log.info({ node: t.node, port: t.port, healthy, detail }, 'node health changed');
+        // A `Local` Service's healthCheckNodePort answers 503 on every node without a local endpoint: normal, not
+        // a node problem. Only kube-proxy's own healthz speaks for the node (metric and Events).
+        if (t.port !== h.port) return;
+        this.metrics.nodeHealth.set({ node: t.node }, healthy ? 1 : 0);
         void this.events.record(
           { kind: 'Node', apiVersion: 'v1', name: t.node, uid: this.caches.nodes.get(t.node)?.metadata?.uid },
           healthy ? 'Normal' : 'Warning',
@@ -282,7 +285,9 @@ export class Controller {
         targets.push({ node: node.name, address, port, path: port === h.port ? h.path : '/healthz' });
       }
     }
-    // Report every probed node from its first round on, not only after its first flip.
+    // Report every probed node from its first round on, not only after its first flip; and only those, so a node
+    // that was deleted or left the eligible set does not keep reporting its last health forever.
+    this.metrics.nodeHealth.reset();
     for (const n of nodes) this.metrics.nodeHealth.set({ node: n.name }, this.isNodeHealthy(n.name) ? 1 : 0);
     return targets;
   }

@@ -93,14 +93,26 @@ export function resilientInformer<T extends KubernetesObject>(
     }
   };
 
+  // The quiet timer and a retry timer can both fire while a restart is still connecting; one at a time, or two
+  // watches would run and one would leak.
+  let restarting = false;
   const restart = async () => {
-    if (stopped) return;
+    if (stopped || restarting) return;
+    restarting = true;
     restarts++;
-    await inner.stop();
-    await run();
+    try {
+      await inner.stop();
+      await run();
+    } finally {
+      restarting = false;
+    }
   };
 
-  inner.on('error', (error) => scheduleRestart(error));
+  // ListWatch reports the abort of its own watch request, which only its stop() does (our restart or stop), as an
+  // error. Treating that as a failure would make every restart of a live watch schedule another one, forever.
+  inner.on('error', (error) => {
+    if ((error as Error)?.name !== 'AbortError') scheduleRestart(error);
+  });
   for (const verb of ['add', 'update', 'delete'] as const) inner.on(verb, onActivity);
   inner.on('connect', () => armQuietTimer());
 
