@@ -40,6 +40,9 @@ export class Controller {
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly nodeDebouncer: Debouncer<string>;
   private lastEligibleNodes = '';
+  /** Bumped whenever leadership starts or ends, so a slow lead() notices it was overtaken and stops. */
+  private generation = 0;
+  private providerStarted: Promise<void> | undefined;
   private started = false;
   private leading = false;
 
@@ -193,6 +196,7 @@ export class Controller {
   private async lead(): Promise<void> {
     if (this.leading || !this.provider || !this.reconciler) return;
     this.leading = true;
+    const generation = ++this.generation;
     this.metrics.leader.set({ identity: this.config.identity }, 1);
     this.log.info({ identity: this.config.identity }, 'leading');
     const reconciler = this.reconciler;
@@ -203,8 +207,16 @@ export class Controller {
       maxDelayMs: this.config.backoffMaxSeconds * 1000,
       onMetrics: queueMetricsHooks(this.metrics),
     });
-    await this.provider.start?.();
+    // Once per process: a provider keeps its watches across leadership changes.
+    const provider = this.provider;
+    this.providerStarted ??= Promise.resolve(provider.start?.()).catch((e) => {
+      this.providerStarted = undefined;
+      throw e;
+    });
+    await this.providerStarted;
+    if (generation !== this.generation) return; // leadership ended while the provider started
     await this.collectOrphans();
+    if (generation !== this.generation) return;
     this.lastEligibleNodes = JSON.stringify(eligibleNodes([...this.caches.nodes.list()]));
     this.enqueueAll();
     this.queue.start();
@@ -219,6 +231,7 @@ export class Controller {
   private async unlead(lost: boolean): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
+    this.generation++;
     this.metrics.leader.set({ identity: this.config.identity }, 0);
     clearInterval(this.resyncTimer);
     const queue = this.queue;

@@ -147,7 +147,9 @@ export class Reconciler {
       return 'hosts-updated';
     }
 
-    const changing = !before || before.specHash !== specHash;
+    // Without a memory of this Service (first sight since start or takeover), one that is already provisioned is
+    // not "changing": converging it quietly keeps a restart from repeating Events for every Service.
+    const changing = before ? before.specHash !== specHash : currentIngress(svc).length === 0;
     if (changing) {
       await events.record(target(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer');
       if (spec.nodes.length === 0) {

@@ -35,6 +35,8 @@ export class LeaderElector {
   private leading = false;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The current acquire/renew round (it never rejects). */
+  private inflight: Promise<void> | undefined;
   private lastRenewed = 0;
   private observed: { holder: string; renewTime: string; at: number } | undefined;
 
@@ -51,16 +53,22 @@ export class LeaderElector {
   start(): void {
     if (this.running) return;
     this.running = true;
-    void this.tick();
+    this.inflight = this.tick();
   }
 
-  /** Stops campaigning; if leading, hands the Lease back so another replica can take over at once. */
+  /**
+   * Stops campaigning; if leading, stops the work and then hands the Lease back so another replica can take over
+   * at once. A round in flight lands first: its renew would make the release's write conflict (and the Lease
+   * stay ours until it expired). The work stops before the release so that a standby never starts while we
+   * still write (client-go's ReleaseOnCancel asks the same of its callers).
+   */
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    await this.inflight;
     if (!this.leading) return;
-    await this.release().catch((e) => this.o.onError?.(e));
     await this.setLeading(false, 'released');
+    await this.release().catch((e) => this.o.onError?.(e));
   }
 
   private async tick(): Promise<void> {
@@ -78,13 +86,23 @@ export class LeaderElector {
       if (this.leading && Date.now() - this.lastRenewed > this.o.renewDeadlineMs) await this.setLeading(false);
     }
     if (!this.running) return;
-    this.timer = setTimeout(() => void this.tick(), this.o.retryPeriodMs);
+    this.timer = setTimeout(() => {
+      this.inflight = this.tick();
+    }, this.o.retryPeriodMs);
   }
 
   private async setLeading(leading: boolean, why: 'lost' | 'released' = 'lost'): Promise<void> {
     if (this.leading === leading) return;
     this.leading = leading;
-    await (leading ? this.o.onStartedLeading() : this.o.onStoppedLeading(why));
+    if (leading) {
+      // Not awaited: starting up may take longer than the lease (e.g. waiting for caches), and renewals must go
+      // on meanwhile or a standby takes over while we are still starting (client-go runs it in a goroutine).
+      void Promise.resolve()
+        .then(() => this.o.onStartedLeading())
+        .catch((e) => this.o.onError?.(e));
+      return;
+    }
+    await this.o.onStoppedLeading(why);
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -171,3 +171,26 @@ test('metrics expose reconciles, queue, provider calls, node health and pool usa
     'no reconcile failed',
   );
 });
+
+test('a restarted controller converges provisioned Services quietly: same addresses, no repeated Events', async () => {
+  const { core } = cluster;
+  const services = (await core.listNamespacedService({ namespace: ns })).items.filter((s) => ingressIps(s).length > 0);
+  assert.ok(services.length >= 3, 'several provisioned Services to watch');
+  const snapshot = async () =>
+    Promise.all(
+      services.map(async (s) => {
+        const name = s.metadata?.name ?? '';
+        const events = (await eventsFor(core, ns, name)).map((e) => `${e.reason}:${e.count}`).sort();
+        return { name, ips: ingressIps(await readService(core, ns, name)), events };
+      }),
+    );
+  const before = await snapshot();
+  await controller.stop();
+  controller = await startController(cluster.kubeConfig, { resyncSeconds: 1 });
+  await eventually('the new controller to reconcile every Service', async () =>
+    (await metricValue(controller, 'drawbridge_reconcile_total', { outcome: 'unchanged' })) >= services.length
+      ? true
+      : undefined,
+  );
+  assert.deepEqual(await snapshot(), before);
+});

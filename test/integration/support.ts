@@ -1,9 +1,13 @@
 // Shared pieces for controller integration tests: run a real Controller in-process against the file's control
 // plane, create pools/Services, and read back the state of the world (status, finalizers, Events, metrics).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import {
+  CoordinationV1Api,
   CoreV1Api,
   type CoreV1Event,
   type KubeConfig,
+  type V1Lease,
   type V1Service,
   type V1ServiceSpec,
 } from '@kubernetes/client-node';
@@ -122,4 +126,131 @@ export async function metricValue(
 
 export function coreOf(kubeConfig: KubeConfig): CoreV1Api {
   return kubeConfig.makeApiClient(CoreV1Api);
+}
+
+// ---- The controller as a real process (the `drawbridge controller` CLI), for kill/restart and exit-code tests.
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface ControllerProcess {
+  readonly child: ChildProcess;
+  readonly identity: string;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** The port its /metrics server bound (it is started with port 0 and logs the one it got). */
+  metricsPort(): Promise<number>;
+  /** Sum of a metric's samples whose labels include `labels`, scraped from the process's /metrics. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` and waits for the exit. */
+  kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `drawbridge controller --provider metal` against the test cluster with test-friendly timings; `args`
+ * come last, so they can add flags (--no-leader-elect, --identity, lease timings). The process is SIGKILLed if
+ * the test process exits first.
+ */
+export function spawnController(kubeconfigPath: string, identity: string, args: string[] = []): ControllerProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'controller',
+      '--provider',
+      'metal',
+      '--kubeconfig',
+      kubeconfigPath,
+      '--identity',
+      identity,
+      '--metrics-bind-address',
+      '127.0.0.1:0',
+      '--backoff-base',
+      '0.2',
+      '--backoff-max',
+      '2',
+      '--node-debounce',
+      '0.2',
+      '--health-port',
+      '1',
+      '--health-interval',
+      '60',
+      '--log-level',
+      'info',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      process.off('exit', killOnExit);
+      resolve({ code, signal });
+    });
+  });
+  let port: number | undefined;
+  const metricsPort = async () => {
+    port ??= await eventually(
+      `${identity} to log its metrics port`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`${identity} exited (${child.exitCode}): ${out.slice(-2000)}`);
+        const line = out.split('\n').find((l) => l.includes('serving /metrics'));
+        return line ? (JSON.parse(line) as { port: number }).port : undefined;
+      },
+      30_000,
+    );
+    return port;
+  };
+  return {
+    child,
+    identity,
+    output: () => out,
+    metricsPort,
+    exited,
+    async metric(name, labels = {}) {
+      const res = await fetch(`http://127.0.0.1:${await metricsPort()}/metrics`);
+      return sumSamples(await res.text(), name, labels);
+    },
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Sums the samples of `name` in Prometheus text format whose labels include every pair of `labels`. */
+export function sumSamples(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** The coordination.k8s.io Lease, or undefined when it does not exist (yet). */
+export async function readLease(kubeConfig: KubeConfig, namespace: string, name: string): Promise<V1Lease | undefined> {
+  return kubeConfig
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ name, namespace })
+    .catch((e: { code?: number }) => {
+      if (e.code === 404) return undefined;
+      throw e;
+    });
+}
+
+/** Every Service in `namespace` (one LIST). */
+export async function listServices(core: CoreV1Api, namespace: string): Promise<V1Service[]> {
+  return (await core.listNamespacedService({ namespace })).items;
 }
