@@ -7,7 +7,8 @@ import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { Debouncer } from '../nodes/debounce.ts';
 import { eligibleNodes } from '../nodes/eligibility.ts';
-import { NodeProber, type ProbeTarget } from '../nodes/prober.ts';
+import { createNodeHealthProber } from '../nodes/health.ts';
+import type { NodeProber } from '../nodes/prober.ts';
 import { createLogger, type Logger } from '../observe/logging.ts';
 import { createMetrics, type Metrics, queueMetricsHooks, timeProviderCall } from '../observe/metrics.ts';
 import type { ControllerConfig } from './config.ts';
@@ -224,7 +225,17 @@ export class Controller {
       this.resyncTimer = setInterval(() => this.enqueueAll('normal'), this.config.resyncSeconds * 1000);
       this.resyncTimer.unref();
     }
-    this.prober = this.createProber();
+    this.prober = createNodeHealthProber({
+      settings: this.config.health,
+      nodes: () => this.caches.nodes.list(),
+      localServices: () =>
+        this.caches.services
+          .list()
+          .filter((svc) => svc.spec?.externalTrafficPolicy === 'Local' && this.reconciler?.isOurs(svc)),
+      metrics: this.metrics,
+      events: this.events,
+      log: this.log,
+    });
     this.prober.start();
   }
 
@@ -258,50 +269,5 @@ export class Controller {
         provider.ensureDeleted(identity),
       ).catch((e) => this.log.warn({ err: String(e) }, 'orphan cleanup failed; will retry at next start'));
     }
-  }
-
-  private createProber(): NodeProber {
-    const h = this.config.health;
-    return new NodeProber({
-      intervalMs: h.intervalSeconds * 1000,
-      timeoutMs: h.timeoutSeconds * 1000,
-      failureThreshold: h.failureThreshold,
-      targets: () => this.probeTargets(),
-      onChange: (t, healthy, detail) => {
-        this.log.info({ node: t.node, port: t.port, healthy, detail }, 'node health changed');
-        // A `Local` Service's healthCheckNodePort answers 503 on every node without a local endpoint: normal, not
-        // a node problem. Only kube-proxy's own healthz speaks for the node (metric and Events).
-        if (t.port !== h.port) return;
-        this.metrics.nodeHealth.set({ node: t.node }, healthy ? 1 : 0);
-        void this.events.record(
-          { kind: 'Node', apiVersion: 'v1', name: t.node, uid: this.caches.nodes.get(t.node)?.metadata?.uid },
-          healthy ? 'Normal' : 'Warning',
-          healthy ? 'NodeHealthCheckPassed' : 'NodeHealthCheckFailed',
-          detail,
-        );
-      },
-    });
-  }
-
-  private probeTargets(): ProbeTarget[] {
-    const h = this.config.health;
-    const nodes = eligibleNodes([...this.caches.nodes.list()]).filter((n) => n.internalIP ?? n.externalIP);
-    const ports = new Set([h.port]);
-    for (const svc of this.caches.services.list()) {
-      const hcnp = svc.spec?.healthCheckNodePort;
-      if (hcnp && svc.spec?.externalTrafficPolicy === 'Local' && this.reconciler?.isOurs(svc)) ports.add(hcnp);
-    }
-    const targets: ProbeTarget[] = [];
-    for (const node of nodes) {
-      const address = (node.internalIP ?? node.externalIP) as string;
-      for (const port of ports) {
-        targets.push({ node: node.name, address, port, path: port === h.port ? h.path : '/healthz' });
-      }
-    }
-    // Report every probed node from its first round on, not only after its first flip; and only those, so a node
-    // that was deleted or left the eligible set does not keep reporting its last health forever.
-    this.metrics.nodeHealth.reset();
-    for (const n of nodes) this.metrics.nodeHealth.set({ node: n.name }, this.isNodeHealthy(n.name) ? 1 : 0);
-    return targets;
   }
 }
