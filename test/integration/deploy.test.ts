@@ -86,10 +86,14 @@ test("the controller runs with the Deployment's arguments and only deploy/rbac.y
       '--metrics-bind-address',
       '127.0.0.1:0',
       '--log-level',
-      'warn',
+      'info',
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
     const ip = await waitForIngress(cluster.core, 'apps', 'shop', 30_000);
@@ -103,6 +107,19 @@ test("the controller runs with the Deployment's arguments and only deploy/rbac.y
         .catch(() => undefined),
     );
     assert.ok(lease.spec?.holderIdentity, 'a replica holds the Lease');
+
+    // The probes the Deployment points at, and the metrics it exposes.
+    const port = await eventually('the metrics port in the log', () => {
+      const line = out.split('\n').find((l) => l.includes('serving /metrics'));
+      return line ? (JSON.parse(line) as { port: number }).port : undefined;
+    });
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      assert.equal(`${res.status} ${(await res.text()).trim()}`, '200 ok', path);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^drawbridge_leader\{identity="[^"]+"\} 1$/m, 'this replica reports itself leader');
+    assert.match(metrics, /^drawbridge_reconcile_total\{provider="metal",outcome="ensured"\} [1-9]/m);
   } finally {
     child.kill('SIGTERM');
   }
