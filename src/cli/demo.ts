@@ -144,7 +144,11 @@ async function show(kubeConfig: KubeConfig, svc: V1Service, metricsPort: number 
     fieldSelector: 'involvedObject.name=web',
   });
   console.log(`\nEvents of ${DEMO_NAMESPACE}/web:`);
-  for (const e of events.items.sort((a, b) => String(a.firstTimestamp).localeCompare(String(b.firstTimestamp)))) {
+  // resourceVersion grows with every write, so it orders Events recorded within the same second.
+  const inOrder = events.items.sort(
+    (a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion),
+  );
+  for (const e of inOrder) {
     console.log(`  ${(e.type ?? '').padEnd(8)} ${(e.reason ?? '').padEnd(22)} ${e.message ?? ''}`);
   }
   if (metricsPort !== undefined) {
