@@ -21,8 +21,3 @@ export async function createProvider(name: string, context: ProviderContext): Pr
   if (!load) throw new UnknownProviderError(`unknown provider "${name}"; available: ${providerNames.join(', ')}`);
   return (await load())(context);
 }
-
-/** The default loadBalancerClass a provider serves. */
-export function defaultClassFor(name: string): string {
-  return `drawbridge.io/${name}`;
-}

@@ -2,8 +2,8 @@
 // Allocation lives in memory and is rebuilt at start from the addresses Services already show in their status,
 // so a restart never hands one address to two Services. Announcing (ARP) is the speaker's job; this side only
 // decides addresses.
-import type { V1Service } from '@kubernetes/client-node';
 import { ADDRESS_POOL_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION } from '../../src/spec/annotations.ts';
+import { identityKey, serviceKey } from '../../src/spec/keys.ts';
 import type { IpFamily, LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus } from '../../src/spec/types.ts';
 import {
   type ObservedLoadBalancer,
@@ -47,7 +47,7 @@ export class MetalProvider implements Provider {
           context
             .services()
             .filter((s) => context.owns(s))
-            .map(keyOf),
+            .map(serviceKey),
           'address pools changed',
         );
       },
@@ -71,7 +71,7 @@ export class MetalProvider implements Provider {
         10,
       );
     }
-    const key = `${spec.identity.namespace}/${spec.identity.name}`;
+    const key = identityKey(spec.identity);
     this.holdForeignAddresses();
     const ingress: LoadBalancerStatus['ingress'] = [];
     for (const family of spec.ipFamilies) {
@@ -102,7 +102,7 @@ export class MetalProvider implements Provider {
   async updateHosts(_spec: LoadBalancerSpec): Promise<void> {}
 
   async ensureDeleted(identity: LoadBalancerIdentity): Promise<void> {
-    const key = `${identity.namespace}/${identity.name}`;
+    const key = identityKey(identity);
     this.identities.delete(key);
     this.waiting.delete(key);
     if (this.allocator.release(key)) {
@@ -113,14 +113,14 @@ export class MetalProvider implements Provider {
   }
 
   async get(identity: LoadBalancerIdentity): Promise<ObservedLoadBalancer | null> {
-    const key = `${identity.namespace}/${identity.name}`;
+    const key = identityKey(identity);
     const ips = (['IPv4', 'IPv6'] as IpFamily[]).flatMap((f) => this.allocator.allocationOf(key, f)?.ip ?? []);
     if (ips.length === 0) return null;
     return { identity, status: { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' as const })) } };
   }
 
   async plan(spec: LoadBalancerSpec): Promise<PlannedAction[]> {
-    const key = `${spec.identity.namespace}/${spec.identity.name}`;
+    const key = identityKey(spec.identity);
     const actions: PlannedAction[] = [];
     for (const family of spec.ipFamilies) {
       const held = this.allocator.allocationOf(key, family);
@@ -146,7 +146,7 @@ export class MetalProvider implements Provider {
     for (const svc of this.ctx.services()) {
       if (this.ctx.owns(svc)) continue;
       for (const ingress of svc.status?.loadBalancer?.ingress ?? []) {
-        if (ingress.ip) seen.set(`foreign:${keyOf(svc)}:${ingress.ip}`, ingress.ip);
+        if (ingress.ip) seen.set(`foreign:${serviceKey(svc)}:${ingress.ip}`, ingress.ip);
       }
     }
     for (const [key, ip] of this.foreign) {
@@ -167,7 +167,7 @@ export class MetalProvider implements Provider {
       // A Service being deleted gives its address up at teardown (the first thing the controller does with it);
       // its address may already have been handed on before the restart, so it must not claim it back.
       if (!this.ctx.owns(svc) || svc.metadata?.deletionTimestamp) continue;
-      const key = keyOf(svc);
+      const key = serviceKey(svc);
       const m = svc.metadata ?? {};
       const claim = {
         sharingKey: m.annotations?.[ALLOW_SHARED_IP_ANNOTATION] ?? null,
@@ -200,8 +200,4 @@ export class MetalProvider implements Provider {
       this.ctx.metrics.poolAddressesUsed.set({ pool }, used);
     }
   }
-}
-
-function keyOf(svc: V1Service): string {
-  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 }

@@ -11,6 +11,7 @@ import { createNodeHealthProber } from '../nodes/health.ts';
 import type { NodeProber } from '../nodes/prober.ts';
 import { createLogger, type Logger } from '../observe/logging.ts';
 import { createMetrics, type Metrics, queueMetricsHooks, timeProviderCall } from '../observe/metrics.ts';
+import { identityKey } from '../spec/keys.ts';
 import type { ControllerConfig } from './config.ts';
 import { type Caches, createCaches, serviceNameOfSlice } from './informers.ts';
 import { WorkQueue } from './queue.ts';
@@ -179,7 +180,7 @@ export class Controller {
       const svc = this.caches.view.service(namespace, name);
       // Only `Local` Services care where their endpoints are.
       if (svc && svc.spec?.externalTrafficPolicy === 'Local' && this.reconciler?.isOurs(svc))
-        this.enqueue(`${namespace}/${name}`);
+        this.enqueue(serviceKey(svc));
     };
     this.caches.slices.on('add', onSlice);
     this.caches.slices.on('update', onSlice);
@@ -261,10 +262,7 @@ export class Controller {
     for (const identity of owned) {
       const svc = this.caches.view.service(identity.namespace, identity.name);
       if (svc && (!identity.uid || svc.metadata?.uid === identity.uid)) continue;
-      this.log.info(
-        { service: `${identity.namespace}/${identity.name}`, uid: identity.uid },
-        'deleting orphaned load balancer',
-      );
+      this.log.info({ service: identityKey(identity), uid: identity.uid }, 'deleting orphaned load balancer');
       await timeProviderCall(this.metrics, provider.name, 'ensureDeleted', () =>
         provider.ensureDeleted(identity),
       ).catch((e) => this.log.warn({ err: String(e) }, 'orphan cleanup failed; will retry at next start'));

@@ -10,12 +10,12 @@ import { ProviderError } from '../../providers/provider.ts';
 import type { EventRecorder, EventTarget } from '../kube/events.ts';
 import { patchServiceFinalizers, patchServiceIngress, statusCodeOf } from '../kube/patch.ts';
 import { eligibleNodes } from '../nodes/eligibility.ts';
-import type { Logger } from '../observe/logging.ts';
+import { forService, type Logger } from '../observe/logging.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { timeProviderCall } from '../observe/metrics.ts';
 import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION } from '../spec/annotations.ts';
 import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from '../spec/build.ts';
-import type { LoadBalancerIdentity, LoadBalancerSpec } from '../spec/types.ts';
+import type { LoadBalancerIdentity } from '../spec/types.ts';
 import type { ControllerConfig } from './config.ts';
 import { outcomeOf } from './outcome.ts';
 import type { Outcome } from './queue.ts';
@@ -78,37 +78,39 @@ export class Reconciler {
   }
 
   async reconcile(key: string): Promise<Outcome> {
-    const { metrics, config, log } = this.deps;
+    const { metrics, config } = this.deps;
+    // Every line logged for this reconcile carries `service: <key>`.
+    const log = forService(this.deps.log, key);
     const stop = metrics.reconcileDuration.startTimer({ provider: config.provider });
     const startedAt = performance.now();
     let outcome: ReconcileOutcome = 'error';
     try {
-      outcome = await this.converge(key);
+      outcome = await this.converge(key, log);
       return { kind: 'done' };
     } catch (error) {
       const svc = this.lookup(key);
-      log.warn({ service: key, err: describeError(error) }, 'reconcile failed');
+      log.warn({ err: describeError(error) }, 'reconcile failed');
       if (svc) await this.warnFailure(svc, error);
       if (statusCodeOf(error) === 409) return { kind: 'retryAfter', seconds: 1 }; // stale read: retry promptly
       return outcomeOf(error);
     } finally {
       stop({ outcome });
       metrics.reconcileTotal.inc({ provider: config.provider, outcome });
-      log.debug({ service: key, outcome, ms: Math.round(performance.now() - startedAt) }, 'reconciled');
+      log.debug({ outcome, ms: Math.round(performance.now() - startedAt) }, 'reconciled');
     }
   }
 
-  private async converge(key: string): Promise<ReconcileOutcome> {
+  private async converge(key: string, log: Logger): Promise<ReconcileOutcome> {
     const svc = this.lookup(key);
     if (!svc) return this.forgetVanished(key);
-    if (wantsLoadBalancer(svc, this.ownership())) return this.ensure(key, svc);
-    if (this.mustCleanUp(svc)) return this.teardown(key, svc);
+    if (wantsLoadBalancer(svc, this.ownership())) return this.ensure(key, svc, log);
+    if (this.mustCleanUp(svc)) return this.teardown(key, svc, log);
     this.applied.delete(key);
     return 'ignored';
   }
 
-  private async ensure(key: string, svc: V1Service): Promise<ReconcileOutcome> {
-    const { view, config, provider, events, log } = this.deps;
+  private async ensure(key: string, svc: V1Service, log: Logger): Promise<ReconcileOutcome> {
+    const { view, config, provider, events } = this.deps;
     const meta = svc.metadata ?? {};
     const built = buildSpec({
       service: svc,
@@ -119,7 +121,7 @@ export class Reconciler {
     });
     if (!built.ok) {
       for (const p of built.problems) await events.record(target(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
-      log.info({ service: key, problems: built.problems }, 'invalid Service: no load balancer change');
+      log.info({ problems: built.problems }, 'invalid Service: no load balancer change');
       return 'invalid';
     }
     const spec = built.spec;
@@ -173,14 +175,14 @@ export class Reconciler {
         EventReason.EnsuredLoadBalancer,
         `Ensured load balancer: ${describeIngress(ingress)}`,
       );
-      log.info({ service: key, ingress: describeIngress(ingress) }, 'ensured load balancer');
+      log.info({ ingress: describeIngress(ingress) }, 'ensured load balancer');
       return 'ensured';
     }
     return 'unchanged';
   }
 
-  private async teardown(key: string, svc: V1Service): Promise<ReconcileOutcome> {
-    const { provider, events, core, log } = this.deps;
+  private async teardown(key: string, svc: V1Service, log: Logger): Promise<ReconcileOutcome> {
+    const { provider, events, core } = this.deps;
     const identity = identityOf(svc, this.deps.config.clusterName);
     await events.record(target(svc), 'Normal', EventReason.DeletingLoadBalancer, 'Deleting load balancer');
     await this.call('ensureDeleted', () => provider.ensureDeleted(identity));
@@ -194,7 +196,7 @@ export class Reconciler {
     }
     this.applied.delete(key);
     await events.record(target(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
-    log.info({ service: key }, 'deleted load balancer');
+    log.info('deleted load balancer');
     return 'deleted';
   }
 
@@ -241,9 +243,7 @@ export function identityOf(svc: V1Service, clusterName: string): LoadBalancerIde
   return { clusterName, namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '' };
 }
 
-export function serviceKey(svc: V1Service): string {
-  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
-}
+export { serviceKey } from '../spec/keys.ts';
 
 function target(svc: V1Service): EventTarget {
   const m = svc.metadata ?? {};
@@ -258,5 +258,3 @@ function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
-
-export type { LoadBalancerSpec };

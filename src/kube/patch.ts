@@ -38,16 +38,6 @@ export async function patchServiceFinalizers(
   return core.patchNamespacedService({ name, namespace, body: { metadata } }, mergePatch());
 }
 
-/** Merges annotations (a null value removes the key). */
-export async function patchServiceAnnotations(
-  core: CoreV1Api,
-  svc: V1Service,
-  annotations: Record<string, string | null>,
-): Promise<void> {
-  const { name = '', namespace = '' } = svc.metadata ?? {};
-  await core.patchNamespacedService({ name, namespace, body: { metadata: { annotations } } }, mergePatch());
-}
-
 /** HTTP status of a client-node ApiException, or undefined for anything else. */
 export function statusCodeOf(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
