@@ -9,10 +9,10 @@
 // - Failures are thrown as the typed errors below; the controller maps them to queue behaviour in one place
 //   (src/controller/outcome.ts). Anything else thrown is treated as retryable.
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
+import type { LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus } from '../src/desired/types.ts';
 import type { EventRecorder } from '../src/kube/events.ts';
 import type { Logger } from '../src/observe/logging.ts';
 import type { Metrics } from '../src/observe/metrics.ts';
-import type { LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus } from '../src/spec/types.ts';
 
 export type { LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus };
 

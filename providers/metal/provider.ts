@@ -2,9 +2,9 @@
 // Allocation lives in memory and is rebuilt at start from the addresses Services already show in their status,
 // so a restart never hands one address to two Services. Announcing (ARP) is the speaker's job; this side only
 // decides addresses.
-import { ADDRESS_POOL_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION } from '../../src/spec/annotations.ts';
-import { identityKey, serviceKey } from '../../src/spec/keys.ts';
-import type { IpFamily, LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus } from '../../src/spec/types.ts';
+import { ADDRESS_POOL_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION } from '../../src/desired/annotations.ts';
+import { identityKey, serviceKey } from '../../src/desired/keys.ts';
+import type { IpFamily, LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus } from '../../src/desired/types.ts';
 import {
   type ObservedLoadBalancer,
   type PlannedAction,

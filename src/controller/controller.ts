@@ -3,6 +3,7 @@
 import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
 import { createProvider } from '../../providers/index.ts';
 import type { Provider } from '../../providers/provider.ts';
+import { identityKey } from '../desired/keys.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { Debouncer } from '../nodes/debounce.ts';
@@ -11,7 +12,6 @@ import { createNodeHealthProber } from '../nodes/health.ts';
 import type { NodeProber } from '../nodes/prober.ts';
 import { createLogger, type Logger } from '../observe/logging.ts';
 import { createMetrics, type Metrics, queueMetricsHooks, timeProviderCall } from '../observe/metrics.ts';
-import { identityKey } from '../spec/keys.ts';
 import type { ControllerConfig } from './config.ts';
 import { type Caches, createCaches, serviceNameOfSlice } from './informers.ts';
 import { WorkQueue } from './queue.ts';

@@ -1,4 +1,4 @@
-// Event reasons the controller itself emits (validation failures use src/spec/reasons.ts, provider failures
+// Event reasons the controller itself emits (validation failures use src/desired/reasons.ts, provider failures
 // the typed error's own reason). Stable strings: users alert on them.
 export const EventReason = {
   EnsuringLoadBalancer: 'EnsuringLoadBalancer',

@@ -7,15 +7,15 @@ import { createHash } from 'node:crypto';
 import type { CoreV1Api, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { Provider } from '../../providers/provider.ts';
 import { ProviderError } from '../../providers/provider.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION } from '../desired/annotations.ts';
+import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from '../desired/build.ts';
+import type { LoadBalancerIdentity } from '../desired/types.ts';
 import type { EventRecorder, EventTarget } from '../kube/events.ts';
 import { patchServiceFinalizers, patchServiceIngress, statusCodeOf } from '../kube/patch.ts';
 import { eligibleNodes } from '../nodes/eligibility.ts';
 import { forService, type Logger } from '../observe/logging.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { timeProviderCall } from '../observe/metrics.ts';
-import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION } from '../spec/annotations.ts';
-import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from '../spec/build.ts';
-import type { LoadBalancerIdentity } from '../spec/types.ts';
 import type { ControllerConfig } from './config.ts';
 import { outcomeOf } from './outcome.ts';
 import type { Outcome } from './queue.ts';
@@ -243,7 +243,7 @@ export function identityOf(svc: V1Service, clusterName: string): LoadBalancerIde
   return { clusterName, namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '' };
 }
 
-export { serviceKey } from '../spec/keys.ts';
+export { serviceKey } from '../desired/keys.ts';
 
 function target(svc: V1Service): EventTarget {
   const m = svc.metadata ?? {};

@@ -1,7 +1,7 @@
 // Converting provider status to the Service's status.loadBalancer.ingress, and comparing the two so we patch
 // only when something changed (cloud-provider's LoadBalancerStatusEqual, extended to ipMode and ports).
 import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
-import type { LoadBalancerStatus } from '../spec/types.ts';
+import type { LoadBalancerStatus } from '../desired/types.ts';
 
 export function toIngress(status: LoadBalancerStatus): V1LoadBalancerIngress[] {
   return status.ingress.map((i) => {

@@ -3,8 +3,8 @@
 // drops connections and burns API quota, and the load balancer's own health check already routes around a node
 // whose kube-proxy is down.
 import type { V1Node } from '@kubernetes/client-node';
-import { parseAddress } from '../spec/ip.ts';
-import type { BackendNode } from '../spec/types.ts';
+import { parseAddress } from '../desired/ip.ts';
+import type { BackendNode } from '../desired/types.ts';
 
 export const EXCLUDE_FROM_LOAD_BALANCERS_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 /** Set by cluster-autoscaler on a node it is about to remove. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Provider } from '../../providers/provider.ts';
 import { ProviderError } from '../../providers/provider.ts';
-import type { BackendNode, LoadBalancerSpec } from '../../src/spec/types.ts';
+import type { BackendNode, LoadBalancerSpec } from '../../src/desired/types.ts';
 
 export interface ConformanceTarget {
   provider(): Provider;

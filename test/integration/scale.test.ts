@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Controller } from '../../src/controller/controller.ts';
-import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/spec/annotations.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/desired/annotations.ts';
 import { useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

@@ -20,7 +20,7 @@ import {
   LOAD_BALANCER_CLEANUP_FINALIZER,
   LOAD_BALANCER_IPS_ANNOTATION,
   SOURCE_RANGES_ANNOTATION,
-} from '../../src/spec/annotations.ts';
+} from '../../src/desired/annotations.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

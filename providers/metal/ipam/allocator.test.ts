@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IpFamily } from '../../../src/spec/types.ts';
+import type { IpFamily } from '../../../src/desired/types.ts';
 import { type AddressPool, parsePool } from '../pools/schema.ts';
 import { AddressAllocator, AllocReason, type AssignRequest, type AssignResult, type PortClaim } from './allocator.ts';
 

@@ -7,7 +7,7 @@
 //
 // Pools are never enumerated: allocation walks a pool's bigint ranges from the bottom and skips held addresses via
 // a per-family Map, so a /16 or a /64 costs the same as a /28.
-import type { IpFamily } from '../../../src/spec/types.ts';
+import type { IpFamily } from '../../../src/desired/types.ts';
 import {
   type Address,
   countBuggyAddresses,

@@ -1,6 +1,6 @@
 // When two Services may hold the same address: only when both asked for it with the same sharing key, and no
 // port+protocol is used by both (otherwise the node could not tell whose connection a packet belongs to).
-import type { Protocol } from '../../../src/spec/types.ts';
+import type { Protocol } from '../../../src/desired/types.ts';
 import { AllocReason } from './reasons.ts';
 
 export interface PortClaim {

@@ -2,7 +2,7 @@
 // of the CRD's OpenAPI schema (see crd.ts), and parsePool(), which turns one resource into the typed model the
 // allocator uses, reporting every problem with its path so one kubectl round trip fixes them all.
 import { z } from 'zod';
-import type { IpFamily } from '../../../src/spec/types.ts';
+import type { IpFamily } from '../../../src/desired/types.ts';
 import { type AddressRange, formatRange, intersectRanges, parseAddressEntry } from './addresses.ts';
 
 export const ADDRESS_POOL_GROUP = 'drawbridge.io';
