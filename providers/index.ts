@@ -1,23 +1,31 @@
-// The provider registry: one table, name -> lazily imported factory. Heavy cloud SDKs load only when their
-// provider is chosen. Duplicate names fail when this module loads; unknown names fail at start-up.
-import type { Provider, ProviderContext, ProviderFactory } from './provider.ts';
+// The provider registry: the ONE place that names providers. Each entry is a light definition (schema, flags,
+// demo hooks); its `create` imports the heavy parts (cloud SDKs) only when that provider is chosen. Duplicate
+// names fail when this module loads; unknown names fail at start-up with the list of known ones.
+import { fake } from './fake/index.ts';
+import { metal } from './metal/index.ts';
+import type { ProviderDefinition } from './provider.ts';
 
-const entries: [name: string, load: () => Promise<ProviderFactory>][] = [
-  ['metal', async () => (await import('./metal/provider.ts')).createMetalProvider],
-];
+// biome-ignore lint/suspicious/noExplicitAny: each entry keeps its own Config/Options types; the core sees unknown.
+const definitions: ProviderDefinition<any, any>[] = [metal, fake];
 
-const registry = new Map<string, () => Promise<ProviderFactory>>();
-for (const [name, load] of entries) {
-  if (registry.has(name)) throw new Error(`provider "${name}" is registered twice`);
-  registry.set(name, load);
+const registry = new Map<string, ProviderDefinition>();
+for (const definition of definitions) {
+  if (registry.has(definition.name)) throw new Error(`provider "${definition.name}" is registered twice`);
+  registry.set(definition.name, definition);
 }
 
 export const providerNames: readonly string[] = [...registry.keys()];
 
 export class UnknownProviderError extends Error {}
 
-export async function createProvider(name: string, context: ProviderContext): Promise<Provider> {
-  const load = registry.get(name);
-  if (!load) throw new UnknownProviderError(`unknown provider "${name}"; available: ${providerNames.join(', ')}`);
-  return (await load())(context);
+export function providerDefinition(name: string): ProviderDefinition {
+  const definition = registry.get(name);
+  if (!definition) {
+    throw new UnknownProviderError(`unknown provider "${name}"; available: ${providerNames.join(', ')}`);
+  }
+  return definition;
+}
+
+export function allProviderDefinitions(): readonly ProviderDefinition[] {
+  return [...registry.values()];
 }

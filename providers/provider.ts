@@ -1,20 +1,43 @@
-// The provider contract: one small interface every adapter implements, mirroring the Kubernetes
-// cloud-provider LoadBalancer interface, with a provider-neutral spec as input.
+// The provider contract: the one seam between the provider-neutral core (src/) and an adapter (providers/<name>/).
+// It mirrors the Kubernetes cloud-provider LoadBalancer interface, with a provider-neutral spec as input.
+// docs/writing-a-provider.md walks through it with providers/fake as the worked example.
 //
 // Rules every implementation follows:
-// - Idempotent: calling ensure() twice with the same spec changes nothing the second time;
+// - Idempotent: ensure() twice with the same spec changes nothing the second time (and says so: changed=false);
 //   ensureDeleted() succeeds when nothing is there.
 // - Deterministic resource names from identity.clusterName + identity.uid, within the cloud's limits.
 // - Every resource it creates records its owner (cluster, namespace/name, uid).
-// - Failures are thrown as the typed errors below; the controller maps them to queue behaviour in one place
+// - Every network call gets the AbortSignal it was handed; an aborted call rejects promptly.
+// - Failures are thrown as the typed errors below; the core maps them to queue behaviour in one place
 //   (src/controller/outcome.ts). Anything else thrown is treated as retryable.
+// - Inputs are read-only. A provider talks to the rest of the process only through the ports in ProviderContext.
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
-import type { LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus } from '../src/desired/types.ts';
-import type { EventRecorder } from '../src/kube/events.ts';
-import type { Logger } from '../src/observe/logging.ts';
-import type { Metrics } from '../src/observe/metrics.ts';
+import type { z } from 'zod';
+import type {
+  IpFamily,
+  LoadBalancerIdentity,
+  LoadBalancerSpec,
+  LoadBalancerStatus,
+  SpecProblem,
+} from '../src/desired/types.ts';
 
-export type { LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus };
+export type { IpFamily, LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus, SpecProblem };
+
+/** Handed to every call. Aborted when leadership is lost, the Service is deleted mid-flight, or shutdown begins. */
+export interface CallOptions {
+  readonly signal: AbortSignal;
+}
+
+/** What ensure() converged to, and whether it had to change anything in the provider to get there. */
+export interface EnsureResult {
+  status: LoadBalancerStatus;
+  /** False when everything was already as asked: no Event, no write counted. */
+  changed: boolean;
+}
+
+export interface ChangeResult {
+  changed: boolean;
+}
 
 /** One change ensure() would make; `drawbridge plan` prints these. */
 export interface PlannedAction {
@@ -28,48 +51,195 @@ export interface PlannedAction {
 export interface ObservedLoadBalancer {
   identity: LoadBalancerIdentity;
   status: LoadBalancerStatus;
+  /** Names of the nodes currently behind it, for providers that place nodes behind a load balancer. */
+  backends?: readonly string[];
 }
 
-export interface Provider {
+/**
+ * The provider's own reading of a Service: its typed options (from its annotations) and any problems with them.
+ * The core turns each problem into a Warning Event and calls no provider operation while there is one.
+ */
+export interface ServiceCheck<Options> {
+  options: Options;
+  problems: SpecProblem[];
+}
+
+export interface Provider<Options = unknown> {
   readonly name: string;
-  /**
-   * Called once after the controller's caches have synced and before the first reconcile
-   * (e.g. metal rebuilds its address allocations from Service statuses here).
-   */
-  start?(): Promise<void>;
+  /** Pure and synchronous: read the provider-specific parts of a Service (annotations, requested addresses). */
+  checkService(service: Readonly<V1Service>): ServiceCheck<Options>;
+  /** Once, after the core's caches synced and before the first reconcile (e.g. metal loads pools here). */
+  start?(options: CallOptions): Promise<void>;
   /** Stop background work (watches, timers). */
   stop?(): Promise<void>;
-  /** Create or converge the load balancer to `spec`; returns the status to publish. */
-  ensure(spec: LoadBalancerSpec): Promise<LoadBalancerStatus>;
-  /** Converge only backend membership to spec.nodes (a node set changed). */
-  updateHosts(spec: LoadBalancerSpec): Promise<void>;
+  /** Create or converge the load balancer to `spec`. */
+  ensure(spec: Readonly<LoadBalancerSpec<Options>>, options: CallOptions): Promise<EnsureResult>;
   /** Remove everything owned by this identity. Succeeds when nothing is there. */
-  ensureDeleted(identity: LoadBalancerIdentity): Promise<void>;
-  get(identity: LoadBalancerIdentity): Promise<ObservedLoadBalancer | null>;
-  /** What ensure(spec) would change, without changing anything. */
-  plan(spec: LoadBalancerSpec): Promise<PlannedAction[]>;
+  ensureDeleted(identity: Readonly<LoadBalancerIdentity>, options: CallOptions): Promise<ChangeResult>;
   /** Every load balancer this cluster owns in the provider, for orphan collection. */
-  listOwned(): Promise<LoadBalancerIdentity[]>;
+  listOwned(options: CallOptions): Promise<LoadBalancerIdentity[]>;
+
+  // ---- Optional capabilities. The core falls back to ensure() without updateHosts; CLI verbs that need
+  // get or plan say so when a provider lacks them (see requireCapability). ----
+
+  /** Converge only backend membership to spec.nodes / spec.endpointNodes (the node set changed). */
+  updateHosts?(spec: Readonly<LoadBalancerSpec<Options>>, options: CallOptions): Promise<ChangeResult>;
+  get?(identity: Readonly<LoadBalancerIdentity>, options: CallOptions): Promise<ObservedLoadBalancer | null>;
+  /** What ensure(spec) would change, without changing anything. */
+  plan?(spec: Readonly<LoadBalancerSpec<Options>>, options: CallOptions): Promise<PlannedAction[]>;
 }
 
-/** What a provider factory is handed by the controller. */
+export type Capability = 'updateHosts' | 'get' | 'plan';
+
+export class MissingCapabilityError extends Error {}
+
+/** For CLI verbs: the provider's optional operation, or a clear error naming what it lacks. */
+export function requireCapability<C extends Capability>(provider: Provider, capability: C): NonNullable<Provider[C]> {
+  const fn = provider[capability];
+  if (typeof fn !== 'function') {
+    throw new MissingCapabilityError(`provider "${provider.name}" does not support "${capability}"`);
+  }
+  return fn.bind(provider) as NonNullable<Provider[C]>;
+}
+
+// ---- Ports: the narrow views of the process a provider is handed. ----
+
+export interface ObjectRef {
+  kind: string;
+  apiVersion: string;
+  name: string;
+  /** Cluster-scoped objects record their Events in `default`, as Kubernetes does. */
+  namespace?: string;
+  uid?: string;
+}
+
+/** Records Kubernetes Events. Best effort: never throws, never blocks the caller on the apiserver. */
+export interface EventPort {
+  record(target: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): void | Promise<void>;
+}
+
+type LogFn = {
+  (obj: object, msg?: string): void;
+  (msg: string): void;
+};
+
+/** Structured logs (JSON lines); fields such as `service` go in the object. */
+export interface LogPort {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  child(bindings: Record<string, unknown>): LogPort;
+}
+
+export interface CounterPort<L extends string> {
+  inc(labels?: Partial<Record<L, string | number>>, value?: number): void;
+}
+export interface GaugePort<L extends string> {
+  set(labels: Partial<Record<L, string | number>>, value: number): void;
+  /** Drops one labelled series (e.g. for a deleted pool), so /metrics stops showing it. */
+  remove(labels: Partial<Record<L, string | number>>): void;
+}
+export interface HistogramPort<L extends string> {
+  observe(labels: Partial<Record<L, string | number>>, value: number): void;
+}
+
+export interface MetricDefinition<L extends string> {
+  /** Without prefix: `pool_addresses_total` is exported as `drawbridge_<provider>_pool_addresses_total`. */
+  name: string;
+  help: string;
+  labelNames?: readonly L[];
+}
+
+/** Registers a provider's own metrics, always under `drawbridge_<provider>_`, on the controller's registry. */
+export interface MetricsPort {
+  counter<L extends string = never>(definition: MetricDefinition<L>): CounterPort<L>;
+  gauge<L extends string = never>(definition: MetricDefinition<L>): GaugePort<L>;
+  histogram<L extends string = never>(definition: MetricDefinition<L> & { buckets?: number[] }): HistogramPort<L>;
+}
+
+export interface ServiceChange {
+  type: 'upsert' | 'delete';
+  service: Readonly<V1Service>;
+  /** Whether this controller serves (or must clean up) the Service after the change. */
+  owned: boolean;
+}
+
+/**
+ * The Services this controller owns, kept up to date by the core as its cache changes: O(1) lookups by
+ * `namespace/name`, never a scan of the cluster per call.
+ */
+export interface ServiceIndex {
+  get(key: string): Readonly<V1Service> | undefined;
+  has(key: string): boolean;
+  keys(): IterableIterator<string>;
+  readonly size: number;
+  /**
+   * Every Service change in the cluster (owned or not), in order. With `replay`, the listener first receives an
+   * upsert for every Service in the cache. Returns the unsubscribe function.
+   */
+  subscribe(listener: (change: ServiceChange) => void, options?: { replay?: boolean }): () => void;
+}
+
+/** What a provider factory is handed by the core. */
 export interface ProviderContext {
   clusterName: string;
-  /** The loadBalancerClass values this controller serves for the provider. */
+  /** The loadBalancerClass this controller serves. */
   loadBalancerClass: string;
+  /** For providers that read their own Kubernetes objects (metal's AddressPools). */
   kubeConfig: KubeConfig;
-  /** The controller's Service cache (read-only; never mutate what it returns). */
-  services(): readonly V1Service[];
-  /** Whether the controller serves (or must clean up) this Service. */
-  owns(svc: V1Service): boolean;
-  /** Ask the controller to reconcile these Services (`namespace/name`) again, e.g. an address freed up. */
+  services: ServiceIndex;
+  /** Ask the core to reconcile these Services (`namespace/name`) again, e.g. an address freed up. */
   requeue(serviceKeys: Iterable<string>, reason: string): void;
-  events: EventRecorder;
-  log: Logger;
-  metrics: Metrics;
+  events: EventPort;
+  log: LogPort;
+  metrics: MetricsPort;
 }
 
-export type ProviderFactory = (context: ProviderContext) => Promise<Provider>;
+/** A documented command-line flag that sets one field of the provider's configuration. */
+export interface ProviderFlag {
+  /** Flag name without the leading dashes and provider prefix: `latency-ms` becomes `--fake-latency-ms`. */
+  name: string;
+  /** The configuration field it sets (top level of the provider's section). */
+  field: string;
+  type: 'string' | 'number' | 'boolean' | 'list';
+  description: string;
+}
+
+/** What `drawbridge demo --provider <name>` needs from a provider beyond the controller itself. */
+export interface DemoHooks {
+  /** Objects the provider needs in a fresh cluster (metal: the AddressPool CRD and a pool). */
+  prepareCluster?(kubeConfig: KubeConfig): Promise<void>;
+  /** Configuration for the demo's controller. */
+  config?: Record<string, unknown>;
+  /** A one-line description of what the demo sets up, printed as it starts. */
+  describe: string;
+}
+
+/**
+ * One entry of the registry (providers/index.ts). Kept light: the schema and flags load with the CLI so --help
+ * can list them and bad values fail before anything starts; `create` imports the heavy parts (cloud SDKs) lazily.
+ */
+export interface ProviderDefinition<Config = unknown, Options = unknown> {
+  name: string;
+  /** One-line summary for --help. */
+  summary: string;
+  /** The provider's section of --provider-config; unknown fields are errors, defaults are filled in. */
+  configSchema: z.ZodType<Config>;
+  flags?: readonly ProviderFlag[];
+  create(context: ProviderContext, config: Config): Promise<Provider<Options>>;
+  demo?: DemoHooks;
+}
+
+/** Service key `namespace/name` of an identity; the one spelling the core uses too. */
+export function identityKey(identity: Pick<LoadBalancerIdentity, 'namespace' | 'name'>): string {
+  return `${identity.namespace}/${identity.name}`;
+}
+
+/** The Event target for the Service behind an identity. */
+export function serviceRef(identity: Readonly<LoadBalancerIdentity>): ObjectRef {
+  return { kind: 'Service', apiVersion: 'v1', name: identity.name, namespace: identity.namespace, uid: identity.uid };
+}
 
 // ---- Typed errors. Each says how the work queue should treat the failure. ----
 
@@ -77,7 +247,7 @@ export type ErrorDisposition = 'retry' | 'retryAfter' | 'throttled' | 'terminal'
 
 export abstract class ProviderError extends Error {
   abstract readonly disposition: ErrorDisposition;
-  /** Stable, CamelCase reason used for the Warning Event. */
+  /** Stable, CamelCase reason used for the Warning Event and the provider_calls_total{result} label. */
   readonly reason: string;
   constructor(reason: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

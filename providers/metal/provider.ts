@@ -1,40 +1,68 @@
 // The `metal` provider: an address from an AddressPool for every LoadBalancer Service (MetalLB-style).
 // Allocation lives in memory and is rebuilt at start from the addresses Services already show in their status,
-// so a restart never hands one address to two Services. Announcing (ARP) is the speaker's job; this side only
-// decides addresses.
-import { ADDRESS_POOL_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION } from '../../src/desired/annotations.ts';
-import { identityKey, serviceKey } from '../../src/desired/keys.ts';
-import type { IpFamily, LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus } from '../../src/desired/types.ts';
+// so a restart never hands one address to two Services. Announcing (ARP/NDP) is the speaker's job; this side
+// only decides addresses, so it makes no network call and ignores the nodes.
+import type { V1Service } from '@kubernetes/client-node';
 import {
+  type CallOptions,
+  type ChangeResult,
+  type EnsureResult,
+  type GaugePort,
+  type IpFamily,
+  identityKey,
+  type LoadBalancerIdentity,
+  type LoadBalancerSpec,
+  type LoadBalancerStatus,
   type ObservedLoadBalancer,
   type PlannedAction,
   type Provider,
   type ProviderContext,
   RetryAfterError,
+  type ServiceChange,
+  serviceRef,
   TerminalError,
 } from '../provider.ts';
-import { AddressAllocator } from './ipam/allocator.ts';
+import type { MetalConfig } from './index.ts';
+import { AddressAllocator, type PortClaim } from './ipam/allocator.ts';
 import { PoolWatch } from './pools/watch.ts';
+import { checkMetalService, type MetalOptions } from './service.ts';
 
-const POOL_SYNC_TIMEOUT_MS = 30_000;
+const FAMILIES: readonly IpFamily[] = ['IPv4', 'IPv6'];
 
-export async function createMetalProvider(context: ProviderContext): Promise<Provider> {
-  return new MetalProvider(context);
-}
+export const MetalEventReason = {
+  /** A Service's address moved because the pools changed under it (never silently). */
+  LoadBalancerAddressChanged: 'LoadBalancerAddressChanged',
+} as const;
 
-export class MetalProvider implements Provider {
+export class MetalProvider implements Provider<MetalOptions> {
   readonly name = 'metal';
   private readonly ctx: ProviderContext;
+  private readonly config: MetalConfig;
   private readonly allocator = new AddressAllocator();
   private readonly pools: PoolWatch;
   /** Services whose last assign failed: they are retried as soon as pools change or an address frees. */
   private readonly waiting = new Set<string>();
   private readonly identities = new Map<string, LoadBalancerIdentity>();
-  /** Addresses shown by Services we do not own (another class, another controller): never handed out. */
-  private readonly foreign = new Map<string, string>();
+  /** Addresses shown by Services we do not own (another class, another controller), by Service key. */
+  private readonly foreign = new Map<string, Set<string>>();
+  private readonly poolTotal: GaugePort<'pool'>;
+  private readonly poolUsed: GaugePort<'pool'>;
+  private readonly reportedPools = new Set<string>();
+  private unsubscribe: (() => void) | undefined;
 
-  constructor(context: ProviderContext) {
+  constructor(context: ProviderContext, config: MetalConfig) {
     this.ctx = context;
+    this.config = config;
+    this.poolTotal = context.metrics.gauge({
+      name: 'pool_addresses_total',
+      help: 'Assignable addresses in an address pool.',
+      labelNames: ['pool'],
+    });
+    this.poolUsed = context.metrics.gauge({
+      name: 'pool_addresses_used',
+      help: 'Addresses of a pool assigned to Services.',
+      labelNames: ['pool'],
+    });
     this.pools = new PoolWatch({
       kubeConfig: context.kubeConfig,
       events: context.events,
@@ -43,27 +71,28 @@ export class MetalProvider implements Provider {
         this.allocator.setPools(pools);
         this.reportUsage();
         // Pools grew, shrank or changed rules: every Service of ours re-validates its address.
-        context.requeue(
-          context
-            .services()
-            .filter((s) => context.owns(s))
-            .map(serviceKey),
-          'address pools changed',
-        );
+        context.requeue(context.services.keys(), 'address pools changed');
       },
     });
   }
 
-  async start(): Promise<void> {
-    await this.pools.start(POOL_SYNC_TIMEOUT_MS);
+  checkService(service: Readonly<V1Service>) {
+    return checkMetalService(service);
+  }
+
+  async start(_options: CallOptions): Promise<void> {
+    await this.pools.start(this.config.poolSyncTimeoutSeconds * 1000);
     this.restoreFromStatuses();
+    // From here on, foreign addresses are tracked one Service change at a time (never a scan per ensure).
+    this.unsubscribe = this.ctx.services.subscribe((change) => this.trackForeign(change), { replay: true });
   }
 
   async stop(): Promise<void> {
+    this.unsubscribe?.();
     await this.pools.stop();
   }
 
-  async ensure(spec: LoadBalancerSpec): Promise<LoadBalancerStatus> {
+  async ensure(spec: Readonly<LoadBalancerSpec<MetalOptions>>, _options: CallOptions): Promise<EnsureResult> {
     if (!this.pools.synced) {
       throw new RetryAfterError(
         'PoolsNotLoaded',
@@ -72,59 +101,73 @@ export class MetalProvider implements Provider {
       );
     }
     const key = identityKey(spec.identity);
-    this.holdForeignAddresses();
+    const options = spec.providerOptions;
+    const claim = claimOf(spec);
     const ingress: LoadBalancerStatus['ingress'] = [];
+    let changed = false;
     for (const family of spec.ipFamilies) {
+      const before = this.allocator.allocationOf(key, family)?.ip;
+      const shown = spec.currentAddresses.find((ip) => familyOf(ip) === family);
       const result = this.allocator.assign({
         key,
         namespace: spec.identity.namespace,
-        requested: spec.requestedAddresses,
-        current: spec.currentAddresses,
-        pool: spec.options[ADDRESS_POOL_ANNOTATION],
-        sharingKey: spec.options[ALLOW_SHARED_IP_ANNOTATION] ?? null,
-        ports: spec.ports.map((p) => ({ port: p.port, protocol: p.protocol })),
+        requested: [...spec.requestedAddresses],
+        current: [...spec.currentAddresses],
+        pool: options.pool,
+        ...claim,
         family,
       });
       if (!result.ok) {
         this.waiting.add(key);
         this.reportUsage();
-        throw new TerminalError(result.reason, `${family}: ${result.message}`);
+        const kept = this.allocator.allocationOf(key, family)?.ip ?? shown;
+        const keeping = kept ? `; keeping ${kept} until one is available` : '';
+        throw new TerminalError(result.reason, `${family}: ${result.message}${keeping}`);
+      }
+      if (result.ip !== before) changed = true;
+      const previous = before ?? shown;
+      const askedFor = spec.requestedAddresses.includes(result.ip);
+      if (previous && previous !== result.ip && !askedFor) {
+        // The Service did not ask to move: the pools changed under it. Say so loudly, never silently.
+        void this.ctx.events.record(
+          serviceRef(spec.identity),
+          'Warning',
+          MetalEventReason.LoadBalancerAddressChanged,
+          `${family} address changed from ${previous} to ${result.ip}: ${previous} is no longer in an address pool this Service may use`,
+        );
       }
       ingress.push({ ip: result.ip, ipMode: 'VIP' });
     }
     this.waiting.delete(key);
     this.identities.set(key, spec.identity);
-    this.reportUsage();
-    return { ingress };
+    if (changed) this.reportUsage();
+    return { status: { ingress }, changed };
   }
 
-  /** Address allocation does not depend on nodes; the speaker picks the announcing node. */
-  async updateHosts(_spec: LoadBalancerSpec): Promise<void> {}
-
-  async ensureDeleted(identity: LoadBalancerIdentity): Promise<void> {
+  async ensureDeleted(identity: Readonly<LoadBalancerIdentity>, _options: CallOptions): Promise<ChangeResult> {
     const key = identityKey(identity);
     this.identities.delete(key);
     this.waiting.delete(key);
-    if (this.allocator.release(key)) {
-      this.reportUsage();
-      // An address came free: whoever was waiting for one gets another try now, not at the next resync.
-      this.ctx.requeue([...this.waiting], 'address released');
-    }
+    if (!this.allocator.release(key)) return { changed: false };
+    this.reportUsage();
+    // An address came free: whoever was waiting for one gets another try now, not at the next resync.
+    this.ctx.requeue([...this.waiting], 'address released');
+    return { changed: true };
   }
 
-  async get(identity: LoadBalancerIdentity): Promise<ObservedLoadBalancer | null> {
+  async get(identity: Readonly<LoadBalancerIdentity>): Promise<ObservedLoadBalancer | null> {
     const key = identityKey(identity);
-    const ips = (['IPv4', 'IPv6'] as IpFamily[]).flatMap((f) => this.allocator.allocationOf(key, f)?.ip ?? []);
+    const ips = FAMILIES.flatMap((f) => this.allocator.allocationOf(key, f)?.ip ?? []);
     if (ips.length === 0) return null;
-    return { identity, status: { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' as const })) } };
+    return { identity: { ...identity }, status: { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' as const })) } };
   }
 
-  async plan(spec: LoadBalancerSpec): Promise<PlannedAction[]> {
+  async plan(spec: Readonly<LoadBalancerSpec<MetalOptions>>): Promise<PlannedAction[]> {
     const key = identityKey(spec.identity);
     const actions: PlannedAction[] = [];
     for (const family of spec.ipFamilies) {
       const held = this.allocator.allocationOf(key, family);
-      const wanted = spec.requestedAddresses.find((ip) => ip.includes(':') === (family === 'IPv6'));
+      const wanted = spec.requestedAddresses.find((ip) => familyOf(ip) === family);
       if (!held) actions.push({ action: 'create', resource: 'address', name: wanted ?? `next free ${family} address` });
       else if (wanted && wanted !== held.ip)
         actions.push({ action: 'update', resource: 'address', name: wanted, detail: `was ${held.ip}` });
@@ -136,46 +179,42 @@ export class MetalProvider implements Provider {
     return [...this.identities.values()];
   }
 
+  /** One entry per address in use in each pool (what the conformance suite compares before and after). */
+  heldAddresses(): string[] {
+    return this.allocator.usage().flatMap(({ pool, used }) => Array.from({ length: used }, (_, i) => `${pool}#${i}`));
+  }
+
   /**
    * Addresses that Services we do not own show in their status (another loadBalancerClass, a Service edited by
-   * hand) are held under a marker key so they are never handed to one of ours. Cheap enough to run before every
-   * assign (one pass over the cache), and it lets such an address go once its Service stops showing it.
+   * hand) are held under a marker key so they are never handed to one of ours; released once their Service stops
+   * showing them or becomes ours. One Service per call.
    */
-  private holdForeignAddresses(): void {
-    const seen = new Map<string, string>();
-    for (const svc of this.ctx.services()) {
-      if (this.ctx.owns(svc)) continue;
-      for (const ingress of svc.status?.loadBalancer?.ingress ?? []) {
-        if (ingress.ip) seen.set(`foreign:${serviceKey(svc)}:${ingress.ip}`, ingress.ip);
-      }
+  private trackForeign({ type, service, owned }: ServiceChange): void {
+    const key = serviceKeyOf(service);
+    const now = new Set<string>();
+    if (type === 'upsert' && !owned) {
+      for (const ingress of service.status?.loadBalancer?.ingress ?? []) if (ingress.ip) now.add(ingress.ip);
     }
-    for (const [key, ip] of this.foreign) {
-      if (seen.get(key) === ip) continue;
-      this.allocator.release(key);
-      this.foreign.delete(key);
-    }
-    for (const [key, ip] of seen) {
-      if (this.foreign.has(key)) continue;
+    const before = this.foreign.get(key) ?? new Set<string>();
+    for (const ip of before) if (!now.has(ip)) this.allocator.release(foreignKey(key, ip));
+    const kept = new Set<string>();
+    for (const ip of now) {
       // restore() refuses addresses outside every pool; those cannot collide with ours anyway.
-      if (this.allocator.restore(key, ip, { sharingKey: null, ports: [] }).ok) this.foreign.set(key, ip);
+      if (before.has(ip) || this.allocator.restore(foreignKey(key, ip), ip, { sharingKey: null, ports: [] }).ok)
+        kept.add(ip);
     }
+    if (kept.size > 0) this.foreign.set(key, kept);
+    else this.foreign.delete(key);
   }
 
   /** Start-up: every address our Services already show is taken before anything new is handed out. */
   private restoreFromStatuses(): void {
-    for (const svc of this.ctx.services()) {
+    for (const key of this.ctx.services.keys()) {
+      const svc = this.ctx.services.get(key);
       // A Service being deleted gives its address up at teardown (the first thing the controller does with it);
       // its address may already have been handed on before the restart, so it must not claim it back.
-      if (!this.ctx.owns(svc) || svc.metadata?.deletionTimestamp) continue;
-      const key = serviceKey(svc);
-      const m = svc.metadata ?? {};
-      const claim = {
-        sharingKey: m.annotations?.[ALLOW_SHARED_IP_ANNOTATION] ?? null,
-        ports: (svc.spec?.ports ?? []).map((p) => ({
-          port: p.port,
-          protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP',
-        })),
-      };
+      if (!svc || svc.metadata?.deletionTimestamp) continue;
+      const claim = claimOf({ providerOptions: checkMetalService(svc).options, ports: portsOf(svc) });
       for (const ingress of svc.status?.loadBalancer?.ingress ?? []) {
         if (!ingress.ip) continue;
         const restored = this.allocator.restore(key, ingress.ip, claim);
@@ -184,6 +223,7 @@ export class MetalProvider implements Provider {
           this.ctx.log.warn({ service: key, ip: ingress.ip, reason: restored.reason }, restored.message);
         }
       }
+      const m = svc.metadata ?? {};
       this.identities.set(key, {
         clusterName: this.ctx.clusterName,
         namespace: m.namespace ?? '',
@@ -194,10 +234,46 @@ export class MetalProvider implements Provider {
     this.reportUsage();
   }
 
+  /** Pool gauges; a pool that is gone loses its series instead of showing its last value forever. */
   private reportUsage(): void {
+    const seen = new Set<string>();
     for (const { pool, total, used } of this.allocator.usage()) {
-      this.ctx.metrics.poolAddressesTotal.set({ pool }, Number(total));
-      this.ctx.metrics.poolAddressesUsed.set({ pool }, used);
+      this.poolTotal.set({ pool }, Number(total));
+      this.poolUsed.set({ pool }, used);
+      seen.add(pool);
     }
+    for (const pool of this.reportedPools) {
+      if (seen.has(pool)) continue;
+      this.poolTotal.remove({ pool });
+      this.poolUsed.remove({ pool });
+    }
+    this.reportedPools.clear();
+    for (const pool of seen) this.reportedPools.add(pool);
   }
+}
+
+function claimOf(spec: {
+  providerOptions: MetalOptions;
+  ports: readonly { port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
+}): { sharingKey: string | null; ports: PortClaim[] } {
+  return {
+    sharingKey: spec.providerOptions.sharingKey,
+    ports: spec.ports.map((p) => ({ port: p.port, protocol: p.protocol })),
+  };
+}
+
+function portsOf(svc: Readonly<V1Service>): { port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[] {
+  return (svc.spec?.ports ?? []).map((p) => ({ port: p.port, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' }));
+}
+
+function serviceKeyOf(svc: Readonly<V1Service>): string {
+  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+}
+
+function foreignKey(serviceKey: string, ip: string): string {
+  return `foreign:${serviceKey}:${ip}`;
+}
+
+function familyOf(ip: string): IpFamily {
+  return ip.includes(':') ? 'IPv6' : 'IPv4';
 }

@@ -2,7 +2,8 @@
 
 import { KubeConfig } from '@kubernetes/client-node';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { providerNames } from '../../providers/index.ts';
+import { allProviderDefinitions, providerDefinition, providerNames } from '../../providers/index.ts';
+import type { ProviderFlag } from '../../providers/provider.ts';
 import {
   ConfigError,
   type ControllerConfig,
@@ -10,6 +11,7 @@ import {
   parseControllerConfig,
 } from '../controller/config.ts';
 import { Controller } from '../controller/controller.ts';
+import { parseProviderConfig, readProviderConfigFile } from '../controller/provider-config.ts';
 import { createLogger } from '../observe/logging.ts';
 import { startObservabilityServer } from '../observe/server.ts';
 
@@ -24,6 +26,9 @@ const d = ControllerConfigSchema.parse({ provider: 'metal', identity: '<hostname
 
 export interface ControllerFlags {
   provider: string;
+  providerConfig?: string;
+  /** Provider flags (--<provider>-<name>), camel-cased by commander. */
+  [providerFlag: string]: unknown;
   kubeconfig?: string;
   clusterName?: string;
   loadBalancerClass?: string;
@@ -51,10 +56,23 @@ export interface ControllerFlags {
 }
 
 export function registerController(program: Command): void {
-  program
+  const command = program
     .command('controller')
     .description('Watch LoadBalancer Services and converge their load balancers through a provider')
-    .addOption(new Option('--provider <name>', 'provider adapter').choices([...providerNames]).makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--provider <name>',
+        `provider adapter: ${allProviderDefinitions()
+          .map((d) => `${d.name} (${d.summary})`)
+          .join('; ')}`,
+      )
+        .choices([...providerNames])
+        .makeOptionMandatory(),
+    )
+    .option(
+      '--provider-config <file>',
+      'YAML or JSON file with one section per provider (e.g. "metal: {poolSyncTimeoutSeconds: 60}"); flags win',
+    )
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option(
       '--cluster-name <name>',
@@ -125,26 +143,70 @@ export function registerController(program: Command): void {
         'trace',
         'silent',
       ]),
-    )
-    .action(async (flags: ControllerFlags) => {
-      let config: ControllerConfig;
-      try {
-        config = configFromFlags(flags);
-      } catch (error) {
-        if (error instanceof ConfigError) {
-          process.stderr.write(`drawbridge controller: ${error.message}\n`);
-          process.exit(2);
-        }
-        throw error;
+    );
+  for (const definition of allProviderDefinitions()) {
+    for (const flag of definition.flags ?? []) command.addOption(providerOption(definition.name, flag));
+  }
+  command.action(async (flags: ControllerFlags) => {
+    let config: ControllerConfig;
+    try {
+      config = configFromFlags(flags);
+      // The provider's own schema, before anything is watched or written.
+      parseProviderConfig(providerDefinition(config.provider), config.providerConfig);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`drawbridge controller: ${error.message}\n`);
+        process.exit(2);
       }
-      await runController(config, loadKubeConfig(flags.kubeconfig));
-    });
+      throw error;
+    }
+    await runController(config, loadKubeConfig(flags.kubeconfig));
+  });
+}
+
+/** `--<provider>-<name>`, parsed by the flag's declared type. */
+function providerOption(provider: string, flag: ProviderFlag): Option {
+  const long = `--${provider}-${flag.name}`;
+  const option = new Option(flag.type === 'boolean' ? long : `${long} <value>`, `[${provider}] ${flag.description}`);
+  if (flag.type === 'number') option.argParser(num);
+  if (flag.type === 'list')
+    option.argParser((v: string) =>
+      v
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    );
+  return option;
+}
+
+/** Commander's camelCase key for a provider flag. */
+function flagKey(provider: string, flag: ProviderFlag): string {
+  return `${provider}-${flag.name}`.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The selected provider's options: its --provider-config section, its flags on top; other providers' flags are errors. */
+function providerConfigFrom(f: ControllerFlags): Record<string, unknown> {
+  const problems: string[] = [];
+  const fromFlags: Record<string, unknown> = {};
+  for (const definition of allProviderDefinitions()) {
+    for (const flag of definition.flags ?? []) {
+      const value = f[flagKey(definition.name, flag)];
+      if (value === undefined) continue;
+      if (definition.name !== f.provider) {
+        problems.push(`--${definition.name}-${flag.name} applies to provider ${definition.name}, not ${f.provider}`);
+      } else fromFlags[flag.field] = value;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const sections = f.providerConfig ? readProviderConfigFile(f.providerConfig) : {};
+  return { ...(sections[f.provider] ?? {}), ...fromFlags };
 }
 
 export function configFromFlags(f: ControllerFlags): ControllerConfig {
   const metrics = parseBindAddress(f.metricsBindAddress);
   return parseControllerConfig({
     provider: f.provider,
+    providerConfig: providerConfigFrom(f),
     clusterName: f.clusterName,
     loadBalancerClass: f.loadBalancerClass,
     ownClassless: f.ownClassless,

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
-import { providerNames } from '../../providers/index.ts';
+import { providerDefinition, providerNames } from '../../providers/index.ts';
+import type { ProviderDefinition } from '../../providers/provider.ts';
 import { parseControllerConfig } from '../controller/config.ts';
 import { Controller } from '../controller/controller.ts';
 import { createLogger } from '../observe/logging.ts';
@@ -27,15 +28,17 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--provider <name>', 'provider to demonstrate').choices([...providerNames]).default('metal'))
     .option('--keep', 'leave the control plane and the controller running, and print how to reach and stop them', false)
     .action(async (flags: { provider: string; keep: boolean }) => {
-      await (flags.keep ? demoKeep() : demoOnce());
+      const provider = providerDefinition(flags.provider);
+      await (flags.keep ? demoKeep(provider) : demoOnce(provider));
     });
 
   // The long-running half of `demo --keep`: node healthz servers + controller, until SIGTERM.
   program
     .command('demo-agent', { hidden: true })
     .requiredOption('--kubeconfig <path>')
-    .action(async (flags: { kubeconfig: string }) => {
-      const agent = await startAgent(loadKubeConfig(flags.kubeconfig));
+    .requiredOption('--provider <name>')
+    .action(async (flags: { kubeconfig: string; provider: string }) => {
+      const agent = await startAgent(loadKubeConfig(flags.kubeconfig), providerDefinition(flags.provider));
       const stop = async () => {
         await agent.stop();
         process.exit(0);
@@ -45,17 +48,19 @@ export function registerDemo(program: Command): void {
     });
 }
 
-async function demoOnce(): Promise<void> {
+async function demoOnce(provider: ProviderDefinition): Promise<void> {
   const { startControlPlane } = await import('../../test/env/controlplane.ts');
   say('starting a local kube-apiserver + etcd on loopback...');
   const cp = await startControlPlane();
   let agent: Agent | undefined;
   try {
-    say('creating the AddressPool CRD, pool demo-pool (198.51.100.0/28), Nodes demo-node-1..3 and Service demo/web...');
-    await createDemoObjects(cp.kubeConfig);
-    agent = await startAgent(cp.kubeConfig);
+    say(
+      `creating ${provider.demo?.describe ?? 'nothing provider-specific'}, Nodes demo-node-1..3 and Service demo/web...`,
+    );
+    await createDemoObjects(cp.kubeConfig, provider);
+    agent = await startAgent(cp.kubeConfig, provider);
     const svc = await waitForExternalIp(cp.kubeConfig);
-    await show(cp.kubeConfig, svc, agent.metricsPort);
+    await show(cp.kubeConfig, svc, agent.metricsPort, provider.name);
   } finally {
     await agent?.stop();
     await cp.stop();
@@ -63,15 +68,16 @@ async function demoOnce(): Promise<void> {
   say('stopped the controller and the control plane (run with --keep to leave them running)');
 }
 
-async function demoKeep(): Promise<void> {
+async function demoKeep(provider: ProviderDefinition): Promise<void> {
   const { ensureUp, readState, writeState, stateDir } = await import('../../test/env/state.ts');
   const state = await ensureUp(say);
   const kubeConfig = loadKubeConfig(state.kubeconfigPath);
-  await createDemoObjects(kubeConfig);
+  await createDemoObjects(kubeConfig, provider);
   if (!(state.extra ?? []).some((p) => p.name === 'drawbridge controller')) {
     const log = openSync(join(stateDir, 'controller.log'), 'a');
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-    const child = spawn(process.execPath, [main, 'demo-agent', '--kubeconfig', state.kubeconfigPath], {
+    const args = [main, 'demo-agent', '--kubeconfig', state.kubeconfigPath, '--provider', provider.name];
+    const child = spawn(process.execPath, args, {
       detached: true,
       stdio: ['ignore', log, log],
     });
@@ -84,7 +90,7 @@ async function demoKeep(): Promise<void> {
     say(`controller running in the background (pid ${child.pid}, log ${join(stateDir, 'controller.log')})`);
   }
   const svc = await waitForExternalIp(kubeConfig);
-  await show(kubeConfig, svc, undefined);
+  await show(kubeConfig, svc, undefined, provider.name);
   console.log(`\nexport KUBECONFIG=${state.kubeconfigPath}`);
   console.log('kubectl describe svc -n demo web     # the Events');
   console.log('test/env/down                        # stop the controller and the control plane');
@@ -95,10 +101,11 @@ interface Agent {
   stop(): Promise<void>;
 }
 
-async function startAgent(kubeConfig: KubeConfig): Promise<Agent> {
+async function startAgent(kubeConfig: KubeConfig, provider: ProviderDefinition): Promise<Agent> {
   const health = await startNodeHealthServers();
   const config = parseControllerConfig({
-    provider: 'metal',
+    provider: provider.name,
+    providerConfig: provider.demo?.config,
     leaderElection: { namespace: 'kube-system' },
     health: { port: health.port, intervalSeconds: 2, timeoutSeconds: 1 },
     nodeDebounceSeconds: 0.2,
@@ -135,7 +142,12 @@ async function waitForExternalIp(kubeConfig: KubeConfig): Promise<V1Service> {
   throw new Error('Service demo/web got no EXTERNAL-IP within 60 s; see the controller log');
 }
 
-async function show(kubeConfig: KubeConfig, svc: V1Service, metricsPort: number | undefined): Promise<void> {
+async function show(
+  kubeConfig: KubeConfig,
+  svc: V1Service,
+  metricsPort: number | undefined,
+  provider: string,
+): Promise<void> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   console.log(`$ kubectl get svc -n ${DEMO_NAMESPACE}`);
   console.log(formatServices([svc]));
@@ -155,7 +167,11 @@ async function show(kubeConfig: KubeConfig, svc: V1Service, metricsPort: number 
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const lines = text
       .split('\n')
-      .filter((l) => /^drawbridge_(reconcile_total|pool_addresses_(used|total)|node_health|leader)\{/.test(l));
+      .filter((l) =>
+        new RegExp(
+          `^drawbridge_(reconcile_total|load_balancer_changes_total|${provider}_\\w+|node_health|leader)\\{`,
+        ).test(l),
+      );
     console.log(`\nFrom http://127.0.0.1:${metricsPort}/metrics:`);
     for (const l of lines) console.log(`  ${l}`);
   }

@@ -8,6 +8,9 @@ const seconds = z.number().positive();
 export const ControllerConfigSchema = z
   .object({
     provider: z.string().min(1),
+    /** The selected provider's options (its --provider-config section with its flags on top), unvalidated here:
+     * the provider's own schema checks them (src/controller/provider-config.ts). */
+    providerConfig: z.record(z.string(), z.unknown()).default({}),
     clusterName: z
       .string()
       .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and dashes')

@@ -1,21 +1,26 @@
 // The controller's lifecycle: caches on every replica; the work (queue, provider, prober, resync) only on the
 // leader. A replica that is not the leader reads but never writes.
 import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
-import { createProvider } from '../../providers/index.ts';
+import { providerDefinition } from '../../providers/index.ts';
 import type { Provider } from '../../providers/provider.ts';
-import { identityKey } from '../desired/keys.ts';
+import { identityKey, serviceKey } from '../desired/keys.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/lease.ts';
+import { kubeServiceWriter } from '../kube/patch.ts';
 import { Debouncer } from '../nodes/debounce.ts';
 import { eligibleNodes } from '../nodes/eligibility.ts';
 import { createNodeHealthProber } from '../nodes/health.ts';
 import type { NodeProber } from '../nodes/prober.ts';
 import { createLogger, type Logger } from '../observe/logging.ts';
-import { createMetrics, type Metrics, queueMetricsHooks, timeProviderCall } from '../observe/metrics.ts';
+import { createMetrics, type Metrics, queueMetricsHooks } from '../observe/metrics.ts';
+import { createMetricsPort } from '../observe/provider-metrics.ts';
 import type { ControllerConfig } from './config.ts';
 import { type Caches, createCaches, serviceNameOfSlice } from './informers.ts';
+import { OwnedServiceIndex } from './ownership.ts';
+import { callProvider } from './provider-call.ts';
+import { parseProviderConfig } from './provider-config.ts';
 import { WorkQueue } from './queue.ts';
-import { Reconciler, serviceKey } from './reconcile.ts';
+import { Reconciler } from './reconcile.ts';
 
 export interface ControllerOptions {
   config: ControllerConfig;
@@ -34,7 +39,12 @@ export class Controller {
   readonly events: EventRecorder;
   private readonly core: CoreV1Api;
   private readonly options: ControllerOptions;
-  private provider: Provider | undefined;
+  private providerInstance: Provider | undefined;
+  private readonly index: OwnedServiceIndex;
+  /** Aborted by stop(): provider start-up and anything else that lives as long as the process. */
+  private readonly lifetime = new AbortController();
+  /** Aborted when leadership ends: orphan collection and other leader-only provider calls. */
+  private leadership: AbortController | undefined;
   private reconciler: Reconciler | undefined;
   private queue: WorkQueue<string> | undefined;
   private elector: LeaderElector | undefined;
@@ -55,6 +65,13 @@ export class Controller {
     this.metrics = options.metrics ?? createMetrics();
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.caches = createCaches(options.kubeConfig, this.log);
+    this.index = new OwnedServiceIndex(
+      (key) => {
+        const [namespace = '', name = ''] = key.split('/');
+        return this.caches.view.service(namespace, name);
+      },
+      () => this.caches.services.list(),
+    );
     this.events = new EventRecorder({
       core: this.core,
       component: 'drawbridge',
@@ -82,24 +99,29 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    this.provider = await createProvider(this.config.provider, {
-      clusterName: this.config.clusterName,
-      loadBalancerClass: this.config.loadBalancerClass,
-      kubeConfig: this.options.kubeConfig,
-      services: () => this.caches.services.list(),
-      owns: (svc) => this.reconciler?.isOurs(svc) ?? false,
-      requeue: (keys, reason) => {
-        for (const key of keys) this.enqueue(key, 'normal');
-        this.log.debug({ reason }, 'provider requested requeue');
+    const definition = providerDefinition(this.config.provider);
+    const providerConfig = parseProviderConfig(definition, this.config.providerConfig);
+    const provider = await definition.create(
+      {
+        clusterName: this.config.clusterName,
+        loadBalancerClass: this.config.loadBalancerClass,
+        kubeConfig: this.options.kubeConfig,
+        services: this.index,
+        requeue: (keys, reason) => {
+          for (const key of keys) this.enqueue(key, 'normal');
+          this.log.debug({ reason }, 'provider requested requeue');
+        },
+        events: this.events,
+        log: this.log.child({ provider: this.config.provider }),
+        metrics: createMetricsPort(this.metrics.registry, this.config.provider),
       },
-      events: this.events,
-      log: this.log.child({ provider: this.config.provider }),
-      metrics: this.metrics,
-    });
+      providerConfig,
+    );
+    this.providerInstance = provider;
     this.reconciler = new Reconciler({
       config: this.config,
-      provider: this.provider,
-      core: this.core,
+      provider,
+      writer: kubeServiceWriter(this.core),
       events: this.events,
       log: this.log,
       metrics: this.metrics,
@@ -135,22 +157,23 @@ export class Controller {
 
   /** Graceful shutdown: finish in-flight work, hand back the lease, stop watching. */
   async stop(): Promise<void> {
+    this.lifetime.abort(new Error('controller stopping'));
     this.nodeDebouncer.stop();
     if (this.elector) await this.elector.stop();
     else await this.unlead(false);
     await this.caches.stop();
-    await this.provider?.stop?.();
+    await this.providerInstance?.stop?.();
     this.started = false;
   }
 
-  /** Reconcile every Service of ours now (what the periodic resync does). */
-  enqueueAll(priority: 'high' | 'normal' = 'normal'): void {
-    for (const svc of this.caches.services.list())
-      if (this.reconciler?.isOurs(svc)) this.enqueue(serviceKey(svc), priority);
+  /** The provider this controller drives (tests reach the fake's fault injection and call log through it). */
+  get provider(): Provider | undefined {
+    return this.providerInstance;
   }
 
-  isNodeHealthy(node: string): boolean {
-    return this.prober?.isHealthy(node, this.config.health.port) ?? true;
+  /** Reconcile every Service of ours now (what the periodic resync does): the owned index, not a scan. */
+  enqueueAll(priority: 'high' | 'normal' = 'normal'): void {
+    for (const key of this.index.keys()) this.enqueue(key, priority);
   }
 
   private enqueue(key: string, priority?: 'high' | 'normal'): void {
@@ -162,13 +185,22 @@ export class Controller {
 
   private watchCaches(): void {
     const onService = (svc: V1Service) => {
-      if (this.reconciler?.isOurs(svc)) this.enqueue(serviceKey(svc));
+      const owned = this.reconciler?.owns(svc) ?? false;
+      this.index.upsert(svc, owned);
+      if (!owned) return;
+      // Deletion started: an ensure still in flight for it is pointless; the requeue below tears it down.
+      if (svc.metadata?.deletionTimestamp) this.reconciler?.abort(serviceKey(svc), 'Service is being deleted');
+      this.enqueue(serviceKey(svc));
     };
     this.caches.services.on('add', onService);
     this.caches.services.on('update', onService);
     // A deleted Service that carried our finalizer was already cleaned up; one without it may still hold
     // provider state from this process (reconcile asks the provider to forget it).
-    this.caches.services.on('delete', (svc) => this.enqueue(serviceKey(svc), 'high'));
+    this.caches.services.on('delete', (svc) => {
+      this.index.delete(svc);
+      this.reconciler?.abort(serviceKey(svc), 'Service was deleted');
+      this.enqueue(serviceKey(svc), 'high');
+    });
     const onNode = (node: V1Node) => this.nodeDebouncer.push(node.metadata?.name ?? '');
     this.caches.nodes.on('add', onNode);
     this.caches.nodes.on('update', onNode);
@@ -179,7 +211,7 @@ export class Controller {
       if (!name || !namespace) return;
       const svc = this.caches.view.service(namespace, name);
       // Only `Local` Services care where their endpoints are.
-      if (svc && svc.spec?.externalTrafficPolicy === 'Local' && this.reconciler?.isOurs(svc))
+      if (svc && svc.spec?.externalTrafficPolicy === 'Local' && this.index.has(serviceKey(svc)))
         this.enqueue(serviceKey(svc));
     };
     this.caches.slices.on('add', onSlice);
@@ -196,28 +228,30 @@ export class Controller {
   }
 
   private async lead(): Promise<void> {
-    if (this.leading || !this.provider || !this.reconciler) return;
+    if (this.leading || !this.providerInstance || !this.reconciler) return;
     this.leading = true;
     const generation = ++this.generation;
     this.metrics.leader.set({ identity: this.config.identity }, 1);
     this.log.info({ identity: this.config.identity }, 'leading');
     const reconciler = this.reconciler;
     this.queue = new WorkQueue<string>({
-      worker: (key) => reconciler.reconcile(key),
+      worker: (key, work) => reconciler.reconcile(key, work),
       concurrency: this.config.concurrency,
       baseDelayMs: this.config.backoffBaseSeconds * 1000,
       maxDelayMs: this.config.backoffMaxSeconds * 1000,
       onMetrics: queueMetricsHooks(this.metrics),
     });
     // Once per process: a provider keeps its watches across leadership changes.
-    const provider = this.provider;
-    this.providerStarted ??= Promise.resolve(provider.start?.()).catch((e) => {
+    const provider = this.providerInstance;
+    const leadership = new AbortController();
+    this.leadership = leadership;
+    this.providerStarted ??= Promise.resolve(provider.start?.({ signal: this.lifetime.signal })).catch((e) => {
       this.providerStarted = undefined;
       throw e;
     });
     await this.providerStarted;
     if (generation !== this.generation) return; // leadership ended while the provider started
-    await this.collectOrphans();
+    await this.collectOrphans(leadership.signal);
     if (generation !== this.generation) return;
     this.lastEligibleNodes = JSON.stringify(eligibleNodes([...this.caches.nodes.list()]));
     this.enqueueAll();
@@ -232,7 +266,7 @@ export class Controller {
       localServices: () =>
         this.caches.services
           .list()
-          .filter((svc) => svc.spec?.externalTrafficPolicy === 'Local' && this.reconciler?.isOurs(svc)),
+          .filter((svc) => svc.spec?.externalTrafficPolicy === 'Local' && this.index.has(serviceKey(svc))),
       metrics: this.metrics,
       events: this.events,
       log: this.log,
@@ -245,6 +279,7 @@ export class Controller {
     this.leading = false;
     this.generation++;
     this.metrics.leader.set({ identity: this.config.identity }, 0);
+    this.leadership?.abort(new Error('leadership ended'));
     clearInterval(this.resyncTimer);
     const queue = this.queue;
     this.queue = undefined;
@@ -255,17 +290,23 @@ export class Controller {
   }
 
   /** Load balancers the provider holds for Services that no longer exist (e.g. removed while we were down). */
-  private async collectOrphans(): Promise<void> {
-    const provider = this.provider;
+  private async collectOrphans(signal: AbortSignal): Promise<void> {
+    const provider = this.providerInstance;
     if (!provider) return;
-    const owned = await timeProviderCall(this.metrics, provider.name, 'listOwned', () => provider.listOwned());
+    const call = <T>(operation: string, fn: (o: { signal: AbortSignal }) => Promise<T>) =>
+      callProvider(this.metrics, provider.name, operation, signal, fn);
+    const owned = await call('listOwned', (o) => provider.listOwned(o)).catch((e) => {
+      this.log.warn({ err: String(e) }, 'listing owned load balancers failed; orphans are collected at next start');
+      return [];
+    });
     for (const identity of owned) {
+      if (signal.aborted) return;
       const svc = this.caches.view.service(identity.namespace, identity.name);
       if (svc && (!identity.uid || svc.metadata?.uid === identity.uid)) continue;
       this.log.info({ service: identityKey(identity), uid: identity.uid }, 'deleting orphaned load balancer');
-      await timeProviderCall(this.metrics, provider.name, 'ensureDeleted', () =>
-        provider.ensureDeleted(identity),
-      ).catch((e) => this.log.warn({ err: String(e) }, 'orphan cleanup failed; will retry at next start'));
+      await call('ensureDeleted', (o) => provider.ensureDeleted(identity, o)).catch((e) =>
+        this.log.warn({ err: String(e) }, 'orphan cleanup failed; will retry at next start'),
+      );
     }
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RetryAfterError, RetryableError, TerminalError, ThrottledError } from '../../providers/provider.ts';
-import { isTerminal, MIN_RETRY_AFTER_SECONDS, outcomeOf, TERMINAL_RECHECK_SECONDS } from './outcome.ts';
+import { MIN_RETRY_AFTER_SECONDS, outcomeOf, TERMINAL_RECHECK_SECONDS } from './outcome.ts';
 
 test('each typed provider error maps to its queue behaviour', () => {
   const cases = [
@@ -29,12 +29,4 @@ test('a retry-after below the minimum, or not a number, waits the minimum instea
       seconds: MIN_RETRY_AFTER_SECONDS,
     });
   }
-});
-
-test('isTerminal is true only for terminal provider errors', () => {
-  assert.equal(isTerminal(new TerminalError('InvalidPort', 'port 0')), true);
-  assert.equal(isTerminal(new RetryableError('Flaky', 'x')), false);
-  assert.equal(isTerminal(new RetryAfterError('NotYet', 'x', 5)), false);
-  assert.equal(isTerminal(new Error('terminal')), false);
-  assert.equal(isTerminal(null), false);
 });

@@ -40,8 +40,3 @@ export function outcomeOf(error: unknown): Outcome {
       return { kind: 'retryAfter', seconds: TERMINAL_RECHECK_SECONDS };
   }
 }
-
-/** True when retrying the same Service cannot succeed; reconcile turns the message into a Warning Event. */
-export function isTerminal(error: unknown): error is ProviderError {
-  return error instanceof ProviderError && error.disposition === 'terminal';
-}

@@ -9,8 +9,22 @@ export const EventReason = {
   DeletedLoadBalancer: 'DeletedLoadBalancer',
   DeleteLoadBalancerFailed: 'DeleteLoadBalancerFailed',
   UnAvailableLoadBalancer: 'UnAvailableLoadBalancer',
+  /** A load balancer we provisioned but no longer serve is kept as it is (see Reconciler.decide). */
+  LoadBalancerRetained: 'LoadBalancerRetained',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
-/** Values of the reconcile_total{outcome} label. */
-export type ReconcileOutcome = 'ensured' | 'unchanged' | 'hosts-updated' | 'deleted' | 'ignored' | 'invalid' | 'error';
+/**
+ * What one reconcile did: the reconcile_total{outcome} label. (The queue's Outcome is what happens to the key
+ * next; this is what happened to the Service.)
+ */
+export type ReconcileResult =
+  | 'ensured'
+  | 'unchanged'
+  | 'hosts-updated'
+  | 'deleted'
+  | 'retained'
+  | 'ignored'
+  | 'invalid'
+  | 'aborted'
+  | 'error';

@@ -1,25 +1,26 @@
 // reconcile(namespace/name): one code path for create, update and delete. It reads the world (the informer
 // caches), never the event that queued it, decides, then writes once:
-//   wants a load balancer -> build + validate the spec (invalid: Warning Events, no provider call)
-//                         -> finalizer on (before any provider call) -> ensure or updateHosts -> status if changed
-//   does not, but carries our finalizer -> ensureDeleted -> clear status -> finalizer off (only after success)
+//   serve    -> core + provider validation (invalid: Warning Events, no provider call)
+//            -> finalizer on (before any provider call) -> ensure, or updateHosts when only nodes changed
+//            -> status if it changed; Events only for real changes
+//   cleanUp  -> ensureDeleted -> clear status -> finalizer off (only after success)
+//   retain   -> nothing: a Service we provisioned but no longer serve because of a flag change (see decide())
+// Every provider call gets an AbortSignal: aborted on shutdown or leadership loss (the queue's) and when the
+// Service is deleted mid-flight (abort()). After an abort nothing more is written.
 import { createHash } from 'node:crypto';
-import type { CoreV1Api, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { Provider } from '../../providers/provider.ts';
-import { ProviderError } from '../../providers/provider.ts';
-import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION } from '../desired/annotations.ts';
+import type { V1EndpointSlice, V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
+import { type EventPort, type ObjectRef, type Provider, ProviderError } from '../../providers/provider.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION, RELEASE_ANNOTATION } from '../desired/annotations.ts';
 import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from '../desired/build.ts';
 import type { LoadBalancerIdentity } from '../desired/types.ts';
-import type { EventRecorder, EventTarget } from '../kube/events.ts';
-import { patchServiceFinalizers, patchServiceIngress, statusCodeOf } from '../kube/patch.ts';
+import { statusCodeOf } from '../kube/patch.ts';
 import { eligibleNodes } from '../nodes/eligibility.ts';
 import { forService, type Logger } from '../observe/logging.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { timeProviderCall } from '../observe/metrics.ts';
-import type { ControllerConfig } from './config.ts';
 import { outcomeOf } from './outcome.ts';
+import { callProvider, countChange } from './provider-call.ts';
 import type { Outcome } from './queue.ts';
-import { EventReason, type ReconcileOutcome } from './reasons.ts';
+import { EventReason, type ReconcileResult } from './reasons.ts';
 import { currentIngress, describeIngress, ingressEqual, toIngress } from './status.ts';
 
 /** Read-only views of the informer caches. */
@@ -29,17 +30,35 @@ export interface ClusterView {
   endpointSlices(namespace: string, serviceName: string): readonly V1EndpointSlice[];
 }
 
+/** The two writes reconcile makes to a Service (src/kube/patch.ts in production, memory in unit tests). */
+export interface ServiceWriter {
+  /** Sets metadata.finalizers (and the given annotations; null removes one); returns the Service as written. */
+  setFinalizers(svc: V1Service, finalizers: string[], annotations: Record<string, string | null>): Promise<V1Service>;
+  /** Replaces status.loadBalancer.ingress. */
+  setIngress(svc: V1Service, ingress: V1LoadBalancerIngress[]): Promise<void>;
+}
+
+export interface ReconcileSettings {
+  provider: string;
+  clusterName: string;
+  loadBalancerClass: string;
+  ownClassless: boolean;
+}
+
 export interface ReconcileDeps {
-  config: ControllerConfig;
+  config: ReconcileSettings;
   provider: Provider;
-  core: CoreV1Api;
-  events: EventRecorder;
+  writer: ServiceWriter;
+  events: EventPort;
   log: Logger;
   metrics: Metrics;
   view: ClusterView;
 }
 
-/** What we last converged for a Service: lets a resync with no change skip events and status writes. */
+/** What this controller does with a Service; see decide(). */
+export type Decision = 'serve' | 'cleanUp' | 'retain' | 'ignore';
+
+/** What we last converged for a Service: lets a resync with no change skip provider writes, events and status. */
 interface Applied {
   identity: LoadBalancerIdentity;
   specHash: string;
@@ -48,27 +67,33 @@ interface Applied {
 
 export class Reconciler {
   private readonly applied = new Map<string, Applied>();
+  private readonly inFlight = new Map<string, AbortController>();
+  private readonly retained = new Set<string>();
   private readonly deps: ReconcileDeps;
 
   constructor(deps: ReconcileDeps) {
     this.deps = deps;
   }
 
-  /** Whether the Service is one this controller serves or must clean up. */
-  isOurs(svc: V1Service): boolean {
-    return wantsLoadBalancer(svc, this.ownership()) || this.mustCleanUp(svc);
+  /** Whether the Service is one this controller serves, must clean up, or keeps. */
+  owns(svc: V1Service): boolean {
+    return this.decide(svc) !== 'ignore';
   }
 
   /**
-   * Carries the (shared) Drawbridge finalizer for OUR class. The owner annotation decides; without it (written
-   * by hand, or by an older version) the Service's class does, and a class-less one is ours only with ownClassless.
+   * - serve: a LoadBalancer of our class (or class-less with --own-classless), not being deleted.
+   * - cleanUp: carries our finalizer and is being deleted, stopped being a LoadBalancer, or asks to be released.
+   * - retain: carries our finalizer, is still a class-less LoadBalancer, but this controller runs without
+   *   --own-classless. Releasing a serving load balancer because of a flag change would hand its address to
+   *   someone else; it is left exactly as it is until the operator releases it (RELEASE_ANNOTATION) or the flag
+   *   comes back.
    */
-  private mustCleanUp(svc: V1Service): boolean {
-    if (!hasFinalizer(svc)) return false;
-    const owner = svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION];
-    if (owner !== undefined) return owner === this.deps.config.loadBalancerClass;
-    const cls = svc.spec?.loadBalancerClass;
-    return cls ? cls === this.deps.config.loadBalancerClass : this.deps.config.ownClassless;
+  decide(svc: V1Service): Decision {
+    if (wantsLoadBalancer(svc, this.ownership())) return 'serve';
+    if (!this.carriesOurFinalizer(svc)) return 'ignore';
+    if (svc.metadata?.deletionTimestamp || svc.spec?.type !== 'LoadBalancer') return 'cleanUp';
+    if (svc.metadata?.annotations?.[RELEASE_ANNOTATION] === 'true') return 'cleanUp';
+    return svc.spec.loadBalancerClass ? 'cleanUp' : 'retain';
   }
 
   /** Never provisioned, or being torn down: these go ahead of periodic resyncs. */
@@ -77,51 +102,78 @@ export class Reconciler {
     return Boolean(svc.metadata?.deletionTimestamp) || !hasFinalizer(svc) || currentIngress(svc).length === 0;
   }
 
-  async reconcile(key: string): Promise<Outcome> {
+  /** Aborts the reconcile running for `key`, if any (the Service is being deleted under it). */
+  abort(key: string, why: string): void {
+    this.inFlight.get(key)?.abort(new Error(why));
+  }
+
+  async reconcile(key: string, work: { signal?: AbortSignal } = {}): Promise<Outcome> {
     const { metrics, config } = this.deps;
     // Every line logged for this reconcile carries `service: <key>`.
     const log = forService(this.deps.log, key);
     const stop = metrics.reconcileDuration.startTimer({ provider: config.provider });
     const startedAt = performance.now();
-    let outcome: ReconcileOutcome = 'error';
+    const own = new AbortController();
+    this.inFlight.set(key, own);
+    const signal = work.signal ? AbortSignal.any([work.signal, own.signal]) : own.signal;
+    let result: ReconcileResult = 'error';
     try {
-      outcome = await this.converge(key, log);
+      result = await this.converge(key, log, signal);
       return { kind: 'done' };
     } catch (error) {
+      if (signal.aborted) {
+        // Shutdown, lost leadership, or the Service is being deleted: whoever aborted us requeues if needed.
+        result = 'aborted';
+        log.info({ why: String((signal.reason as Error)?.message ?? signal.reason) }, 'reconcile aborted');
+        return { kind: 'done' };
+      }
       const svc = this.lookup(key);
       log.warn({ err: describeError(error) }, 'reconcile failed');
       if (svc) await this.warnFailure(svc, error);
       if (statusCodeOf(error) === 409) return { kind: 'retryAfter', seconds: 1 }; // stale read: retry promptly
       return outcomeOf(error);
     } finally {
-      stop({ outcome });
-      metrics.reconcileTotal.inc({ provider: config.provider, outcome });
-      log.debug({ outcome, ms: Math.round(performance.now() - startedAt) }, 'reconciled');
+      if (this.inFlight.get(key) === own) this.inFlight.delete(key);
+      stop({ outcome: result });
+      metrics.reconcileTotal.inc({ provider: config.provider, outcome: result });
+      log.debug({ outcome: result, ms: Math.round(performance.now() - startedAt) }, 'reconciled');
     }
   }
 
-  private async converge(key: string, log: Logger): Promise<ReconcileOutcome> {
+  private async converge(key: string, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
     const svc = this.lookup(key);
-    if (!svc) return this.forgetVanished(key);
-    if (wantsLoadBalancer(svc, this.ownership())) return this.ensure(key, svc, log);
-    if (this.mustCleanUp(svc)) return this.teardown(key, svc, log);
-    this.applied.delete(key);
-    return 'ignored';
+    if (!svc) return this.forgetVanished(key, signal);
+    const decision = this.decide(svc);
+    if (decision !== 'retain') this.setRetained(key, false);
+    switch (decision) {
+      case 'serve':
+        return this.ensure(key, svc, log, signal);
+      case 'cleanUp':
+        return this.teardown(key, svc, log, signal);
+      case 'retain':
+        return this.retain(key, svc, log);
+      case 'ignore':
+        this.applied.delete(key);
+        return 'ignored';
+    }
   }
 
-  private async ensure(key: string, svc: V1Service, log: Logger): Promise<ReconcileOutcome> {
+  private async ensure(key: string, svc: V1Service, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
     const { view, config, provider, events } = this.deps;
     const meta = svc.metadata ?? {};
+    const check = provider.checkService(svc);
     const built = buildSpec({
       service: svc,
       nodes: eligibleNodes([...view.nodes()]),
       endpointNodes: endpointNodesFromSlices([...view.endpointSlices(meta.namespace ?? '', meta.name ?? '')]),
       clusterName: config.clusterName,
       loadBalancerClass: config.loadBalancerClass,
+      providerOptions: check.options,
     });
-    if (!built.ok) {
-      for (const p of built.problems) await events.record(target(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
-      log.info({ problems: built.problems }, 'invalid Service: no load balancer change');
+    const problems = [...(built.ok ? [] : built.problems), ...check.problems];
+    if (!built.ok || problems.length > 0) {
+      for (const p of problems) await events.record(refOf(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
+      log.info({ problems }, 'invalid Service: no load balancer change');
       return 'invalid';
     }
     const spec = built.spec;
@@ -133,15 +185,20 @@ export class Reconciler {
     let current = svc;
     if (!hasFinalizer(svc) || meta.annotations?.[OWNER_CLASS_ANNOTATION] !== config.loadBalancerClass) {
       const finalizers = [...new Set([...(meta.finalizers ?? []), LOAD_BALANCER_CLEANUP_FINALIZER])];
-      const owner = { [OWNER_CLASS_ANNOTATION]: config.loadBalancerClass };
-      current = await patchServiceFinalizers(this.deps.core, svc, finalizers, owner);
+      signal.throwIfAborted();
+      current = await this.deps.writer.setFinalizers(svc, finalizers, {
+        [OWNER_CLASS_ANNOTATION]: config.loadBalancerClass,
+      });
+      this.deps.metrics.serviceWrites.inc({ write: 'finalizer' });
     }
 
-    if (before && before.specHash === specHash && before.hostsHash !== hostsHash) {
-      await this.call('updateHosts', () => provider.updateHosts(spec));
+    const hostsOnly = before !== undefined && before.specHash === specHash && before.hostsHash !== hostsHash;
+    if (hostsOnly && provider.updateHosts) {
+      const updated = await this.call('updateHosts', signal, (o) => provider.updateHosts!(spec, o));
       this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
+      if (!updated.changed) return 'unchanged';
       await events.record(
-        target(svc),
+        refOf(svc),
         'Normal',
         EventReason.UpdatedLoadBalancer,
         `Updated load balancer with ${spec.nodes.length} node(s)`,
@@ -149,79 +206,133 @@ export class Reconciler {
       return 'hosts-updated';
     }
 
-    // Without a memory of this Service (first sight since start or takeover), one that is already provisioned is
-    // not "changing": converging it quietly keeps a restart from repeating Events for every Service.
-    const changing = before ? before.specHash !== specHash : currentIngress(svc).length === 0;
-    if (changing) {
-      await events.record(target(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer');
-      if (spec.nodes.length === 0) {
-        await events.record(
-          target(svc),
-          'Warning',
-          EventReason.UnAvailableLoadBalancer,
-          'There are no available nodes for LoadBalancer',
-        );
-      }
-    }
-    const status = await this.call('ensure', () => provider.ensure(spec));
-    const ingress = toIngress(status);
-    const statusChanged = !ingressEqual(currentIngress(current), ingress);
-    if (statusChanged) await patchServiceIngress(this.deps.core, current, ingress);
-    this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
-    if (changing || statusChanged) {
+    const provisioning = currentIngress(svc).length === 0;
+    if (provisioning)
+      await events.record(refOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer');
+    if (spec.nodes.length === 0 && (provisioning || before?.hostsHash !== hostsHash)) {
       await events.record(
-        target(svc),
-        'Normal',
-        EventReason.EnsuredLoadBalancer,
-        `Ensured load balancer: ${describeIngress(ingress)}`,
+        refOf(svc),
+        'Warning',
+        EventReason.UnAvailableLoadBalancer,
+        'There are no available nodes for LoadBalancer',
       );
-      log.info({ ingress: describeIngress(ingress) }, 'ensured load balancer');
-      return 'ensured';
     }
-    return 'unchanged';
+    const ensured = await this.call('ensure', signal, (o) => provider.ensure(spec, o));
+    signal.throwIfAborted(); // nothing half-written: an aborted reconcile publishes no status
+    const ingress = toIngress(ensured.status);
+    const statusChanged = !ingressEqual(currentIngress(current), ingress);
+    if (statusChanged) {
+      await this.deps.writer.setIngress(current, ingress);
+      this.deps.metrics.serviceWrites.inc({ write: 'status' });
+    }
+    this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
+    if (!ensured.changed && !statusChanged) return 'unchanged';
+    if (hostsOnly) {
+      await events.record(
+        refOf(svc),
+        'Normal',
+        EventReason.UpdatedLoadBalancer,
+        `Updated load balancer with ${spec.nodes.length} node(s)`,
+      );
+      return 'hosts-updated';
+    }
+    await events.record(
+      refOf(svc),
+      'Normal',
+      EventReason.EnsuredLoadBalancer,
+      `Ensured load balancer: ${describeIngress(ingress)}`,
+    );
+    log.info({ ingress: describeIngress(ingress) }, 'ensured load balancer');
+    return 'ensured';
   }
 
-  private async teardown(key: string, svc: V1Service, log: Logger): Promise<ReconcileOutcome> {
-    const { provider, events, core } = this.deps;
+  private async teardown(key: string, svc: V1Service, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
+    const { provider, events, writer, metrics } = this.deps;
     const identity = identityOf(svc, this.deps.config.clusterName);
-    await events.record(target(svc), 'Normal', EventReason.DeletingLoadBalancer, 'Deleting load balancer');
-    await this.call('ensureDeleted', () => provider.ensureDeleted(identity));
+    await events.record(refOf(svc), 'Normal', EventReason.DeletingLoadBalancer, 'Deleting load balancer');
+    await this.call('ensureDeleted', signal, (o) => provider.ensureDeleted(identity, o));
+    signal.throwIfAborted();
     // A Service that is going away takes its status with it; one that merely stopped being ours is left clean.
-    if (!svc.metadata?.deletionTimestamp && currentIngress(svc).length > 0) await patchServiceIngress(core, svc, []);
+    if (!svc.metadata?.deletionTimestamp && currentIngress(svc).length > 0) {
+      await writer.setIngress(svc, []);
+      metrics.serviceWrites.inc({ write: 'status' });
+    }
     const remaining = (svc.metadata?.finalizers ?? []).filter((f) => f !== LOAD_BALANCER_CLEANUP_FINALIZER);
     try {
-      await patchServiceFinalizers(core, svc, remaining, { [OWNER_CLASS_ANNOTATION]: null });
+      await writer.setFinalizers(svc, remaining, { [OWNER_CLASS_ANNOTATION]: null });
+      metrics.serviceWrites.inc({ write: 'finalizer' });
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw error; // already gone: nothing left to release
     }
     this.applied.delete(key);
-    await events.record(target(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
+    await events.record(refOf(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
     log.info('deleted load balancer');
     return 'deleted';
   }
 
+  private async retain(key: string, svc: V1Service, log: Logger): Promise<ReconcileResult> {
+    if (this.setRetained(key, true)) {
+      const message =
+        'Not served: this controller runs without --own-classless, so it no longer serves class-less Services. ' +
+        'The load balancer is kept as it is. To release it, annotate the Service ' +
+        `${RELEASE_ANNOTATION}=true; to serve it again, restart the controller with --own-classless.`;
+      log.warn('kept a class-less load balancer this controller no longer serves');
+      await this.deps.events.record(refOf(svc), 'Warning', EventReason.LoadBalancerRetained, message);
+    }
+    return 'retained';
+  }
+
+  /** Returns true when `key` newly became retained. */
+  private setRetained(key: string, retained: boolean): boolean {
+    const had = this.retained.has(key);
+    if (retained) this.retained.add(key);
+    else this.retained.delete(key);
+    this.deps.metrics.retainedServices.set(this.retained.size);
+    return retained && !had;
+  }
+
   /** The Service object is gone entirely (it never had our finalizer, or it was removed by hand). */
-  private async forgetVanished(key: string): Promise<ReconcileOutcome> {
+  private async forgetVanished(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    this.setRetained(key, false);
     const before = this.applied.get(key);
     if (!before) return 'ignored';
-    await this.call('ensureDeleted', () => this.deps.provider.ensureDeleted(before.identity));
+    await this.call('ensureDeleted', signal, (o) => this.deps.provider.ensureDeleted(before.identity, o));
     this.applied.delete(key);
     return 'deleted';
   }
 
   private async warnFailure(svc: V1Service, error: unknown): Promise<void> {
-    const deleting = !wantsLoadBalancer(svc, this.ownership());
+    const deleting = this.decide(svc) === 'cleanUp';
     const reason =
       error instanceof ProviderError && error.disposition === 'terminal'
         ? error.reason
         : deleting
           ? EventReason.DeleteLoadBalancerFailed
           : EventReason.SyncLoadBalancerFailed;
-    await this.deps.events.record(target(svc), 'Warning', reason, describeError(error));
+    await this.deps.events.record(refOf(svc), 'Warning', reason, describeError(error));
   }
 
-  private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return timeProviderCall(this.deps.metrics, this.deps.provider.name, operation, fn);
+  private async call<T extends { changed: boolean }>(
+    operation: 'ensure' | 'updateHosts' | 'ensureDeleted',
+    signal: AbortSignal,
+    fn: (options: { signal: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
+    const name = this.deps.provider.name;
+    const result = await callProvider(this.deps.metrics, name, operation, signal, fn);
+    countChange(this.deps.metrics, name, operation, result.changed);
+    return result;
+  }
+
+  /**
+   * Carries the (shared) Drawbridge finalizer for OUR class. The owner annotation decides; without it (written
+   * by hand, or by an older version) the Service's class does, and a class-less one is ours only with ownClassless.
+   */
+  private carriesOurFinalizer(svc: V1Service): boolean {
+    if (!hasFinalizer(svc)) return false;
+    const owner = svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION];
+    if (owner !== undefined) return owner === this.deps.config.loadBalancerClass;
+    const cls = svc.spec?.loadBalancerClass;
+    return cls ? cls === this.deps.config.loadBalancerClass : this.deps.config.ownClassless;
   }
 
   private lookup(key: string): V1Service | undefined {
@@ -243,9 +354,7 @@ export function identityOf(svc: V1Service, clusterName: string): LoadBalancerIde
   return { clusterName, namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '' };
 }
 
-export { serviceKey } from '../desired/keys.ts';
-
-function target(svc: V1Service): EventTarget {
+function refOf(svc: V1Service): ObjectRef {
   const m = svc.metadata ?? {};
   return { kind: 'Service', apiVersion: 'v1', name: m.name ?? '', namespace: m.namespace, uid: m.uid };
 }

@@ -4,6 +4,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import { annotationPath, LOAD_BALANCER_IPS_ANNOTATION, SOURCE_RANGES_ANNOTATION, splitList } from './annotations.ts';
 import { parseAddress, parseCidr } from './ip.ts';
 import { type Checked, Reason, type SpecProblem } from './reasons.ts';
+import type { IpFamily } from './types.ts';
 
 interface Entry {
   text: string;
@@ -46,6 +47,28 @@ export function buildRequestedAddresses(service: V1Service): Checked<string[]> {
   const annotation = service.metadata?.annotations?.[LOAD_BALANCER_IPS_ANNOTATION];
   for (const entry of listEntries(annotation, LOAD_BALANCER_IPS_ANNOTATION)) accept(entry, Reason.InvalidAnnotation);
   return { value: unique(addresses), problems };
+}
+
+/**
+ * A requested address of a family the Service does not have can never be served: an IPv4-only Service asking for
+ * an IPv6 address would otherwise silently get an automatic IPv4 one instead of what it asked for.
+ */
+export function familyConflicts(service: V1Service, requested: string[], families: IpFamily[]): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const loadBalancerIP = parseAddress(service.spec?.loadBalancerIP ?? '');
+  for (const address of requested) {
+    const family: IpFamily = address.includes(':') ? 'IPv6' : 'IPv4';
+    if (families.includes(family)) continue;
+    const fromField = loadBalancerIP.ok && loadBalancerIP.address === address;
+    problems.push({
+      path: fromField ? 'spec.loadBalancerIP' : annotationPath(LOAD_BALANCER_IPS_ANNOTATION),
+      reason: Reason.AddressFamilyConflict,
+      message:
+        `${address} is an ${family} address but the Service's ipFamilies are [${families.join(', ')}]: ` +
+        `request an address of its family, or add ${family} to spec.ipFamilies (ipFamilyPolicy PreferDualStack)`,
+    });
+  }
+  return problems;
 }
 
 /**

@@ -1,16 +1,8 @@
-// Annotation keys Drawbridge reads, and the finalizer it writes. Every drawbridge.io/* annotation is also
-// handed to providers verbatim as spec.options, so provider-specific keys need no change here.
-
-export const DRAWBRIDGE_PREFIX = 'drawbridge.io/';
+// Provider-neutral annotation keys the core reads, and the finalizer it writes. Provider-specific annotations
+// live with their provider (providers/<name>/annotations.ts) and reach it through its checkService.
 
 /** Comma-separated IPv4/IPv6 addresses the Service asks for (the multi-address successor of spec.loadBalancerIP). */
 export const LOAD_BALANCER_IPS_ANNOTATION = 'drawbridge.io/load-balancer-ips';
-
-/** Name of the AddressPool (metal) to allocate from. */
-export const ADDRESS_POOL_ANNOTATION = 'drawbridge.io/address-pool';
-
-/** Sharing key: Services with the same key may share one address when their ports do not collide. */
-export const ALLOW_SHARED_IP_ANNOTATION = 'drawbridge.io/allow-shared-ip';
 
 /** The upstream fallback for spec.loadBalancerSourceRanges: comma-separated CIDRs. */
 export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
@@ -37,3 +29,10 @@ export function splitList(value: string): string[] {
  * class was cleared by a type change.
  */
 export const OWNER_CLASS_ANNOTATION = 'drawbridge.io/owner-class';
+
+/**
+ * Set to "true" on a Service that this controller keeps but no longer serves (it was provisioned while the
+ * controller owned class-less Services and the controller now runs without --own-classless): its load balancer
+ * is then torn down and the finalizer removed. Without it such a Service is left exactly as it is.
+ */
+export const RELEASE_ANNOTATION = 'drawbridge.io/release-load-balancer';

@@ -40,6 +40,7 @@ function build(svc: V1Service, nodes: BackendNode[] = [nodeB, nodeA], endpointNo
     endpointNodes: deepFreeze(endpointNodes),
     clusterName: 'prod',
     loadBalancerClass: 'drawbridge.io/gcp',
+    providerOptions: { opaque: true },
   });
 }
 
@@ -71,7 +72,7 @@ describe('buildSpec', () => {
       ipFamilies: ['IPv4'],
       nodes: [nodeA, nodeB],
       endpointNodes: ['node-a', 'node-b'],
-      options: {},
+      providerOptions: { opaque: true },
     });
   });
 
@@ -267,6 +268,7 @@ describe('buildSpec', () => {
   describe('addresses', () => {
     test('requested addresses merge spec.loadBalancerIP and the annotation, normalised and deduplicated', () => {
       const svc = service((s) => {
+        s.spec!.ipFamilies = ['IPv4', 'IPv6'];
         s.spec!.loadBalancerIP = '192.0.2.10';
         s.metadata!.annotations = { [IPS]: '2001:0DB8::0001, 192.0.2.10,198.51.100.4' };
       });
@@ -315,22 +317,30 @@ describe('buildSpec', () => {
     );
   });
 
-  test('options hold exactly the drawbridge.io annotations; a bad pool name is InvalidAnnotation', () => {
-    const svc = (pool: string) =>
-      service((s) => {
-        s.metadata!.annotations = {
-          'drawbridge.io/address-pool': pool,
-          'drawbridge.io/allow-shared-ip': 'team-a',
-          'example.com/other': 'x',
-        };
-      });
-    assert.deepEqual(specOf(svc('lab-v4')).options, {
-      'drawbridge.io/address-pool': 'lab-v4',
-      'drawbridge.io/allow-shared-ip': 'team-a',
+  test("the provider's options are carried through unopened", () => {
+    assert.deepEqual(specOf(service(() => {})).providerOptions, { opaque: true });
+  });
+
+  test('a requested address of a family the Service lacks is AddressFamilyConflict, naming both', () => {
+    const v6OnV4 = service((s) => {
+      s.spec!.ipFamilies = ['IPv4'];
+      s.spec!.loadBalancerIP = 'fd00:10::5';
     });
-    assert.deepEqual(problemsOf(svc('Lab_V4')), [
-      ['metadata.annotations["drawbridge.io/address-pool"]', 'InvalidAnnotation'],
+    assert.deepEqual(problemsOf(v6OnV4), [['spec.loadBalancerIP', 'AddressFamilyConflict']]);
+    const built = build(v6OnV4);
+    assert.ok(!built.ok && /fd00:10::5 is an IPv6 address.*\[IPv4\]/.test(built.problems[0]!.message));
+    const v4OnV6 = service((s) => {
+      s.spec!.ipFamilies = ['IPv6'];
+      s.metadata!.annotations = { 'drawbridge.io/load-balancer-ips': '192.0.2.7' };
+    });
+    assert.deepEqual(problemsOf(v4OnV6), [
+      ['metadata.annotations["drawbridge.io/load-balancer-ips"]', 'AddressFamilyConflict'],
     ]);
+    const dual = service((s) => {
+      s.spec!.ipFamilies = ['IPv4', 'IPv6'];
+      s.metadata!.annotations = { 'drawbridge.io/load-balancer-ips': '192.0.2.7,fd00:10::5' };
+    });
+    assert.deepEqual(specOf(dual).requestedAddresses, ['192.0.2.7', 'fd00:10::5']);
   });
 
   test('a Service without uid cannot get a deterministic cloud name', () => {

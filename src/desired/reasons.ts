@@ -22,6 +22,8 @@ export const Reason = {
   InvalidSourceRange: 'InvalidSourceRange',
   /** spec.loadBalancerIP is not a usable IP address. */
   InvalidLoadBalancerIP: 'InvalidLoadBalancerIP',
+  /** A requested address is of an IP family the Service does not have. */
+  AddressFamilyConflict: 'AddressFamilyConflict',
   /** A drawbridge.io annotation has a value we cannot use. */
   InvalidAnnotation: 'InvalidAnnotation',
   /** spec.ipFamilies holds something other than IPv4/IPv6. */
@@ -32,12 +34,9 @@ export const Reason = {
 
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
-/** One validation failure, located by a JSON-ish path into the Service (e.g. `spec.ports[1].nodePort`). */
-export interface SpecProblem {
-  path: string;
-  reason: Reason;
-  message: string;
-}
+import type { SpecProblem } from './types.ts';
+
+export type { SpecProblem } from './types.ts';
 
 /** A partial result of validation: the value (best effort) plus every problem found while building it. */
 export interface Checked<T> {

@@ -34,7 +34,19 @@ export interface HealthCheckSpec {
   path: string;
 }
 
-export interface LoadBalancerSpec {
+/** One problem with a Service, located by a JSON-ish path into it (e.g. `spec.ports[1].nodePort`). */
+export interface SpecProblem {
+  path: string;
+  /** Stable CamelCase reason: the Warning Event's reason. */
+  reason: string;
+  message: string;
+}
+
+/**
+ * `Options` is the provider's own typed reading of the Service (from its checkService): the core never looks
+ * inside it, it only carries it to the provider.
+ */
+export interface LoadBalancerSpec<Options = unknown> {
   identity: LoadBalancerIdentity;
   loadBalancerClass: string;
   ports: PortSpec[];
@@ -53,8 +65,8 @@ export interface LoadBalancerSpec {
   nodes: BackendNode[];
   /** For `Local`: nodes that have a ready endpoint of this Service. */
   endpointNodes: string[];
-  /** The Service's drawbridge.io/* annotations, for provider-specific options (pool name, sharing key, ...). */
-  options: Record<string, string>;
+  /** The provider's own options for this Service, as its checkService read them. */
+  providerOptions: Options;
 }
 
 export interface IngressPortStatus {

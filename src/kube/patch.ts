@@ -43,3 +43,14 @@ export function statusCodeOf(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
+
+/** The ServiceWriter reconcile uses, over the real API. */
+export function kubeServiceWriter(core: CoreV1Api): {
+  setFinalizers(svc: V1Service, finalizers: string[], annotations: Record<string, string | null>): Promise<V1Service>;
+  setIngress(svc: V1Service, ingress: V1LoadBalancerIngress[]): Promise<void>;
+} {
+  return {
+    setFinalizers: (svc, finalizers, annotations) => patchServiceFinalizers(core, svc, finalizers, annotations),
+    setIngress: (svc, ingress) => patchServiceIngress(core, svc, ingress),
+  };
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RetryableError, ThrottledError } from '../../providers/provider.ts';
-import { createMetrics, queueMetricsHooks, timeProviderCall } from './metrics.ts';
+import { createMetrics, queueMetricsHooks } from './metrics.ts';
+import { createMetricsPort } from './provider-metrics.ts';
 
 test('registers every drawbridge family plus the default process metrics, on its own registry', async () => {
   const metrics = createMetrics();
@@ -19,8 +19,9 @@ test('registers every drawbridge family plus the default process metrics, on its
     'drawbridge_provider_calls_total',
     'drawbridge_provider_call_duration_seconds',
     'drawbridge_node_health',
-    'drawbridge_pool_addresses_total',
-    'drawbridge_pool_addresses_used',
+    'drawbridge_load_balancer_changes_total',
+    'drawbridge_service_writes_total',
+    'drawbridge_retained_services',
     'drawbridge_leader',
     'process_cpu_user_seconds_total',
     'nodejs_eventloop_lag_seconds',
@@ -32,45 +33,6 @@ test('registers every drawbridge family plus the default process metrics, on its
   assert.match(text, /^drawbridge_leader\{identity="pod-1"\} 1$/m);
 });
 
-test('timeProviderCall records ok, the typed reason, or "error", and passes results and errors through', async () => {
-  const metrics = createMetrics();
-  assert.equal(await timeProviderCall(metrics, 'gcp', 'ensure', async () => 'ip'), 'ip');
-  await assert.rejects(
-    timeProviderCall(metrics, 'gcp', 'ensure', async () => {
-      throw new ThrottledError('RateLimitExceeded', 'quota');
-    }),
-    ThrottledError,
-  );
-  await assert.rejects(
-    timeProviderCall(metrics, 'aws', 'updateHosts', async () => {
-      throw new TypeError('bug');
-    }),
-    TypeError,
-  );
-  await assert.rejects(
-    timeProviderCall(metrics, 'gcp', 'ensure', async () => {
-      throw new RetryableError('RateLimitExceeded', 'again');
-    }),
-  );
-
-  const calls = await metrics.providerCallsTotal.get();
-  const byLabels = Object.fromEntries(
-    calls.values.map((v) => [`${v.labels.provider}/${v.labels.operation}/${v.labels.result}`, v.value]),
-  );
-  assert.deepEqual(byLabels, {
-    'gcp/ensure/ok': 1,
-    'gcp/ensure/RateLimitExceeded': 2,
-    'aws/updateHosts/error': 1,
-  });
-
-  const durations = await metrics.providerCallDuration.get();
-  const counts = durations.values.filter((v) => v.metricName === 'drawbridge_provider_call_duration_seconds_count');
-  assert.deepEqual(counts.map((v) => [v.labels.provider, v.labels.operation, v.value]).sort(), [
-    ['aws', 'updateHosts', 1],
-    ['gcp', 'ensure', 3],
-  ]);
-});
-
 test('queueMetricsHooks feeds queue depth and wait (ms to seconds)', async () => {
   const metrics = createMetrics();
   const hooks = queueMetricsHooks(metrics);
@@ -80,4 +42,19 @@ test('queueMetricsHooks feeds queue depth and wait (ms to seconds)', async () =>
   assert.match(text, /^drawbridge_queue_depth 7$/m);
   assert.match(text, /^drawbridge_queue_wait_seconds_sum 1\.5$/m);
   assert.match(text, /^drawbridge_queue_wait_seconds_count 1$/m);
+});
+
+test('a provider registers its own metrics under drawbridge_<provider>_ and can drop a series', async () => {
+  const metrics = createMetrics();
+  const port = createMetricsPort(metrics.registry, 'metal');
+  const gauge = port.gauge({ name: 'pool_addresses_used', help: 'h', labelNames: ['pool'] });
+  gauge.set({ pool: 'a' }, 3);
+  gauge.set({ pool: 'b' }, 1);
+  gauge.remove({ pool: 'a' });
+  port.counter({ name: 'calls_total', help: 'h' }).inc();
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^drawbridge_metal_pool_addresses_used\{pool="b"\} 1$/m);
+  assert.doesNotMatch(text, /pool="a"/);
+  assert.match(text, /^drawbridge_metal_calls_total 1$/m);
+  assert.throws(() => port.counter({ name: 'Bad-Name', help: 'h' }), /must match/);
 });

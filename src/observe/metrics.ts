@@ -1,7 +1,6 @@
 // Every metric Drawbridge exports, on a Registry of its own (not prom-client's global one), so tests and
 // embedded uses can create several without "already registered" clashes.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { ProviderError } from '../../providers/provider.ts';
 
 const PREFIX = 'drawbridge_';
 
@@ -21,8 +20,12 @@ export interface Metrics {
   providerCallDuration: Histogram<'provider' | 'operation'>;
   /** 1 healthy, 0 not. */
   nodeHealth: Gauge<'node'>;
-  poolAddressesTotal: Gauge<'pool'>;
-  poolAddressesUsed: Gauge<'pool'>;
+  /** Provider operations that changed something in the provider (ensure/updateHosts/ensureDeleted). */
+  loadBalancerChanges: Counter<'provider' | 'operation'>;
+  /** Writes to Services: finalizer (with the owner annotation) and status. */
+  serviceWrites: Counter<'write'>;
+  /** Services kept as they are though no longer served (see the --own-classless note in the README). */
+  retainedServices: Gauge;
   /** 1 while this identity holds the leader lease, 0 otherwise. */
   leader: Gauge<'identity'>;
 }
@@ -76,16 +79,21 @@ export function createMetrics(): Metrics {
       labelNames: ['node'] as const,
       registers,
     }),
-    poolAddressesTotal: new Gauge({
-      name: `${PREFIX}pool_addresses_total`,
-      help: 'Assignable addresses in an address pool.',
-      labelNames: ['pool'] as const,
+    loadBalancerChanges: new Counter({
+      name: `${PREFIX}load_balancer_changes_total`,
+      help: 'Provider operations that changed a load balancer (a converged one that needed nothing is not counted).',
+      labelNames: ['provider', 'operation'] as const,
       registers,
     }),
-    poolAddressesUsed: new Gauge({
-      name: `${PREFIX}pool_addresses_used`,
-      help: 'Addresses of a pool assigned to Services.',
-      labelNames: ['pool'] as const,
+    serviceWrites: new Counter({
+      name: `${PREFIX}service_writes_total`,
+      help: "Writes the controller made to Services: 'finalizer' (finalizer + owner annotation) or 'status'.",
+      labelNames: ['write'] as const,
+      registers,
+    }),
+    retainedServices: new Gauge({
+      name: `${PREFIX}retained_services`,
+      help: 'Services that carry our finalizer and a load balancer but are no longer served (left as they are).',
       registers,
     }),
     leader: new Gauge({
@@ -95,30 +103,6 @@ export function createMetrics(): Metrics {
       registers,
     }),
   };
-}
-
-/**
- * Run one provider operation and record its count, duration and result. The result label is 'ok', the typed
- * error's stable reason (a bounded set of CamelCase strings), or 'error' for anything untyped; the error is
- * rethrown unchanged.
- */
-export async function timeProviderCall<T>(
-  metrics: Metrics,
-  provider: string,
-  operation: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const stop = metrics.providerCallDuration.startTimer({ provider, operation });
-  let result = 'ok';
-  try {
-    return await fn();
-  } catch (error) {
-    result = error instanceof ProviderError ? error.reason : 'error';
-    throw error;
-  } finally {
-    stop();
-    metrics.providerCallsTotal.inc({ provider, operation, result });
-  }
 }
 
 /** The WorkQueue's onMetrics hooks, feeding queue_depth and queue_wait_seconds. */

@@ -11,7 +11,7 @@ import {
   type V1Service,
   type V1ServiceSpec,
 } from '@kubernetes/client-node';
-import { createPool, installAddressPoolCrd } from '../../src/cli/demo-cluster.ts';
+import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
 import { type ControllerConfigInput, parseControllerConfig } from '../../src/controller/config.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { createLogger } from '../../src/observe/logging.ts';

@@ -12,11 +12,10 @@ import {
   setHeaderOptions,
   type V1Service,
 } from '@kubernetes/client-node';
+import { ADDRESS_POOL_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION } from '../../providers/metal/annotations.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import { TERMINAL_RECHECK_SECONDS } from '../../src/controller/outcome.ts';
 import {
-  ADDRESS_POOL_ANNOTATION,
-  ALLOW_SHARED_IP_ANNOTATION,
   LOAD_BALANCER_CLEANUP_FINALIZER,
   LOAD_BALANCER_IPS_ANNOTATION,
   SOURCE_RANGES_ANNOTATION,

@@ -7,9 +7,8 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import type { EventRecorder } from '../../../src/kube/events.ts';
 import { type ResilientInformer, resilientInformer } from '../../../src/kube/informer.ts';
-import type { Logger } from '../../../src/observe/logging.ts';
+import type { EventPort, LogPort } from '../../provider.ts';
 import { findOverlaps } from './overlap.ts';
 import {
   ADDRESS_POOL_API_VERSION,
@@ -28,8 +27,8 @@ export const PoolEventReason = {
 
 export interface PoolWatchOptions {
   kubeConfig: KubeConfig;
-  events: EventRecorder;
-  log: Logger;
+  events: EventPort;
+  log: LogPort;
   /** Called with the valid pools after every change. */
   onPools: (pools: AddressPool[]) => void;
 }

@@ -1,0 +1,296 @@
+// The fake provider: load balancers as records in memory. It behaves like a cloud adapter from the core's point
+// of view (latency, typed failures, idempotence, backends, orphans) so the core, the conformance suite and the
+// benchmarks can exercise every path without a cloud. Tests reach the instance to inject faults and read the log.
+import type { V1Service } from '@kubernetes/client-node';
+import {
+  type CallOptions,
+  type ChangeResult,
+  type CounterPort,
+  type EnsureResult,
+  identityKey,
+  type LoadBalancerIdentity,
+  type LoadBalancerSpec,
+  type ObservedLoadBalancer,
+  type PlannedAction,
+  type Provider,
+  type ProviderContext,
+  ProviderError,
+  RetryAfterError,
+  RetryableError,
+  type ServiceCheck,
+  TerminalError,
+  ThrottledError,
+} from '../provider.ts';
+import { AddressBook } from './addresses.ts';
+import type { FakeConfig, Fault, Operation } from './index.ts';
+
+/** The fake reads no annotations of its own. */
+export type FakeOptions = Record<string, never>;
+
+/** One load balancer as the fake keeps it: what a cloud would hold for the Service. */
+export interface FakeLoadBalancer {
+  identity: LoadBalancerIdentity;
+  addresses: string[];
+  ports: string[];
+  sourceRanges: string[];
+  sessionAffinity: string;
+  healthCheck: string;
+  backends: string[];
+}
+
+export interface CallRecord {
+  operation: Operation;
+  /** `namespace/name`, or '' for calls about no single Service. */
+  key: string;
+  /** 'ok', the typed error's reason, or 'aborted'. */
+  result: string;
+  changed: boolean;
+}
+
+export class FakeProvider implements Provider<FakeOptions> {
+  readonly name = 'fake';
+  /** Every call, in order. */
+  readonly calls: CallRecord[] = [];
+  private readonly balancers = new Map<string, FakeLoadBalancer>();
+  private readonly config: FakeConfig;
+  private readonly addresses: AddressBook;
+  private faults: (Fault & { hits: number })[];
+  private random: () => number;
+  private readonly callCounter: CounterPort<'operation' | 'result'>;
+
+  constructor(context: ProviderContext, config: FakeConfig) {
+    this.config = config;
+    this.addresses = new AddressBook(config.addressRange);
+    this.faults = config.faults.map((f) => ({ ...f, hits: 0 }));
+    this.random = seeded(config.seed);
+    this.callCounter = context.metrics.counter({
+      name: 'calls_total',
+      help: 'Calls the fake provider answered, by operation and result.',
+      labelNames: ['operation', 'result'],
+    });
+  }
+
+  // ---- for tests ----
+
+  /** Adds a fault; it applies to calls from now on. */
+  inject(fault: Partial<Fault> & Pick<Fault, 'operation' | 'kind'>): void {
+    this.faults.push({ rate: 1, retryAfterSeconds: 1, ...fault, hits: 0 });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** Everything the fake holds right now. */
+  loadBalancers(): FakeLoadBalancer[] {
+    return [...this.balancers.values()].map((lb) => structuredClone(lb));
+  }
+
+  /** Calls of one operation (for one Service), for counting what the core asked for. */
+  count(operation: Operation, key?: string): number {
+    return this.calls.filter((c) => c.operation === operation && (key === undefined || c.key === key)).length;
+  }
+
+  /** A stand-in for a cloud resource deleted behind our back (drift). */
+  forget(identity: Pick<LoadBalancerIdentity, 'namespace' | 'name'>): void {
+    const lb = this.balancers.get(identityKey(identity));
+    if (lb) this.addresses.release(lb.addresses);
+    this.balancers.delete(identityKey(identity));
+  }
+
+  // ---- the contract ----
+
+  checkService(_service: Readonly<V1Service>): ServiceCheck<FakeOptions> {
+    return { options: {}, problems: [] };
+  }
+
+  async start(options: CallOptions): Promise<void> {
+    await this.call('start', '', options, async () => false);
+  }
+
+  async ensure(spec: Readonly<LoadBalancerSpec<FakeOptions>>, options: CallOptions): Promise<EnsureResult> {
+    const key = identityKey(spec.identity);
+    let addresses: string[] = [];
+    const changed = await this.call('ensure', key, options, async () => {
+      const before = this.balancers.get(key);
+      addresses = this.addressesFor(key, spec, before);
+      const next = describe(spec, addresses);
+      this.balancers.set(key, next);
+      return !before || JSON.stringify(before) !== JSON.stringify(next);
+    });
+    const ingress = addresses.map((ip) =>
+      this.config.hostnames
+        ? { hostname: `${ip.replaceAll(/[.:]/g, '-')}.fake.invalid` }
+        : { ip, ipMode: 'VIP' as const },
+    );
+    return { status: { ingress }, changed };
+  }
+
+  async updateHosts(spec: Readonly<LoadBalancerSpec<FakeOptions>>, options: CallOptions): Promise<ChangeResult> {
+    const key = identityKey(spec.identity);
+    const changed = await this.call('updateHosts', key, options, async () => {
+      const lb = this.balancers.get(key);
+      if (!lb) throw new RetryableError('LoadBalancerNotFound', `no load balancer for ${key} to update`);
+      const backends = backendsOf(spec);
+      if (JSON.stringify(lb.backends) === JSON.stringify(backends)) return false;
+      lb.backends = backends;
+      return true;
+    });
+    return { changed };
+  }
+
+  async ensureDeleted(identity: Readonly<LoadBalancerIdentity>, options: CallOptions): Promise<ChangeResult> {
+    const key = identityKey(identity);
+    const changed = await this.call('ensureDeleted', key, options, async () => {
+      const lb = this.balancers.get(key);
+      if (!lb) return false;
+      this.addresses.release(lb.addresses);
+      this.balancers.delete(key);
+      return true;
+    });
+    return { changed };
+  }
+
+  async get(identity: Readonly<LoadBalancerIdentity>, options: CallOptions): Promise<ObservedLoadBalancer | null> {
+    const key = identityKey(identity);
+    await this.call('get', key, options, async () => false);
+    const lb = this.balancers.get(key);
+    if (!lb) return null;
+    return {
+      identity: { ...lb.identity },
+      status: { ingress: lb.addresses.map((ip) => ({ ip, ipMode: 'VIP' as const })) },
+      backends: [...lb.backends],
+    };
+  }
+
+  async plan(spec: Readonly<LoadBalancerSpec<FakeOptions>>, options: CallOptions): Promise<PlannedAction[]> {
+    const key = identityKey(spec.identity);
+    await this.call('plan', key, options, async () => false);
+    const before = this.balancers.get(key);
+    if (!before) return [{ action: 'create', resource: 'load balancer', name: key }];
+    const next = describe(spec, before.addresses);
+    const actions: PlannedAction[] = [];
+    for (const field of ['ports', 'sourceRanges', 'sessionAffinity', 'healthCheck', 'backends'] as const) {
+      if (JSON.stringify(before[field]) !== JSON.stringify(next[field])) {
+        actions.push({ action: 'update', resource: field, name: key, detail: `${before[field]} -> ${next[field]}` });
+      }
+    }
+    return actions;
+  }
+
+  async listOwned(options: CallOptions): Promise<LoadBalancerIdentity[]> {
+    await this.call('listOwned', '', options, async () => false);
+    return [...this.balancers.values()].map((lb) => ({ ...lb.identity }));
+  }
+
+  // ---- internals ----
+
+  /** Latency, then a fault if one applies, then the work; every call is logged and counted. */
+  private async call(operation: Operation, key: string, { signal }: CallOptions, work: () => Promise<boolean>) {
+    let result = 'ok';
+    let changed = false;
+    try {
+      if (this.config.latencyMs > 0) await sleep(this.config.latencyMs, signal);
+      const fault = this.faultFor(operation);
+      if (fault?.kind === 'hang') await sleep(Number.POSITIVE_INFINITY, signal);
+      if (fault) throw errorFor(fault, operation);
+      signal.throwIfAborted();
+      changed = await work();
+      return changed;
+    } catch (error) {
+      result = error instanceof ProviderError ? error.reason : signal.aborted ? 'aborted' : 'error';
+      throw error;
+    } finally {
+      this.calls.push({ operation, key, result, changed });
+      this.callCounter.inc({ operation, result });
+    }
+  }
+
+  private faultFor(operation: Operation): Fault | undefined {
+    for (const fault of this.faults) {
+      if (fault.operation !== '*' && fault.operation !== operation) continue;
+      if (fault.times !== undefined && fault.hits >= fault.times) continue;
+      if (fault.rate < 1 && this.random() >= fault.rate) continue;
+      fault.hits++;
+      return fault;
+    }
+    return undefined;
+  }
+
+  /** Keeps the addresses it holds; takes a requested one if free; else the next free one of the range. */
+  private addressesFor(key: string, spec: Readonly<LoadBalancerSpec>, before: FakeLoadBalancer | undefined) {
+    const requested = spec.requestedAddresses.find((ip) => !ip.includes(':'));
+    const held = before?.addresses[0];
+    if (requested && requested !== held) {
+      if (!this.addresses.take(requested, key)) {
+        throw new TerminalError('AddressInUse', `${requested} is held by ${this.addresses.holder(requested)}`);
+      }
+      if (held) this.addresses.release([held]);
+      return [requested];
+    }
+    if (held) return [held];
+    return [this.addresses.next(key)];
+  }
+}
+
+function describe(spec: Readonly<LoadBalancerSpec>, addresses: string[]): FakeLoadBalancer {
+  return {
+    identity: { ...spec.identity },
+    addresses,
+    ports: spec.ports.map((p) => `${p.port}/${p.protocol}->${p.nodePort ?? '-'}`),
+    sourceRanges: [...spec.sourceRanges],
+    sessionAffinity: spec.sessionAffinity,
+    healthCheck: `${spec.healthCheck.port}${spec.healthCheck.path}`,
+    backends: backendsOf(spec),
+  };
+}
+
+/** `Local` traffic goes only to nodes with a ready endpoint, as a cloud health check would make it. */
+function backendsOf(spec: Readonly<LoadBalancerSpec>): string[] {
+  const names = spec.nodes.map((n) => n.name);
+  if (spec.externalTrafficPolicy !== 'Local') return names;
+  return names.filter((n) => spec.endpointNodes.includes(n));
+}
+
+function errorFor(fault: Fault, operation: Operation): ProviderError {
+  const what = `injected ${fault.kind} fault on ${operation}`;
+  switch (fault.kind) {
+    case 'retryable':
+      return new RetryableError('FakeUnavailable', `${what} (503)`);
+    case 'throttled':
+      return new ThrottledError('FakeThrottled', `${what} (rate exceeded)`);
+    case 'retryAfter':
+      return new RetryAfterError('FakeNotReady', what, fault.retryAfterSeconds);
+    case 'terminal':
+    case 'hang':
+      return new TerminalError('FakeRejected', what);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal.throwIfAborted();
+    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
+    function done() {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** mulberry32: a tiny seeded generator, so a 20% fault rate hits the same calls on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,60 @@
+// A ProviderContext for running a provider outside the controller (conformance runs, unit tests): an owned-Service
+// index the test fills, Events and requeues recorded in arrays, a silent logger, and a real metrics registry.
+import { KubeConfig, type V1Service } from '@kubernetes/client-node';
+import type { ObjectRef, ProviderContext } from '../../providers/provider.ts';
+import { OwnedServiceIndex } from '../../src/controller/ownership.ts';
+import { serviceKey } from '../../src/desired/keys.ts';
+import { createLogger } from '../../src/observe/logging.ts';
+import { createMetrics, type Metrics } from '../../src/observe/metrics.ts';
+import { createMetricsPort } from '../../src/observe/provider-metrics.ts';
+
+export interface RecordedEvent {
+  target: ObjectRef;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface TestContext {
+  context: ProviderContext;
+  index: OwnedServiceIndex;
+  /** Every Service the test put in the "cache", by key. */
+  services: Map<string, V1Service>;
+  events: RecordedEvent[];
+  requeued: string[];
+  metrics: Metrics;
+}
+
+export function testContext(provider: string, kubeConfig: KubeConfig = new KubeConfig()): TestContext {
+  const services = new Map<string, V1Service>();
+  const index = new OwnedServiceIndex(
+    (key) => services.get(key),
+    () => [...services.values()],
+  );
+  const events: RecordedEvent[] = [];
+  const requeued: string[] = [];
+  const metrics = createMetrics();
+  return {
+    index,
+    services,
+    events,
+    requeued,
+    metrics,
+    context: {
+      clusterName: 'conformance',
+      loadBalancerClass: `drawbridge.io/${provider}`,
+      kubeConfig,
+      services: index,
+      requeue: (keys) => requeued.push(...keys),
+      events: { record: (target, type, reason, message) => void events.push({ target, type, reason, message }) },
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetricsPort(metrics.registry, provider),
+    },
+  };
+}
+
+/** Puts a Service in the test's cache and index, as the controller's informer would. */
+export function putService(t: TestContext, svc: V1Service, owned = true): void {
+  t.services.set(serviceKey(svc), svc);
+  t.index.upsert(svc, owned);
+}
