@@ -138,7 +138,8 @@ describe('AddressAllocator: automatic allocation', () => {
   });
 
   it('allocates IPv6 from IPv6 ranges, in canonical form; avoidBuggyIPs does not apply to IPv6', () => {
-    const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/30', 'fd00::/120'], { avoidBuggyIPs: true })]);
+    // A start-end range, so fd00:: is not a subnet-router anycast address (see the anycast tests below).
+    const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/30', 'fd00::-fd00::ff'], { avoidBuggyIPs: true })]);
     assert.equal(ipOf(allocator.assign(request('default/a', { family: 'IPv6' }))), 'fd00::');
     assert.equal(ipOf(allocator.assign(request('default/b', { family: 'IPv6' }))), 'fd00::1');
     assert.equal(
@@ -152,12 +153,12 @@ describe('AddressAllocator: automatic allocation', () => {
     const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/30', 'fd00::/126'])]);
     const both: IpFamily[] = ['IPv4', 'IPv6'];
     const ips = both.map((family) => ipOf(allocator.assign(request('default/a', { family }))));
-    assert.deepEqual(ips, ['10.0.0.0', 'fd00::']);
-    assert.equal(allocator.allocationOf('default/a', 'IPv6')!.ip, 'fd00::');
+    assert.deepEqual(ips, ['10.0.0.0', 'fd00::1']);
+    assert.equal(allocator.allocationOf('default/a', 'IPv6')!.ip, 'fd00::1');
     assert.equal(allocator.allocationOf('default/a')!.ip, '10.0.0.0');
     assert.equal(allocator.release('default/a'), true);
     assert.equal(allocator.allocationOf('default/a'), null);
-    assert.deepEqual(allocator.usage(), [{ pool: 'dual', total: 8n, used: 0 }]);
+    assert.deepEqual(allocator.usage(), [{ pool: 'dual', total: 7n, used: 0 }]); // 4 IPv4 + 3 IPv6 (no fd00::)
   });
 
   it('gives 300 Services distinct addresses from a /24 plus a /24', () => {
@@ -177,8 +178,59 @@ describe('AddressAllocator: automatic allocation', () => {
     let last = '';
     for (let i = 0; i < 300; i++) last = ipOf(allocator.assign(request(`default/svc-${i}`)));
     assert.equal(last, '10.0.1.46'); // 254 usable in 10.0.0.x, then 10.0.1.1 onwards
-    assert.equal(ipOf(allocator.assign(request('default/v6', { family: 'IPv6' }))), 'fd00::');
-    assert.deepEqual(allocator.usage(), [{ pool: 'big', total: 65536n - 512n + (1n << 64n), used: 301 }]);
+    assert.equal(ipOf(allocator.assign(request('default/v6', { family: 'IPv6' }))), 'fd00::1');
+    assert.deepEqual(allocator.usage(), [{ pool: 'big', total: 65536n - 512n + (1n << 64n) - 1n, used: 301 }]);
+  });
+});
+
+describe('AddressAllocator: IPv6 subnet-router anycast', () => {
+  it('never hands out the first address of an IPv6 CIDR, and does not count it', () => {
+    const allocator = new AddressAllocator([pool('v6', ['fd00:10::/64'])]);
+    assert.equal(ipOf(allocator.assign(request('default/a', { family: 'IPv6' }))), 'fd00:10::1');
+    assert.equal(ipOf(allocator.assign(request('default/b', { family: 'IPv6' }))), 'fd00:10::2');
+    assert.deepEqual(allocator.usage(), [{ pool: 'v6', total: (1n << 64n) - 1n, used: 2 }]);
+  });
+
+  it('skips it in every CIDR of the pool, the smallest (/126) included', () => {
+    const allocator = new AddressAllocator([pool('v6', ['fd00::/126', 'fd00:1::/126'])]);
+    const ips = ['a', 'b', 'c', 'd'].map((name) =>
+      ipOf(allocator.assign(request(`default/${name}`, { family: 'IPv6' }))),
+    );
+    assert.deepEqual(ips, ['fd00::1', 'fd00::2', 'fd00::3', 'fd00:1::1']);
+    assert.deepEqual(allocator.usage(), [{ pool: 'v6', total: 6n, used: 4 }]);
+  });
+
+  it('hands out both addresses of a /127 and the one of a /128', () => {
+    const allocator = new AddressAllocator([pool('p2p', ['fd00::/127', 'fd00:1::/128'])]);
+    const ips = ['a', 'b', 'c'].map((name) => ipOf(allocator.assign(request(`default/${name}`, { family: 'IPv6' }))));
+    assert.deepEqual(ips, ['fd00::', 'fd00::1', 'fd00:1::']);
+    assert.deepEqual(allocator.usage(), [{ pool: 'p2p', total: 3n, used: 3 }]);
+  });
+
+  it('takes a start-end range literally, and IPv4 CIDRs are not affected', () => {
+    const allocator = new AddressAllocator([pool('lit', ['10.0.0.0/30', 'fd00::-fd00::3'])]);
+    assert.equal(ipOf(allocator.assign(request('default/a', { family: 'IPv6' }))), 'fd00::');
+    assert.equal(ipOf(allocator.assign(request('default/b'))), '10.0.0.0');
+    assert.deepEqual(allocator.usage(), [{ pool: 'lit', total: 8n, used: 2 }]);
+  });
+
+  it('AddressNotInPool: requesting it, or keeping it from the status, is refused and says why', () => {
+    const allocator = new AddressAllocator([pool('v6', ['fd00:10::/64'])]);
+    const result = allocator.assign(request('default/a', { family: 'IPv6', requested: ['FD00:10:0::0'] }));
+    assert.match(
+      failure(result, AllocReason.AddressNotInPool),
+      /fd00:10:: is the subnet-router anycast address of fd00:10::\/64 .*never handed out/,
+    );
+    assert.equal(allocator.allocationOf('default/a'), null);
+    const moved = allocator.assign(request('default/a', { family: 'IPv6', current: ['fd00:10::'] }));
+    assert.equal(ipOf(moved), 'fd00:10::1');
+  });
+
+  it('is not joined as a shared address even when a restored Service shows it', () => {
+    const allocator = new AddressAllocator([pool('v6', ['fd00::/120'])]);
+    assert.ok(allocator.restore('default/old', 'fd00::', { sharingKey: 'web', ports: HTTP }).ok);
+    const joined = allocator.assign(request('default/new', { family: 'IPv6', sharingKey: 'web', ports: DNS }));
+    assert.equal(ipOf(joined), 'fd00::1');
   });
 });
 

@@ -10,9 +10,13 @@
 import type { IpFamily } from '../../../src/desired/types.ts';
 import {
   type Address,
+  type AddressRange,
   countBuggyAddresses,
+  countSubnetRouterAnycast,
   formatAddress,
+  formatCidr,
   isBuggyAddress,
+  isSubnetRouterAnycast,
   parseAddress,
   rangeContains,
   rangeSize,
@@ -59,7 +63,10 @@ export type RestoreResult = { ok: true; ip: string; pool: string } | AllocFailur
 
 export interface PoolUsage {
   pool: string;
-  /** Addresses the pool can hand out (avoidBuggyIPs excluded); bigint because IPv6 pools exceed 2^53. */
+  /**
+   * Addresses the pool can hand out (avoidBuggyIPs and IPv6 subnet-router anycast addresses excluded); bigint
+   * because IPv6 pools exceed 2^53.
+   */
   total: bigint;
   /** Distinct addresses in use (a shared address counts once). */
   used: number;
@@ -176,7 +183,8 @@ export class AddressAllocator {
     return this.#pools.map((pool) => {
       let total = 0n;
       for (const range of pool.ranges) {
-        total += rangeSize(range) - (pool.avoidBuggyIPs ? countBuggyAddresses(range) : 0n);
+        total += rangeSize(range) - countSubnetRouterAnycast(range);
+        total -= pool.avoidBuggyIPs ? countBuggyAddresses(range) : 0n;
       }
       let used = 0;
       for (const family of FAMILIES) {
@@ -217,7 +225,15 @@ export class AddressAllocator {
       const why = named.map((pool) => `"${pool.name}" ${restriction(pool, request.namespace)}`).join('; ');
       return fail(AllocReason.AddressNotInPool, `${ip} is in no pool namespace ${request.namespace} may use: ${why}`);
     }
-    const usable = admitted.filter((pool) => !(pool.avoidBuggyIPs && isBuggyAddress(address)));
+    const routable = admitted.filter((pool) => !anycastRangeOf(pool, address));
+    if (routable.length === 0) {
+      const cidr = formatCidr(anycastRangeOf(admitted[0]!, address)!);
+      return fail(
+        AllocReason.AddressNotInPool,
+        `${ip} is the subnet-router anycast address of ${cidr} (RFC 4291), which routers on the link answer; it is never handed out`,
+      );
+    }
+    const usable = routable.filter((pool) => !(pool.avoidBuggyIPs && isBuggyAddress(address)));
     if (usable.length === 0) {
       const pools = poolNames(admitted);
       return fail(AllocReason.AddressNotInPool, `${ip} ends in .0 or .255 and ${pools} set avoidBuggyIPs`);
@@ -288,6 +304,7 @@ export class AddressAllocator {
         for (let value = range.first; value <= range.last; value++) {
           if (inUse.has(value)) continue;
           const address: Address = { family, value };
+          if (isSubnetRouterAnycast(range, address)) continue;
           if (!(pool.avoidBuggyIPs && isBuggyAddress(address))) return { address, pool: pool.name };
         }
       }
@@ -378,7 +395,13 @@ function hasFamily(pool: AddressPool, family: IpFamily): boolean {
 }
 
 function poolOffers(pool: AddressPool, address: Address): boolean {
-  return pool.ranges.some((range) => rangeContains(range, address)) && !(pool.avoidBuggyIPs && isBuggyAddress(address));
+  const inRange = pool.ranges.some((range) => rangeContains(range, address) && !isSubnetRouterAnycast(range, address));
+  return inRange && !(pool.avoidBuggyIPs && isBuggyAddress(address));
+}
+
+/** The pool's CIDR entry whose subnet-router anycast address `address` is, if any (entries are disjoint). */
+function anycastRangeOf(pool: AddressPool, address: Address): AddressRange | undefined {
+  return pool.ranges.find((range) => isSubnetRouterAnycast(range, address));
 }
 
 /**
