@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IpFamily } from '../../../src/desired/types.ts';
 import { type AddressPool, parsePool } from '../pools/schema.ts';
-import { AddressAllocator, AllocReason, type AssignRequest, type AssignResult, type PortClaim } from './allocator.ts';
+import {
+  AddressAllocator,
+  AllocReason,
+  type AssignRequest,
+  type AssignResult,
+  type PortClaim,
+  selectorKeyOf,
+} from './allocator.ts';
 
 interface PoolOptions {
   autoAssign?: boolean;
@@ -377,6 +384,107 @@ describe('AddressAllocator: sharing without a requested address', () => {
     ]);
     allocator.assign(request('team/first', { sharingKey: 'web' }));
     assert.equal(ipOf(allocator.assign(request('other/second', { sharingKey: 'web', ports: DNS }))), '10.0.1.0');
+  });
+});
+
+describe('AddressAllocator: sharing and externalTrafficPolicy', () => {
+  const lan = () => pool('lan', ['10.0.0.0/24']);
+  const HTTPS: PortClaim[] = [{ port: 443, protocol: 'TCP' }];
+  /** A request for 10.0.0.5 under sharing key "web". */
+  const shared = (key: string, overrides: Partial<AssignRequest>) =>
+    request(key, { requested: ['10.0.0.5'], sharingKey: 'web', ...overrides });
+
+  it('shares between Local Services with the same selector', () => {
+    const allocator = new AddressAllocator([lan()]);
+    const app = selectorKeyOf({ app: 'web', tier: 'front' });
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: app })));
+    const b = allocator.assign(shared('default/b', { trafficPolicy: 'Local', selectorKey: app, ports: HTTPS }));
+    assert.equal(ipOf(b), '10.0.0.5');
+    assert.equal(allocator.usage()[0]!.used, 1);
+  });
+
+  it('shares between Cluster Services whatever their selectors; an absent policy is Cluster', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Cluster', selectorKey: 'app=a' })));
+    assert.equal(ipOf(allocator.assign(shared('default/b', { selectorKey: 'app=b', ports: HTTPS }))), '10.0.0.5');
+    assert.equal(ipOf(allocator.assign(shared('default/c', { ports: DNS }))), '10.0.0.5');
+  });
+
+  it('TrafficPolicyConflict: two Local Services with different selectors', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
+    const b = allocator.assign(shared('default/b', { trafficPolicy: 'Local', selectorKey: 'app=b', ports: HTTPS }));
+    const message = failure(b, AllocReason.TrafficPolicyConflict);
+    assert.match(message, /^10\.0\.0\.5 is in use by default\/a: /);
+    assert.match(message, /both must be externalTrafficPolicy Local with the same selector/);
+    assert.match(message, /it is Local with selector app=a, this Service is Local with selector app=b/);
+    assert.equal(allocator.allocationOf('default/b'), null);
+  });
+
+  it('TrafficPolicyConflict: Local with Cluster, either way round, even with equal selectors', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/local', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
+    const cluster = allocator.assign(shared('default/cluster', { selectorKey: 'app=a', ports: HTTPS }));
+    assert.match(
+      failure(cluster, AllocReason.TrafficPolicyConflict),
+      /in use by default\/local: .*this Service is Cluster/,
+    );
+
+    const other = new AddressAllocator([lan()]);
+    ipOf(other.assign(shared('default/cluster', {})));
+    const local = other.assign(shared('default/local', { trafficPolicy: 'Local', ports: HTTPS }));
+    assert.match(
+      failure(local, AllocReason.TrafficPolicyConflict),
+      /in use by default\/cluster: .*it is Cluster, this Service is Local with no selector/,
+    );
+  });
+
+  it('checks the sharing key first and the ports last', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
+    const otherKey = allocator.assign(shared('default/b', { sharingKey: 'db', ports: HTTPS }));
+    failure(otherKey, AllocReason.AddressInUse);
+    const samePorts = allocator.assign(shared('default/c', { trafficPolicy: 'Local', selectorKey: 'app=c' }));
+    failure(samePorts, AllocReason.TrafficPolicyConflict);
+  });
+
+  it('joins an address shared under the key only when the policy and selector fit, else takes a fresh one', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
+    const auto = (key: string, overrides: Partial<AssignRequest>) =>
+      ipOf(allocator.assign(request(key, { sharingKey: 'web', ports: HTTPS, ...overrides })));
+    assert.equal(auto('default/b', { trafficPolicy: 'Local', selectorKey: 'app=b' }), '10.0.0.0');
+    assert.equal(auto('default/c', {}), '10.0.0.1');
+    assert.equal(auto('default/d', { trafficPolicy: 'Local', selectorKey: 'app=a', ports: DNS }), '10.0.0.5');
+  });
+
+  it('restore() refuses the same conflicts and allows the same sharing', () => {
+    const allocator = new AddressAllocator([lan()]);
+    const local = (selectorKey: string, ports: PortClaim[]) => ({
+      sharingKey: 'web',
+      ports,
+      trafficPolicy: 'Local' as const,
+      selectorKey,
+    });
+    assert.ok(allocator.restore('default/a', '10.0.0.5', local('app=a', HTTP)).ok);
+    assert.ok(allocator.restore('default/b', '10.0.0.5', local('app=a', HTTPS)).ok);
+    const other = allocator.restore('default/c', '10.0.0.5', local('app=c', DNS));
+    assert.match(failure(other, AllocReason.TrafficPolicyConflict), /in use by default\/a: both must be/);
+    const cluster = allocator.restore('default/d', '10.0.0.5', { sharingKey: 'web', ports: DNS });
+    failure(cluster, AllocReason.TrafficPolicyConflict);
+    assert.equal(allocator.allocationOf('default/c'), null);
+    assert.equal(allocator.allocationOf('default/d'), null);
+    assert.equal(allocator.allocationOf('default/b')!.ip, '10.0.0.5');
+  });
+});
+
+describe('selectorKeyOf', () => {
+  it('is the sorted k=v list, so equal selectors give equal keys', () => {
+    assert.equal(selectorKeyOf({ tier: 'front', app: 'web' }), 'app=web,tier=front');
+    assert.equal(selectorKeyOf({ app: 'web', tier: 'front' }), selectorKeyOf({ tier: 'front', app: 'web' }));
+    assert.notEqual(selectorKeyOf({ app: 'web' }), selectorKeyOf({ app: 'web', tier: 'front' }));
+    assert.equal(selectorKeyOf({}), '');
+    assert.equal(selectorKeyOf(undefined), '');
   });
 });
 

@@ -1,8 +1,9 @@
 // The metal provider's address allocator: pure, deterministic, in memory. The provider rebuilds it at start-up from
 // Service statuses (restore) and then asks it for one address per Service and IP family (assign).
 //
-// Invariant: an address is held by several Services only if all of them carry the same non-null sharing key and no
-// two of them use the same port+protocol. Every operation either keeps that invariant or changes nothing: a failed
+// Invariant: an address is held by several Services only if all of them carry the same non-null sharing key, either
+// none or all of them have externalTrafficPolicy Local and the Local ones one selector, and no two of them use the
+// same port+protocol (see sharing.ts). Every operation either keeps that invariant or changes nothing: a failed
 // assign leaves the Service's previous allocation in place (it still holds that address in its status).
 //
 // Pools are never enumerated: allocation walks a pool's bigint ranges from the bottom and skips held addresses via
@@ -24,10 +25,10 @@ import {
 import { findOverlaps, type PoolOverlap } from '../pools/overlap.ts';
 import type { AddressPool } from '../pools/schema.ts';
 import { AllocReason } from './reasons.ts';
-import { mayShare, type PortClaim, type SharingClaim } from './sharing.ts';
+import { mayShare, type PortClaim, type SharingClaim, type TrafficPolicy } from './sharing.ts';
 
 export { AllocReason } from './reasons.ts';
-export type { PortClaim, SharingClaim } from './sharing.ts';
+export { type PortClaim, type SharingClaim, selectorKeyOf, type TrafficPolicy } from './sharing.ts';
 
 export interface AssignRequest {
   /** `namespace/name` of the Service. */
@@ -41,6 +42,10 @@ export interface AssignRequest {
   pool?: string;
   sharingKey: string | null;
   ports: PortClaim[];
+  /** externalTrafficPolicy; absent means Cluster. Decides, with selectorKey, who may share an address. */
+  trafficPolicy?: TrafficPolicy;
+  /** selectorKeyOf(spec.selector); absent means no selector. */
+  selectorKey?: string;
   family: IpFamily;
 }
 
@@ -174,7 +179,7 @@ export class AddressAllocator {
     if (!pool) return fail(AllocReason.AddressNotInPool, `${ip} (status of ${key}) is not in any address pool`);
     const sharing = this.#sharingVerdict(key, address, claim);
     if (!sharing.ok) return sharing;
-    this.#hold(key, { address, pool: pool.name, sharingKey: claim.sharingKey, ports: [...claim.ports] });
+    this.#hold(key, { address, pool: pool.name, ...sharingClaimOf(claim) });
     return { ok: true, ip: formatAddress(address.family, address.value), pool: pool.name };
   }
 
@@ -340,7 +345,7 @@ export class AddressAllocator {
   }
 
   #commit(request: AssignRequest, address: Address, pool: string): AssignResult {
-    this.#hold(request.key, { address, pool, sharingKey: request.sharingKey, ports: [...request.ports] });
+    this.#hold(request.key, { address, pool, ...sharingClaimOf(request) });
     return { ok: true, ip: formatAddress(address.family, address.value), pool };
   }
 
@@ -380,6 +385,12 @@ function requestedAddress(request: AssignRequest): { ok: true; address: Address 
     return fail(AllocReason.InvalidAddress, `more than one ${request.family} address requested (${list})`);
   }
   return { ok: true, address: ofFamily[0] ?? null };
+}
+
+/** Just the sharing fields of a request or claim, with a copy of its ports: what a holding keeps. */
+function sharingClaimOf(claim: SharingClaim): SharingClaim {
+  const { sharingKey, ports, trafficPolicy, selectorKey } = claim;
+  return { sharingKey, ports: [...ports], trafficPolicy, selectorKey };
 }
 
 function admits(pool: AddressPool, namespace: string): boolean {
