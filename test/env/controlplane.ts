@@ -18,6 +18,15 @@ import { freePort } from './ports.ts';
 
 const guardScript = fileURLToPath(new URL('./guard.sh', import.meta.url));
 
+/**
+ * The Service ClusterIP ranges: dual-stack, so Services of every ipFamilyPolicy and family can be created. Only
+ * allocated, never routed: no traffic goes to these addresses. IPv4 first: it is the primary family, which
+ * single-stack Services without ipFamilies get and the `kubernetes` Service (10.96.0.1, in the serving cert) uses.
+ * IPv6 /108: the largest kube-apiserver 1.33 accepts ("specified --service-cluster-ip-range[1] is too large; for
+ * 128-bit addresses, the mask must be >= 108": at most 20 host bits per family, as IPv4's limit is /12).
+ */
+export const SERVICE_CLUSTER_IP_RANGES = { IPv4: '10.96.0.0/16', IPv6: 'fd00:96::/108' } as const;
+
 export interface ControlPlaneOptions {
   /** Working directory (certs, etcd data, logs, kubeconfig). A fresh temp dir when omitted. */
   dir?: string;
@@ -99,8 +108,7 @@ function apiserverArgs(pki: Pki, etcdPort: number, securePort: number, dir: stri
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${pki.saPublicKey}`,
     `--service-account-signing-key-file=${pki.saPrivateKey}`,
-    // Only allocated, never routed: no traffic goes to these addresses.
-    '--service-cluster-ip-range=10.96.0.0/16',
+    `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGES.IPv4},${SERVICE_CLUSTER_IP_RANGES.IPv6}`,
     '--service-node-port-range=30000-32767',
     // The endpoint reconciler would try to publish 127.0.0.1 as the `kubernetes` Service endpoint, which
     // EndpointSlice validation rejects for loopback; nothing here needs that endpoint.

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IpFamily } from '../../../src/desired/types.ts';
 import { type AddressPool, parsePool } from '../pools/schema.ts';
-import { AddressAllocator, AllocReason, type AssignRequest, type AssignResult, type PortClaim } from './allocator.ts';
+import {
+  AddressAllocator,
+  AllocReason,
+  type AssignRequest,
+  type AssignResult,
+  type PortClaim,
+  selectorKeyOf,
+} from './allocator.ts';
 
 interface PoolOptions {
   autoAssign?: boolean;
@@ -138,7 +145,8 @@ describe('AddressAllocator: automatic allocation', () => {
   });
 
   it('allocates IPv6 from IPv6 ranges, in canonical form; avoidBuggyIPs does not apply to IPv6', () => {
-    const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/30', 'fd00::/120'], { avoidBuggyIPs: true })]);
+    // A start-end range, so fd00:: is not a subnet-router anycast address (see the anycast tests below).
+    const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/30', 'fd00::-fd00::ff'], { avoidBuggyIPs: true })]);
     assert.equal(ipOf(allocator.assign(request('default/a', { family: 'IPv6' }))), 'fd00::');
     assert.equal(ipOf(allocator.assign(request('default/b', { family: 'IPv6' }))), 'fd00::1');
     assert.equal(
@@ -152,12 +160,12 @@ describe('AddressAllocator: automatic allocation', () => {
     const allocator = new AddressAllocator([pool('dual', ['10.0.0.0/30', 'fd00::/126'])]);
     const both: IpFamily[] = ['IPv4', 'IPv6'];
     const ips = both.map((family) => ipOf(allocator.assign(request('default/a', { family }))));
-    assert.deepEqual(ips, ['10.0.0.0', 'fd00::']);
-    assert.equal(allocator.allocationOf('default/a', 'IPv6')!.ip, 'fd00::');
+    assert.deepEqual(ips, ['10.0.0.0', 'fd00::1']);
+    assert.equal(allocator.allocationOf('default/a', 'IPv6')!.ip, 'fd00::1');
     assert.equal(allocator.allocationOf('default/a')!.ip, '10.0.0.0');
     assert.equal(allocator.release('default/a'), true);
     assert.equal(allocator.allocationOf('default/a'), null);
-    assert.deepEqual(allocator.usage(), [{ pool: 'dual', total: 8n, used: 0 }]);
+    assert.deepEqual(allocator.usage(), [{ pool: 'dual', total: 7n, used: 0 }]); // 4 IPv4 + 3 IPv6 (no fd00::)
   });
 
   it('gives 300 Services distinct addresses from a /24 plus a /24', () => {
@@ -177,8 +185,59 @@ describe('AddressAllocator: automatic allocation', () => {
     let last = '';
     for (let i = 0; i < 300; i++) last = ipOf(allocator.assign(request(`default/svc-${i}`)));
     assert.equal(last, '10.0.1.46'); // 254 usable in 10.0.0.x, then 10.0.1.1 onwards
-    assert.equal(ipOf(allocator.assign(request('default/v6', { family: 'IPv6' }))), 'fd00::');
-    assert.deepEqual(allocator.usage(), [{ pool: 'big', total: 65536n - 512n + (1n << 64n), used: 301 }]);
+    assert.equal(ipOf(allocator.assign(request('default/v6', { family: 'IPv6' }))), 'fd00::1');
+    assert.deepEqual(allocator.usage(), [{ pool: 'big', total: 65536n - 512n + (1n << 64n) - 1n, used: 301 }]);
+  });
+});
+
+describe('AddressAllocator: IPv6 subnet-router anycast', () => {
+  it('never hands out the first address of an IPv6 CIDR, and does not count it', () => {
+    const allocator = new AddressAllocator([pool('v6', ['fd00:10::/64'])]);
+    assert.equal(ipOf(allocator.assign(request('default/a', { family: 'IPv6' }))), 'fd00:10::1');
+    assert.equal(ipOf(allocator.assign(request('default/b', { family: 'IPv6' }))), 'fd00:10::2');
+    assert.deepEqual(allocator.usage(), [{ pool: 'v6', total: (1n << 64n) - 1n, used: 2 }]);
+  });
+
+  it('skips it in every CIDR of the pool, the smallest (/126) included', () => {
+    const allocator = new AddressAllocator([pool('v6', ['fd00::/126', 'fd00:1::/126'])]);
+    const ips = ['a', 'b', 'c', 'd'].map((name) =>
+      ipOf(allocator.assign(request(`default/${name}`, { family: 'IPv6' }))),
+    );
+    assert.deepEqual(ips, ['fd00::1', 'fd00::2', 'fd00::3', 'fd00:1::1']);
+    assert.deepEqual(allocator.usage(), [{ pool: 'v6', total: 6n, used: 4 }]);
+  });
+
+  it('hands out both addresses of a /127 and the one of a /128', () => {
+    const allocator = new AddressAllocator([pool('p2p', ['fd00::/127', 'fd00:1::/128'])]);
+    const ips = ['a', 'b', 'c'].map((name) => ipOf(allocator.assign(request(`default/${name}`, { family: 'IPv6' }))));
+    assert.deepEqual(ips, ['fd00::', 'fd00::1', 'fd00:1::']);
+    assert.deepEqual(allocator.usage(), [{ pool: 'p2p', total: 3n, used: 3 }]);
+  });
+
+  it('takes a start-end range literally, and IPv4 CIDRs are not affected', () => {
+    const allocator = new AddressAllocator([pool('lit', ['10.0.0.0/30', 'fd00::-fd00::3'])]);
+    assert.equal(ipOf(allocator.assign(request('default/a', { family: 'IPv6' }))), 'fd00::');
+    assert.equal(ipOf(allocator.assign(request('default/b'))), '10.0.0.0');
+    assert.deepEqual(allocator.usage(), [{ pool: 'lit', total: 8n, used: 2 }]);
+  });
+
+  it('AddressNotInPool: requesting it, or keeping it from the status, is refused and says why', () => {
+    const allocator = new AddressAllocator([pool('v6', ['fd00:10::/64'])]);
+    const result = allocator.assign(request('default/a', { family: 'IPv6', requested: ['FD00:10:0::0'] }));
+    assert.match(
+      failure(result, AllocReason.AddressNotInPool),
+      /fd00:10:: is the subnet-router anycast address of fd00:10::\/64 .*never handed out/,
+    );
+    assert.equal(allocator.allocationOf('default/a'), null);
+    const moved = allocator.assign(request('default/a', { family: 'IPv6', current: ['fd00:10::'] }));
+    assert.equal(ipOf(moved), 'fd00:10::1');
+  });
+
+  it('is not joined as a shared address even when a restored Service shows it', () => {
+    const allocator = new AddressAllocator([pool('v6', ['fd00::/120'])]);
+    assert.ok(allocator.restore('default/old', 'fd00::', { sharingKey: 'web', ports: HTTP }).ok);
+    const joined = allocator.assign(request('default/new', { family: 'IPv6', sharingKey: 'web', ports: DNS }));
+    assert.equal(ipOf(joined), 'fd00::1');
   });
 });
 
@@ -325,6 +384,107 @@ describe('AddressAllocator: sharing without a requested address', () => {
     ]);
     allocator.assign(request('team/first', { sharingKey: 'web' }));
     assert.equal(ipOf(allocator.assign(request('other/second', { sharingKey: 'web', ports: DNS }))), '10.0.1.0');
+  });
+});
+
+describe('AddressAllocator: sharing and externalTrafficPolicy', () => {
+  const lan = () => pool('lan', ['10.0.0.0/24']);
+  const HTTPS: PortClaim[] = [{ port: 443, protocol: 'TCP' }];
+  /** A request for 10.0.0.5 under sharing key "web". */
+  const shared = (key: string, overrides: Partial<AssignRequest>) =>
+    request(key, { requested: ['10.0.0.5'], sharingKey: 'web', ...overrides });
+
+  it('shares between Local Services with the same selector', () => {
+    const allocator = new AddressAllocator([lan()]);
+    const app = selectorKeyOf({ app: 'web', tier: 'front' });
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: app })));
+    const b = allocator.assign(shared('default/b', { trafficPolicy: 'Local', selectorKey: app, ports: HTTPS }));
+    assert.equal(ipOf(b), '10.0.0.5');
+    assert.equal(allocator.usage()[0]!.used, 1);
+  });
+
+  it('shares between Cluster Services whatever their selectors; an absent policy is Cluster', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Cluster', selectorKey: 'app=a' })));
+    assert.equal(ipOf(allocator.assign(shared('default/b', { selectorKey: 'app=b', ports: HTTPS }))), '10.0.0.5');
+    assert.equal(ipOf(allocator.assign(shared('default/c', { ports: DNS }))), '10.0.0.5');
+  });
+
+  it('TrafficPolicyConflict: two Local Services with different selectors', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
+    const b = allocator.assign(shared('default/b', { trafficPolicy: 'Local', selectorKey: 'app=b', ports: HTTPS }));
+    const message = failure(b, AllocReason.TrafficPolicyConflict);
+    assert.match(message, /^10\.0\.0\.5 is in use by default\/a: /);
+    assert.match(message, /both must be externalTrafficPolicy Local with the same selector/);
+    assert.match(message, /it is Local with selector app=a, this Service is Local with selector app=b/);
+    assert.equal(allocator.allocationOf('default/b'), null);
+  });
+
+  it('TrafficPolicyConflict: Local with Cluster, either way round, even with equal selectors', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/local', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
+    const cluster = allocator.assign(shared('default/cluster', { selectorKey: 'app=a', ports: HTTPS }));
+    assert.match(
+      failure(cluster, AllocReason.TrafficPolicyConflict),
+      /in use by default\/local: .*this Service is Cluster/,
+    );
+
+    const other = new AddressAllocator([lan()]);
+    ipOf(other.assign(shared('default/cluster', {})));
+    const local = other.assign(shared('default/local', { trafficPolicy: 'Local', ports: HTTPS }));
+    assert.match(
+      failure(local, AllocReason.TrafficPolicyConflict),
+      /in use by default\/cluster: .*it is Cluster, this Service is Local with no selector/,
+    );
+  });
+
+  it('checks the sharing key first and the ports last', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
+    const otherKey = allocator.assign(shared('default/b', { sharingKey: 'db', ports: HTTPS }));
+    failure(otherKey, AllocReason.AddressInUse);
+    const samePorts = allocator.assign(shared('default/c', { trafficPolicy: 'Local', selectorKey: 'app=c' }));
+    failure(samePorts, AllocReason.TrafficPolicyConflict);
+  });
+
+  it('joins an address shared under the key only when the policy and selector fit, else takes a fresh one', () => {
+    const allocator = new AddressAllocator([lan()]);
+    ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
+    const auto = (key: string, overrides: Partial<AssignRequest>) =>
+      ipOf(allocator.assign(request(key, { sharingKey: 'web', ports: HTTPS, ...overrides })));
+    assert.equal(auto('default/b', { trafficPolicy: 'Local', selectorKey: 'app=b' }), '10.0.0.0');
+    assert.equal(auto('default/c', {}), '10.0.0.1');
+    assert.equal(auto('default/d', { trafficPolicy: 'Local', selectorKey: 'app=a', ports: DNS }), '10.0.0.5');
+  });
+
+  it('restore() refuses the same conflicts and allows the same sharing', () => {
+    const allocator = new AddressAllocator([lan()]);
+    const local = (selectorKey: string, ports: PortClaim[]) => ({
+      sharingKey: 'web',
+      ports,
+      trafficPolicy: 'Local' as const,
+      selectorKey,
+    });
+    assert.ok(allocator.restore('default/a', '10.0.0.5', local('app=a', HTTP)).ok);
+    assert.ok(allocator.restore('default/b', '10.0.0.5', local('app=a', HTTPS)).ok);
+    const other = allocator.restore('default/c', '10.0.0.5', local('app=c', DNS));
+    assert.match(failure(other, AllocReason.TrafficPolicyConflict), /in use by default\/a: both must be/);
+    const cluster = allocator.restore('default/d', '10.0.0.5', { sharingKey: 'web', ports: DNS });
+    failure(cluster, AllocReason.TrafficPolicyConflict);
+    assert.equal(allocator.allocationOf('default/c'), null);
+    assert.equal(allocator.allocationOf('default/d'), null);
+    assert.equal(allocator.allocationOf('default/b')!.ip, '10.0.0.5');
+  });
+});
+
+describe('selectorKeyOf', () => {
+  it('is the sorted k=v list, so equal selectors give equal keys', () => {
+    assert.equal(selectorKeyOf({ tier: 'front', app: 'web' }), 'app=web,tier=front');
+    assert.equal(selectorKeyOf({ app: 'web', tier: 'front' }), selectorKeyOf({ tier: 'front', app: 'web' }));
+    assert.notEqual(selectorKeyOf({ app: 'web' }), selectorKeyOf({ app: 'web', tier: 'front' }));
+    assert.equal(selectorKeyOf({}), '');
+    assert.equal(selectorKeyOf(undefined), '');
   });
 });
 

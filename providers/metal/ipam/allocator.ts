@@ -1,8 +1,9 @@
 // The metal provider's address allocator: pure, deterministic, in memory. The provider rebuilds it at start-up from
 // Service statuses (restore) and then asks it for one address per Service and IP family (assign).
 //
-// Invariant: an address is held by several Services only if all of them carry the same non-null sharing key and no
-// two of them use the same port+protocol. Every operation either keeps that invariant or changes nothing: a failed
+// Invariant: an address is held by several Services only if all of them carry the same non-null sharing key, either
+// none or all of them have externalTrafficPolicy Local and the Local ones one selector, and no two of them use the
+// same port+protocol (see sharing.ts). Every operation either keeps that invariant or changes nothing: a failed
 // assign leaves the Service's previous allocation in place (it still holds that address in its status).
 //
 // Pools are never enumerated: allocation walks a pool's bigint ranges from the bottom and skips held addresses via
@@ -10,9 +11,13 @@
 import type { IpFamily } from '../../../src/desired/types.ts';
 import {
   type Address,
+  type AddressRange,
   countBuggyAddresses,
+  countSubnetRouterAnycast,
   formatAddress,
+  formatCidr,
   isBuggyAddress,
+  isSubnetRouterAnycast,
   parseAddress,
   rangeContains,
   rangeSize,
@@ -20,10 +25,10 @@ import {
 import { findOverlaps, type PoolOverlap } from '../pools/overlap.ts';
 import type { AddressPool } from '../pools/schema.ts';
 import { AllocReason } from './reasons.ts';
-import { mayShare, type PortClaim, type SharingClaim } from './sharing.ts';
+import { mayShare, type PortClaim, type SharingClaim, type TrafficPolicy } from './sharing.ts';
 
 export { AllocReason } from './reasons.ts';
-export type { PortClaim, SharingClaim } from './sharing.ts';
+export { type PortClaim, type SharingClaim, selectorKeyOf, type TrafficPolicy } from './sharing.ts';
 
 export interface AssignRequest {
   /** `namespace/name` of the Service. */
@@ -37,6 +42,10 @@ export interface AssignRequest {
   pool?: string;
   sharingKey: string | null;
   ports: PortClaim[];
+  /** externalTrafficPolicy; absent means Cluster. Decides, with selectorKey, who may share an address. */
+  trafficPolicy?: TrafficPolicy;
+  /** selectorKeyOf(spec.selector); absent means no selector. */
+  selectorKey?: string;
   family: IpFamily;
 }
 
@@ -59,7 +68,10 @@ export type RestoreResult = { ok: true; ip: string; pool: string } | AllocFailur
 
 export interface PoolUsage {
   pool: string;
-  /** Addresses the pool can hand out (avoidBuggyIPs excluded); bigint because IPv6 pools exceed 2^53. */
+  /**
+   * Addresses the pool can hand out (avoidBuggyIPs and IPv6 subnet-router anycast addresses excluded); bigint
+   * because IPv6 pools exceed 2^53.
+   */
   total: bigint;
   /** Distinct addresses in use (a shared address counts once). */
   used: number;
@@ -167,7 +179,7 @@ export class AddressAllocator {
     if (!pool) return fail(AllocReason.AddressNotInPool, `${ip} (status of ${key}) is not in any address pool`);
     const sharing = this.#sharingVerdict(key, address, claim);
     if (!sharing.ok) return sharing;
-    this.#hold(key, { address, pool: pool.name, sharingKey: claim.sharingKey, ports: [...claim.ports] });
+    this.#hold(key, { address, pool: pool.name, ...sharingClaimOf(claim) });
     return { ok: true, ip: formatAddress(address.family, address.value), pool: pool.name };
   }
 
@@ -176,7 +188,8 @@ export class AddressAllocator {
     return this.#pools.map((pool) => {
       let total = 0n;
       for (const range of pool.ranges) {
-        total += rangeSize(range) - (pool.avoidBuggyIPs ? countBuggyAddresses(range) : 0n);
+        total += rangeSize(range) - countSubnetRouterAnycast(range);
+        total -= pool.avoidBuggyIPs ? countBuggyAddresses(range) : 0n;
       }
       let used = 0;
       for (const family of FAMILIES) {
@@ -217,7 +230,15 @@ export class AddressAllocator {
       const why = named.map((pool) => `"${pool.name}" ${restriction(pool, request.namespace)}`).join('; ');
       return fail(AllocReason.AddressNotInPool, `${ip} is in no pool namespace ${request.namespace} may use: ${why}`);
     }
-    const usable = admitted.filter((pool) => !(pool.avoidBuggyIPs && isBuggyAddress(address)));
+    const routable = admitted.filter((pool) => !anycastRangeOf(pool, address));
+    if (routable.length === 0) {
+      const cidr = formatCidr(anycastRangeOf(admitted[0]!, address)!);
+      return fail(
+        AllocReason.AddressNotInPool,
+        `${ip} is the subnet-router anycast address of ${cidr} (RFC 4291), which routers on the link answer; it is never handed out`,
+      );
+    }
+    const usable = routable.filter((pool) => !(pool.avoidBuggyIPs && isBuggyAddress(address)));
     if (usable.length === 0) {
       const pools = poolNames(admitted);
       return fail(AllocReason.AddressNotInPool, `${ip} ends in .0 or .255 and ${pools} set avoidBuggyIPs`);
@@ -288,6 +309,7 @@ export class AddressAllocator {
         for (let value = range.first; value <= range.last; value++) {
           if (inUse.has(value)) continue;
           const address: Address = { family, value };
+          if (isSubnetRouterAnycast(range, address)) continue;
           if (!(pool.avoidBuggyIPs && isBuggyAddress(address))) return { address, pool: pool.name };
         }
       }
@@ -323,7 +345,7 @@ export class AddressAllocator {
   }
 
   #commit(request: AssignRequest, address: Address, pool: string): AssignResult {
-    this.#hold(request.key, { address, pool, sharingKey: request.sharingKey, ports: [...request.ports] });
+    this.#hold(request.key, { address, pool, ...sharingClaimOf(request) });
     return { ok: true, ip: formatAddress(address.family, address.value), pool };
   }
 
@@ -365,6 +387,12 @@ function requestedAddress(request: AssignRequest): { ok: true; address: Address 
   return { ok: true, address: ofFamily[0] ?? null };
 }
 
+/** Just the sharing fields of a request or claim, with a copy of its ports: what a holding keeps. */
+function sharingClaimOf(claim: SharingClaim): SharingClaim {
+  const { sharingKey, ports, trafficPolicy, selectorKey } = claim;
+  return { sharingKey, ports: [...ports], trafficPolicy, selectorKey };
+}
+
 function admits(pool: AddressPool, namespace: string): boolean {
   return pool.namespaces === null || pool.namespaces.includes(namespace);
 }
@@ -378,7 +406,13 @@ function hasFamily(pool: AddressPool, family: IpFamily): boolean {
 }
 
 function poolOffers(pool: AddressPool, address: Address): boolean {
-  return pool.ranges.some((range) => rangeContains(range, address)) && !(pool.avoidBuggyIPs && isBuggyAddress(address));
+  const inRange = pool.ranges.some((range) => rangeContains(range, address) && !isSubnetRouterAnycast(range, address));
+  return inRange && !(pool.avoidBuggyIPs && isBuggyAddress(address));
+}
+
+/** The pool's CIDR entry whose subnet-router anycast address `address` is, if any (entries are disjoint). */
+function anycastRangeOf(pool: AddressPool, address: Address): AddressRange | undefined {
+  return pool.ranges.find((range) => isSubnetRouterAnycast(range, address));
 }
 
 /**

@@ -5,6 +5,11 @@ export const AllocReason = {
   AddressNotInPool: 'AddressNotInPool',
   /** A requested address is held by another Service that does not share it (no or a different sharing key). */
   AddressInUse: 'AddressInUse',
+  /**
+   * The sharing keys match, but the Services could not be announced from one node set: one has
+   * externalTrafficPolicy Local and the other does not, or both are Local with different selectors.
+   */
+  TrafficPolicyConflict: 'TrafficPolicyConflict',
   /** The sharing keys match, but both Services use the same port and protocol. */
   PortCollision: 'PortCollision',
   /** The Service names a pool that does not exist. */

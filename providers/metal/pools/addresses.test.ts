@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   countBuggyAddresses,
+  countSubnetRouterAnycast,
   formatAddress,
+  formatCidr,
   isBuggyAddress,
+  isSubnetRouterAnycast,
   parseAddress,
   parseAddressEntry,
   rangeSize,
@@ -52,5 +55,29 @@ describe('addresses', () => {
     assert.equal(count('10.0.0.255-10.0.1.0'), 2n);
     assert.equal(count('0.0.0.0/32'), 1n);
     assert.equal(count('fd00::/120'), 0n);
+  });
+
+  it('knows the subnet-router anycast address of IPv6 CIDRs shorter than /127, and of nothing else', () => {
+    const range = (entry: string) => {
+      const parsed = parseAddressEntry(entry);
+      assert.ok(parsed.ok, entry);
+      return parsed.range;
+    };
+    const anycast = (entry: string, address: string) => isSubnetRouterAnycast(range(entry), parseAddress(address)!);
+    assert.equal(anycast('fd00:10::/64', 'fd00:10::'), true);
+    assert.equal(anycast('fd00:10::/64', 'fd00:10::1'), false);
+    assert.equal(anycast('fd00:10::100/120', 'fd00:10::100'), true);
+    assert.equal(anycast('fd00::/126', 'fd00::'), true);
+    assert.equal(anycast('fd00::/127', 'fd00::'), false);
+    assert.equal(anycast('fd00::/128', 'fd00::'), false);
+    assert.equal(anycast('fd00::-fd00::ff', 'fd00::'), false);
+    assert.equal(anycast('10.0.0.0/24', '10.0.0.0'), false);
+    assert.deepEqual(
+      ['fd00::/64', 'fd00::/126', 'fd00::/127', 'fd00::/128', 'fd00::-fd00::ff', '10.0.0.0/24'].map((entry) =>
+        countSubnetRouterAnycast(range(entry)),
+      ),
+      [1n, 1n, 0n, 0n, 0n, 0n],
+    );
+    assert.equal(formatCidr(range('FD00:10:0::/64')), 'fd00:10::/64');
   });
 });

@@ -14,6 +14,8 @@ export interface AddressRange {
   family: IpFamily;
   first: bigint;
   last: bigint;
+  /** The prefix length when the entry was written as a CIDR; absent for start-end ranges and derived ranges. */
+  prefix?: number;
 }
 
 export type EntryParse = { ok: true; range: AddressRange } | { ok: false; message: string };
@@ -68,7 +70,7 @@ function parseCidr(text: string): EntryParse {
     const network = `${formatAddress(address.family, first)}/${prefix}`;
     return { ok: false, message: `"${text}" has host bits set; the network is ${network}` };
   }
-  return { ok: true, range: { family: address.family, first, last: first + (1n << hostBits) - 1n } };
+  return { ok: true, range: { family: address.family, first, last: first + (1n << hostBits) - 1n, prefix } };
 }
 
 function parseRange(text: string): EntryParse {
@@ -124,6 +126,33 @@ export function isBuggyAddress(address: Address): boolean {
 export function countBuggyAddresses(range: AddressRange): bigint {
   if (range.family !== 'IPv4') return 0n;
   return countCongruent(range, 0n) + countCongruent(range, 0xffn);
+}
+
+/**
+ * The first address of an IPv6 CIDR entry is its subnet-router anycast address (RFC 4291 section 2.6.1): routers on
+ * the link answer it, so a Service holding it would collide with them. It is never handed out, whatever the pool
+ * says. Only CIDR entries have one: a start-end range names its addresses one by one and is taken literally, and
+ * only the CIDR says where the subnet starts. /127 and /128 are exempt: RFC 6164 drops the anycast address on /127
+ * point-to-point links (both addresses are usable), and a /128 is one address the author wrote down on purpose.
+ */
+export function isSubnetRouterAnycast(range: AddressRange, address: Address): boolean {
+  return hasSubnetRouterAnycast(range) && address.family === 'IPv6' && address.value === range.first;
+}
+
+/** How many addresses of `range` isSubnetRouterAnycast() rejects: 0 or 1. */
+export function countSubnetRouterAnycast(range: AddressRange): bigint {
+  return hasSubnetRouterAnycast(range) ? 1n : 0n;
+}
+
+/** `fd00:10::/64`: the CIDR an anycast address belongs to, for messages. */
+export function formatCidr(range: AddressRange): string {
+  return range.prefix === undefined
+    ? formatRange(range)
+    : `${formatAddress(range.family, range.first)}/${range.prefix}`;
+}
+
+function hasSubnetRouterAnycast(range: AddressRange): boolean {
+  return range.family === 'IPv6' && range.prefix !== undefined && range.prefix < 127;
 }
 
 /** Values v in the range with v mod 256 === residue. */
