@@ -255,10 +255,13 @@ export class MetalProvider implements Provider<MetalOptions> {
 function claimOf(spec: {
   providerOptions: MetalOptions;
   ports: readonly { port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
-}): { sharingKey: string | null; ports: PortClaim[] } {
+}): { sharingKey: string | null; ports: PortClaim[]; trafficPolicy: 'Cluster' | 'Local'; selectorKey: string } {
   return {
     sharingKey: spec.providerOptions.sharingKey,
     ports: spec.ports.map((p) => ({ port: p.port, protocol: p.protocol })),
+    // Local Services are announced from nodes with their endpoints: sharing needs the same selector.
+    trafficPolicy: spec.providerOptions.trafficPolicy,
+    selectorKey: spec.providerOptions.selectorKey,
   };
 }
 

@@ -3,6 +3,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { ServiceCheck, SpecProblem } from '../provider.ts';
 import { ADDRESS_POOL_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION } from './annotations.ts';
+import { selectorKeyOf } from './ipam/sharing.ts';
 
 export interface MetalOptions {
   /** The AddressPool named by the Service, if any. */
@@ -38,12 +39,4 @@ export function checkMetalService(service: Readonly<V1Service>): ServiceCheck<Me
     },
     problems,
   };
-}
-
-/** A canonical text for a label selector (sorted `k=v`, comma-joined), so equal selectors compare equal. */
-export function selectorKeyOf(selector: Readonly<Record<string, string>> | undefined): string {
-  return Object.entries(selector ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .sort()
-    .join(',');
 }

@@ -209,7 +209,9 @@ export class Reconciler {
     const provisioning = currentIngress(svc).length === 0;
     if (provisioning)
       await events.record(refOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer');
-    if (spec.nodes.length === 0 && (provisioning || before?.hostsHash !== hostsHash)) {
+    // Said once per change, not at every resync or restart.
+    const nodesChanged = before !== undefined && before.hostsHash !== hostsHash;
+    if (spec.nodes.length === 0 && (provisioning || nodesChanged)) {
       await events.record(
         refOf(svc),
         'Warning',

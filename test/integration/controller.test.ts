@@ -159,12 +159,12 @@ test('metrics expose reconciles, queue, provider calls, node health and pool usa
     'drawbridge_provider_calls_total',
     'drawbridge_provider_call_duration_seconds',
     'drawbridge_node_health',
-    'drawbridge_pool_addresses_total',
-    'drawbridge_pool_addresses_used',
+    'drawbridge_metal_pool_addresses_total',
+    'drawbridge_metal_pool_addresses_used',
   ]) {
     assert.match(text, new RegExp(`^# TYPE ${family} `, 'm'), `${family} is exposed`);
   }
-  assert.match(text, /^drawbridge_pool_addresses_total\{pool="main"\} 15$/m, 'a /28 less its .0 (avoidBuggyIPs)');
+  assert.match(text, /^drawbridge_metal_pool_addresses_total\{pool="main"\} 15$/m, 'a /28 less its .0 (avoidBuggyIPs)');
   assert.equal(
     await metricValue(controller, 'drawbridge_reconcile_total', { outcome: 'error' }),
     0,

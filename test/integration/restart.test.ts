@@ -150,7 +150,7 @@ test('killed mid-flight and restarted: every Service served once, served ones ke
   // The addresses of the Services deleted while it was down really came free: the pool counts exactly the
   // remaining Services, and a freed address is either already reused by a Service that was waiting (distinctness
   // is checked above) or can be asked for by name.
-  assert.equal(await second.metric('drawbridge_pool_addresses_used', { pool: 'main' }), remaining.length);
+  assert.equal(await second.metric('drawbridge_metal_pool_addresses_used', { pool: 'main' }), remaining.length);
   const freed = deletedServed.map((n) => servedBefore.get(n)?.[0] as string);
   const unclaimed = freed.filter((ip) => !ips.includes(ip));
   if (unclaimed.length > 0) {

@@ -71,8 +71,8 @@ test(`${COUNT} Services created at once are all served, each with its own addres
     assert.equal(svc.status?.loadBalancer?.ingress?.[0]?.ipMode, 'VIP');
   }
   const used =
-    (await metricValue(controller, 'drawbridge_pool_addresses_used', { pool: 'pool-a' })) +
-    (await metricValue(controller, 'drawbridge_pool_addresses_used', { pool: 'pool-b' }));
+    (await metricValue(controller, 'drawbridge_metal_pool_addresses_used', { pool: 'pool-a' })) +
+    (await metricValue(controller, 'drawbridge_metal_pool_addresses_used', { pool: 'pool-b' }));
   assert.equal(used, COUNT, 'the pools count exactly one address per Service');
 
   // Nothing here should fail: one writer, no one else touching the Services, addresses to spare. (A 409 from a
