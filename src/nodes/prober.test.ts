@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
+import { eventually } from '../../test/env/harness.ts';
 import { NodeProber, type ProbeTarget } from './prober.ts';
 
 interface HealthServer {
@@ -158,10 +159,9 @@ test('a target that accepts but never answers fails after timeoutMs, without sta
     failureThreshold: 1,
     timeoutMs: 200,
   });
-  const started = Date.now();
   await p.probeOnce();
-  const took = Date.now() - started;
-  assert.ok(took >= 180 && took < 2000, `the round ended after the timeout (${took} ms)`);
+  // The round ended although the hung request was received and never answered: the probe gave up on it.
+  assert.equal(slow.requests.length, 1, 'the hung target was reached');
   assert.equal(p.isHealthy('hung', slow.port), false);
   assert.equal(p.isHealthy('fine', fine.port), true);
   assert.deepEqual(
@@ -233,12 +233,10 @@ test('no more than `parallelism` probes are in flight, and every target is probe
   server.delayMs = 100;
   const targets = Array.from({ length: 10 }, (_, i) => target(`n${i}`, server.port));
   const { p } = prober(targets, { parallelism: 3 });
-  const started = Date.now();
   await p.probeOnce();
-  const took = Date.now() - started;
   assert.equal(server.requests.length, 10);
   assert.equal(server.maxInFlight, 3);
-  assert.ok(took >= 4 * 90, `10 probes of 100 ms, 3 at a time, take 4 waves (${took} ms)`);
+  assert.equal(server.inFlight, 0, 'the round ended once every probe was answered');
 });
 
 test('start() probes every intervalMs; stop() waits for the round in flight and probes no more', async () => {
@@ -247,13 +245,18 @@ test('start() probes every intervalMs; stop() waits for the round in flight and 
   const { p } = prober([target('n1', server.port)]);
   p.start();
   p.start(); // idempotent: still one loop
-  await new Promise((r) => setTimeout(r, 400));
-  const probed = server.requests.length;
-  // Each round takes ~50 ms and the next starts 50 ms after it ends: about 4 in 400 ms, never 2 loops' worth.
-  assert.ok(probed >= 2 && probed <= 5, `${probed} rounds in 400 ms`);
+  await eventually('a few rounds', () => (server.requests.length >= 4 ? true : undefined));
+  // Two loops would start their rounds together and have two probes in flight at once.
+  assert.equal(server.maxInFlight, 1, 'one loop: a round starts only after the previous one ended');
   await p.stop();
   assert.equal(server.inFlight, 0, 'stop() waited for the probe in flight');
   const atStop = server.requests.length;
-  await new Promise((r) => setTimeout(r, 300));
+  // A twin loop started now shows when the stopped one would have probed again: by its third round, twice over.
+  const witness = await healthServer();
+  witness.delayMs = server.delayMs;
+  const twin = prober([target('twin', witness.port)]).p;
+  twin.start();
+  await eventually('two more rounds of a twin loop', () => (witness.requests.length >= 3 ? true : undefined));
+  await twin.stop();
   assert.equal(server.requests.length, atStop, 'no probes after stop()');
 });

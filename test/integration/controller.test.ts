@@ -19,6 +19,7 @@ import {
   startController,
   waitForEvent,
   waitForIngress,
+  waitForSettled,
 } from './support.ts';
 
 let controller: Controller;
@@ -131,7 +132,9 @@ test('a periodic resync with nothing changed writes nothing', async () => {
   const { core } = cluster;
   await createService(core, ns, lbService('steady'));
   await waitForIngress(core, ns, 'steady');
-  await new Promise((r) => setTimeout(r, 1500)); // let the creation's own follow-up reconciles settle
+  // The creation's own writes (finalizer, status) come back as updates and are reconciled again; only once the
+  // controller has handled all of them is what it writes from here on the resync's doing.
+  await waitForSettled(controller, core, ns);
   const before = await readService(core, ns, 'steady');
   const eventsBefore = (await eventsFor(core, ns, 'steady')).map((e) => `${e.reason}:${e.count}`);
   const unchangedBefore = await metricValue(controller, 'drawbridge_reconcile_total', { outcome: 'unchanged' });

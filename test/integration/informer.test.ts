@@ -99,7 +99,12 @@ interface Recorder {
   informer: ResilientInformer<V1ConfigMap>;
   seen: string[];
   errors: unknown[];
+  /** The delay of every retry the informer scheduled, in order. */
+  retryDelays: number[];
 }
+
+/** The backoff ceiling of configMapInformer's informers: any retry it schedules fires within this. */
+const MAX_BACKOFF_MS = 1000;
 
 function configMapInformer(
   kc: KubeConfig,
@@ -108,30 +113,33 @@ function configMapInformer(
 ): Recorder {
   const core = kc.makeApiClient(CoreV1Api);
   const errors: unknown[] = [];
+  const retryDelays: number[] = [];
   const informer = resilientInformer<V1ConfigMap>({
     kubeConfig: kc,
     path: `/api/v1/namespaces/${namespace}/configmaps`,
     list: () => core.listNamespacedConfigMap({ namespace }),
     minBackoffMs: 100,
-    maxBackoffMs: 1000,
-    onError: (error) => errors.push(error),
+    maxBackoffMs: MAX_BACKOFF_MS,
+    onError: (error, retryInMs) => {
+      errors.push(error);
+      retryDelays.push(retryInMs);
+    },
     ...extra,
   });
   const seen: string[] = [];
   informer.on('add', (cm) => seen.push(`add:${cm.metadata?.name}`));
   informer.on('update', (cm) => seen.push(`update:${cm.metadata?.name}:${cm.data?.v ?? ''}`));
   informer.on('delete', (cm) => seen.push(`delete:${cm.metadata?.name}`));
-  return { informer, seen, errors };
+  return { informer, seen, errors, retryDelays };
 }
 
 const configMap = (name: string, v: string): V1ConfigMap => ({ metadata: { name }, data: { v } });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('after every connection is cut and refused for 2 s, the informer resumes and sees what changed meanwhile', async () => {
+test('after every connection is cut and refused until it backs off to its ceiling, the informer resumes and sees what changed meanwhile', async () => {
   const { core } = cluster;
   const ns = 'outage';
   const proxy = await CuttableProxy.start(apiserverPort(cluster));
-  const { informer, seen, errors } = configMapInformer(proxiedKubeConfig(cluster, proxy), ns);
+  const { informer, seen, errors, retryDelays } = configMapInformer(proxiedKubeConfig(cluster, proxy), ns);
   try {
     await core.createNamespacedConfigMap({ namespace: ns, body: configMap('kept', '1') });
     await core.createNamespacedConfigMap({ namespace: ns, body: configMap('doomed', '1') });
@@ -145,7 +153,12 @@ test('after every connection is cut and refused for 2 s, the informer resumes an
     await core.createNamespacedConfigMap({ namespace: ns, body: configMap('born-in-outage', '1') });
     await core.replaceNamespacedConfigMap({ name: 'kept', namespace: ns, body: configMap('kept', '2') });
     await core.deleteNamespacedConfigMap({ name: 'doomed', namespace: ns });
-    await sleep(2000);
+    // A long outage: the informer keeps failing until its backoff reaches the ceiling, and at least one of its
+    // retries came after those changes (only a connection made after them could have brought them in).
+    const refusedBeforeRetry = proxy.refused;
+    await eventually('the informer to back off to its ceiling during the outage', () =>
+      retryDelays.includes(MAX_BACKOFF_MS) && proxy.refused > refusedBeforeRetry ? true : undefined,
+    );
     assert.ok(errors.length > 0, 'the watch failed while the proxy was cut');
     assert.ok(proxy.refused > 0, 'the informer kept retrying during the outage');
     assert.equal(informer.get('born-in-outage', ns), undefined, 'nothing leaked past the cut proxy');
@@ -168,7 +181,15 @@ test('after every connection is cut and refused for 2 s, the informer resumes an
     await eventually('an add after the outage', () => (seen.includes('add:after') ? true : undefined));
     const restartsAfter = informer.restarts;
     const errorsAfter = errors.length;
-    await sleep(3000);
+    // What could still restart it is a timer (a retry left over from the outage, or a restart scheduling another),
+    // and any of them fires within one maximum backoff. Keep changes flowing until one made after that is seen.
+    const recoveredAt = Date.now();
+    for (let tick = 0; ; tick++) {
+      const madeAt = Date.now();
+      await core.createNamespacedConfigMap({ namespace: ns, body: configMap(`tick-${tick}`, '1') });
+      await eventually(`tick-${tick} to be delivered`, () => (seen.includes(`add:tick-${tick}`) ? true : undefined));
+      if (madeAt - recoveredAt > MAX_BACKOFF_MS) break;
+    }
     assert.equal(informer.restarts, restartsAfter, 'no further restarts once the connection is healthy');
     assert.equal(errors.length, errorsAfter, 'no further errors once the connection is healthy');
     assert.equal(seen.filter((e) => e === 'add:born-in-outage').length, 1, 'each change is delivered once');
@@ -190,16 +211,19 @@ test('a watch that stays quiet past quietRestartMs is restarted and still delive
     maxBackoffMs: 50,
   });
   try {
-    await informer.start();
+    // Taken before start(), which arms the first quiet period: no restart can come sooner than elapsed allows.
     const started = Date.now();
-    await sleep(3000);
+    await informer.start();
+    const restarts = await eventually('several quiet restarts', () =>
+      informer.restarts >= 4 ? informer.restarts : undefined,
+    );
     const elapsed = Date.now() - started;
     // One restart per quiet period, not a storm: restarting a live watch must not count as a failure that
     // schedules yet another restart.
-    assert.ok(informer.restarts >= 2, `the quiet watch was restarted (${informer.restarts} times)`);
+    assert.ok(restarts >= 2, `the quiet watch was restarted (${restarts} times)`);
     assert.ok(
-      informer.restarts <= Math.floor(elapsed / quietRestartMs),
-      `${informer.restarts} restarts in ${elapsed} ms, at most one per ${quietRestartMs} ms`,
+      restarts <= Math.floor(elapsed / quietRestartMs),
+      `${restarts} restarts in ${elapsed} ms, at most one per ${quietRestartMs} ms`,
     );
     assert.equal(seen.join(), '', 'a restart alone replays nothing');
 
@@ -226,17 +250,16 @@ test('start() resolves only after the first successful LIST, retrying while the 
     const ready = informer.start().then(() => {
       resolved = true;
     });
-    await sleep(1500);
+    // Two refused LISTs: start() has had two chances to resolve, and must not have.
+    await eventually('LIST to fail twice', () => (errors.length >= 2 && proxy.refused >= 2 ? true : undefined));
     assert.equal(resolved, false, 'start() waits while every LIST fails');
     assert.equal(informer.synced, false);
     assert.ok(errors.length >= 2, `LIST was retried (${errors.length} failures)`);
     assert.ok(proxy.refused >= 2, `connections were attempted (${proxy.refused})`);
 
     proxy.restore();
-    await Promise.race([
-      ready,
-      sleep(10_000).then(() => assert.fail('start() did not resolve after the apiserver came back')),
-    ]);
+    await eventually('start() to resolve after the apiserver came back', () => (resolved ? true : undefined), 10_000);
+    await ready;
     assert.equal(informer.synced, true);
     assert.deepEqual(
       informer.list(ns).map((cm) => cm.metadata?.name),

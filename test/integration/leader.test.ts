@@ -92,6 +92,26 @@ async function waitForHolder(identity: string, timeoutMs = 20_000): Promise<void
   );
 }
 
+/**
+ * Waits until the Lease has been renewed `rounds` more times. Every replica runs one acquire-or-renew round per
+ * retry period, so a standby that was already campaigning has had about as many rounds in which to act.
+ */
+async function leaseRounds(rounds: number): Promise<void> {
+  const renewals = new Set<number>();
+  await eventually(`${rounds} more renewals of the Lease`, async () => {
+    const renewTime = (await readLease(cluster.kubeConfig, LEASE_NS, LEASE))?.spec?.renewTime;
+    renewals.add(renewTime ? new Date(renewTime).getTime() : 0);
+    return renewals.size > rounds ? true : undefined;
+  });
+}
+
+/** Waits until a replica process is campaigning: its elector starts right after it logs that its caches synced. */
+async function campaigning(proc: ControllerProcess): Promise<void> {
+  await eventually(`${proc.identity} to campaign`, () =>
+    proc.output().includes('"caches synced"') ? true : undefined,
+  );
+}
+
 async function reconciles(c: Controller): Promise<number> {
   return metricValue(c, 'drawbridge_reconcile_total');
 }
@@ -141,7 +161,7 @@ test('exactly one replica holds the Lease, and only that one acts', async () => 
 
   for (const name of ['one', 'two', 'three']) await serveNew(name, leaderId);
   // Several renew rounds later, nothing has changed hands and the standby has still done nothing.
-  await new Promise((r) => setTimeout(r, 1500));
+  await leaseRounds(3);
   assert.equal(await holder(), leaderId, 'the leader kept renewing');
   assert.equal(standby.isLeader, false);
   assert.equal(await metricValue(standby, 'drawbridge_leader', { identity: standbyId }), 0);
@@ -176,8 +196,8 @@ test('a leader that stops gracefully hands the Lease back; the standby takes ove
 
 test('a leader stopped in the middle of a burst finishes its in-flight work before the standby starts', async () => {
   const old = replicas.get(leaderId) as Controller;
-  const next = await startReplica('replica-x');
-  await new Promise((r) => setTimeout(r, 1000));
+  const next = await startReplica('replica-x'); // campaigning: start() returns with its elector running
+  await leaseRounds(3);
   assert.equal(next.isLeader, false);
   const burst = Array.from({ length: 80 }, (_, i) => `burst-${i}`);
   await Promise.all(burst.map((name) => createService(cluster.core, ns, lbService(name))));
@@ -235,7 +255,8 @@ test('a leader killed without releasing is replaced once its Lease expires, and 
     async () => ((await proc.metric('drawbridge_leader', { identity: 'process-c' })) === 0 ? true : undefined),
     30_000,
   );
-  await new Promise((r) => setTimeout(r, 1000)); // a few retry rounds in which it must not act
+  await campaigning(proc);
+  await leaseRounds(3); // a few retry rounds in which it must not act
   assert.equal(await holder(), leaderId, 'the in-process leader keeps the Lease');
   assert.equal(await proc.metric('drawbridge_reconcile_total'), 0, 'the standby process reconciled nothing');
   assert.equal(await proc.metric('drawbridge_provider_calls_total'), 0, 'the standby process called no provider');
@@ -248,7 +269,7 @@ test('a leader killed without releasing is replaced once its Lease expires, and 
 
   // A new in-process standby, then the leading process dies without a chance to release.
   const next = await startReplica('replica-d');
-  await new Promise((r) => setTimeout(r, 1000));
+  await leaseRounds(3);
   assert.equal(next.isLeader, false);
   assert.equal(await holder(), 'process-c');
   assert.equal(await reconciles(next), 0);

@@ -30,7 +30,9 @@ import {
   metricValue,
   readService,
   startController,
+  waitForCaughtUp,
   waitForIngress,
+  waitForSettled,
 } from './support.ts';
 
 const EXCLUDE = 'node.kubernetes.io/exclude-from-external-load-balancers';
@@ -199,15 +201,6 @@ async function serveServices(defer: Defer, cls: string, namespace: string, names
 const hostsUpdated = (c: Controller) => metricValue(c, 'drawbridge_reconcile_total', { outcome: 'hosts-updated' });
 const reconciles = (c: Controller) => metricValue(c, 'drawbridge_reconcile_total');
 
-/** Waits until the controller has gone a full second without reconciling anything. */
-async function quiesced(c: Controller): Promise<void> {
-  let before: number;
-  do {
-    before = await reconciles(c);
-    await sleep(1000);
-  } while ((await reconciles(c)) !== before);
-}
-
 async function hostUpdateEvents(namespace: string, service: string): Promise<CoreV1Event[]> {
   return (await eventsFor(cluster.core, namespace, service)).filter((e) => e.reason === 'UpdatedLoadBalancer');
 }
@@ -242,7 +235,15 @@ async function waitForNodeEvent(node: string, reason: string, after = 0): Promis
   );
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until the probe round under way at this call (if any) has finished and `rounds` more full rounds have run,
+ * as seen from a target probed once per round. Rounds never overlap: each new request after the first proves that
+ * the round before it finished, and the second one comes from a round that started after this call.
+ */
+async function probeRounds(h: Healthz, rounds: number): Promise<void> {
+  const from = h.requests.length;
+  await eventually(`${rounds} full probe round(s)`, () => (h.requests.length >= from + rounds + 2 ? true : undefined));
+}
 
 type Defer = (cleanup: () => unknown) => void;
 
@@ -311,7 +312,9 @@ test('only eligible nodes are backends: excluded, autoscaler-tainted and unreach
       ? true
       : undefined,
   );
-  await sleep(500); // a couple more rounds: still nothing for the others
+  // A couple more rounds, from a controller that has seen every node: still nothing for the others.
+  await waitForCaughtUp(controller, core, ns);
+  await probeRounds(health.get(addresses['ready-a']), 2);
   assert.deepEqual(await nodeHealthSeries(controller), { 'not-ready': 1, 'ready-a': 1, 'ready-b': 1 });
   assert.deepEqual(health.get(addresses.excluded).requests, [], 'an excluded node is not probed');
   assert.deepEqual(health.get(addresses.tainted).requests, [], 'a node about to be removed is not probed');
@@ -349,7 +352,7 @@ test('a burst of node changes gives each Service exactly one hosts update', asyn
     health: { port: health.port, intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 3 },
   });
   await serveServices(defer, cls, ns, services);
-  await quiesced(controller); // the Services' own follow-ups (finalizer and status writes come back as updates)
+  await waitForSettled(controller, core, ns); // the Services' own follow-ups (finalizer and status writes come back)
 
   /** Runs a burst and returns how many reconciles (all outcomes, and hosts-updated) it caused. */
   const burst = async (what: string, change: () => Promise<unknown>, expectHostsUpdates: number) => {
@@ -361,7 +364,8 @@ test('a burst of node changes gives each Service exactly one hosts update', asyn
         (await hostsUpdated(controller)) >= hosts0 + expectHostsUpdates ? true : undefined,
       );
     }
-    await sleep(windowSeconds * 1000 + 1500); // longer than another window: any second flush would have run
+    // Every change of the burst seen, its debounce window flushed, the reconciles done: a second flush would have run.
+    await waitForSettled(controller, core, ns);
     return { total: (await reconciles(controller)) - total0, hosts: (await hostsUpdated(controller)) - hosts0 };
   };
 
@@ -458,8 +462,9 @@ test('the prober reports an unhealthy node in metrics and Events, and keeps it a
   assert.match((await waitForNodeEvent('h-3', 'NodeHealthCheckFailed', since)).message ?? '', /ECONNREFUSED/);
   assert.equal((await nodeHealthSeries(controller))['h-1'], 1, 'a healthy node stays healthy');
 
-  // Health alone never touches the backends (KEP-3458: keep pools stable on flaps)...
-  await sleep(1000);
+  // Health alone never touches the backends (KEP-3458: keep pools stable on flaps): with both flips reported,
+  // whatever they could have set off has run by the time the controller settles...
+  await waitForSettled(controller, core, ns);
   assert.equal(await hostsUpdated(controller), hosts0, 'no hosts update because of health');
   assert.deepEqual(await hostUpdateEvents(ns, 'web'), []);
   // ...and the next real node change still counts the unhealthy nodes as backends: 3 + h-4.
@@ -476,7 +481,7 @@ test('the prober reports an unhealthy node in metrics and Events, and keeps it a
     assert.equal(passed.type, 'Normal');
     assert.match(passed.message ?? '', /HTTP 200/);
   }
-  await sleep(1000);
+  await waitForSettled(controller, core, ns);
   assert.equal(await hostsUpdated(controller), hosts0 + 1, 'only the node addition updated hosts');
   assert.deepEqual(
     (await hostUpdateEvents(ns, 'web')).map((e) => `${e.message} x${e.count}`),
@@ -533,9 +538,9 @@ test('externalTrafficPolicy: Local Services get their healthCheckNodePort probed
   await eventually('the controller to see the Cluster policy', () =>
     controller.caches.services.get('local', ns)?.spec?.externalTrafficPolicy === 'Cluster' ? true : undefined,
   );
-  await sleep(500); // a round already under way may still probe it
+  await probeRounds(proxyHealth, 0); // a round already under way may still probe it: let it finish
   const probes = serviceHealth.requests.length;
-  await sleep(1000);
+  await probeRounds(proxyHealth, 2); // rounds that would have probed it again
   assert.equal(serviceHealth.requests.length, probes, 'the released healthCheckNodePort is no longer probed');
   assert.ok(proxyHealth.requests.length > proxyProbes + 2, 'kube-proxy healthz is still probed');
 });

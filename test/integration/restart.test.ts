@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
-import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/desired/annotations.ts';
+import { ADDRESS_POOL_ANNOTATION, LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/desired/annotations.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   type ControllerProcess,
@@ -16,18 +16,23 @@ import {
   installAddressPoolCrd,
   lbService,
   listServices,
+  queueIdleIn,
   readService,
   spawnController,
+  waitForEvent,
   waitForIngress,
 } from './support.ts';
 
 const processes: ControllerProcess[] = [];
+/** Where waitUntilHandled puts its marker Services, away from the Services under test. */
+const MARKERS = 'markers';
 const cluster = useControlPlane({
   setup: async (c) => {
     await installAddressPoolCrd(c.kubeConfig);
     await createPool(c.kubeConfig, 'main', ['198.51.100.0/24']);
     await createNamespace(c.core, 'restart');
     await createNamespace(c.core, 'down');
+    await createNamespace(c.core, MARKERS);
   },
   teardown: () => stopAll(),
 });
@@ -47,6 +52,21 @@ async function startProcess(identity: string, extra: string[] = []): Promise<Con
     30_000,
   );
   return proc;
+}
+
+/**
+ * Waits until the controller process has handled every Service change made so far. A marker Service created now
+ * reaches it after all of them (one watch, in order); once the marker has been reconciled (it is invalid, so it
+ * only gets a Warning Event) and the queue is idle, every reconcile those changes caused has finished.
+ */
+async function waitUntilHandled(proc: ControllerProcess): Promise<void> {
+  const { core } = cluster;
+  const marker = `marker-${proc.identity}`;
+  await createService(core, MARKERS, lbService(marker, {}, { [ADDRESS_POOL_ANNOTATION]: 'Not_A_Pool' }));
+  await waitForEvent(core, MARKERS, marker, 'InvalidAnnotation');
+  await eventually(`${proc.identity}'s queue to be idle`, async () =>
+    queueIdleIn(await proc.scrape()) ? true : undefined,
+  );
 }
 
 const hasFinalizer = (s: V1Service) => s.metadata?.finalizers?.includes(LOAD_BALANCER_CLEANUP_FINALIZER) ?? false;
@@ -137,12 +157,9 @@ test('killed mid-flight and restarted: every Service served once, served ones ke
   }
 
   // Settled means settled: nothing queued, nothing failing, and no further writes to the Services.
-  await eventually('the queue to drain', async () =>
-    (await second.metric('drawbridge_queue_depth')) === 0 ? true : undefined,
-  );
+  await waitUntilHandled(second);
   assert.equal(await second.metric('drawbridge_reconcile_total', { outcome: 'error' }), 0, 'no reconcile failed');
   const versions = new Map(settled.map((s) => [nameOf(s), s.metadata?.resourceVersion]));
-  await new Promise((r) => setTimeout(r, 1500));
   for (const svc of await listServices(core, ns)) {
     assert.equal(svc.metadata?.resourceVersion, versions.get(nameOf(svc)), `${nameOf(svc)} is no longer written`);
   }
@@ -175,7 +192,11 @@ test('a Service deleted while the controller was stopped is cleaned up when it s
   assert.deepEqual(exit, { code: 0, signal: null }, `graceful exit; output:\n${proc.output().slice(-3000)}`);
 
   await deleteService(ns, 'leaving');
-  await new Promise((r) => setTimeout(r, 1000));
+  // Only a controller could take the finalizer off, and every one this file started has exited.
+  assert.ok(
+    processes.every((p) => p.child.exitCode !== null || p.child.signalCode !== null),
+    'no controller is running',
+  );
   const held = await readService(core, ns, 'leaving');
   assert.ok(held?.metadata?.deletionTimestamp, 'nobody removes the finalizer while the controller is stopped');
   assert.deepEqual(held?.metadata?.finalizers, [LOAD_BALANCER_CLEANUP_FINALIZER]);

@@ -8,6 +8,7 @@ import {
   type CoreV1Event,
   type KubeConfig,
   type V1Lease,
+  type V1Node,
   type V1Service,
   type V1ServiceSpec,
 } from '@kubernetes/client-node';
@@ -128,6 +129,80 @@ export function coreOf(kubeConfig: KubeConfig): CoreV1Api {
   return kubeConfig.makeApiClient(CoreV1Api);
 }
 
+// ---- Waiting for a controller to have done its work, so that a test can then assert what did NOT happen.
+
+/**
+ * Whether the controller whose /metrics produced `text` had no Service work at that scrape: no key waiting
+ * (queue_depth), and every key a worker took (queue_wait_seconds observes each take) has finished reconciling
+ * (reconcile_total counts each end, whatever the outcome). Keys waiting out a backoff are not counted.
+ */
+export function queueIdleIn(text: string): boolean {
+  const taken = sumSamples(text, 'drawbridge_queue_wait_seconds_count');
+  const finished = sumSamples(text, 'drawbridge_reconcile_total');
+  return sumSamples(text, 'drawbridge_queue_depth') === 0 && taken === finished;
+}
+
+/** Node changes the controller has seen but not acted on yet (still in the debounce window). */
+function nodeChangesPending(controller: Controller): number {
+  // No public view of the debouncer; bracket access reaches the private field and keeps it type-checked.
+  // biome-ignore lint/complexity/useLiteralKeys: `nodeDebouncer` is private, dot access does not compile
+  return controller['nodeDebouncer'].pending;
+}
+
+/** `kind/name` -> resourceVersion of every Node and of every Service in `namespace`. */
+function versions(nodes: readonly V1Node[], services: readonly V1Service[]): Map<string, string> {
+  return new Map([
+    ...nodes.map((n) => [`node/${n.metadata?.name}`, n.metadata?.resourceVersion ?? ''] as const),
+    ...services.map((s) => [`service/${s.metadata?.name}`, s.metadata?.resourceVersion ?? ''] as const),
+  ]);
+}
+
+async function liveVersions(core: CoreV1Api, namespace: string): Promise<Map<string, string>> {
+  const [nodes, services] = await Promise.all([core.listNode(), core.listNamespacedService({ namespace })]);
+  return versions(nodes.items, services.items);
+}
+
+function cachedVersions(controller: Controller, namespace: string): Map<string, string> {
+  return versions(controller.caches.nodes.list(), controller.caches.services.list(namespace));
+}
+
+function sameVersions(a: Map<string, string>, b: Map<string, string>): boolean {
+  return a.size === b.size && [...a].every(([key, rv]) => b.get(key) === rv);
+}
+
+/**
+ * Waits until the controller's caches hold every Node, and every Service in `namespace`, exactly as the apiserver
+ * has them now: it has seen every change made to them so far (its handlers ran when its cache took the change).
+ */
+export async function waitForCaughtUp(controller: Controller, core: CoreV1Api, namespace: string): Promise<void> {
+  await eventually(`the controller's caches to catch up with ${namespace}`, async () =>
+    sameVersions(await liveVersions(core, namespace), cachedVersions(controller, namespace)) ? true : undefined,
+  );
+}
+
+/**
+ * Waits until an in-process controller has settled: it has seen every Node and every Service in `namespace` as
+ * they are, no node change waits in the debounce window, no reconcile is queued or running, and none of those
+ * objects was written while it got there. What it has not done by then, it will not do for the changes so far.
+ */
+export async function waitForSettled(
+  controller: Controller,
+  core: CoreV1Api,
+  namespace: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  await eventually(
+    `the controller to settle (${namespace})`,
+    async () => {
+      const before = await liveVersions(core, namespace);
+      if (!sameVersions(before, cachedVersions(controller, namespace))) return undefined;
+      const idle = queueIdleIn(await controller.metrics.registry.metrics()) && nodeChangesPending(controller) === 0;
+      return idle && sameVersions(before, await liveVersions(core, namespace)) ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 // ---- The controller as a real process (the `drawbridge controller` CLI), for kill/restart and exit-code tests.
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -139,6 +214,8 @@ export interface ControllerProcess {
   output(): string;
   /** The port its /metrics server bound (it is started with port 0 and logs the one it got). */
   metricsPort(): Promise<number>;
+  /** The process's /metrics, as Prometheus text (one scrape). */
+  scrape(): Promise<string>;
   /** Sum of a metric's samples whose labels include `labels`, scraped from the process's /metrics. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Resolves when the process has exited. */
@@ -210,15 +287,16 @@ export function spawnController(kubeconfigPath: string, identity: string, args: 
     );
     return port;
   };
+  const scrape = async () => (await fetch(`http://127.0.0.1:${await metricsPort()}/metrics`)).text();
   return {
     child,
     identity,
     output: () => out,
     metricsPort,
     exited,
+    scrape,
     async metric(name, labels = {}) {
-      const res = await fetch(`http://127.0.0.1:${await metricsPort()}/metrics`);
-      return sumSamples(await res.text(), name, labels);
+      return sumSamples(await scrape(), name, labels);
     },
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
