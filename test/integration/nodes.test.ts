@@ -166,7 +166,11 @@ async function labelNode(core: CoreV1Api, name: string, labels: Record<string, s
 
 // ---- the controller and what it reports
 
-/** A controller of its own class, stopped when the test ends (before its nodes are deleted). */
+/**
+ * A controller of its own class, stopped when the test ends (before its nodes are deleted). It drives the fake
+ * provider, which places the nodes behind each load balancer, so a host update is a real change with an Event;
+ * metal places no nodes behind an address, so for it a node change rightly changes (and reports) nothing.
+ */
 async function controllerFor(
   defer: Defer,
   className: string,
@@ -174,6 +178,7 @@ async function controllerFor(
 ): Promise<{ controller: Controller; cls: string }> {
   const cls = `nodes.test/${className}`;
   const controller = await startController(cluster.kubeConfig, {
+    provider: 'fake',
     loadBalancerClass: cls,
     identity: `nodes-test-${className}`,
     resyncSeconds: 0,
