@@ -50,7 +50,7 @@ export class Controller {
   private elector: LeaderElector | undefined;
   private prober: NodeProber | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private readonly nodeDebouncer: Debouncer<string>;
+  private readonly nodeDebouncer: Debouncer;
   private lastEligibleNodes = '';
   /** Bumped whenever leadership starts or ends, so a slow lead() notices it was overtaken and stops. */
   private generation = 0;
@@ -78,7 +78,7 @@ export class Controller {
       instance: options.config.identity,
       onError: (e) => this.log.debug({ err: String(e) }, 'could not record event'),
     });
-    this.nodeDebouncer = new Debouncer<string>({
+    this.nodeDebouncer = new Debouncer({
       windowMs: this.config.nodeDebounceSeconds * 1000,
       maxWaitMs: this.config.nodeDebounceMaxSeconds * 1000,
       flush: () => this.onNodesSettled(),
@@ -166,6 +166,11 @@ export class Controller {
     this.started = false;
   }
 
+  /** Node changes waiting for the debounce window to close (tests wait for 0 to know the controller settled). */
+  get nodeChangesPending(): number {
+    return this.nodeDebouncer.pending;
+  }
+
   /** The provider this controller drives (tests reach the fake's fault injection and call log through it). */
   get provider(): Provider | undefined {
     return this.providerInstance;
@@ -201,7 +206,7 @@ export class Controller {
       this.reconciler?.abort(serviceKey(svc), 'Service was deleted');
       this.enqueue(serviceKey(svc), 'high');
     });
-    const onNode = (node: V1Node) => this.nodeDebouncer.push(node.metadata?.name ?? '');
+    const onNode = () => this.nodeDebouncer.push();
     this.caches.nodes.on('add', onNode);
     this.caches.nodes.on('update', onNode);
     this.caches.nodes.on('delete', onNode);

@@ -1,26 +1,27 @@
 // Coalesces bursts of node changes into one flush. A rolling restart or an autoscaler wave sends many Node
 // events within seconds; recomputing eligible nodes and calling updateHosts for every one of them would churn
-// backend pools and burn cloud quota, so we wait for the burst to settle and flush the union once.
+// backend pools and burn cloud quota, so we wait for the burst to settle and flush once. The flush carries no
+// payload: the controller re-reads the node cache then, which is the truth, not the events.
 
-export interface DebouncerOptions<T> {
+export interface DebouncerOptions {
   /** Flush once no push has arrived for this long (the trailing edge of a burst). */
   windowMs: number;
   /** Flush at the latest this long after the first push of a burst, so a never-ending trickle still flushes. */
   maxWaitMs: number;
-  /** Receives the union of the items pushed since the last flush. Must not throw (it runs from a timer). */
-  flush: (items: Set<T>) => void;
+  /** Called once per burst. Must not throw (it runs from a timer). */
+  flush: () => void;
 }
 
-export class Debouncer<T> {
+export class Debouncer {
   readonly #windowMs: number;
   readonly #maxWaitMs: number;
-  readonly #flush: (items: Set<T>) => void;
-  #pending = new Set<T>();
+  readonly #flush: () => void;
+  #pending = 0;
   #windowTimer: NodeJS.Timeout | undefined;
   #maxWaitTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(options: DebouncerOptions<T>) {
+  constructor(options: DebouncerOptions) {
     if (options.windowMs < 0 || options.maxWaitMs < options.windowMs) {
       throw new RangeError(`need 0 <= windowMs <= maxWaitMs, got ${options.windowMs} and ${options.maxWaitMs}`);
     }
@@ -29,14 +30,14 @@ export class Debouncer<T> {
     this.#flush = options.flush;
   }
 
-  /** Items waiting for the next flush. */
+  /** Pushes waiting for the next flush. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending;
   }
 
-  push(item: T): void {
+  push(): void {
     if (this.#stopped) return;
-    this.#pending.add(item);
+    this.#pending++;
     clearTimeout(this.#windowTimer);
     this.#windowTimer = setTimeout(() => this.#fire(), this.#windowMs);
     this.#windowTimer.unref();
@@ -46,19 +47,19 @@ export class Debouncer<T> {
     }
   }
 
-  /** Cancel the pending flush and drop its items; later pushes are ignored. */
+  /** Cancel the pending flush; later pushes are ignored. */
   stop(): void {
     this.#stopped = true;
     this.#clearTimers();
-    this.#pending = new Set();
+    this.#pending = 0;
   }
 
   #fire(): void {
     this.#clearTimers();
-    const items = this.#pending;
-    // Swap before calling out, so pushes made by (or during) the flush start a new burst.
-    this.#pending = new Set();
-    if (items.size > 0) this.#flush(items);
+    const pushes = this.#pending;
+    // Reset before calling out, so pushes made by (or during) the flush start a new burst.
+    this.#pending = 0;
+    if (pushes > 0) this.#flush();
   }
 
   #clearTimers(): void {

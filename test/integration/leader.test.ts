@@ -221,7 +221,8 @@ test('a leader stopped in the middle of a burst finishes its in-flight work befo
   })();
   await stopReplica(leaderId);
   const oldFinal = await reconciles(old);
-  await eventually('replica-x to lead', () => (next.isLeader ? true : undefined));
+  // Wait for the watcher itself to see the takeover (it samples both sides together), not just for the takeover.
+  await eventually('the watcher to see replica-x lead', () => (oldAtTakeover !== undefined ? true : undefined));
   watching = false;
   await watcher;
   assert.ok(oldAtTakeover !== undefined, 'the takeover was observed');

@@ -144,9 +144,7 @@ export function queueIdleIn(text: string): boolean {
 
 /** Node changes the controller has seen but not acted on yet (still in the debounce window). */
 function nodeChangesPending(controller: Controller): number {
-  // No public view of the debouncer; bracket access reaches the private field and keeps it type-checked.
-  // biome-ignore lint/complexity/useLiteralKeys: `nodeDebouncer` is private, dot access does not compile
-  return controller['nodeDebouncer'].pending;
+  return controller.nodeChangesPending;
 }
 
 /** `kind/name` -> resourceVersion of every Node and of every Service in `namespace`. */
