@@ -1,0 +1,111 @@
+"""Seeds a moto (or LocalStack) endpoint with what a cluster's AWS account looks like to the aws provider.
+
+A VPC, two subnets in two AZs carrying the discovery tags (kubernetes.io/role/elb=1 and
+kubernetes.io/cluster/<name> = owned | shared), a node security group tagged for the cluster, and one running
+EC2 instance per node standing in for the Kubernetes nodes. Idempotent: a VPC already tagged as this cluster's
+seed is reused and only what is missing is added. Prints the seeded ids as JSON on stdout.
+
+Usage: seed.py <endpoint> <region> <cluster> [node=ip@az-suffix ...]
+"""
+
+import json
+import sys
+
+import boto3
+
+endpoint, region, cluster = sys.argv[1:4]
+nodes = sys.argv[4:] or ["node-a=10.0.0.10@a", "node-b=10.0.1.10@b", "node-c=10.0.0.11@a"]
+ec2 = boto3.client(
+    "ec2", endpoint_url=endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
+)
+SEED = "drawbridge.io/seed"
+CLUSTER_TAG = f"kubernetes.io/cluster/{cluster}"
+
+
+def tags(resource_type, *pairs):
+    return [{"ResourceType": resource_type, "Tags": [{"Key": k, "Value": v} for k, v in pairs]}]
+
+
+def one(items):
+    return items[0] if items else None
+
+
+vpc = one(ec2.describe_vpcs(Filters=[{"Name": f"tag:{SEED}", "Values": [cluster]}])["Vpcs"])
+if vpc is None:
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tags("vpc", (SEED, cluster), ("Name", cluster)))[
+        "Vpc"
+    ]
+vpc_id = vpc["VpcId"]
+
+subnets = {}
+for suffix, cidr, share in (("a", "10.0.0.0/24", "owned"), ("b", "10.0.1.0/24", "shared")):
+    az = f"{region}{suffix}"
+    found = one(
+        ec2.describe_subnets(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "cidr-block", "Values": [cidr]}]
+        )["Subnets"]
+    )
+    if found is None:
+        found = ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock=cidr,
+            AvailabilityZone=az,
+            TagSpecifications=tags(
+                "subnet", ("kubernetes.io/role/elb", "1"), (CLUSTER_TAG, share), ("Name", f"{cluster}-{suffix}")
+            ),
+        )["Subnet"]
+    subnets[suffix] = found["SubnetId"]
+
+group_name = f"{cluster}-nodes"
+sg = one(
+    ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [group_name]}]
+    )["SecurityGroups"]
+)
+sg_id = (
+    sg["GroupId"]
+    if sg
+    else ec2.create_security_group(
+        GroupName=group_name,
+        Description="Kubernetes nodes",
+        VpcId=vpc_id,
+        TagSpecifications=tags("security-group", (CLUSTER_TAG, "owned")),
+    )["GroupId"]
+)
+
+image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+instances = {}
+for spec in nodes:
+    name, rest = spec.split("=")
+    ip, suffix = rest.split("@")
+    found = one(
+        [
+            i
+            for r in ec2.describe_instances(
+                Filters=[
+                    {"Name": "tag:Name", "Values": [name]},
+                    {"Name": "vpc-id", "Values": [vpc_id]},
+                    {"Name": "instance-state-name", "Values": ["pending", "running"]},
+                ]
+            )["Reservations"]
+            for i in r["Instances"]
+        ]
+    )
+    if found is None:
+        found = ec2.run_instances(
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.medium",
+            SubnetId=subnets[suffix],
+            PrivateIpAddress=ip,
+            SecurityGroupIds=[sg_id],
+            TagSpecifications=tags("instance", ("Name", name), (CLUSTER_TAG, "owned")),
+        )["Instances"][0]
+    az = found["Placement"]["AvailabilityZone"]
+    instances[name] = {"instanceId": found["InstanceId"], "ip": ip, "providerID": f"aws:///{az}/{found['InstanceId']}"}
+
+json.dump(
+    {"vpcId": vpc_id, "subnets": subnets, "nodeSecurityGroup": sg_id, "nodes": instances}, sys.stdout, indent=2
+)
+print()

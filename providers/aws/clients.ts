@@ -1,0 +1,134 @@
+// The AWS SDK clients behind one limiter per API family, and the mapping of SDK failures to the contract's typed
+// errors. Every call goes through `send`, which waits for its limiter, passes the caller's AbortSignal to the SDK
+// and translates the error; nothing else in the provider touches a client directly.
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import Bottleneck from 'bottleneck';
+import { type PlannedAction, RetryableError, ThrottledError } from '../provider.ts';
+import type { AwsConfig } from './index.ts';
+
+type Family = 'elbv2Read' | 'elbv2Write' | 'ec2';
+
+// biome-ignore lint/suspicious/noExplicitAny: the SDK's Command generics are not worth spelling out per call.
+type AnyCommand = any;
+
+/** Error codes AWS uses for throttling: ELBv2 `Throttling`, EC2 `RequestLimitExceeded`, others the rest. */
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'SlowDown',
+]);
+
+export interface AwsError {
+  name?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+export const errorCode = (e: unknown): string | undefined => (e as AwsError)?.name ?? (e as AwsError)?.Code;
+
+/** Throttling -> ThrottledError, 5xx -> RetryableError; client errors stay as they are for the caller to judge. */
+export function translate(e: unknown, what: string): unknown {
+  const code = errorCode(e);
+  const status = (e as AwsError)?.$metadata?.httpStatusCode ?? 0;
+  const message = `${what}: ${code ?? 'error'}: ${(e as Error)?.message ?? String(e)}`;
+  if (code && THROTTLING.has(code)) return new ThrottledError('AwsThrottled', message, { cause: e });
+  if (status >= 500) return new RetryableError('AwsServerError', message, { cause: e });
+  return e;
+}
+
+/** What the provider's steps need: one way to send a command. AwsClients sends it; a PlanRecorder may not. */
+export interface Sender {
+  send<T>(client: 'ec2' | 'elbv2', command: AnyCommand, signal: AbortSignal): Promise<T>;
+}
+
+const commandName = (command: AnyCommand): string => command.constructor.name.replace(/Command$/, '');
+const isWrite = (name: string) => !/^Describe/.test(name);
+
+/** ARNs and ids of resources a plan would create; describes that mention one answer "nothing there". */
+const PLANNED = 'planned:';
+
+/**
+ * Runs ensure() without writing: reads go to AWS, each write is recorded as a PlannedAction and answered with a
+ * placeholder (so later steps see "it would exist"). This keeps plan() and ensure() one code path.
+ */
+export class PlanRecorder implements Sender {
+  readonly actions: PlannedAction[] = [];
+  private readonly real: Sender;
+  constructor(real: Sender) {
+    this.real = real;
+  }
+
+  async send<T>(client: 'ec2' | 'elbv2', command: AnyCommand, signal: AbortSignal): Promise<T> {
+    const name = commandName(command);
+    const input = command.input as Record<string, unknown>;
+    if (!isWrite(name)) {
+      if (JSON.stringify(input).includes(PLANNED)) return {} as T;
+      return this.real.send<T>(client, command, signal);
+    }
+    const [verb, ...rest] = name.split(/(?=[A-Z])/);
+    const action =
+      verb === 'Create' || verb === 'Register' || verb === 'Authorize'
+        ? 'create'
+        : verb === 'Modify'
+          ? 'update'
+          : 'delete';
+    const what = String(
+      input.Name ?? input.TargetGroupArn ?? input.LoadBalancerArn ?? input.ListenerArn ?? input.GroupId ?? '',
+    );
+    this.actions.push({ action, resource: rest.join(''), name: what, detail: name });
+    const arn = `${PLANNED}${what}`;
+    return { LoadBalancers: [{ LoadBalancerArn: arn, DNSName: '' }], TargetGroups: [{ TargetGroupArn: arn }] } as T;
+  }
+}
+
+export class AwsClients implements Sender {
+  readonly ec2: EC2Client;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  private readonly limiters: Record<Family, Bottleneck>;
+
+  constructor(config: AwsConfig) {
+    // The endpoint override wins, then AWS_ENDPOINT_URL (which the SDK also honours, but explicit is clearer).
+    const endpoint = config.endpoint ?? process.env.AWS_ENDPOINT_URL;
+    // 'adaptive' adds the SDK's client-side rate limiting on top of retries when AWS starts throttling.
+    const common = { region: config.region, retryMode: 'adaptive', maxAttempts: 3, ...(endpoint ? { endpoint } : {}) };
+    this.ec2 = new EC2Client(common);
+    this.elbv2 = new ElasticLoadBalancingV2Client(common);
+    const l = config.limiters;
+    this.limiters = {
+      elbv2Read: new Bottleneck(l.elbv2Read),
+      elbv2Write: new Bottleneck(l.elbv2Write),
+      ec2: new Bottleneck(l.ec2),
+    };
+  }
+
+  /**
+   * Sends one command. Writes go ahead of reads in their limiter (a create or delete should not wait behind a
+   * resync's describes); a call aborted while queued never reaches AWS.
+   */
+  async send<T>(client: 'ec2' | 'elbv2', command: AnyCommand, signal: AbortSignal): Promise<T> {
+    const name = commandName(command);
+    const write = isWrite(name);
+    const family: Family = client === 'ec2' ? 'ec2' : write ? 'elbv2Write' : 'elbv2Read';
+    return this.limiters[family].schedule({ priority: write ? 3 : 5 }, async () => {
+      signal.throwIfAborted();
+      try {
+        const options = { abortSignal: signal };
+        const out = client === 'ec2' ? this.ec2.send(command, options) : this.elbv2.send(command, options);
+        return (await out) as T;
+      } catch (e) {
+        if (signal.aborted) throw signal.reason ?? e;
+        throw translate(e, name);
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(Object.values(this.limiters).map((l) => l.stop({ dropWaitingJobs: true })));
+    this.ec2.destroy();
+    this.elbv2.destroy();
+  }
+}

@@ -1,0 +1,128 @@
+// Pure: what a spec asks AWS for. One listener and one target group per Service port (TCP and UDP on the same
+// port with the same NodePort merge into TCP_UDP, the only way an NLB serves both), health checks per traffic
+// policy with the annotation overrides, and the node security-group rules.
+import { type LoadBalancerSpec, TerminalError } from '../provider.ts';
+import type { AwsOptions, HealthProtocol } from './annotations.ts';
+import { type ListenerProtocol, targetGroupName } from './names.ts';
+
+export interface HealthCheck {
+  protocol: HealthProtocol;
+  /** A port number as a string, or 'traffic-port' (the target's registered port, i.e. its NodePort). */
+  port: string;
+  path: string | undefined;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface DesiredPort {
+  /** Listener port on the NLB. */
+  port: number;
+  protocol: ListenerProtocol;
+  nodePort: number;
+  targetGroupName: string;
+  healthCheck: HealthCheck;
+}
+
+/** One node security-group ingress rule, as a comparable key `proto:port:cidr`. */
+export type RuleKey = `${'tcp' | 'udp'}:${number}:${string}`;
+
+export const DesiredReasons = {
+  unsupportedProtocol: 'UnsupportedProtocol',
+  noNodePort: 'NodePortRequired',
+  mixedNodePorts: 'TcpUdpNodePortMismatch',
+  sessionAffinity: 'UnsupportedSessionAffinity',
+  requestedAddress: 'UnsupportedLoadBalancerIP',
+} as const;
+
+export function desiredPorts(spec: Readonly<LoadBalancerSpec<AwsOptions>>): DesiredPort[] {
+  // Refusals mirror the in-tree NLB path (cloud-provider-aws EnsureLoadBalancer): the user must change the Service.
+  if (spec.requestedAddresses.length > 0) {
+    throw new TerminalError(
+      DesiredReasons.requestedAddress,
+      'an NLB cannot take spec.loadBalancerIP or a requested IP',
+    );
+  }
+  const byPort = new Map<number, { protocols: Set<string>; nodePorts: Set<number> }>();
+  for (const p of spec.ports) {
+    if (p.protocol === 'SCTP') {
+      throw new TerminalError(
+        DesiredReasons.unsupportedProtocol,
+        `port ${p.port}: an NLB with instance targets cannot serve SCTP`,
+      );
+    }
+    if (p.nodePort === null) {
+      throw new TerminalError(
+        DesiredReasons.noNodePort,
+        `port ${p.port}: instance targets need a NodePort (allocateLoadBalancerNodePorts is false)`,
+      );
+    }
+    const entry = byPort.get(p.port) ?? { protocols: new Set(), nodePorts: new Set() };
+    entry.protocols.add(p.protocol);
+    entry.nodePorts.add(p.nodePort);
+    byPort.set(p.port, entry);
+  }
+  return [...byPort.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([port, { protocols, nodePorts }]) => {
+      if (nodePorts.size > 1) {
+        throw new TerminalError(
+          DesiredReasons.mixedNodePorts,
+          `port ${port}: TCP and UDP must share one NodePort to be served by one TCP_UDP listener`,
+        );
+      }
+      const protocol: ListenerProtocol = protocols.size > 1 ? 'TCP_UDP' : protocols.has('UDP') ? 'UDP' : 'TCP';
+      return {
+        port,
+        protocol,
+        nodePort: [...nodePorts][0]!,
+        targetGroupName: targetGroupName(spec.identity, protocol, port),
+        healthCheck: healthCheckFor(spec, protocol),
+      };
+    });
+}
+
+/**
+ * Defaults as cloud-provider-aws: Cluster -> TCP on the traffic port, 30s, 3/3; Local -> HTTP on the
+ * healthCheckNodePort at /healthz, 10s, 2/2 (answers only where endpoints run). A UDP NodePort cannot be
+ * probed over TCP, so UDP-only groups with Cluster probe kube-proxy's healthz (spec.healthCheck) over HTTP.
+ */
+export function healthCheckFor(spec: Readonly<LoadBalancerSpec<AwsOptions>>, protocol: ListenerProtocol): HealthCheck {
+  const local = spec.externalTrafficPolicy === 'Local';
+  const viaHttp = local || protocol === 'UDP';
+  const o = spec.providerOptions.healthCheck;
+  const hcProtocol = o.protocol ?? (viaHttp ? 'HTTP' : 'TCP');
+  const port = o.port ?? (viaHttp ? spec.healthCheck.port : 'traffic-port');
+  return {
+    protocol: hcProtocol,
+    port: String(port),
+    path: hcProtocol === 'TCP' ? undefined : (o.path ?? spec.healthCheck.path),
+    intervalSeconds: o.intervalSeconds ?? (local ? 10 : 30),
+    timeoutSeconds: o.timeoutSeconds ?? (hcProtocol === 'TCP' ? 10 : 6),
+    healthyThreshold: o.healthyThreshold ?? (local ? 2 : 3),
+    unhealthyThreshold: o.unhealthyThreshold ?? (local ? 2 : 3),
+  };
+}
+
+/**
+ * Node SG ingress: each NodePort from the source ranges (anywhere when none), and for Local the health-check
+ * NodePort from the VPC (the NLB probes from its subnets). kube-proxy's shared 10256 is left to the cluster's
+ * own node SG rules: one Service's rule must not be revoked when another Service still needs it.
+ */
+export function desiredRules(
+  spec: Readonly<LoadBalancerSpec<AwsOptions>>,
+  ports: DesiredPort[],
+  vpcCidr: string,
+): RuleKey[] {
+  const sources = spec.sourceRanges.filter((c) => !c.includes(':'));
+  const from = sources.length > 0 ? sources : ['0.0.0.0/0'];
+  const rules = new Set<RuleKey>();
+  for (const p of ports) {
+    const protos =
+      p.protocol === 'TCP_UDP' ? (['tcp', 'udp'] as const) : ([p.protocol.toLowerCase() as 'tcp' | 'udp'] as const);
+    for (const proto of protos) for (const cidr of from) rules.add(`${proto}:${p.nodePort}:${cidr}`);
+  }
+  if (spec.externalTrafficPolicy === 'Local') rules.add(`tcp:${spec.healthCheck.port}:${vpcCidr}`);
+  return [...rules].sort();
+}

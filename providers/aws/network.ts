@@ -1,0 +1,215 @@
+// EC2 side of an NLB: which instances stand behind the nodes, which subnets the NLB goes in, and the node
+// security-group ingress rules we own (found by their description, so we never touch anyone else's).
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeInstancesCommand,
+  type DescribeInstancesCommandOutput,
+  DescribeSecurityGroupsCommand,
+  type DescribeSecurityGroupsCommandOutput,
+  DescribeSubnetsCommand,
+  type DescribeSubnetsCommandOutput,
+  DescribeVpcsCommand,
+  type DescribeVpcsCommandOutput,
+  type IpPermission,
+  RevokeSecurityGroupIngressCommand,
+  type Subnet,
+} from '@aws-sdk/client-ec2';
+import { type LoadBalancerSpec, RetryAfterError, TerminalError } from '../provider.ts';
+import type { AwsOptions } from './annotations.ts';
+import type { Sender } from './clients.ts';
+import type { RuleKey } from './desired.ts';
+import { clusterTag, ruleDescription } from './names.ts';
+
+// The contract does not re-export BackendNode; take it from the spec rather than reach into src/.
+type BackendNode = LoadBalancerSpec['nodes'][number];
+
+export interface NodeInstance {
+  node: string;
+  instanceId: string;
+  zone: string;
+  vpcId: string;
+}
+
+const PROVIDER_ID = /^aws:\/\/\/([^/]*)\/(i-[0-9a-f]+)$/;
+
+/**
+ * The running instances behind `nodes`: by providerID (aws:///<zone>/<instance-id>), else by InternalIP within
+ * the account. Nodes with no running instance are left out: registering them would fail (TargetNotRunning).
+ */
+export async function resolveInstances(
+  clients: Sender,
+  nodes: readonly BackendNode[],
+  signal: AbortSignal,
+): Promise<NodeInstance[]> {
+  const byId = new Map<string, string>();
+  const byIp = new Map<string, string>();
+  for (const n of nodes) {
+    const id = n.providerID?.match(PROVIDER_ID)?.[2];
+    if (id) byId.set(id, n.name);
+    else if (n.internalIP) byIp.set(n.internalIP, n.name);
+  }
+  const out: NodeInstance[] = [];
+  const running = { Name: 'instance-state-name', Values: ['running'] };
+  const lookups: [
+    string,
+    Map<string, string>,
+    (i: { InstanceId?: string; PrivateIpAddress?: string }) => string | undefined,
+  ][] = [
+    ['instance-id', byId, (i) => i.InstanceId],
+    ['private-ip-address', byIp, (i) => i.PrivateIpAddress],
+  ];
+  for (const [filter, wanted, keyOf] of lookups) {
+    if (wanted.size === 0) continue;
+    const res = await clients.send<DescribeInstancesCommandOutput>(
+      'ec2',
+      new DescribeInstancesCommand({ Filters: [{ Name: filter, Values: [...wanted.keys()] }, running] }),
+      signal,
+    );
+    for (const i of (res.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+      const node = wanted.get(keyOf(i) ?? '');
+      if (node && i.InstanceId) {
+        out.push({ node, instanceId: i.InstanceId, zone: i.Placement?.AvailabilityZone ?? '', vpcId: i.VpcId ?? '' });
+      }
+    }
+  }
+  return out.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+}
+
+const tagOf = (s: Subnet, key: string) => s.Tags?.find((t) => t.Key === key)?.Value;
+const taggedForCluster = (s: Subnet, cluster: string) => tagOf(s, clusterTag(cluster)) !== undefined;
+const taggedForOther = (s: Subnet, cluster: string) =>
+  (s.Tags ?? []).some((t) => t.Key?.startsWith('kubernetes.io/cluster/') && t.Key !== clusterTag(cluster));
+
+/**
+ * Subnets for a new NLB: the annotation's (IDs or Name tags), else discovery as ALBC does it: the role tag for
+ * the scheme, not tagged for another cluster only, one per AZ (cluster-tagged first, then the lowest ID), and
+ * only the AZs that have nodes when any do.
+ */
+export async function chooseSubnets(
+  clients: Sender,
+  cluster: string,
+  options: AwsOptions,
+  instances: readonly NodeInstance[],
+  signal: AbortSignal,
+): Promise<{ subnetIds: string[]; vpcId: string }> {
+  const describe = async (Filters: { Name: string; Values: string[] }[]) =>
+    (await clients.send<DescribeSubnetsCommandOutput>('ec2', new DescribeSubnetsCommand({ Filters }), signal))
+      .Subnets ?? [];
+  if (options.subnets) {
+    const ids = options.subnets.filter((s) => s.startsWith('subnet-'));
+    const names = options.subnets.filter((s) => !s.startsWith('subnet-'));
+    const found = [
+      ...(ids.length ? await describe([{ Name: 'subnet-id', Values: ids }]) : []),
+      ...(names.length ? await describe([{ Name: 'tag:Name', Values: names }]) : []),
+    ];
+    const missing = options.subnets.filter((s) => !found.some((f) => f.SubnetId === s || tagOf(f, 'Name') === s));
+    if (missing.length) throw new TerminalError('SubnetNotFound', `subnets not found: ${missing.join(', ')}`);
+    return { subnetIds: found.map((s) => s.SubnetId!).sort(), vpcId: found[0]!.VpcId! };
+  }
+  const role = options.scheme === 'internal' ? 'kubernetes.io/role/internal-elb' : 'kubernetes.io/role/elb';
+  const vpcs = [...new Set(instances.map((i) => i.vpcId).filter(Boolean))];
+  const candidates = (
+    await describe([
+      { Name: `tag:${role}`, Values: ['1', ''] },
+      ...(vpcs.length ? [{ Name: 'vpc-id', Values: vpcs }] : []),
+    ])
+  ).filter((s) => !taggedForOther(s, cluster) || taggedForCluster(s, cluster));
+  const nodeZones = new Set(instances.map((i) => i.zone));
+  const inNodeZones = candidates.filter((s) => nodeZones.has(s.AvailabilityZone ?? ''));
+  const pool = inNodeZones.length ? inNodeZones : candidates;
+  const perZone = new Map<string, Subnet>();
+  const rank = (s: Subnet) => `${taggedForCluster(s, cluster) ? 0 : 1}${s.SubnetId}`;
+  for (const s of pool) {
+    const held = perZone.get(s.AvailabilityZone ?? '');
+    if (!held || rank(s) < rank(held)) perZone.set(s.AvailabilityZone ?? '', s);
+  }
+  const chosen = [...perZone.values()];
+  if (!chosen.length) {
+    throw new RetryAfterError('NoSubnets', `no subnet tagged ${role}=1 (and not for another cluster) was found`, 60);
+  }
+  return { subnetIds: chosen.map((s) => s.SubnetId!).sort(), vpcId: chosen[0]!.VpcId! };
+}
+
+const vpcCidrs = new Map<string, string>();
+/** The VPC's primary CIDR: NLB health checks come from inside it. Cached: it never changes. */
+export async function vpcCidr(clients: Sender, vpcId: string, signal: AbortSignal): Promise<string> {
+  let cidr = vpcCidrs.get(vpcId);
+  if (!cidr) {
+    const res = await clients.send<DescribeVpcsCommandOutput>(
+      'ec2',
+      new DescribeVpcsCommand({ VpcIds: [vpcId] }),
+      signal,
+    );
+    cidr = res.Vpcs?.[0]?.CidrBlock ?? '0.0.0.0/0';
+    vpcCidrs.set(vpcId, cidr);
+  }
+  return cidr;
+}
+
+function permission(key: RuleKey, description: string): IpPermission {
+  const [proto, port, cidr] = key.split(':') as [string, string, string];
+  return {
+    IpProtocol: proto,
+    FromPort: Number(port),
+    ToPort: Number(port),
+    IpRanges: [{ CidrIp: cidr, Description: description }],
+  };
+}
+
+/**
+ * Converges our rules on the cluster's node security groups (tagged kubernetes.io/cluster/<name>, in `vpcId`
+ * when given) to `want`; `want=[]` removes them all. Returns whether anything changed.
+ */
+export async function syncRules(
+  clients: Sender,
+  cluster: string,
+  vpcId: string | null,
+  lbName: string,
+  want: readonly RuleKey[],
+  signal: AbortSignal,
+): Promise<boolean> {
+  const description = ruleDescription(lbName);
+  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
+    'ec2',
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'tag-key', Values: [clusterTag(cluster)] },
+        ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
+      ],
+    }),
+    signal,
+  );
+  let changed = false;
+  for (const group of res.SecurityGroups ?? []) {
+    const have = new Set<RuleKey>();
+    for (const p of group.IpPermissions ?? []) {
+      for (const r of p.IpRanges ?? []) {
+        if (r.Description === description) have.add(`${p.IpProtocol as 'tcp'}:${p.FromPort ?? 0}:${r.CidrIp}`);
+      }
+    }
+    const add = want.filter((k) => !have.has(k));
+    const remove = [...have].filter((k) => !want.includes(k));
+    if (remove.length) {
+      await clients.send(
+        'ec2',
+        new RevokeSecurityGroupIngressCommand({
+          GroupId: group.GroupId,
+          IpPermissions: remove.map((k) => permission(k, description)),
+        }),
+        signal,
+      );
+    }
+    if (add.length) {
+      await clients.send(
+        'ec2',
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: group.GroupId,
+          IpPermissions: add.map((k) => permission(k, description)),
+        }),
+        signal,
+      );
+    }
+    changed ||= add.length + remove.length > 0;
+  }
+  return changed;
+}

@@ -1,0 +1,346 @@
+// The aws provider: one internet-facing (or internal) Network Load Balancer per Service, one target group and one
+// listener per Service port, instance targets on the NodePorts, and our own ingress rules on the node security
+// groups. Every step observes, compares, then writes only the difference, so a converged Service costs no
+// mutating call (see README.md for the measured counts).
+import {
+  CreateListenerCommand,
+  type CreateListenerCommandOutput,
+  CreateLoadBalancerCommand,
+  type CreateLoadBalancerCommandOutput,
+  CreateTargetGroupCommand,
+  type CreateTargetGroupCommandOutput,
+  DeleteListenerCommand,
+  DeleteLoadBalancerCommand,
+  DeleteTargetGroupCommand,
+  DescribeLoadBalancersCommand,
+  type DescribeLoadBalancersCommandOutput,
+  DescribeTagsCommand,
+  type DescribeTagsCommandOutput,
+  type LoadBalancer,
+  ModifyListenerCommand,
+  ModifyTargetGroupCommand,
+  type TargetGroup,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { V1Service } from '@kubernetes/client-node';
+import {
+  type CallOptions,
+  type ChangeResult,
+  type EnsureResult,
+  type LoadBalancerIdentity,
+  type LoadBalancerSpec,
+  type LogPort,
+  type ObservedLoadBalancer,
+  type PlannedAction,
+  type Provider,
+  type ProviderContext,
+  type ServiceCheck,
+  TerminalError,
+} from '../provider.ts';
+import { type AwsOptions, readAnnotations } from './annotations.ts';
+import { AwsClients, errorCode, PlanRecorder, type Sender } from './clients.ts';
+import { type DesiredPort, desiredPorts, desiredRules, type HealthCheck } from './desired.ts';
+import {
+  findLoadBalancer,
+  findTargetGroup,
+  listenersOf,
+  registeredTargets,
+  syncTargets,
+  targetGroupsByPrefix,
+  targetGroupsOf,
+} from './elbv2.ts';
+import type { AwsConfig } from './index.ts';
+import { loadBalancerName, ownerTags, TagKeys, targetGroupPrefix, toAwsTags } from './names.ts';
+import { chooseSubnets, type NodeInstance, resolveInstances, syncRules, vpcCidr } from './network.ts';
+
+type Spec = Readonly<LoadBalancerSpec<AwsOptions>>;
+
+const statusOf = (lb: LoadBalancer) => ({ ingress: [{ hostname: (lb.DNSName ?? '').toLowerCase() }] });
+
+function healthCheckDiffers(tg: TargetGroup, hc: HealthCheck): boolean {
+  return (
+    tg.HealthCheckProtocol !== hc.protocol ||
+    tg.HealthCheckPort !== hc.port ||
+    (hc.path !== undefined && tg.HealthCheckPath !== hc.path) ||
+    tg.HealthCheckIntervalSeconds !== hc.intervalSeconds ||
+    tg.HealthCheckTimeoutSeconds !== hc.timeoutSeconds ||
+    tg.HealthyThresholdCount !== hc.healthyThreshold ||
+    tg.UnhealthyThresholdCount !== hc.unhealthyThreshold
+  );
+}
+
+const healthCheckParams = (hc: HealthCheck) => ({
+  HealthCheckProtocol: hc.protocol,
+  HealthCheckPort: hc.port,
+  ...(hc.path !== undefined ? { HealthCheckPath: hc.path } : {}),
+  HealthCheckIntervalSeconds: hc.intervalSeconds,
+  HealthCheckTimeoutSeconds: hc.timeoutSeconds,
+  HealthyThresholdCount: hc.healthyThreshold,
+  UnhealthyThresholdCount: hc.unhealthyThreshold,
+});
+
+export class AwsProvider implements Provider<AwsOptions> {
+  readonly name = 'aws';
+  readonly clients: AwsClients;
+  private readonly cluster: string;
+  private readonly log: LogPort;
+  /** instance id -> node name, as last resolved; lets get() report node names without a Node lookup. */
+  private readonly nodeNames = new Map<string, string>();
+
+  constructor(context: ProviderContext, config: AwsConfig) {
+    this.clients = new AwsClients(config);
+    this.cluster = context.clusterName;
+    this.log = context.log.child({ provider: 'aws' });
+  }
+
+  checkService(service: Readonly<V1Service>): ServiceCheck<AwsOptions> {
+    return readAnnotations(service);
+  }
+
+  async stop(): Promise<void> {
+    await this.clients.stop();
+  }
+
+  async ensure(spec: Spec, { signal }: CallOptions): Promise<EnsureResult> {
+    return this.converge(spec, this.clients, signal);
+  }
+
+  /** ensure() with every write recorded instead of sent. */
+  async plan(spec: Spec, { signal }: CallOptions): Promise<PlannedAction[]> {
+    const recorder = new PlanRecorder(this.clients);
+    await this.converge(spec, recorder, signal);
+    return recorder.actions;
+  }
+
+  private async converge(spec: Spec, clients: Sender, signal: AbortSignal): Promise<EnsureResult> {
+    const ports = desiredPorts(spec); // refuses what an NLB cannot do before any call
+    const name = loadBalancerName(spec.identity);
+    const tags = toAwsTags(ownerTags(spec.identity, spec.providerOptions.extraTags));
+    const instances = await this.instances(spec, signal);
+    let changed = false;
+
+    let lb = await findLoadBalancer(clients, name, signal);
+    if (lb && lb.Scheme !== spec.providerOptions.scheme) {
+      throw new TerminalError(
+        'SchemeChange',
+        `the NLB is ${lb.Scheme}; an NLB's scheme cannot change (recreate the Service)`,
+      );
+    }
+    if (!lb) {
+      const { subnetIds } = await chooseSubnets(clients, this.cluster, spec.providerOptions, instances, signal);
+      const res = await clients.send<CreateLoadBalancerCommandOutput>(
+        'elbv2',
+        new CreateLoadBalancerCommand({
+          Name: name,
+          Type: 'network',
+          Scheme: spec.providerOptions.scheme,
+          Subnets: subnetIds,
+          Tags: tags,
+        }),
+        signal,
+      );
+      lb = res.LoadBalancers![0]!;
+      changed = true;
+    }
+    const lbArn = lb.LoadBalancerArn!;
+    const vpcId = lb.VpcId!;
+
+    // Target groups: attached ones in one call; a desired one not attached (a crash between its create and its
+    // listener's) is looked up by name before it is created.
+    const attached = new Map((await targetGroupsOf(clients, lbArn, signal)).map((g) => [g.TargetGroupName!, g]));
+    const groups = new Map<number, TargetGroup>();
+    for (const p of ports) {
+      let tg = attached.get(p.targetGroupName) ?? (await findTargetGroup(clients, p.targetGroupName, signal));
+      if (!tg) {
+        tg = await this.createTargetGroup(clients, p, vpcId, tags, signal);
+        changed = true;
+      } else if (healthCheckDiffers(tg, p.healthCheck)) {
+        await clients.send(
+          'elbv2',
+          new ModifyTargetGroupCommand({ TargetGroupArn: tg.TargetGroupArn, ...healthCheckParams(p.healthCheck) }),
+          signal,
+        );
+        changed = true;
+      }
+      groups.set(p.port, tg);
+      const ids = instances.map((i) => i.instanceId);
+      if (await syncTargets(clients, tg.TargetGroupArn!, ids, p.nodePort, signal)) changed = true;
+    }
+
+    // Listeners: one per port forwarding to its group; others go, then the groups nothing forwards to any more.
+    const listeners = await listenersOf(clients, lbArn, signal);
+    for (const p of ports) {
+      const tgArn = groups.get(p.port)!.TargetGroupArn!;
+      const forward = [{ Type: 'forward' as const, TargetGroupArn: tgArn }];
+      const l = listeners.find((x) => x.Port === p.port);
+      if (!l) {
+        await clients.send<CreateListenerCommandOutput>(
+          'elbv2',
+          new CreateListenerCommand({
+            LoadBalancerArn: lbArn,
+            Port: p.port,
+            Protocol: p.protocol,
+            DefaultActions: forward,
+            Tags: tags,
+          }),
+          signal,
+        );
+        changed = true;
+      } else if (l.Protocol !== p.protocol || l.DefaultActions?.[0]?.TargetGroupArn !== tgArn) {
+        await clients.send(
+          'elbv2',
+          new ModifyListenerCommand({ ListenerArn: l.ListenerArn, Protocol: p.protocol, DefaultActions: forward }),
+          signal,
+        );
+        changed = true;
+      }
+    }
+    for (const l of listeners.filter((x) => !ports.some((p) => p.port === x.Port))) {
+      await clients.send('elbv2', new DeleteListenerCommand({ ListenerArn: l.ListenerArn }), signal);
+      changed = true;
+    }
+    const wantedGroups = new Set(ports.map((p) => p.targetGroupName));
+    for (const g of attached.values()) {
+      if (wantedGroups.has(g.TargetGroupName!)) continue;
+      await clients.send('elbv2', new DeleteTargetGroupCommand({ TargetGroupArn: g.TargetGroupArn }), signal);
+      changed = true;
+    }
+
+    const cidr = spec.externalTrafficPolicy === 'Local' ? await vpcCidr(clients, vpcId, signal) : '';
+    if (await syncRules(clients, this.cluster, vpcId, name, desiredRules(spec, ports, cidr), signal)) changed = true;
+    return { status: statusOf(lb), changed };
+  }
+
+  /** Only target membership: Register/Deregister for the difference, nothing else is written. */
+  async updateHosts(spec: Spec, options: CallOptions): Promise<ChangeResult> {
+    const { signal } = options;
+    const ports = desiredPorts(spec);
+    const lb = await findLoadBalancer(this.clients, loadBalancerName(spec.identity), signal);
+    if (!lb) return this.ensure(spec, options);
+    const attached = new Map(
+      (await targetGroupsOf(this.clients, lb.LoadBalancerArn!, signal)).map((g) => [g.TargetGroupName!, g]),
+    );
+    if (ports.some((p) => !attached.has(p.targetGroupName))) return this.ensure(spec, options);
+    const ids = (await this.instances(spec, signal)).map((i) => i.instanceId);
+    let changed = false;
+    for (const p of ports) {
+      if (await syncTargets(this.clients, attached.get(p.targetGroupName)!.TargetGroupArn!, ids, p.nodePort, signal))
+        changed = true;
+    }
+    return { changed };
+  }
+
+  /** Listeners, then the NLB, then every target group with our prefix (attached or stray), then our SG rules. */
+  async ensureDeleted(identity: Readonly<LoadBalancerIdentity>, { signal }: CallOptions): Promise<ChangeResult> {
+    const name = loadBalancerName(identity);
+    let changed = false;
+    const lb = await findLoadBalancer(this.clients, name, signal);
+    if (lb) {
+      for (const l of await listenersOf(this.clients, lb.LoadBalancerArn!, signal)) {
+        await this.clients.send('elbv2', new DeleteListenerCommand({ ListenerArn: l.ListenerArn }), signal);
+      }
+      await this.clients.send('elbv2', new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }), signal);
+      changed = true;
+    }
+    for (const g of await targetGroupsByPrefix(this.clients, targetGroupPrefix(identity), signal)) {
+      try {
+        await this.clients.send('elbv2', new DeleteTargetGroupCommand({ TargetGroupArn: g.TargetGroupArn }), signal);
+        changed = true;
+      } catch (e) {
+        if (errorCode(e) !== 'TargetGroupNotFoundException') throw e;
+      }
+    }
+    if (await syncRules(this.clients, this.cluster, null, name, [], signal)) changed = true;
+    return { changed };
+  }
+
+  async get(identity: Readonly<LoadBalancerIdentity>, { signal }: CallOptions): Promise<ObservedLoadBalancer | null> {
+    const lb = await findLoadBalancer(this.clients, loadBalancerName(identity), signal);
+    if (!lb) return null;
+    const ids = new Set<string>();
+    for (const g of await targetGroupsOf(this.clients, lb.LoadBalancerArn!, signal)) {
+      for (const key of await registeredTargets(this.clients, g.TargetGroupArn!, signal)) ids.add(key.split(':')[0]!);
+    }
+    const backends = [...ids].map((id) => this.nodeNames.get(id) ?? id).sort();
+    return { identity: { ...identity }, status: statusOf(lb), backends };
+  }
+
+  /** Every NLB tagged as this cluster's, read back into identities from its tags (DescribeTags takes 20 ARNs). */
+  async listOwned({ signal }: CallOptions): Promise<LoadBalancerIdentity[]> {
+    const arns: string[] = [];
+    let Marker: string | undefined;
+    do {
+      const res = await this.clients.send<DescribeLoadBalancersCommandOutput>(
+        'elbv2',
+        new DescribeLoadBalancersCommand({ Marker, PageSize: 400 }),
+        signal,
+      );
+      arns.push(
+        ...(res.LoadBalancers ?? [])
+          .filter((lb) => lb.LoadBalancerName?.startsWith('db-'))
+          .map((lb) => lb.LoadBalancerArn!),
+      );
+      Marker = res.NextMarker;
+    } while (Marker);
+    const owned: LoadBalancerIdentity[] = [];
+    for (let i = 0; i < arns.length; i += 20) {
+      const res = await this.clients.send<DescribeTagsCommandOutput>(
+        'elbv2',
+        new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }),
+        signal,
+      );
+      for (const d of res.TagDescriptions ?? []) {
+        const tag = (k: string) => d.Tags?.find((t) => t.Key === k)?.Value;
+        const [namespace, name] = (tag(TagKeys.serviceName) ?? '').split('/');
+        const uid = tag(TagKeys.uid);
+        if (tag(TagKeys.cluster) === this.cluster && namespace && name && uid)
+          owned.push({ clusterName: this.cluster, namespace, name, uid });
+      }
+    }
+    return owned;
+  }
+
+  private async createTargetGroup(
+    clients: Sender,
+    p: DesiredPort,
+    vpcId: string,
+    tags: { Key: string; Value: string }[],
+    signal: AbortSignal,
+  ): Promise<TargetGroup> {
+    try {
+      const res = await clients.send<CreateTargetGroupCommandOutput>(
+        'elbv2',
+        new CreateTargetGroupCommand({
+          Name: p.targetGroupName,
+          Protocol: p.protocol,
+          Port: p.nodePort,
+          VpcId: vpcId,
+          TargetType: 'instance',
+          ...healthCheckParams(p.healthCheck),
+          Tags: tags,
+        }),
+        signal,
+      );
+      return res.TargetGroups![0]!;
+    } catch (e) {
+      // Another writer (or our own lost response) got there first: use what is there.
+      const existing =
+        errorCode(e) === 'DuplicateTargetGroupNameException'
+          ? await findTargetGroup(clients, p.targetGroupName, signal)
+          : null;
+      if (existing) return existing;
+      throw e;
+    }
+  }
+
+  private async instances(spec: Spec, signal: AbortSignal): Promise<NodeInstance[]> {
+    const found = await resolveInstances(this.clients, spec.nodes, signal);
+    for (const i of found) this.nodeNames.set(i.instanceId, i.node);
+    const missing = spec.nodes.length - found.length;
+    if (missing > 0)
+      this.log.warn(
+        { service: `${spec.identity.namespace}/${spec.identity.name}`, missing },
+        'nodes without a running EC2 instance are not registered',
+      );
+    return found;
+  }
+}
