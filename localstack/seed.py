@@ -38,8 +38,15 @@ if vpc is None:
 vpc_id = vpc["VpcId"]
 
 subnets = {}
-for suffix, cidr, share in (("a", "10.0.0.0/24", "owned"), ("b", "10.0.1.0/24", "shared")):
-    az = f"{region}{suffix}"
+# Public subnets (role/elb, where nodes run) and private ones (role/internal-elb) for internal NLBs, as in a VPC
+# laid out for EKS; the key is the seed.json name, its last letter the zone.
+for key, cidr, share, role in (
+    ("a", "10.0.0.0/24", "owned", "kubernetes.io/role/elb"),
+    ("b", "10.0.1.0/24", "shared", "kubernetes.io/role/elb"),
+    ("private-a", "10.0.2.0/24", "owned", "kubernetes.io/role/internal-elb"),
+    ("private-b", "10.0.3.0/24", "shared", "kubernetes.io/role/internal-elb"),
+):
+    az = f"{region}{key[-1]}"
     found = one(
         ec2.describe_subnets(
             Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "cidr-block", "Values": [cidr]}]
@@ -51,10 +58,10 @@ for suffix, cidr, share in (("a", "10.0.0.0/24", "owned"), ("b", "10.0.1.0/24", 
             CidrBlock=cidr,
             AvailabilityZone=az,
             TagSpecifications=tags(
-                "subnet", ("kubernetes.io/role/elb", "1"), (CLUSTER_TAG, share), ("Name", f"{cluster}-{suffix}")
+                "subnet", (role, "1"), (CLUSTER_TAG, share), ("Name", f"{cluster}-{key}")
             ),
         )["Subnet"]
-    subnets[suffix] = found["SubnetId"]
+    subnets[key] = found["SubnetId"]
 
 group_name = f"{cluster}-nodes"
 sg = one(
