@@ -98,32 +98,37 @@ export class AwsClients implements Sender {
     this.ec2 = new EC2Client(common);
     this.elbv2 = new ElasticLoadBalancingV2Client(common);
     const l = config.limiters;
-    this.limiters = {
-      elbv2Read: new Bottleneck(l.elbv2Read),
-      elbv2Write: new Bottleneck(l.elbv2Write),
-      ec2: new Bottleneck(l.ec2),
+    // bottleneck calls it minTime; passing our minTimeMs through as-is would silently mean "no spacing".
+    const limiter = (o: { maxConcurrent: number; minTimeMs: number }) =>
+      new Bottleneck({ maxConcurrent: o.maxConcurrent, minTime: o.minTimeMs });
+    this.limiters = { elbv2Read: limiter(l.elbv2Read), elbv2Write: limiter(l.elbv2Write), ec2: limiter(l.ec2) };
+    // The limiter sits inside the SDK's retry loop (after retryMiddleware), so every attempt waits for it: a
+    // retry after a throttle is a request like any other, and the configured rate bounds what AWS sees.
+    const limited = (client: 'ec2' | 'elbv2'): AnyCommand => {
+      return (next: AnyCommand, context: { commandName?: string }) => (args: unknown) => {
+        const write = isWrite(String(context.commandName ?? '').replace(/Command$/, ''));
+        const family: Family = client === 'ec2' ? 'ec2' : write ? 'elbv2Write' : 'elbv2Read';
+        // Writes go ahead of reads (a create or delete should not wait behind a resync's describes).
+        return this.limiters[family].schedule({ priority: write ? 3 : 5 }, () => next(args));
+      };
     };
+    const at = { relation: 'after', toMiddleware: 'retryMiddleware', name: 'drawbridgeLimiter' } as const;
+    this.ec2.middlewareStack.addRelativeTo(limited('ec2'), at);
+    this.elbv2.middlewareStack.addRelativeTo(limited('elbv2'), at);
   }
 
-  /**
-   * Sends one command. Writes go ahead of reads in their limiter (a create or delete should not wait behind a
-   * resync's describes); a call aborted while queued never reaches AWS.
-   */
+  /** Sends one command; a call aborted before it is sent (or while queued in a limiter) never reaches AWS. */
   async send<T>(client: 'ec2' | 'elbv2', command: AnyCommand, signal: AbortSignal): Promise<T> {
     const name = commandName(command);
-    const write = isWrite(name);
-    const family: Family = client === 'ec2' ? 'ec2' : write ? 'elbv2Write' : 'elbv2Read';
-    return this.limiters[family].schedule({ priority: write ? 3 : 5 }, async () => {
-      signal.throwIfAborted();
-      try {
-        const options = { abortSignal: signal };
-        const out = client === 'ec2' ? this.ec2.send(command, options) : this.elbv2.send(command, options);
-        return (await out) as T;
-      } catch (e) {
-        if (signal.aborted) throw signal.reason ?? e;
-        throw translate(e, name);
-      }
-    });
+    signal.throwIfAborted();
+    try {
+      const options = { abortSignal: signal };
+      const out = client === 'ec2' ? this.ec2.send(command, options) : this.elbv2.send(command, options);
+      return (await out) as T;
+    } catch (e) {
+      if (signal.aborted) throw signal.reason ?? e;
+      throw translate(e, name);
+    }
   }
 
   async stop(): Promise<void> {

@@ -46,19 +46,89 @@ export async function startMoto(
   };
 }
 
-/** A pass-through HTTP proxy recording each request's Action (query protocol: form-encoded body). */
+/** One request as the proxy saw it: when, which API family (as our limiters split them), and any fault answered. */
+export interface ProxiedRequest {
+  at: number;
+  action: string;
+  family: 'elbv2Read' | 'elbv2Write' | 'ec2';
+  fault?: 'throttle' | '5xx';
+}
+
+/** Shares (0..1) of requests answered with a throttling error or a 5xx instead of being passed on. */
+export interface Faults {
+  throttle: number;
+  serverError: number;
+  /** Seed of the proxy's own PRNG, so a failing run can be replayed. */
+  seed?: number;
+}
+
+/** mulberry32: a tiny seeded PRNG; Math.random would make a fault pattern unreproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// EC2 speaks ec2Query (Version 2016-11-15), ELBv2 awsQuery (2015-12-01); their error bodies differ, and real AWS
+// throttles EC2 with 503 RequestLimitExceeded and ELBv2 with 400 Throttling (reference/libs.md section 3).
+const EC2_VERSION = '2016-11-15';
+function faultResponse(ec2: boolean, fault: 'throttle' | '5xx'): { status: number; body: string } {
+  const [status, code, message] =
+    fault === 'throttle'
+      ? ec2
+        ? [503, 'RequestLimitExceeded', 'Request limit exceeded.']
+        : [400, 'Throttling', 'Rate exceeded']
+      : [500, ec2 ? 'InternalError' : 'InternalFailure', 'injected server error'];
+  const body = ec2
+    ? `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>injected</RequestID></Response>`
+    : `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>`;
+  return { status, body };
+}
+
+/**
+ * A pass-through HTTP proxy recording each request's Action (query protocol: form-encoded body) and, with
+ * `faults`, answering a share of them with throttling or 5xx errors in AWS's own shapes instead of passing them on.
+ */
 export async function recordingProxy(
   upstream: string,
-): Promise<{ endpoint: string; actions: string[]; close(): Promise<void> }> {
+  options: { faults?: Faults } = {},
+): Promise<{ endpoint: string; actions: string[]; requests: ProxiedRequest[]; close(): Promise<void> }> {
   const target = new URL(upstream);
   const actions: string[] = [];
+  const requests: ProxiedRequest[] = [];
+  const random = prng(options.faults?.seed ?? 1);
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const action = new URLSearchParams(body.toString('utf8')).get('Action');
-      if (action) actions.push(action);
+      const form = new URLSearchParams(body.toString('utf8'));
+      const action = form.get('Action');
+      if (action) {
+        const ec2 = form.get('Version') === EC2_VERSION;
+        const family = ec2 ? 'ec2' : action.startsWith('Describe') ? 'elbv2Read' : 'elbv2Write';
+        const roll = random();
+        const f = options.faults;
+        const fault = !f
+          ? undefined
+          : roll < f.throttle
+            ? 'throttle'
+            : roll < f.throttle + f.serverError
+              ? '5xx'
+              : undefined;
+        requests.push({ at: Date.now(), action, family, ...(fault ? { fault } : {}) });
+        if (fault) {
+          const { status, body: xml } = faultResponse(ec2, fault);
+          res.writeHead(status, { 'content-type': 'text/xml' });
+          res.end(xml);
+          return;
+        }
+        actions.push(action);
+      }
       const out = request(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
         (up) => {
@@ -75,8 +145,28 @@ export async function recordingProxy(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     actions,
-    close: () => new Promise((ok) => server.close(() => ok())),
+    requests,
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
+}
+
+/** The most requests of one family that arrived within any window of `windowMs` (a sliding window). */
+export function peakRate(
+  requests: readonly ProxiedRequest[],
+  family: ProxiedRequest['family'],
+  windowMs = 1000,
+): number {
+  const times = requests.filter((r) => r.family === family).map((r) => r.at);
+  let peak = 0;
+  for (let i = 0, j = 0; j < times.length; j++) {
+    while (times[j]! - times[i]! >= windowMs) i++;
+    peak = Math.max(peak, j - i + 1);
+  }
+  return peak;
 }
 
 /** Mutating calls only (everything but Describe*), counted by action, for exact assertions. */

@@ -48,7 +48,13 @@ const cluster = useControlPlane({
     await addNode(c.core, 'node-b');
     controller = await startController(c.kubeConfig, {
       provider: 'aws',
-      providerConfig: { region: 'us-east-1', endpoint: proxy.endpoint },
+      // Loose limiters: every Service is resynced every 2 s here (~8 describes each), far above what the default
+      // read limiter (10/s) lets through; aws-faults.test.ts is where the limits themselves are tested.
+      providerConfig: {
+        region: 'us-east-1',
+        endpoint: proxy.endpoint,
+        limiters: { elbv2Read: { minTimeMs: 0 }, elbv2Write: { minTimeMs: 0 }, ec2: { minTimeMs: 0 } },
+      },
       clusterName: CLUSTER,
       // Short, so the drift case sees a resync soon; a converged resync costs no write (asserted below).
       resyncSeconds: 2,
