@@ -214,6 +214,23 @@ export interface DemoHooks {
   config?: Record<string, unknown>;
   /** A one-line description of what the demo sets up, printed as it starts. */
   describe: string;
+  /**
+   * Starts what the demo needs outside the cluster (aws: a moto endpoint, seeded). With `keep` it is left running
+   * and may be called again by the background controller, so it must reuse what is already there.
+   */
+  setUp?(options: { keep: boolean }): Promise<DemoSetup>;
+}
+
+/** What a provider's demo set-up hands back to the generic demo. */
+export interface DemoSetup {
+  /** providerIDs for the demo Nodes, in order (aws: the seeded EC2 instances); the default Nodes have none. */
+  providerIDs?: string[];
+  /** Controller provider-config, over DemoHooks.config (aws: the endpoint it started). */
+  config?: Record<string, unknown>;
+  /** Lines describing what the backend holds for the Service, read back from it, printed after the Events. */
+  show?(service: Readonly<V1Service>, clusterName: string): Promise<string[]>;
+  /** Stops what setUp started (skipped with --keep). */
+  tearDown?(): Promise<void>;
 }
 
 /**

@@ -46,5 +46,8 @@ export const aws: ProviderDefinition<AwsConfig, AwsOptions> = {
     },
   ],
   create: async (context, config) => new (await import('./provider.ts')).AwsProvider(context, config),
-  demo: { describe: 'an NLB per Service against the endpoint in $AWS_ENDPOINT_URL (localstack/start)' },
+  demo: {
+    describe: 'a moto endpoint (localstack/start) with one EC2 instance per demo Node',
+    setUp: async (options) => (await import('./demo.ts')).setUpAwsDemo(options),
+  },
 };

@@ -28,8 +28,9 @@ async function freePort(): Promise<number> {
 export async function startMoto(
   cluster: string,
   nodes: string[],
+  options: { port?: number } = {},
 ): Promise<{ endpoint: string; seed: Seed; stop(): Promise<void> }> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const env = {
     ...process.env,
     DRAWBRIDGE_MOTO_PORT: String(port),

@@ -31,7 +31,11 @@ export async function startNodeHealthServers(): Promise<{ port: number; close():
   };
 }
 
-export async function createDemoObjects(kubeConfig: KubeConfig, provider: ProviderDefinition): Promise<V1Service> {
+export async function createDemoObjects(
+  kubeConfig: KubeConfig,
+  provider: ProviderDefinition,
+  providerIDs: readonly string[] = [],
+): Promise<V1Service> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   await provider.demo?.prepareCluster?.(kubeConfig);
   for (const [i, address] of NODE_ADDRESSES.entries()) {
@@ -39,6 +43,7 @@ export async function createDemoObjects(kubeConfig: KubeConfig, provider: Provid
       .createNode({
         body: {
           metadata: { name: `demo-node-${i + 1}`, labels: { 'kubernetes.io/hostname': `demo-node-${i + 1}` } },
+          ...(providerIDs[i] ? { spec: { providerID: providerIDs[i] } } : {}),
           status: { addresses: [{ type: 'InternalIP', address }] },
         },
       })

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { providerDefinition, providerNames } from '../../providers/index.ts';
-import type { ProviderDefinition } from '../../providers/provider.ts';
+import type { DemoSetup, ProviderDefinition } from '../../providers/provider.ts';
 import { parseControllerConfig } from '../controller/config.ts';
 import { Controller } from '../controller/controller.ts';
 import { createLogger } from '../observe/logging.ts';
@@ -38,7 +38,10 @@ export function registerDemo(program: Command): void {
     .requiredOption('--kubeconfig <path>')
     .requiredOption('--provider <name>')
     .action(async (flags: { kubeconfig: string; provider: string }) => {
-      const agent = await startAgent(loadKubeConfig(flags.kubeconfig), providerDefinition(flags.provider));
+      const provider = providerDefinition(flags.provider);
+      // Same set-up as the demo that spawned us: with keep, it reuses what that one left running.
+      const setup = (await provider.demo?.setUp?.({ keep: true })) ?? {};
+      const agent = await startAgent(loadKubeConfig(flags.kubeconfig), provider, setup);
       const stop = async () => {
         await agent.stop();
         process.exit(0);
@@ -53,26 +56,32 @@ async function demoOnce(provider: ProviderDefinition): Promise<void> {
   say('starting a local kube-apiserver + etcd on loopback...');
   const cp = await startControlPlane();
   let agent: Agent | undefined;
+  let setup: DemoSetup = {};
   try {
     say(
       `creating ${provider.demo?.describe ?? 'nothing provider-specific'}, Nodes demo-node-1..3 and Service demo/web...`,
     );
-    await createDemoObjects(cp.kubeConfig, provider);
-    agent = await startAgent(cp.kubeConfig, provider);
+    setup = (await provider.demo?.setUp?.({ keep: false })) ?? {};
+    await createDemoObjects(cp.kubeConfig, provider, setup.providerIDs);
+    agent = await startAgent(cp.kubeConfig, provider, setup);
     const svc = await waitForExternalIp(cp.kubeConfig);
-    await show(cp.kubeConfig, svc, agent.metricsPort, provider.name);
+    await show(cp.kubeConfig, svc, agent.metricsPort, provider.name, setup);
   } finally {
     await agent?.stop();
     await cp.stop();
+    await setup.tearDown?.();
   }
-  say('stopped the controller and the control plane (run with --keep to leave them running)');
+  say(
+    `stopped the controller${setup.tearDown ? ', the provider backend' : ''} and the control plane (run with --keep to leave them running)`,
+  );
 }
 
 async function demoKeep(provider: ProviderDefinition): Promise<void> {
   const { ensureUp, readState, writeState, stateDir } = await import('../../test/env/state.ts');
   const state = await ensureUp(say);
   const kubeConfig = loadKubeConfig(state.kubeconfigPath);
-  await createDemoObjects(kubeConfig, provider);
+  const setup = (await provider.demo?.setUp?.({ keep: true })) ?? {};
+  await createDemoObjects(kubeConfig, provider, setup.providerIDs);
   if (!(state.extra ?? []).some((p) => p.name === 'drawbridge controller')) {
     const log = openSync(join(stateDir, 'controller.log'), 'a');
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -90,7 +99,7 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
     say(`controller running in the background (pid ${child.pid}, log ${join(stateDir, 'controller.log')})`);
   }
   const svc = await waitForExternalIp(kubeConfig);
-  await show(kubeConfig, svc, undefined, provider.name);
+  await show(kubeConfig, svc, undefined, provider.name, setup);
   console.log(`\nexport KUBECONFIG=${state.kubeconfigPath}`);
   console.log('kubectl describe svc -n demo web     # the Events');
   console.log('test/env/down                        # stop the controller and the control plane');
@@ -101,11 +110,11 @@ interface Agent {
   stop(): Promise<void>;
 }
 
-async function startAgent(kubeConfig: KubeConfig, provider: ProviderDefinition): Promise<Agent> {
+async function startAgent(kubeConfig: KubeConfig, provider: ProviderDefinition, setup: DemoSetup): Promise<Agent> {
   const health = await startNodeHealthServers();
   const config = parseControllerConfig({
     provider: provider.name,
-    providerConfig: provider.demo?.config,
+    providerConfig: { ...provider.demo?.config, ...setup.config },
     leaderElection: { namespace: 'kube-system' },
     health: { port: health.port, intervalSeconds: 2, timeoutSeconds: 1 },
     nodeDebounceSeconds: 0.2,
@@ -147,6 +156,7 @@ async function show(
   svc: V1Service,
   metricsPort: number | undefined,
   provider: string,
+  setup: DemoSetup,
 ): Promise<void> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   console.log(`$ kubectl get svc -n ${DEMO_NAMESPACE}`);
@@ -162,6 +172,11 @@ async function show(
   );
   for (const e of inOrder) {
     console.log(`  ${(e.type ?? '').padEnd(8)} ${(e.reason ?? '').padEnd(22)} ${e.message ?? ''}`);
+  }
+  if (setup.show) {
+    console.log(`\nWhat the ${provider} backend holds for ${DEMO_NAMESPACE}/web:`);
+    // The controller's default cluster name: the demo does not set one.
+    for (const line of await setup.show(svc, 'drawbridge')) console.log(`  ${line}`);
   }
   if (metricsPort !== undefined) {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
