@@ -231,6 +231,8 @@ export interface DemoSetup {
   show?(service: Readonly<V1Service>, clusterName: string): Promise<string[]>;
   /** Stops what setUp started (skipped with --keep). */
   tearDown?(): Promise<void>;
+  /** With --keep: the command that stops what setUp left running, printed with the others. */
+  stopCommand?: string;
 }
 
 /**

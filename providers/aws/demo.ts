@@ -32,6 +32,7 @@ export async function setUpAwsDemo({ keep }: { keep: boolean }): Promise<DemoSet
       return describeNlb(moto.endpoint, clusterName, service, nodeOf);
     },
     tearDown: () => moto.stop(),
+    stopCommand: `DRAWBRIDGE_MOTO_PORT=${new URL(moto.endpoint).port} localstack/stop`,
   };
 }
 

@@ -103,6 +103,7 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
   console.log(`\nexport KUBECONFIG=${state.kubeconfigPath}`);
   console.log('kubectl describe svc -n demo web     # the Events');
   console.log('test/env/down                        # stop the controller and the control plane');
+  if (setup.stopCommand) console.log(`${setup.stopCommand.padEnd(36)} # stop the ${provider.name} backend`);
 }
 
 interface Agent {
