@@ -45,7 +45,12 @@ export const aws: ProviderDefinition<AwsConfig, AwsOptions> = {
       description: 'AWS endpoint override, e.g. http://127.0.0.1:4566 (default: $AWS_ENDPOINT_URL)',
     },
   ],
-  create: async (context, config) => new (await import('./provider.ts')).AwsProvider(context, config),
+  create: async (context, config) => {
+    const provider = new (await import('./provider.ts')).AwsProvider(context, config);
+    const endpoint = config.endpoint ?? process.env.AWS_ENDPOINT_URL;
+    await provider.checkEndpoint(endpoint ? `endpoint ${endpoint}` : `AWS in ${config.region}`);
+    return provider;
+  },
   demo: {
     describe: 'a moto endpoint (localstack/start) with one EC2 instance per demo Node',
     setUp: async (options) => (await import('./demo.ts')).setUpAwsDemo(options),

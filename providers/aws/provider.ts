@@ -33,8 +33,10 @@ import {
   type PlannedAction,
   type Provider,
   type ProviderContext,
+  RetryableError,
   type ServiceCheck,
   TerminalError,
+  ThrottledError,
 } from '../provider.ts';
 import { type AwsOptions, readAnnotations } from './annotations.ts';
 import { AwsClients, errorCode, PlanRecorder, type Sender } from './clients.ts';
@@ -90,6 +92,21 @@ export class AwsProvider implements Provider<AwsOptions> {
     this.clients = new AwsClients(config);
     this.cluster = context.clusterName;
     this.log = context.log.child({ provider: 'aws' });
+  }
+
+  /**
+   * One cheap read at start-up, so a wrong endpoint, no network or no credentials stop the controller with one
+   * clear line instead of failing every reconcile. Throttling or a 5xx means AWS answered: that is not fatal.
+   */
+  async checkEndpoint(where: string): Promise<void> {
+    try {
+      await this.clients.send('elbv2', new DescribeLoadBalancersCommand({ PageSize: 1 }), AbortSignal.timeout(20_000));
+    } catch (e) {
+      if (e instanceof ThrottledError || e instanceof RetryableError) return;
+      await this.stop();
+      const cause = (e as { code?: string }).code ?? (e as Error).message ?? String(e);
+      throw new Error(`aws: cannot use ${where}: ${cause}`, { cause: e });
+    }
   }
 
   checkService(service: Readonly<V1Service>): ServiceCheck<AwsOptions> {

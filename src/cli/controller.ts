@@ -286,5 +286,13 @@ export async function runController(config: ControllerConfig, kubeConfig: KubeCo
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  await controller.start();
+  try {
+    await controller.start();
+  } catch (error) {
+    // Start-up failures (a provider that cannot reach its cloud, an apiserver that refuses us) are one line for
+    // the operator, not a stack trace; the log has the details at debug level.
+    log.debug({ err: error }, 'start-up failed');
+    process.stderr.write(`drawbridge controller: ${(error as Error).message ?? String(error)}\n`);
+    process.exit(1);
+  }
 }
