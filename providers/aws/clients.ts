@@ -36,7 +36,8 @@ export function translate(e: unknown, what: string): unknown {
   const status = (e as AwsError)?.$metadata?.httpStatusCode ?? 0;
   const message = `${what}: ${code ?? 'error'}: ${(e as Error)?.message ?? String(e)}`;
   if (code && THROTTLING.has(code)) return new ThrottledError('AwsThrottled', message, { cause: e });
-  if (status >= 500) return new RetryableError('AwsServerError', message, { cause: e });
+  // 501: the endpoint does not implement the API (LocalStack without Pro answers ELBv2 so); retrying cannot help.
+  if (status >= 500 && status !== 501) return new RetryableError('AwsServerError', message, { cause: e });
   return e;
 }
 

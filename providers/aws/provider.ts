@@ -104,7 +104,9 @@ export class AwsProvider implements Provider<AwsOptions> {
     } catch (e) {
       if (e instanceof ThrottledError || e instanceof RetryableError) return;
       await this.stop();
-      const cause = (e as { code?: string }).code ?? (e as Error).message ?? String(e);
+      // Network errors carry a code (ECONNREFUSED); AWS errors a name and a message.
+      const network = (e as { code?: string }).code;
+      const cause = network ?? `${errorCode(e) ?? 'error'}: ${(e as Error).message ?? String(e)}`;
       throw new Error(`aws: cannot use ${where}: ${cause}`, { cause: e });
     }
   }
