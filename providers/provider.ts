@@ -113,9 +113,12 @@ export interface ObjectRef {
   uid?: string;
 }
 
-/** Records Kubernetes Events. Best effort: never throws, never blocks the caller on the apiserver. */
+/**
+ * Records Kubernetes Events. Fire and forget: it queues and returns at once, never throws, and never blocks the
+ * caller on the apiserver; repeats are aggregated and each object is rate-limited (src/kube/events.ts).
+ */
 export interface EventPort {
-  record(target: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): void | Promise<void>;
+  record(target: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
 type LogFn = {
