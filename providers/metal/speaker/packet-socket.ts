@@ -35,7 +35,11 @@ interface NativeAddon {
   open(ifname: string, kind: PacketKind, onFrame: (frame: Buffer) => void): NativeSocket;
 }
 
-export const ADDON_PATH = fileURLToPath(new URL('./native/build/Release/packet_socket.node', import.meta.url));
+/** Where node-gyp puts the addon next to these sources; DRAWBRIDGE_PACKET_SOCKET_ADDON overrides it (a compiled
+ * dist/ tree has no native/ beside it, so an image sets it to wherever it copied the built addon). */
+export const ADDON_PATH =
+  process.env.DRAWBRIDGE_PACKET_SOCKET_ADDON ||
+  fileURLToPath(new URL('./native/build/Release/packet_socket.node', import.meta.url));
 
 let addon: NativeAddon | undefined;
 
