@@ -20,6 +20,8 @@ export interface GceFakeOptions {
   quotaWindowMs?: number;
   faults?: Partial<Faults>;
   seed?: number;
+  /** Port on 127.0.0.1 (default 0: any free one; the demo picks one so its background process can be found). */
+  port?: number;
 }
 
 export interface GceFake {
@@ -149,7 +151,7 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     return { kind: `compute#${kind}List`, id: collectionPath, items, selfLink: `${BASE}/${collectionPath}` };
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: { apiEndpoint: '127.0.0.1', port, protocol: 'http' },
