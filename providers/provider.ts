@@ -217,6 +217,20 @@ export interface DemoHooks {
   config?: Record<string, unknown>;
   /** A one-line description of what the demo sets up, printed as it starts. */
   describe: string;
+  /** A stand-in for the provider's cloud API, run next to the demo's controller (gcp: the GCE fake). */
+  backend?: DemoBackend;
+  /** The providerID of a demo Node (gcp: `gce://<project>/<zone>/<name>`, an instance the backend holds). */
+  providerID?(nodeName: string): string;
+  /** The Service's load balancer as the provider's API reports it (`config` is the demo controller's). */
+  show?(service: V1Service, config: Record<string, unknown>): Promise<string[]>;
+}
+
+/** Runs in the process that runs the demo's controller (for `--keep`, the background one). */
+export interface DemoBackend {
+  /** The provider configuration pointing at a backend on 127.0.0.1:`port` (replaces `DemoHooks.config`). */
+  config(port: number): Record<string, unknown>;
+  /** Starts it on 127.0.0.1:`port`, holding what the demo Nodes need (gcp: their instances). */
+  start(port: number, nodeNames: readonly string[]): Promise<{ stop(): Promise<void> }>;
 }
 
 /**

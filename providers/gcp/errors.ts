@@ -26,7 +26,9 @@ export function toProviderError(error: unknown, what: string): ProviderError | u
   if (status === undefined) return error; // aborts and programming errors pass through (the core retries those)
   const message = `${what}: ${(error as GceFailure).message ?? `HTTP ${status}`}`;
   const options = { cause: error };
-  if (status === 429 || (status === 403 && /rate ?limit|quota exceeded/i.test(message))) {
+  const reason = (error as GceFailure).reason ?? '';
+  // gax drops Compute's errors[].reason, so the message is matched too ("Quota exceeded for quota metric ...").
+  if (status === 429 || (status === 403 && /rate_?limit|quota exceeded/i.test(`${reason} ${message}`))) {
     return new ThrottledError('GceRateLimited', message, options);
   }
   if (status >= 500) return new RetryableError('GceUnavailable', message, options);
@@ -37,11 +39,16 @@ export function toProviderError(error: unknown, what: string): ProviderError | u
   return new TerminalError('GceRejected', message, options);
 }
 
-/** A DONE operation that carries an error, as a throwable with the operation's HTTP status. */
+/**
+ * A failure with the HTTP status it would have had: a DONE operation that carries an error (its
+ * httpErrorStatusCode and errors[0].code) or the legacy health-check module's gaxios error (errors[0].reason).
+ */
 export class OperationError extends Error implements GceFailure {
   readonly httpStatusCode: number;
-  constructor(status: number, message: string) {
+  readonly reason: string | undefined;
+  constructor(status: number, message: string, reason?: string) {
     super(message);
     this.httpStatusCode = status;
+    this.reason = reason;
   }
 }

@@ -186,9 +186,13 @@ export class Gce {
     return { project: this.project, region: this.region };
   }
 
-  /** gax call options: the caller's signal, and no retries of its own (the core's queue retries). */
+  /**
+   * gax call options: the caller's signal, and no retries of its own (the core's queue retries with backoff).
+   * `retry: null`, not `maxRetries: 0`: the latter still wraps the call and turns a 503 into a status-less
+   * DEADLINE_EXCEEDED ("Exceeded maximum number of retries"), losing what GCE said.
+   */
   private opts(c: Call) {
-    return { signal: c.signal, maxRetries: 0 } as never;
+    return { signal: c.signal, retry: null } as never;
   }
 
   /** A GET: the resource, or null when GCE says 404. */
@@ -246,7 +250,8 @@ export class Gce {
       }
       const failure = op.error?.errors?.[0];
       if (failure) {
-        throw new OperationError(op.httpErrorStatusCode ?? 500, failure.message ?? String(failure.code));
+        const status = op.httpErrorStatusCode ?? 500;
+        throw new OperationError(status, failure.message ?? String(failure.code), failure.code ?? undefined);
       }
     } catch (error) {
       throw toProviderError(error, what);

@@ -56,16 +56,19 @@ export class HttpHealthChecks {
 
   private async send<T>(method: string, suffix: string, signal: AbortSignal, body?: unknown): Promise<T> {
     try {
-      const init: RequestInit = { method, signal, headers: { 'content-type': 'application/json' } };
+      // retry: false: gaxios must not retry on its own either; the core's queue owns the retry policy.
+      const init = { method, signal, headers: { 'content-type': 'application/json' }, retry: false } as RequestInit;
       if (body !== undefined) init.body = JSON.stringify(body);
       const response = (await this.auth.fetch(`${this.base}${suffix}`, init)) as { data: T };
       return response.data;
     } catch (error) {
       // gaxios errors carry the status and Google's JSON body; normalise them to the gax error's fields.
-      const e = error as { status?: number; response?: { status?: number; data?: { error?: { message?: string } } } };
+      type Body = { error?: { message?: string; errors?: { reason?: string }[] } };
+      const e = error as { status?: number; response?: { status?: number; data?: Body } };
       const status = e.response?.status ?? e.status;
       if (status === undefined) throw error;
-      throw new OperationError(status, e.response?.data?.error?.message ?? `HTTP ${status}`);
+      const body = e.response?.data?.error;
+      throw new OperationError(status, body?.message ?? `HTTP ${status}`, body?.errors?.[0]?.reason);
     }
   }
 }

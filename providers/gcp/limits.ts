@@ -33,11 +33,19 @@ export class Limiters {
     };
   }
 
-  /** Runs `fn` when the group's quota allows; a call aborted while queued never runs. */
+  /**
+   * Runs `fn` when the group's quota allows. An abort rejects at once, even while the call waits in the queue
+   * (an exhausted reservoir refills only each minute); the queued slot then runs nothing.
+   */
   run<T>(group: CallGroup, priority: Priority, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-    return this.byGroup[group].schedule({ priority }, async () => {
-      signal.throwIfAborted();
-      return fn();
+    signal.throwIfAborted();
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.byGroup[group]
+        .schedule({ priority }, async () => (signal.aborted ? (undefined as T) : fn()))
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
     });
   }
 

@@ -31,7 +31,7 @@ import {
 import type { Address, Call, Firewall, ForwardingRule, Gce, HttpHealthCheck, TargetPool } from './gce.ts';
 import type { GcpConfig } from './index.ts';
 import { PRIORITY } from './limits.ts';
-import { clusterDescription, namesFor, ownerDescription, ownerOf } from './names.ts';
+import { clusterDescription, type LoadBalancerNames, namesFor, ownerDescription, ownerOf } from './names.ts';
 
 /** The gcp provider reads no annotations of its own (yet). */
 export type GcpOptions = Record<string, never>;
@@ -158,10 +158,11 @@ export class GcpProvider implements Provider<GcpOptions> {
     // Reference 2.6: the rule before the pool it targets, the pool before the health check it uses.
     await del(rule, () => this.gce.deleteRule(names.lb, call));
     await del(pool, () => this.gce.deletePool(names.lb, call));
-    const usedNodeHc = (pool?.healthChecks ?? []).some((l) => l.endsWith(`/httpHealthChecks/${names.nodeHealthCheck}`));
     await del(localHc, () => this.gce.deleteHealthCheck(names.localHealthCheck, call));
     await del(localHcFirewall, () => this.gce.deleteFirewall(names.localHealthCheckFirewall, call));
-    if (usedNodeHc) await this.deleteSharedHealthCheck(names.nodeHealthCheck, names.nodeHealthCheckFirewall, call);
+    // Whatever the pool was (a retried delete finds it gone, a Local Service never used it): the cluster's node
+    // check goes with the last pool that uses it.
+    if (await this.deleteSharedHealthCheckIfUnused(names, call)) changed = true;
     await del(trafficFirewall, () => this.gce.deleteFirewall(names.trafficFirewall, call));
     // Only our own reservation: a user's address named in loadBalancerIP is never ours to release.
     await del(address && ownerOf(address.description, identity.clusterName)?.uid === identity.uid, () =>
@@ -222,6 +223,9 @@ export class GcpProvider implements Provider<GcpOptions> {
     // 1. The static address, only when one is requested: ours (named like the LB) or the user's own reservation.
     let ruleIp: string | null = null;
     let releaseOurs = observed.address !== null && !desired.staticIp;
+    // Our reservation while no static address is wanted and no rule exists: a recreation interrupted half-way.
+    // Its IP is the Service's, so the rule created now takes it (released after, like any recreation).
+    if (!desired.staticIp && !observed.rule && observed.address?.address) ruleIp = observed.address.address;
     if (desired.staticIp) {
       ruleIp = desired.staticIp;
       const ours = observed.address;
@@ -257,9 +261,13 @@ export class GcpProvider implements Provider<GcpOptions> {
         // Keep the ephemeral IP across the recreation: reserve it (GCE promotes it), release it afterwards.
         ruleIp = rule.IPAddress;
         releaseOurs = true;
-        step('create', 'address', names.lb, () =>
-          this.gce.insertAddress({ name: names.lb, address: ruleIp, description: owner }, call),
-        );
+        // A retry after a failure may find the reservation already made (409 otherwise).
+        if (observed.address?.address !== rule.IPAddress) {
+          if (observed.address) step('delete', 'address', names.lb, () => this.gce.deleteAddress(names.lb, call));
+          step('create', 'address', names.lb, () =>
+            this.gce.insertAddress({ name: names.lb, address: ruleIp, description: owner }, call),
+          );
+        }
       }
       step('delete', 'forwardingRule', names.lb, () => this.gce.deleteRule(names.lb, call));
     }
@@ -342,13 +350,22 @@ export class GcpProvider implements Provider<GcpOptions> {
     if (releaseOurs) step('delete', 'address', names.lb, () => this.gce.deleteAddress(names.lb, call));
 
     // 8. After a Local -> Cluster flip, the Service's own health check and its firewall are no longer used.
-    if (shared && (pool?.healthChecks ?? []).some((l) => l.endsWith(`/httpHealthChecks/${names.localHealthCheck}`))) {
+    const usedBefore = (hcName: string) =>
+      (pool?.healthChecks ?? []).some((l) => l.endsWith(`/httpHealthChecks/${hcName}`));
+    if (shared && usedBefore(names.localHealthCheck)) {
       step('delete', 'httpHealthCheck', names.localHealthCheck, () =>
         this.gce.deleteHealthCheck(names.localHealthCheck, call),
       );
       step('delete', 'firewall', names.localHealthCheckFirewall, () =>
         this.gce.deleteFirewall(names.localHealthCheckFirewall, call),
       );
+    }
+    // 9. After a Cluster -> Local flip, the cluster's node check goes if this pool was its last user.
+    if (!shared && usedBefore(names.nodeHealthCheck)) {
+      steps.push({
+        action: { action: 'delete', resource: 'httpHealthCheck', name: names.nodeHealthCheck, detail: 'if unused' },
+        run: async () => void (await this.deleteSharedHealthCheckIfUnused(names, call)),
+      });
     }
     return steps;
   }
@@ -438,16 +455,30 @@ export class GcpProvider implements Provider<GcpOptions> {
     }
   }
 
-  /** Deletes the cluster's node health check unless another pool still uses it (reference 2.6), then its firewall. */
-  private async deleteSharedHealthCheck(name: string, firewall: string, call: Call): Promise<void> {
-    try {
-      await this.gce.deleteHealthCheck(name, call);
-    } catch (error) {
-      if (error instanceof ProviderError && error.reason === 'GceResourceInUse') return;
-      if (error instanceof ProviderError && error.reason === 'GceNotFound') return;
-      throw error;
+  /**
+   * Deletes the cluster's node health check and its firewall when no target pool uses the check (reference 2.6).
+   * Decided from a pool list rather than by trying the delete, so a check still shared costs reads, not a refused
+   * write; a 400 "being used by" (a pool created meanwhile) or 404 (deleted meanwhile) is still fine.
+   */
+  private async deleteSharedHealthCheckIfUnused(names: LoadBalancerNames, call: Call): Promise<boolean> {
+    const [hc, firewall] = await Promise.all([
+      this.gce.getHealthCheck(names.nodeHealthCheck, call),
+      this.gce.getFirewall(names.nodeHealthCheckFirewall, call),
+    ]);
+    if (!hc && !firewall) return false;
+    const pools = await this.gce.listPools(call);
+    const suffix = `/global/httpHealthChecks/${names.nodeHealthCheck}`;
+    if (pools.some((p) => (p.healthChecks ?? []).some((l) => l.endsWith(suffix)))) return false;
+    if (hc) {
+      try {
+        await this.gce.deleteHealthCheck(names.nodeHealthCheck, call);
+      } catch (error) {
+        if (error instanceof ProviderError && error.reason === 'GceResourceInUse') return false;
+        if (!(error instanceof ProviderError && error.reason === 'GceNotFound')) throw error;
+      }
     }
-    if (await this.gce.getFirewall(firewall, call)) await this.gce.deleteFirewall(firewall, call);
+    if (firewall) await this.gce.deleteFirewall(names.nodeHealthCheckFirewall, call);
+    return true;
   }
 }
 

@@ -3,6 +3,8 @@
 // The control plane comes from test/env (loaded only here, so the controller itself never depends on it).
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
@@ -14,7 +16,7 @@ import { Controller } from '../controller/controller.ts';
 import { createLogger } from '../observe/logging.ts';
 import { startObservabilityServer } from '../observe/server.ts';
 import { loadKubeConfig } from './controller.ts';
-import { createDemoObjects, DEMO_NAMESPACE, startNodeHealthServers } from './demo-cluster.ts';
+import { createDemoObjects, DEMO_NAMESPACE, DEMO_NODES, startNodeHealthServers } from './demo-cluster.ts';
 import { formatServices } from './table.ts';
 
 const say = (line: string) => process.stderr.write(`drawbridge demo: ${line}\n`);
@@ -37,8 +39,13 @@ export function registerDemo(program: Command): void {
     .command('demo-agent', { hidden: true })
     .requiredOption('--kubeconfig <path>')
     .requiredOption('--provider <name>')
-    .action(async (flags: { kubeconfig: string; provider: string }) => {
-      const agent = await startAgent(loadKubeConfig(flags.kubeconfig), providerDefinition(flags.provider));
+    .option('--backend-port <port>', "where the provider's demo backend listens", Number)
+    .action(async (flags: { kubeconfig: string; provider: string; backendPort?: number }) => {
+      const agent = await startAgent(
+        loadKubeConfig(flags.kubeconfig),
+        providerDefinition(flags.provider),
+        flags.backendPort,
+      );
       const stop = async () => {
         await agent.stop();
         process.exit(0);
@@ -58,9 +65,10 @@ async function demoOnce(provider: ProviderDefinition): Promise<void> {
       `creating ${provider.demo?.describe ?? 'nothing provider-specific'}, Nodes demo-node-1..3 and Service demo/web...`,
     );
     await createDemoObjects(cp.kubeConfig, provider);
-    agent = await startAgent(cp.kubeConfig, provider);
+    const backendPort = provider.demo?.backend ? await freePort() : undefined;
+    agent = await startAgent(cp.kubeConfig, provider, backendPort);
     const svc = await waitForExternalIp(cp.kubeConfig);
-    await show(cp.kubeConfig, svc, agent.metricsPort, provider.name);
+    await show(cp.kubeConfig, svc, agent.metricsPort, provider, backendPort);
   } finally {
     await agent?.stop();
     await cp.stop();
@@ -73,10 +81,16 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
   const state = await ensureUp(say);
   const kubeConfig = loadKubeConfig(state.kubeconfigPath);
   await createDemoObjects(kubeConfig, provider);
-  if (!(state.extra ?? []).some((p) => p.name === 'drawbridge controller')) {
+  const running = (state.extra ?? []).find((p) => p.name === 'drawbridge controller');
+  let backendPort = running?.port;
+  if (!running) {
     const log = openSync(join(stateDir, 'controller.log'), 'a');
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
     const args = [main, 'demo-agent', '--kubeconfig', state.kubeconfigPath, '--provider', provider.name];
+    if (provider.demo?.backend) {
+      backendPort = await freePort();
+      args.push('--backend-port', String(backendPort));
+    }
     const child = spawn(process.execPath, args, {
       detached: true,
       stdio: ['ignore', log, log],
@@ -85,12 +99,12 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
     const current = (await readState()) ?? state;
     await writeState({
       ...current,
-      extra: [...(current.extra ?? []), { name: 'drawbridge controller', pid: child.pid ?? 0 }],
+      extra: [...(current.extra ?? []), { name: 'drawbridge controller', pid: child.pid ?? 0, port: backendPort }],
     });
     say(`controller running in the background (pid ${child.pid}, log ${join(stateDir, 'controller.log')})`);
   }
   const svc = await waitForExternalIp(kubeConfig);
-  await show(kubeConfig, svc, undefined, provider.name);
+  await show(kubeConfig, svc, undefined, provider, backendPort);
   console.log(`\nexport KUBECONFIG=${state.kubeconfigPath}`);
   console.log('kubectl describe svc -n demo web     # the Events');
   console.log('test/env/down                        # stop the controller and the control plane');
@@ -101,11 +115,37 @@ interface Agent {
   stop(): Promise<void>;
 }
 
-async function startAgent(kubeConfig: KubeConfig, provider: ProviderDefinition): Promise<Agent> {
+/** The provider configuration of the demo's controller: its backend's when it has one. */
+function demoConfig(
+  provider: ProviderDefinition,
+  backendPort: number | undefined,
+): Record<string, unknown> | undefined {
+  const backend = provider.demo?.backend;
+  return backend && backendPort !== undefined ? backend.config(backendPort) : provider.demo?.config;
+}
+
+/** A port free right now on loopback, so a background process's backend can be found again later. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startAgent(
+  kubeConfig: KubeConfig,
+  provider: ProviderDefinition,
+  backendPort: number | undefined,
+): Promise<Agent> {
+  const backend =
+    provider.demo?.backend && backendPort !== undefined
+      ? await provider.demo.backend.start(backendPort, DEMO_NODES)
+      : undefined;
   const health = await startNodeHealthServers();
   const config = parseControllerConfig({
     provider: provider.name,
-    providerConfig: provider.demo?.config,
+    providerConfig: demoConfig(provider, backendPort),
     leaderElection: { namespace: 'kube-system' },
     health: { port: health.port, intervalSeconds: 2, timeoutSeconds: 1 },
     nodeDebounceSeconds: 0.2,
@@ -127,6 +167,7 @@ async function startAgent(kubeConfig: KubeConfig, provider: ProviderDefinition):
       await controller.stop();
       await server.close();
       await health.close();
+      await backend?.stop();
     },
   };
 }
@@ -146,11 +187,15 @@ async function show(
   kubeConfig: KubeConfig,
   svc: V1Service,
   metricsPort: number | undefined,
-  provider: string,
+  definition: ProviderDefinition,
+  backendPort: number | undefined,
 ): Promise<void> {
+  const provider = definition.name;
   const core = kubeConfig.makeApiClient(CoreV1Api);
   console.log(`$ kubectl get svc -n ${DEMO_NAMESPACE}`);
   console.log(formatServices([svc]));
+  const described = await definition.demo?.show?.(svc, demoConfig(definition, backendPort) ?? {});
+  if (described?.length) console.log(`\n${described.join('\n')}`);
   const events = await core.listNamespacedEvent({
     namespace: DEMO_NAMESPACE,
     fieldSelector: 'involvedObject.name=web',

@@ -11,6 +11,8 @@ export interface LoggedRequest {
   pattern: string;
   group: QuotaGroup;
   status: number;
+  /** The parsed request body of a mutation (tests check batch sizes, e.g. instances per addInstance). */
+  body?: Record<string, unknown>;
 }
 
 const NAMED: Record<string, string> = {

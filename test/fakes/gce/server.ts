@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { BASE, Compute } from './compute.ts';
 import { backendError, GceError, notFound, rateLimited } from './errors.ts';
 import type { OperationScope } from './operations.ts';
-import { type Faults, patternOf, type QuotaGroup, Quotas, RequestLog, seeded } from './requests.ts';
+import { type Faults, type LoggedRequest, patternOf, type QuotaGroup, Quotas, RequestLog, seeded } from './requests.ts';
 
 export interface GceFakeOptions {
   /** External addresses are handed out from here (default: TEST-NET-3, never routed). */
@@ -20,6 +20,8 @@ export interface GceFakeOptions {
   quotaWindowMs?: number;
   faults?: Partial<Faults>;
   seed?: number;
+  /** Port on 127.0.0.1 (default 0: any free one; the demo picks one so its background process can be found). */
+  port?: number;
 }
 
 export interface GceFake {
@@ -55,7 +57,7 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const group = groupOf(method, path);
-    const entry = { method, path, pattern: patternOf(method, path), group, status: 0 };
+    const entry: LoggedRequest = { method, path, pattern: patternOf(method, path), group, status: 0 };
     log.entries.push(entry);
     let status = 200;
     let body: unknown;
@@ -71,7 +73,9 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
       }
       if (faults.errorRate > 0 && random() < faults.errorRate) throw backendError();
       if (!quotas.take(project, group)) throw rateLimited(QUOTA_METRIC[group]);
-      body = await route(method, path, url.searchParams, parse(raw));
+      const parsed = parse(raw);
+      if (group === 'write') entry.body = parsed;
+      body = await route(method, path, url.searchParams, parsed);
     } catch (error) {
       const e = error instanceof GceError ? error : new GceError(500, 'internalError', String(error));
       status = e.code;
@@ -147,7 +151,7 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     return { kind: `compute#${kind}List`, id: collectionPath, items, selfLink: `${BASE}/${collectionPath}` };
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: { apiEndpoint: '127.0.0.1', port, protocol: 'http' },
