@@ -99,8 +99,14 @@ export class EventRecorder {
       queued.count++;
       return;
     }
-    if (!this.take(objectKey(target))) return this.drop('rate-limited');
-    if (this.queue.length >= this.o.queueLimit) return this.drop('queue-full');
+    if (!this.take(objectKey(target))) {
+      this.drop('rate-limited');
+      return;
+    }
+    if (this.queue.length >= this.o.queueLimit) {
+      this.drop('queue-full');
+      return;
+    }
     const pending: Pending = { key, target, type, reason, message, at: new Date(), count: 1, started: false };
     this.queued.set(key, pending);
     this.queue.push(pending);
