@@ -245,6 +245,8 @@ export interface ProviderDefinition<Config = unknown, Options = unknown> {
   configSchema: z.ZodType<Config>;
   flags?: readonly ProviderFlag[];
   create(context: ProviderContext, config: Config): Promise<Provider<Options>>;
+  /** The cloud load balancer's name for a Service, computed without a call (`drawbridge status` shows it). */
+  loadBalancerName?(identity: Pick<LoadBalancerIdentity, 'clusterName' | 'uid'>): string;
   demo?: DemoHooks;
 }
 

@@ -3,6 +3,7 @@
 // Light on purpose: @google-cloud/compute loads only in `create`, when this provider is chosen.
 import { z } from 'zod';
 import type { ProviderDefinition } from '../provider.ts';
+import { namesFor } from './names.ts';
 import { gcpDemo } from './demo.ts';
 import type { GcpOptions } from './provider.ts';
 
@@ -50,6 +51,7 @@ export type GcpConfig = z.output<typeof GcpConfigSchema> & {
 export const gcp: ProviderDefinition<z.output<typeof GcpConfigSchema>, GcpOptions> = {
   name: 'gcp',
   summary: 'GCE target-pool network load balancer (address, legacy HTTP health check, firewalls, pool, rule)',
+  loadBalancerName: (identity) => namesFor(identity).lb,
   configSchema: GcpConfigSchema,
   flags: [
     { name: 'project', field: 'project', type: 'string', description: 'GCP project ID (required)' },
