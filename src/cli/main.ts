@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerController } from './controller.ts';
 import { registerDemo } from './demo.ts';
+import { registerSpeaker } from './speaker.ts';
 
 const program = new Command()
   .name('drawbridge')
@@ -12,5 +13,6 @@ const program = new Command()
 
 registerController(program);
 registerDemo(program);
+registerSpeaker(program);
 
 await program.parseAsync(process.argv);

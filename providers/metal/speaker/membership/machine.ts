@@ -100,6 +100,11 @@ export class MembershipMachine {
     this.reference = [this.name];
   }
 
+  /** Replaces the addresses to join through (learnt later, e.g. from the Nodes once the cache has synced). */
+  setSeeds(seeds: readonly string[]): void {
+    this.seeds = seeds.filter((seed) => seed !== this.addr);
+  }
+
   /** Called whenever the set of live members or their eligibility changes. */
   onChange(listener: () => void): void {
     this.listeners.push(listener);
