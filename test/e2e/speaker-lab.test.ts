@@ -1,0 +1,267 @@
+// The speaker lab: a LAN bridge, three node namespaces each running `drawbridge speaker` for its node, and a client
+// namespace, all created and deleted here. The test control plane listens on the root namespace's loopback; the lab
+// reaches it through a relay on an address of a veth the lab adds between the bridge and the root namespace.
+// Checks: exactly one node (the rendezvous owner) answers ARP for the Service address; an assigned address outside
+// every pool is never answered; when the owner's speaker is killed another node takes over and the client's existing
+// neighbor entry moves to its MAC without the client asking; the new announcing node is reported on the Service.
+// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping and curl.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
+import { ownerOf } from '../../providers/metal/speaker/owner.ts';
+import { ADDON_PATH } from '../../providers/metal/speaker/packet-socket.ts';
+import { ANNOUNCING_NODE_ANNOTATION } from '../../providers/metal/speaker/speaker.ts';
+import { OWNER_CLASS_ANNOTATION } from '../../src/desired/annotations.ts';
+import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
+import { ApiserverProxy } from './support/apiserver-proxy.ts';
+import { isRoot, Lab, probe, sh, sleep } from './support/lab.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
+const CLASS = 'drawbridge.io/metal';
+// A subnet per test process, so the host-side route cannot collide with another run's.
+const SUB = `10.201.${process.pid % 250}`;
+const HOST_IP = `${SUB}.254`;
+const PROXY_PORT = 16443;
+const VIP = `${SUB}.100`;
+const OUTSIDE = `${SUB}.200`;
+const NODES = [
+  { name: 'node-a', ip: `${SUB}.11`, mac: '02:db:01:00:00:0a' },
+  { name: 'node-b', ip: `${SUB}.12`, mac: '02:db:01:00:00:0b' },
+  { name: 'node-c', ip: `${SUB}.13`, mac: '02:db:01:00:00:0c' },
+] as const;
+const MAC_OF = Object.fromEntries(NODES.map((n) => [n.name, n.mac]));
+
+async function createLbService(core: CoreV1Api, name: string, ip: string): Promise<void> {
+  await core.createNamespacedService({
+    namespace: 'default',
+    body: {
+      metadata: { name, annotations: { [OWNER_CLASS_ANNOTATION]: CLASS } },
+      spec: { type: 'LoadBalancer', loadBalancerClass: CLASS, ports: [{ port: 80, targetPort: 8080 }] },
+    },
+  });
+  // As the controller would have assigned it; the controller itself is not on the speakers' path.
+  await core.patchNamespacedServiceStatus(
+    { name, namespace: 'default', body: { status: { loadBalancer: { ingress: [{ ip }] } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+const cluster: TestCluster | undefined = isRoot
+  ? useControlPlane({
+      setup: async (c) => {
+        await installAddressPoolCrd(c.kubeConfig);
+        await eventually('the AddressPool CRD', async () => {
+          await createPool(c.kubeConfig, 'lab', [`${SUB}.100-${SUB}.120`]);
+          return true;
+        });
+        await createLbService(c.core, 'web', VIP);
+        await createLbService(c.core, 'stray', OUTSIDE);
+      },
+    })
+  : undefined;
+
+class SpeakerProcess {
+  readonly child: ChildProcess;
+
+  private constructor(child: ChildProcess) {
+    this.child = child;
+  }
+
+  static async start(ns: string, node: (typeof NODES)[number], ifname: string, kubeconfig: string, logPath: string) {
+    const peers = NODES.map((n) => `${n.ip}:7947`).join(',');
+    const args = [
+      ...['netns', 'exec', ns, process.execPath, BIN, 'speaker', '--node', node.name, '--interface', ifname],
+      ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig, '--probation', '0'],
+      ...['--garp-count', '3', '--garp-interval', '200', '--metrics-bind-address', '127.0.0.1:9470'],
+    ];
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = createWriteStream(logPath);
+    child.stderr!.pipe(log);
+    const lines = createInterface({ input: child.stdout! });
+    const started = new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`speaker ${node.name} exited (${code}); see ${logPath}`)));
+      lines.on('line', (line) => {
+        log.write(`${line}\n`);
+        if (line.includes('"speaker started"')) resolve();
+      });
+    });
+    await started;
+    return new SpeakerProcess(child);
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
+  const lab = new Lab('s');
+  const clientIf = lab.ifname('c');
+  let client = '';
+  let logDir = '';
+  const namespaces = new Map<string, string>();
+  const speakers = new Map<string, SpeakerProcess>();
+  let proxy: ApiserverProxy | undefined;
+  let passed = 0;
+  const owner = ownerOf(
+    VIP,
+    NODES.map((n) => n.name),
+  )!;
+  const successor = ownerOf(
+    VIP,
+    NODES.map((n) => n.name).filter((n) => n !== owner),
+  )!;
+
+  const replies = async (ip: string, count = 2) => {
+    const out = await probe(
+      'ip',
+      'netns',
+      'exec',
+      client,
+      'arping',
+      '-c',
+      String(count),
+      '-w',
+      '3',
+      '-I',
+      clientIf,
+      ip,
+    );
+    return [...out.matchAll(/reply from (\S+) \[([0-9A-Fa-f:]+)\]/g)].map((m) => m[2]!.toLowerCase());
+  };
+  const neighbor = (ip: string) => sh('ip', '-n', client, 'neigh', 'show', ip, 'dev', clientIf);
+  const metric = async (node: string, name: string) => {
+    const text = await probe(
+      'ip',
+      'netns',
+      'exec',
+      namespaces.get(node)!,
+      'curl',
+      '-s',
+      'http://127.0.0.1:9470/metrics',
+    );
+    const line = text.split('\n').find((l) => l.startsWith(name));
+    return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
+  };
+
+  before(async () => {
+    if (!isRoot) return;
+    assert.ok(existsSync(ADDON_PATH), `the packet-socket addon is not built: run scripts/build-native (${ADDON_PATH})`);
+    logDir = await mkdtemp(join(tmpdir(), 'drawbridge-lab-'));
+    const lan = await lab.addNamespace('lan');
+    await sh('ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
+    await sh('ip', '-n', lan, 'link', 'set', 'br0', 'up');
+    const attach = async (ns: string, ifname: string, peer: string, mac?: string) => {
+      await lab.link(ns, ifname, lan, peer, mac);
+      await sh('ip', '-n', lan, 'link', 'set', peer, 'master', 'br0');
+    };
+    // The host side: a veth from the root namespace onto the bridge, with an address of the lab's own subnet.
+    const hostIf = lab.ifname('h');
+    await sh('ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', lab.ifname('lh'), 'netns', lan);
+    await sh('ip', 'addr', 'add', `${HOST_IP}/24`, 'dev', hostIf);
+    await sh('ip', 'link', 'set', hostIf, 'up');
+    await sh('ip', '-n', lan, 'link', 'set', lab.ifname('lh'), 'up', 'master', 'br0');
+    proxy = new ApiserverProxy(HOST_IP, PROXY_PORT, new URL(cluster!.kubeConfig.getCurrentCluster()!.server));
+    await proxy.start();
+    const kubeconfig = join(logDir, 'kubeconfig');
+    await ApiserverProxy.kubeconfigFor(cluster!.kubeconfigPath, HOST_IP, PROXY_PORT, kubeconfig);
+
+    client = await lab.addNamespace('client');
+    await attach(client, clientIf, lab.ifname('lc'));
+    await sh('ip', '-n', client, 'addr', 'add', `${SUB}.1/24`, 'dev', clientIf);
+    for (const node of NODES) {
+      const ns = await lab.addNamespace(node.name);
+      namespaces.set(node.name, ns);
+      const ifname = lab.ifname(`n${node.name.slice(-1)}`);
+      await attach(ns, ifname, lab.ifname(`ln${node.name.slice(-1)}`), node.mac);
+      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', ifname);
+    }
+    await Promise.all(
+      NODES.map(async (node) => {
+        const ifname = lab.ifname(`n${node.name.slice(-1)}`);
+        const log = join(logDir, `${node.name}.log`);
+        speakers.set(node.name, await SpeakerProcess.start(namespaces.get(node.name)!, node, ifname, kubeconfig, log));
+      }),
+    );
+    // Converged: everyone sees three members, and the owner holds the address.
+    await eventually(
+      'three members everywhere and the address held by its owner',
+      async () => {
+        for (const node of NODES) {
+          if ((await metric(node.name, 'drawbridge_speaker_members{state="alive"}')) !== 3) return undefined;
+          const held = await metric(node.name, 'drawbridge_speaker_addresses_held{family="IPv4"}');
+          if (held !== (node.name === owner ? 1 : 0)) return undefined;
+        }
+        return true;
+      },
+      30_000,
+    );
+  });
+
+  after(async () => {
+    for (const speaker of speakers.values()) speaker.kill();
+    await proxy?.stop();
+    await lab.deleteAll();
+    // The speakers' logs are kept only when something failed, for the message that names them.
+    if (passed === 4 && logDir !== '') await rm(logDir, { recursive: true, force: true });
+  });
+
+  it('arping from the client gets exactly one reply per request, with the owner’s MAC', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]], `owner ${owner}; logs in ${logDir}`);
+    passed++;
+  });
+
+  it('an assigned address outside every pool is never answered', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    assert.deepEqual(await replies(OUTSIDE, 1), []);
+    passed++;
+  });
+
+  it('the owner’s speaker killed: another node answers and the client’s neighbor entry moves', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    // The client has resolved the address to the owner (a datagram makes its kernel ask).
+    await sh('ip', 'netns', 'exec', client, 'bash', '-c', `echo probe > /dev/udp/${VIP}/9`);
+    await eventually('the client resolves the address', async () =>
+      (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined,
+    );
+    const killedAt = performance.now();
+    speakers.get(owner)!.kill();
+    let entry = '';
+    while (performance.now() - killedAt < 10_000) {
+      entry = await neighbor(VIP);
+      if (entry.includes(`lladdr ${MAC_OF[successor]}`)) break;
+      await sleep(5);
+    }
+    const movedMs = Math.round(performance.now() - killedAt);
+    console.log(`lab failover_ms kind=speaker-killed neighbor_moved=${movedMs} (${owner} -> ${successor})`);
+    assert.match(entry, new RegExp(`lladdr ${MAC_OF[successor]}`), `after ${movedMs} ms; logs in ${logDir}`);
+    assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    passed++;
+  });
+
+  it('the node that took the address over is reported on the Service', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    const core = cluster!.kubeConfig.makeApiClient(CoreV1Api);
+    const announcing = await eventually('the announcing-node annotation', async () => {
+      const svc = await core.readNamespacedService({ name: 'web', namespace: 'default' });
+      const value = svc.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION];
+      return value === successor ? value : undefined;
+    });
+    assert.equal(announcing, successor);
+    const events = await core.listNamespacedEvent({ namespace: 'default' });
+    const reasons = events.items.filter((e) => e.involvedObject.name === 'web').map((e) => `${e.reason}: ${e.message}`);
+    assert.ok(reasons.includes(`AnnouncingNode: ${successor} announces ${VIP}`), reasons.join('\n'));
+    const log = await readFile(join(logDir, `${successor}.log`), 'utf8');
+    assert.match(log, /"announcing"/);
+    passed++;
+  });
+});
