@@ -2,8 +2,9 @@
 // namespace, all created and deleted here. The test control plane listens on the root namespace's loopback; the lab
 // reaches it through a relay on an address of a veth the lab adds between the bridge and the root namespace.
 // Checks: exactly one node (the rendezvous owner) answers ARP for the Service address; an assigned address outside
-// every pool is never answered; when the owner's speaker is killed another node takes over and the client's existing
-// neighbor entry moves to its MAC without the client asking; the new announcing node is reported on the Service.
+// every pool is never answered; with the apiserver unreachable the owner keeps answering, and when its speaker is
+// then killed another node takes over and the client's existing neighbor entry moves to its MAC without the client
+// asking; once the apiserver is back, the new announcing node is reported on the Service.
 // Needs root, the built addon (scripts/build-native), iproute2, iputils-arping and curl.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -211,7 +212,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     await proxy?.stop();
     await lab.deleteAll();
     // The speakers' logs are kept only when something failed, for the message that names them.
-    if (passed === 4 && logDir !== '') await rm(logDir, { recursive: true, force: true });
+    if (passed === 5 && logDir !== '') await rm(logDir, { recursive: true, force: true });
   });
 
   it('arping from the client gets exactly one reply per request, with the owner’s MAC', async (t) => {
@@ -226,7 +227,20 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
-  it('the owner’s speaker killed: another node answers and the client’s neighbor entry moves', async (t) => {
+  it('with the apiserver unreachable the owner keeps answering from its cache', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    await proxy!.stop();
+    // Long enough for every watch to fail and every speaker to notice the apiserver is gone.
+    await sleep(2500);
+    assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]]);
+    for (const node of NODES) {
+      assert.equal(await metric(node.name, 'drawbridge_speaker_apiserver_reachable'), 0, node.name);
+      assert.equal(await metric(node.name, 'drawbridge_speaker_partition_state{state="quorum"}'), 1, node.name);
+    }
+    passed++;
+  });
+
+  it('the owner’s speaker killed during the outage: another node answers, the client’s neighbor entry moves', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     // The client has resolved the address to the owner (a datagram makes its kernel ask).
     await sh('ip', 'netns', 'exec', client, 'bash', '-c', `echo probe > /dev/udp/${VIP}/9`);
@@ -242,14 +256,17 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       await sleep(5);
     }
     const movedMs = Math.round(performance.now() - killedAt);
-    console.log(`lab failover_ms kind=speaker-killed neighbor_moved=${movedMs} (${owner} -> ${successor})`);
+    console.log(
+      `lab failover_ms kind=speaker-killed-apiserver-down neighbor_moved=${movedMs} (${owner} -> ${successor})`,
+    );
     assert.match(entry, new RegExp(`lladdr ${MAC_OF[successor]}`), `after ${movedMs} ms; logs in ${logDir}`);
     assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
     passed++;
   });
 
-  it('the node that took the address over is reported on the Service', async (t) => {
+  it('the apiserver back, the node that took the address over is reported on the Service', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
+    await proxy!.start();
     const core = cluster!.kubeConfig.makeApiClient(CoreV1Api);
     const announcing = await eventually('the announcing-node annotation', async () => {
       const svc = await core.readNamespacedService({ name: 'web', namespace: 'default' });
@@ -257,9 +274,15 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       return value === successor ? value : undefined;
     });
     assert.equal(announcing, successor);
-    const events = await core.listNamespacedEvent({ namespace: 'default' });
-    const reasons = events.items.filter((e) => e.involvedObject.name === 'web').map((e) => `${e.reason}: ${e.message}`);
-    assert.ok(reasons.includes(`AnnouncingNode: ${successor} announces ${VIP}`), reasons.join('\n'));
+    const message = `${successor} announces ${VIP}`;
+    await eventually('the AnnouncingNode Event', async () => {
+      const events = await core.listNamespacedEvent({ namespace: 'default' });
+      return events.items.some(
+        (e) => e.involvedObject.name === 'web' && e.reason === 'AnnouncingNode' && e.message === message,
+      )
+        ? true
+        : undefined;
+    });
     const log = await readFile(join(logDir, `${successor}.log`), 'utf8');
     assert.match(log, /"announcing"/);
     passed++;

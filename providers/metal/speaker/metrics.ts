@@ -9,6 +9,7 @@ export interface SpeakerStats {
   addressesHeld(): { IPv4: number; IPv6: number };
   members(): Record<'alive' | 'suspect' | 'dead', number>;
   partition(): PartitionState;
+  apiserverReachable(): boolean;
   membershipDatagrams(): { sent: number; received: number };
 }
 
@@ -69,6 +70,14 @@ export function speakerRegistry(stats: SpeakerStats): Registry {
     collect() {
       const now = stats.partition();
       for (const state of ['quorum', 'isolated', 'minority'] as const) this.set({ state }, state === now ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'drawbridge_speaker_apiserver_reachable',
+    help: '1 while the apiserver answers; the speaker keeps answering from its cache when it does not',
+    registers: [registry],
+    collect() {
+      this.set(stats.apiserverReachable() ? 1 : 0);
     },
   });
   return registry;

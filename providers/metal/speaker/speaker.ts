@@ -129,27 +129,49 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     instance: o.node,
     onError: (error) => log.debug({ err: String(error) }, 'event not written'),
   });
-  /** Best effort, after the fact: the annotation and an Event on each Service that now reaches us. */
+  // Best effort, after the fact: the annotation and an Event on each Service that now reaches us. A takeover during
+  // an apiserver outage is reported once the apiserver answers again (retried every few seconds while we still hold
+  // the address); nothing here is awaited by the announcing path.
+  const owed = new Map<string, string>();
+  const inFlight = new Set<string>();
   function report(ip: string, keys: string[]): void {
-    for (const key of keys) {
+    for (const key of keys) owed.set(key, ip);
+    flushReports();
+  }
+  function flushReports(): void {
+    for (const [key, ip] of owed) {
       const svc = cache.service(key);
       const { name, namespace, uid } = svc?.metadata ?? {};
-      if (svc === undefined || name === undefined || namespace === undefined) continue;
-      if (svc.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION] === o.node) continue;
+      if (!held.has(ip) || svc === undefined || name === undefined || namespace === undefined) {
+        owed.delete(key);
+        continue;
+      }
+      if (svc.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION] === o.node) {
+        owed.delete(key);
+        continue;
+      }
+      if (inFlight.has(key)) continue;
+      inFlight.add(key);
       core
         .patchNamespacedService(
           { name, namespace, body: { metadata: { annotations: { [ANNOUNCING_NODE_ANNOTATION]: o.node } } } },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         )
-        .catch((error: unknown) => log.debug({ err: String(error), service: key }, 'annotation not written'));
-      events.record(
-        { kind: 'Service', apiVersion: 'v1', name, namespace, uid },
-        'Normal',
-        'AnnouncingNode',
-        `${o.node} announces ${ip}`,
-      );
+        .then(() => {
+          if (owed.get(key) !== ip) return;
+          owed.delete(key);
+          events.record(
+            { kind: 'Service', apiVersion: 'v1', name, namespace, uid },
+            'Normal',
+            'AnnouncingNode',
+            `${o.node} announces ${ip}`,
+          );
+        })
+        .catch((error: unknown) => log.debug({ err: String(error), service: key }, 'annotation not written yet'))
+        .finally(() => inFlight.delete(key));
     }
   }
+  const reportTimer = setInterval(flushReports, 2000);
 
   // Whether the apiserver answers: decides isolated (keep what we hold) from minority (stop) when quorum is lost.
   const version = o.kubeConfig.makeApiClient(VersionApi);
@@ -191,6 +213,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       },
       members: () => machine.counts(),
       partition: () => partition,
+      apiserverReachable: () => apiReachable,
       membershipDatagrams: () => membership.traffic,
     });
     metricsServer = await startObservabilityServer({
@@ -214,7 +237,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       // Stop answering first, then tell the others, so there is never a moment two nodes answer.
       stopped = true;
       held.clear();
-      for (const timer of [recomputeTimer, apiTimer, repeatTimer]) clearInterval(timer);
+      for (const timer of [recomputeTimer, apiTimer, repeatTimer, reportTimer]) clearInterval(timer);
       clearTimeout(probationTimer);
       responder.close();
       await membership.stop();
