@@ -6,11 +6,12 @@ import { EventRecorder } from '../../../src/kube/events.ts';
 import type { Logger } from '../../../src/observe/logging.ts';
 import { startObservabilityServer } from '../../../src/observe/server.ts';
 import { createSpeakerCache } from './cache.ts';
+import { Fence } from './fence.ts';
 import type { MembershipConfig } from './membership/types.ts';
 import { formatAddr, startUdpMembership } from './membership/udp.ts';
 import { type PartitionState, speakerRegistry } from './metrics.ts';
 import { startResponder } from './responder.ts';
-import { type AnnouncedService, ownedAddresses } from './table.ts';
+import { type AnnouncedService, assignments, ownedAddresses } from './table.ts';
 
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
 
@@ -59,6 +60,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   let bursts = 0;
   let partition: PartitionState = 'quorum';
   let apiReachable = false;
+  const fence = new Fence();
   let stopped = false;
 
   const responder = startResponder({
@@ -91,18 +93,29 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
 
   function recompute(): void {
     if (stopped) return;
-    const q = machine.quorum(performance.now());
-    const next: PartitionState = q.quorum ? 'quorum' : apiReachable ? 'isolated' : 'minority';
+    const now = performance.now();
+    const q = machine.quorum(now);
+    const next = fence.state(now, q.quorum, held.keys());
     if (next !== partition) {
       log.warn({ partition: next, reachable: q.reachable, reference: q.reference }, 'partition state changed');
+      // Just lost quorum: ask the apiserver now whether we are cut off from everything or only from the members.
+      if (partition === 'quorum') void checkApi();
       partition = next;
     }
-    let owned =
-      partition === 'minority'
-        ? new Map<string, string[]>()
-        : ownedAddresses({ self: o.node, services, members: machine.eligibleMembers(), ...inputs });
-    // Isolated but the apiserver is reachable: keep what we hold, take nothing over (we cannot tell dead from cut off).
-    if (partition === 'isolated') owned = new Map([...owned].filter(([ip]) => held.has(ip)));
+    const table = { self: o.node, services, members: machine.eligibleMembers(), ...inputs };
+    const owned = partition === 'quorum' ? ownedAddresses(table) : new Map<string, string[]>();
+    if (partition === 'isolated') {
+      // Cut off from the members but not from the apiserver: keep what we held when quorum went, take nothing over
+      // (we cannot tell dead members from unreachable ones), and give up an address once its Service names another
+      // announcing node.
+      for (const [ip, { services: keys }] of assignments(table)) {
+        const elsewhere = keys.some((key) => {
+          const node = cache.service(key)?.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION];
+          return node !== undefined && node !== o.node;
+        });
+        if (fence.keepable().has(ip) && !elsewhere) owned.set(ip, keys);
+      }
+    }
     for (const ip of [...held.keys()]) {
       if (owned.has(ip)) continue;
       held.delete(ip);
@@ -176,13 +189,17 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   // Whether the apiserver answers: decides isolated (keep what we hold) from minority (stop) when quorum is lost.
   const version = o.kubeConfig.makeApiClient(VersionApi);
   const checkApi = async () => {
+    const startedAt = performance.now();
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref());
     try {
       await Promise.race([version.getCode(), timeout]);
       apiReachable = true;
+      fence.apiAnswered(startedAt);
     } catch {
       apiReachable = false;
+      fence.apiFailed();
     }
+    recompute();
   };
   const apiTimer = setInterval(() => void checkApi(), 1000);
   void checkApi();
