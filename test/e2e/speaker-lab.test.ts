@@ -4,12 +4,14 @@
 // Checks: exactly one node (the rendezvous owner) answers ARP for the Service address; an assigned address outside
 // every pool is never answered; with the apiserver unreachable the owner keeps answering, and when its speaker is
 // then killed another node takes over and the client's existing neighbor entry moves to its MAC without the client
-// asking; once the apiserver is back, the new announcing node is reported on the Service.
+// asking; once the apiserver is back, the new announcing node is reported on the Service; the killed speaker
+// restarted rejoins and takes its address back with never two answers to one request; the owner's link taken down
+// fences it (minority: it holds nothing) while the others take over.
 // Needs root, the built addon (scripts/build-native), iproute2, iputils-arping and curl.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -112,6 +114,15 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   const speakers = new Map<string, SpeakerProcess>();
   let proxy: ApiserverProxy | undefined;
   let passed = 0;
+  let startSpeaker: (node: (typeof NODES)[number]) => Promise<void> = async () => {};
+  const nodeIf = (name: string) => lab.ifname(`n${name.slice(-1)}`);
+  const heldBy = async () => {
+    const held: string[] = [];
+    for (const node of NODES) {
+      if ((await metric(node.name, 'drawbridge_speaker_addresses_held{family="IPv4"}')) === 1) held.push(node.name);
+    }
+    return held;
+  };
   const owner = ownerOf(
     VIP,
     NODES.map((n) => n.name),
@@ -185,13 +196,14 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       await attach(ns, ifname, lab.ifname(`ln${node.name.slice(-1)}`), node.mac);
       await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', ifname);
     }
-    await Promise.all(
-      NODES.map(async (node) => {
-        const ifname = lab.ifname(`n${node.name.slice(-1)}`);
-        const log = join(logDir, `${node.name}.log`);
-        speakers.set(node.name, await SpeakerProcess.start(namespaces.get(node.name)!, node, ifname, kubeconfig, log));
-      }),
-    );
+    startSpeaker = async (node) => {
+      const log = join(logDir, `${node.name}-${performance.now().toFixed(0)}.log`);
+      speakers.set(
+        node.name,
+        await SpeakerProcess.start(namespaces.get(node.name)!, node, nodeIf(node.name), kubeconfig, log),
+      );
+    };
+    await Promise.all(NODES.map((node) => startSpeaker(node)));
     // Converged: everyone sees three members, and the owner holds the address.
     await eventually(
       'three members everywhere and the address held by its owner',
@@ -212,7 +224,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     await proxy?.stop();
     await lab.deleteAll();
     // The speakers' logs are kept only when something failed, for the message that names them.
-    if (passed === 5 && logDir !== '') await rm(logDir, { recursive: true, force: true });
+    if (passed === 7 && logDir !== '') await rm(logDir, { recursive: true, force: true });
   });
 
   it('arping from the client gets exactly one reply per request, with the owner’s MAC', async (t) => {
@@ -283,8 +295,61 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
         ? true
         : undefined;
     });
-    const log = await readFile(join(logDir, `${successor}.log`), 'utf8');
+    const log = (
+      await Promise.all(
+        (await readdir(logDir)).filter((f) => f.startsWith(successor)).map((f) => readFile(join(logDir, f), 'utf8')),
+      )
+    ).join('');
     assert.match(log, /"announcing"/);
+    passed++;
+  });
+
+  it('the killed speaker restarted: it rejoins and takes its address back, one reply per request throughout', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    await startSpeaker(NODES.find((n) => n.name === owner)!);
+    const watching = (async () => {
+      // While it rejoins, no request may get two answers.
+      // Without -w, arping sends one request, listens for a second and prints every reply, duplicates included.
+      const seen: string[][] = [];
+      for (let i = 0; i < 4; i++) {
+        const out = await probe('ip', 'netns', 'exec', client, 'arping', '-c', '1', '-I', clientIf, VIP);
+        seen.push([...out.matchAll(/reply from \S+ \[([0-9A-Fa-f:]+)\]/g)].map((m) => m[1]!.toLowerCase()));
+      }
+      return seen;
+    })();
+    await eventually('the address back on its owner', async () => {
+      const held = await heldBy();
+      return held.length === 1 && held[0] === owner ? true : undefined;
+    });
+    const seen = await watching;
+    for (const answer of seen) assert.ok(answer.length <= 1, JSON.stringify(seen));
+    assert.ok(seen.flat().length >= 3, `requests went unanswered: ${JSON.stringify(seen)}`);
+    assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]]);
+    passed++;
+  });
+
+  it('the owner’s link goes down: it fences itself, the others take over and the client’s entry moves', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    await eventually('the client’s entry on the owner again', async () =>
+      (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined,
+    );
+    const downAt = performance.now();
+    await sh('ip', '-n', namespaces.get(owner)!, 'link', 'set', nodeIf(owner), 'down');
+    let entry = '';
+    while (performance.now() - downAt < 10_000) {
+      entry = await neighbor(VIP);
+      if (entry.includes(`lladdr ${MAC_OF[successor]}`)) break;
+      await sleep(5);
+    }
+    const movedMs = Math.round(performance.now() - downAt);
+    console.log(`lab failover_ms kind=link-down neighbor_moved=${movedMs} (${owner} -> ${successor})`);
+    assert.match(entry, new RegExp(`lladdr ${MAC_OF[successor]}`), `after ${movedMs} ms; logs in ${logDir}`);
+    // Cut off from the members and from the apiserver: the minority side, holding nothing.
+    await eventually('the cut-off node in the minority state', async () =>
+      (await metric(owner, 'drawbridge_speaker_partition_state{state="minority"}')) === 1 ? true : undefined,
+    );
+    assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
+    assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
     passed++;
   });
 });

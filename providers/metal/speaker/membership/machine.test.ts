@@ -91,6 +91,16 @@ describe('membership machine', () => {
     assert.deepEqual(net.get('node-3').quorum(net.now), { quorum: true, reachable: 5, reference: 5 });
   });
 
+  it('a member with seeds has no quorum until it has joined, so a restart cannot announce over the others', () => {
+    const net = new Net(names(3));
+    net.down.add('node-0');
+    net.run(500);
+    assert.equal(net.get('node-2').quorum(net.now).quorum, false);
+    net.down.delete('node-0');
+    net.run(500);
+    assert.equal(net.get('node-2').quorum(net.now).quorum, true);
+  });
+
   it('a killed member is agreed dead by every survivor within the detection bound, and only it', () => {
     for (const size of [3, 5, 10]) {
       const net = new Net(names(size), size);

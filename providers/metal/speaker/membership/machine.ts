@@ -163,6 +163,9 @@ export class MembershipMachine {
    * holding the reference view's first member, which both sides compute alike.
    */
   quorum(now: number): QuorumView {
+    // Not joined yet although there is someone to join: a (re)starting member that believed itself alone would
+    // announce every address at once, over the members that hold them.
+    if (this.members.size === 0 && this.seeds.length > 0) return { quorum: false, reachable: 1, reference: 1 };
     const live = new Set(this.live());
     const isolated = this.reference.length > 1 && now - this.lastDatagramAt > this.config.isolationMs;
     const reachable = isolated ? 1 : this.reference.filter((name) => live.has(name)).length;
