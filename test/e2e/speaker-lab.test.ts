@@ -1,7 +1,7 @@
 // The speaker lab: a LAN bridge, three node namespaces each running `drawbridge speaker` for its node, and a client
 // namespace, all created and deleted here. The test control plane listens on the root namespace's loopback; the lab
 // reaches it through a relay on an address of a veth the lab adds between the bridge and the root namespace.
-// Checks: exactly one node (the rendezvous owner) answers ARP for the Service address; an assigned address outside
+// Checks: exactly one node (the rendezvous owner) answers ARP for the Service address, and NDP for an IPv6 one; an assigned address outside
 // every pool is never answered; with the apiserver unreachable the owner keeps answering, and when its speaker is
 // then killed another node takes over and the client's existing neighbor entry moves to its MAC without the client
 // asking; once the apiserver is back, the new announcing node is reported on the Service; the killed speaker
@@ -35,6 +35,8 @@ const HOST_IP = `${SUB}.254`;
 const PROXY_PORT = 16443;
 const VIP = `${SUB}.100`;
 const OUTSIDE = `${SUB}.200`;
+const SUB6 = `fd00:201:${(process.pid % 250).toString(16)}`;
+const VIP6 = `${SUB6}::100`;
 const NODES = [
   { name: 'node-a', ip: `${SUB}.11`, mac: '02:db:01:00:00:0a' },
   { name: 'node-b', ip: `${SUB}.12`, mac: '02:db:01:00:00:0b' },
@@ -62,11 +64,12 @@ const cluster: TestCluster | undefined = isRoot
       setup: async (c) => {
         await installAddressPoolCrd(c.kubeConfig);
         await eventually('the AddressPool CRD', async () => {
-          await createPool(c.kubeConfig, 'lab', [`${SUB}.100-${SUB}.120`]);
+          await createPool(c.kubeConfig, 'lab', [`${SUB}.100-${SUB}.120`, `${SUB6}::100/120`]);
           return true;
         });
         await createLbService(c.core, 'web', VIP);
         await createLbService(c.core, 'stray', OUTSIDE);
+        await createLbService(c.core, 'web6', VIP6);
       },
     })
   : undefined;
@@ -125,6 +128,10 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   };
   const owner = ownerOf(
     VIP,
+    NODES.map((n) => n.name),
+  )!;
+  const owner6 = ownerOf(
+    VIP6,
     NODES.map((n) => n.name),
   )!;
   const successor = ownerOf(
@@ -189,6 +196,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     client = await lab.addNamespace('client');
     await attach(client, clientIf, lab.ifname('lc'));
     await sh('ip', '-n', client, 'addr', 'add', `${SUB}.1/24`, 'dev', clientIf);
+    await sh('ip', '-n', client, 'addr', 'add', `${SUB6}::1/64`, 'dev', clientIf, 'nodad');
     for (const node of NODES) {
       const ns = await lab.addNamespace(node.name);
       namespaces.set(node.name, ns);
@@ -212,6 +220,8 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
           if ((await metric(node.name, 'drawbridge_speaker_members{state="alive"}')) !== 3) return undefined;
           const held = await metric(node.name, 'drawbridge_speaker_addresses_held{family="IPv4"}');
           if (held !== (node.name === owner ? 1 : 0)) return undefined;
+          const held6 = await metric(node.name, 'drawbridge_speaker_addresses_held{family="IPv6"}');
+          if (held6 !== (node.name === owner6 ? 1 : 0)) return undefined;
         }
         return true;
       },
@@ -224,12 +234,21 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     await proxy?.stop();
     await lab.deleteAll();
     // The speakers' logs are kept only when something failed, for the message that names them.
-    if (passed === 7 && logDir !== '') await rm(logDir, { recursive: true, force: true });
+    if (passed === 8 && logDir !== '') await rm(logDir, { recursive: true, force: true });
   });
 
   it('arping from the client gets exactly one reply per request, with the owner’s MAC', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]], `owner ${owner}; logs in ${logDir}`);
+    passed++;
+  });
+
+  it('ndisc6 from the client gets exactly one advertisement, with the IPv6 address’s owner’s MAC', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    // -m: keep listening for the whole wait and print every advertisement, so a second answer would show.
+    const out = await probe('ip', 'netns', 'exec', client, 'ndisc6', '-m', '-r', '1', '-w', '1000', VIP6, clientIf);
+    const macs = [...out.matchAll(/Target link-layer address: ([0-9A-Fa-f:]+)/g)].map((m) => m[1]!.toLowerCase());
+    assert.deepEqual(macs, [MAC_OF[owner6]], out);
     passed++;
   });
 
