@@ -72,7 +72,11 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   // The cache's inputs are re-read only when it changes; recompute() runs often (quorum depends on time).
   let services: AnnouncedService[] = [];
   let inputs = { pools: cache.pools(), excluded: cache.excludedNodes() };
+  // The table changes only with the cache or the membership; the 25 ms timer re-evaluates quorum, not the table.
+  let tableVersion = 0;
+  let memo: { version: number; owned: Map<string, string[]> } | undefined;
   cache.onChange(() => {
+    tableVersion++;
     services = cache.services();
     inputs = { pools: cache.pools(), excluded: cache.excludedNodes() };
     const seeds = [...cache.nodeAddresses()].filter(([n]) => n !== o.node).map(([, ip]) => formatAddr(ip, o.port));
@@ -103,7 +107,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       partition = next;
     }
     const table = { self: o.node, services, members: machine.eligibleMembers(), ...inputs };
-    const owned = partition === 'quorum' ? ownedAddresses(table) : new Map<string, string[]>();
+    if (partition === 'quorum' && memo?.version !== tableVersion) {
+      memo = { version: tableVersion, owned: ownedAddresses(table) };
+    }
+    const owned = partition === 'quorum' ? memo!.owned : new Map<string, string[]>();
     if (partition === 'isolated') {
       // Cut off from the members but not from the apiserver: keep what we held when quorum went, take nothing over
       // (we cannot tell dead members from unreachable ones), and give up an address once its Service names another
@@ -204,7 +211,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   const apiTimer = setInterval(() => void checkApi(), 1000);
   void checkApi();
 
-  machine.onChange(() => recompute());
+  machine.onChange(() => {
+    tableVersion++;
+    recompute();
+  });
   const recomputeTimer = setInterval(recompute, 25);
   const repeatTimer =
     o.repeatMs > 0

@@ -68,6 +68,8 @@ export async function startUdpMembership(options: UdpMembershipOptions): Promise
       clearInterval(timer);
       machine.leave();
       flush();
+      // Let the `leave` datagrams go out before the socket closes under them.
+      await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise<void>((resolve) => socket.close(() => resolve()));
     },
   };
