@@ -6,7 +6,8 @@
 // then killed another node takes over and the client's existing neighbor entry moves to its MAC without the client
 // asking; once the apiserver is back, the new announcing node is reported on the Service; the killed speaker
 // restarted rejoins and takes its address back with never two answers to one request; the owner's link taken down
-// fences it (minority: it holds nothing) while the others take over.
+// fences it (minority: it holds nothing) while the others take over; a `Local` Service's address is announced only by
+// the node with its ready endpoint, and follows the endpoint when it moves.
 // Needs root, the built addon (scripts/build-native), iproute2, iputils-arping and curl.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
 import { ownerOf } from '../../providers/metal/speaker/owner.ts';
 import { ADDON_PATH } from '../../providers/metal/speaker/packet-socket.ts';
@@ -35,6 +36,8 @@ const HOST_IP = `${SUB}.254`;
 const PROXY_PORT = 16443;
 const VIP = `${SUB}.100`;
 const OUTSIDE = `${SUB}.200`;
+const UNOWNED = `${SUB}.101`;
+const VIP_LOCAL = `${SUB}.102`;
 const SUB6 = `fd00:201:${(process.pid % 250).toString(16)}`;
 const VIP6 = `${SUB6}::100`;
 const NODES = [
@@ -44,12 +47,24 @@ const NODES = [
 ] as const;
 const MAC_OF = Object.fromEntries(NODES.map((n) => [n.name, n.mac]));
 
-async function createLbService(core: CoreV1Api, name: string, ip: string): Promise<void> {
+/** A Service of our class with `ip` in its status; `owned` false leaves out the controller's owner annotation. */
+async function createLbService(
+  core: CoreV1Api,
+  name: string,
+  ip: string,
+  owned = true,
+  policy: 'Cluster' | 'Local' = 'Cluster',
+): Promise<void> {
   await core.createNamespacedService({
     namespace: 'default',
     body: {
-      metadata: { name, annotations: { [OWNER_CLASS_ANNOTATION]: CLASS } },
-      spec: { type: 'LoadBalancer', loadBalancerClass: CLASS, ports: [{ port: 80, targetPort: 8080 }] },
+      metadata: { name, annotations: owned ? { [OWNER_CLASS_ANNOTATION]: CLASS } : {} },
+      spec: {
+        type: 'LoadBalancer',
+        loadBalancerClass: CLASS,
+        externalTrafficPolicy: policy,
+        ports: [{ port: 80, targetPort: 8080 }],
+      },
     },
   });
   // As the controller would have assigned it; the controller itself is not on the speakers' path.
@@ -70,6 +85,7 @@ const cluster: TestCluster | undefined = isRoot
         await createLbService(c.core, 'web', VIP);
         await createLbService(c.core, 'stray', OUTSIDE);
         await createLbService(c.core, 'web6', VIP6);
+        await createLbService(c.core, 'unowned', UNOWNED, false);
       },
     })
   : undefined;
@@ -234,7 +250,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     await proxy?.stop();
     await lab.deleteAll();
     // The speakers' logs are kept only when something failed, for the message that names them.
-    if (passed === 8 && logDir !== '') await rm(logDir, { recursive: true, force: true });
+    if (passed === 9 && logDir !== '') await rm(logDir, { recursive: true, force: true });
   });
 
   it('arping from the client gets exactly one reply per request, with the owner’s MAC', async (t) => {
@@ -252,9 +268,11 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
-  it('an assigned address outside every pool is never answered', async (t) => {
+  it('an address outside every pool, or on a Service that is not ours, is never answered', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     assert.deepEqual(await replies(OUTSIDE, 1), []);
+    // In a pool, but the Service lacks the controller's owner annotation: not ours to announce.
+    assert.deepEqual(await replies(UNOWNED, 1), []);
     passed++;
   });
 
@@ -369,6 +387,41 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     );
     assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
     assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    passed++;
+  });
+
+  it('Local policy: only a node with a ready endpoint announces; when the endpoint moves, so does the announcement', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    // The two nodes still up (the previous test took the owner's link down); the endpoint goes first to the one
+    // rendezvous hashing would not pick, so only the endpoint can explain who answers.
+    const live = NODES.map((n) => n.name).filter((n) => n !== owner);
+    const first = live.find((n) => n !== ownerOf(VIP_LOCAL, live))!;
+    const second = live.find((n) => n !== first)!;
+    const discovery = cluster!.kubeConfig.makeApiClient(DiscoveryV1Api);
+    const endpointsOn = (node: string) => [{ addresses: ['10.244.0.5'], conditions: { ready: true }, nodeName: node }];
+    await createLbService(cluster!.core, 'local', VIP_LOCAL, true, 'Local');
+    await discovery.createNamespacedEndpointSlice({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'local-1', labels: { 'kubernetes.io/service-name': 'local' } },
+        addressType: 'IPv4',
+        endpoints: endpointsOn(first),
+        ports: [{ port: 8080 }],
+      },
+    });
+    const answeredBy = (node: string) =>
+      eventually(`${VIP_LOCAL} answered by ${node}`, async () => {
+        const macs = await replies(VIP_LOCAL, 1);
+        return macs.length === 1 && macs[0] === MAC_OF[node] ? true : undefined;
+      });
+    await answeredBy(first);
+    assert.deepEqual(await replies(VIP_LOCAL), [MAC_OF[first], MAC_OF[first]]);
+    await discovery.patchNamespacedEndpointSlice(
+      { name: 'local-1', namespace: 'default', body: { endpoints: endpointsOn(second) } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await answeredBy(second);
+    assert.deepEqual(await replies(VIP_LOCAL), [MAC_OF[second], MAC_OF[second]]);
     passed++;
   });
 });
