@@ -5,6 +5,7 @@ import { registerController } from './controller.ts';
 import { registerDemo } from './demo.ts';
 import { registerGc } from './gc.ts';
 import { registerPlan } from './plan.ts';
+import { registerSpeaker } from './speaker.ts';
 import { registerStatus } from './status.ts';
 
 const program = new Command()
@@ -18,5 +19,6 @@ registerDemo(program);
 registerStatus(program);
 registerPlan(program);
 registerGc(program);
+registerSpeaker(program);
 
 await program.parseAsync(process.argv);
