@@ -3,11 +3,12 @@
 // names fail when this module loads; unknown names fail at start-up with the list of known ones.
 import { aws } from './aws/index.ts';
 import { fake } from './fake/index.ts';
+import { gcp } from './gcp/index.ts';
 import { metal } from './metal/index.ts';
 import type { ProviderDefinition } from './provider.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: each entry keeps its own Config/Options types; the core sees unknown.
-const definitions: ProviderDefinition<any, any>[] = [metal, fake, aws];
+const definitions: ProviderDefinition<any, any>[] = [metal, gcp, aws, fake];
 
 const registry = new Map<string, ProviderDefinition>();
 for (const definition of definitions) {

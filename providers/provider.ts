@@ -113,9 +113,12 @@ export interface ObjectRef {
   uid?: string;
 }
 
-/** Records Kubernetes Events. Best effort: never throws, never blocks the caller on the apiserver. */
+/**
+ * Records Kubernetes Events. Fire and forget: it queues and returns at once, never throws, and never blocks the
+ * caller on the apiserver; repeats are aggregated and each object is rate-limited (src/kube/events.ts).
+ */
 export interface EventPort {
-  record(target: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): void | Promise<void>;
+  record(target: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
 type LogFn = {
@@ -214,11 +217,27 @@ export interface DemoHooks {
   config?: Record<string, unknown>;
   /** A one-line description of what the demo sets up, printed as it starts. */
   describe: string;
+  /** A stand-in for the provider's cloud API, run next to the demo's controller (gcp: the GCE fake). */
+  backend?: DemoBackend;
+  /** The providerID of a demo Node (gcp: `gce://<project>/<zone>/<name>`, an instance the backend holds). */
+  providerID?(nodeName: string): string;
+  /** The Service's load balancer as the provider's API reports it (`config` is the demo controller's). */
+  show?(service: V1Service, config: Record<string, unknown>): Promise<string[]>;
   /**
-   * Starts what the demo needs outside the cluster (aws: a moto endpoint, seeded). With `keep` it is left running
-   * and may be called again by the background controller, so it must reuse what is already there.
+   * Starts what the demo needs outside the cluster, from the demo command itself (aws: a seeded moto endpoint, a
+   * separate process that outlives the command with --keep). With `keep` it is left running and may be called
+   * again by the background controller, so it must reuse what is already there. A backend that has to live in the
+   * controller's own process uses `backend` instead (gcp: the in-process GCE fake).
    */
   setUp?(options: { keep: boolean }): Promise<DemoSetup>;
+}
+
+/** Runs in the process that runs the demo's controller (for `--keep`, the background one). */
+export interface DemoBackend {
+  /** The provider configuration pointing at a backend on 127.0.0.1:`port` (replaces `DemoHooks.config`). */
+  config(port: number): Record<string, unknown>;
+  /** Starts it on 127.0.0.1:`port`, holding what the demo Nodes need (gcp: their instances). */
+  start(port: number, nodeNames: readonly string[]): Promise<{ stop(): Promise<void> }>;
 }
 
 /** What a provider's demo set-up hands back to the generic demo. */
@@ -247,6 +266,8 @@ export interface ProviderDefinition<Config = unknown, Options = unknown> {
   configSchema: z.ZodType<Config>;
   flags?: readonly ProviderFlag[];
   create(context: ProviderContext, config: Config): Promise<Provider<Options>>;
+  /** The cloud load balancer's name for a Service, computed without a call (`drawbridge status` shows it). */
+  loadBalancerName?(identity: Pick<LoadBalancerIdentity, 'clusterName' | 'uid'>): string;
   demo?: DemoHooks;
 }
 

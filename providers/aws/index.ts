@@ -3,6 +3,7 @@
 // shared config, IMDS/IRSA), never from a flag or this config.
 import { z } from 'zod';
 import type { ProviderDefinition } from '../provider.ts';
+import { loadBalancerName } from './names.ts';
 import type { AwsOptions } from './annotations.ts';
 
 /** A bottleneck limiter: at most `maxConcurrent` calls in flight, at least `minTimeMs` between starts. */
@@ -35,6 +36,7 @@ export type AwsConfig = z.output<typeof AwsConfigSchema>;
 export const aws: ProviderDefinition<AwsConfig, AwsOptions> = {
   name: 'aws',
   summary: 'AWS: a Network Load Balancer per Service, instance targets on the NodePorts, node SG rules',
+  loadBalancerName,
   configSchema: AwsConfigSchema,
   flags: [
     { name: 'region', field: 'region', type: 'string', description: 'AWS region of the cluster (required)' },

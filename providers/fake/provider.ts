@@ -23,6 +23,7 @@ import {
 } from '../provider.ts';
 import { AddressBook } from './addresses.ts';
 import type { FakeConfig, Fault, Operation } from './index.ts';
+import { seeded } from './random.ts';
 
 /** The fake reads no annotations of its own. */
 export type FakeOptions = Record<string, never>;
@@ -281,16 +282,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** mulberry32: a tiny seeded generator, so a 20% fault rate hits the same calls on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

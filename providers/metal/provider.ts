@@ -129,7 +129,7 @@ export class MetalProvider implements Provider<MetalOptions> {
       const askedFor = spec.requestedAddresses.includes(result.ip);
       if (previous && previous !== result.ip && !askedFor) {
         // The Service did not ask to move: the pools changed under it. Say so loudly, never silently.
-        void this.ctx.events.record(
+        this.ctx.events.record(
           serviceRef(spec.identity),
           'Warning',
           MetalEventReason.LoadBalancerAddressChanged,

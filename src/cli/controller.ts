@@ -1,9 +1,8 @@
 // `drawbridge controller`: run the controller against the cluster in --kubeconfig (or in-cluster config).
 
 import { KubeConfig } from '@kubernetes/client-node';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { allProviderDefinitions, providerDefinition, providerNames } from '../../providers/index.ts';
-import type { ProviderFlag } from '../../providers/provider.ts';
 import {
   ConfigError,
   type ControllerConfig,
@@ -11,15 +10,10 @@ import {
   parseControllerConfig,
 } from '../controller/config.ts';
 import { Controller } from '../controller/controller.ts';
-import { parseProviderConfig, readProviderConfigFile } from '../controller/provider-config.ts';
+import { parseProviderConfig } from '../controller/provider-config.ts';
 import { createLogger } from '../observe/logging.ts';
 import { startObservabilityServer } from '../observe/server.ts';
-
-const num = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number`);
-  return n;
-};
+import { addProviderOptions, num, providerConfigFrom } from './provider-flags.ts';
 
 // Defaults come from the one schema, so --help cannot drift from what the controller does.
 const d = ControllerConfigSchema.parse({ provider: 'metal', identity: '<hostname>-<pid>' });
@@ -69,10 +63,7 @@ export function registerController(program: Command): void {
         .choices([...providerNames])
         .makeOptionMandatory(),
     )
-    .option(
-      '--provider-config <file>',
-      'YAML or JSON file with one section per provider (e.g. "metal: {poolSyncTimeoutSeconds: 60}"); flags win',
-    )
+
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option(
       '--cluster-name <name>',
@@ -144,9 +135,7 @@ export function registerController(program: Command): void {
         'silent',
       ]),
     );
-  for (const definition of allProviderDefinitions()) {
-    for (const flag of definition.flags ?? []) command.addOption(providerOption(definition.name, flag));
-  }
+  addProviderOptions(command);
   command.action(async (flags: ControllerFlags) => {
     let config: ControllerConfig;
     try {
@@ -164,49 +153,11 @@ export function registerController(program: Command): void {
   });
 }
 
-/** `--<provider>-<name>`, parsed by the flag's declared type. */
-function providerOption(provider: string, flag: ProviderFlag): Option {
-  const long = `--${provider}-${flag.name}`;
-  const option = new Option(flag.type === 'boolean' ? long : `${long} <value>`, `[${provider}] ${flag.description}`);
-  if (flag.type === 'number') option.argParser(num);
-  if (flag.type === 'list')
-    option.argParser((v: string) =>
-      v
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    );
-  return option;
-}
-
-/** Commander's camelCase key for a provider flag. */
-function flagKey(provider: string, flag: ProviderFlag): string {
-  return `${provider}-${flag.name}`.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-/** The selected provider's options: its --provider-config section, its flags on top; other providers' flags are errors. */
-function providerConfigFrom(f: ControllerFlags): Record<string, unknown> {
-  const problems: string[] = [];
-  const fromFlags: Record<string, unknown> = {};
-  for (const definition of allProviderDefinitions()) {
-    for (const flag of definition.flags ?? []) {
-      const value = f[flagKey(definition.name, flag)];
-      if (value === undefined) continue;
-      if (definition.name !== f.provider) {
-        problems.push(`--${definition.name}-${flag.name} applies to provider ${definition.name}, not ${f.provider}`);
-      } else fromFlags[flag.field] = value;
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  const sections = f.providerConfig ? readProviderConfigFile(f.providerConfig) : {};
-  return { ...(sections[f.provider] ?? {}), ...fromFlags };
-}
-
 export function configFromFlags(f: ControllerFlags): ControllerConfig {
   const metrics = parseBindAddress(f.metricsBindAddress);
   return parseControllerConfig({
     provider: f.provider,
-    providerConfig: providerConfigFrom(f),
+    providerConfig: providerConfigFrom(f.provider, f),
     clusterName: f.clusterName,
     loadBalancerClass: f.loadBalancerClass,
     ownClassless: f.ownClassless,

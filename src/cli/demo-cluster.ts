@@ -7,6 +7,7 @@ import type { ProviderDefinition } from '../../providers/provider.ts';
 
 export const DEMO_NAMESPACE = 'demo';
 const NODE_ADDRESSES = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
+export const DEMO_NODES = NODE_ADDRESSES.map((_, i) => `demo-node-${i + 1}`);
 
 /** Starts one healthz server per demo node, all on the same port; returns the port and a stopper. */
 export async function startNodeHealthServers(): Promise<{ port: number; close(): Promise<void> }> {
@@ -39,11 +40,15 @@ export async function createDemoObjects(
   const core = kubeConfig.makeApiClient(CoreV1Api);
   await provider.demo?.prepareCluster?.(kubeConfig);
   for (const [i, address] of NODE_ADDRESSES.entries()) {
+    const name = DEMO_NODES[i]!;
+    // A cloud provider finds a Node's instance by its providerID: one its demo set-up created (aws: seeded EC2
+    // instances, ids known only once created) or one its backend holds by name (gcp).
+    const providerID = providerIDs[i] ?? provider.demo?.providerID?.(name);
     await core
       .createNode({
         body: {
-          metadata: { name: `demo-node-${i + 1}`, labels: { 'kubernetes.io/hostname': `demo-node-${i + 1}` } },
-          ...(providerIDs[i] ? { spec: { providerID: providerIDs[i] } } : {}),
+          metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+          ...(providerID ? { spec: { providerID } } : {}),
           status: { addresses: [{ type: 'InternalIP', address }] },
         },
       })

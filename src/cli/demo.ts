@@ -3,6 +3,8 @@
 // The control plane comes from test/env (loaded only here, so the controller itself never depends on it).
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
@@ -14,7 +16,7 @@ import { Controller } from '../controller/controller.ts';
 import { createLogger } from '../observe/logging.ts';
 import { startObservabilityServer } from '../observe/server.ts';
 import { loadKubeConfig } from './controller.ts';
-import { createDemoObjects, DEMO_NAMESPACE, startNodeHealthServers } from './demo-cluster.ts';
+import { createDemoObjects, DEMO_NAMESPACE, DEMO_NODES, startNodeHealthServers } from './demo-cluster.ts';
 import { formatServices } from './table.ts';
 
 const say = (line: string) => process.stderr.write(`drawbridge demo: ${line}\n`);
@@ -37,11 +39,12 @@ export function registerDemo(program: Command): void {
     .command('demo-agent', { hidden: true })
     .requiredOption('--kubeconfig <path>')
     .requiredOption('--provider <name>')
-    .action(async (flags: { kubeconfig: string; provider: string }) => {
+    .option('--backend-port <port>', "where the provider's demo backend listens", Number)
+    .action(async (flags: { kubeconfig: string; provider: string; backendPort?: number }) => {
       const provider = providerDefinition(flags.provider);
       // Same set-up as the demo that spawned us: with keep, it reuses what that one left running.
       const setup = (await provider.demo?.setUp?.({ keep: true })) ?? {};
-      const agent = await startAgent(loadKubeConfig(flags.kubeconfig), provider, setup);
+      const agent = await startAgent(loadKubeConfig(flags.kubeconfig), provider, flags.backendPort, setup);
       const stop = async () => {
         await agent.stop();
         process.exit(0);
@@ -63,17 +66,17 @@ async function demoOnce(provider: ProviderDefinition): Promise<void> {
     );
     setup = (await provider.demo?.setUp?.({ keep: false })) ?? {};
     await createDemoObjects(cp.kubeConfig, provider, setup.providerIDs);
-    agent = await startAgent(cp.kubeConfig, provider, setup);
+    const backendPort = provider.demo?.backend ? await freePort() : undefined;
+    agent = await startAgent(cp.kubeConfig, provider, backendPort, setup);
     const svc = await waitForExternalIp(cp.kubeConfig);
-    await show(cp.kubeConfig, svc, agent.metricsPort, provider.name, setup);
+    await show(cp.kubeConfig, svc, agent.metricsPort, provider, backendPort, setup);
   } finally {
     await agent?.stop();
-    await cp.stop();
     await setup.tearDown?.();
+    await cp.stop();
   }
-  say(
-    `stopped the controller${setup.tearDown ? ', the provider backend' : ''} and the control plane (run with --keep to leave them running)`,
-  );
+  const backend = setup.tearDown || provider.demo?.backend ? ', the provider backend' : '';
+  say(`stopped the controller${backend} and the control plane (run with --keep to leave them running)`);
 }
 
 async function demoKeep(provider: ProviderDefinition): Promise<void> {
@@ -82,10 +85,16 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
   const kubeConfig = loadKubeConfig(state.kubeconfigPath);
   const setup = (await provider.demo?.setUp?.({ keep: true })) ?? {};
   await createDemoObjects(kubeConfig, provider, setup.providerIDs);
-  if (!(state.extra ?? []).some((p) => p.name === 'drawbridge controller')) {
+  const running = (state.extra ?? []).find((p) => p.name === 'drawbridge controller');
+  let backendPort = running?.port;
+  if (!running) {
     const log = openSync(join(stateDir, 'controller.log'), 'a');
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
     const args = [main, 'demo-agent', '--kubeconfig', state.kubeconfigPath, '--provider', provider.name];
+    if (provider.demo?.backend) {
+      backendPort = await freePort();
+      args.push('--backend-port', String(backendPort));
+    }
     const child = spawn(process.execPath, args, {
       detached: true,
       stdio: ['ignore', log, log],
@@ -94,12 +103,12 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
     const current = (await readState()) ?? state;
     await writeState({
       ...current,
-      extra: [...(current.extra ?? []), { name: 'drawbridge controller', pid: child.pid ?? 0 }],
+      extra: [...(current.extra ?? []), { name: 'drawbridge controller', pid: child.pid ?? 0, port: backendPort }],
     });
     say(`controller running in the background (pid ${child.pid}, log ${join(stateDir, 'controller.log')})`);
   }
   const svc = await waitForExternalIp(kubeConfig);
-  await show(kubeConfig, svc, undefined, provider.name, setup);
+  await show(kubeConfig, svc, undefined, provider, backendPort, setup);
   console.log(`\nexport KUBECONFIG=${state.kubeconfigPath}`);
   console.log('kubectl describe svc -n demo web     # the Events');
   console.log('test/env/down                        # stop the controller and the control plane');
@@ -111,11 +120,38 @@ interface Agent {
   stop(): Promise<void>;
 }
 
-async function startAgent(kubeConfig: KubeConfig, provider: ProviderDefinition, setup: DemoSetup): Promise<Agent> {
+/** The provider configuration of the demo's controller: its backend's when it has one. */
+function demoConfig(
+  provider: ProviderDefinition,
+  backendPort: number | undefined,
+): Record<string, unknown> | undefined {
+  const backend = provider.demo?.backend;
+  return backend && backendPort !== undefined ? backend.config(backendPort) : provider.demo?.config;
+}
+
+/** A port free right now on loopback, so a background process's backend can be found again later. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startAgent(
+  kubeConfig: KubeConfig,
+  provider: ProviderDefinition,
+  backendPort: number | undefined,
+  setup: DemoSetup,
+): Promise<Agent> {
+  const backend =
+    provider.demo?.backend && backendPort !== undefined
+      ? await provider.demo.backend.start(backendPort, DEMO_NODES)
+      : undefined;
   const health = await startNodeHealthServers();
   const config = parseControllerConfig({
     provider: provider.name,
-    providerConfig: { ...provider.demo?.config, ...setup.config },
+    providerConfig: { ...demoConfig(provider, backendPort), ...setup.config },
     leaderElection: { namespace: 'kube-system' },
     health: { port: health.port, intervalSeconds: 2, timeoutSeconds: 1 },
     nodeDebounceSeconds: 0.2,
@@ -137,6 +173,7 @@ async function startAgent(kubeConfig: KubeConfig, provider: ProviderDefinition, 
       await controller.stop();
       await server.close();
       await health.close();
+      await backend?.stop();
     },
   };
 }
@@ -156,12 +193,21 @@ async function show(
   kubeConfig: KubeConfig,
   svc: V1Service,
   metricsPort: number | undefined,
-  provider: string,
+  definition: ProviderDefinition,
+  backendPort: number | undefined,
   setup: DemoSetup,
 ): Promise<void> {
+  const provider = definition.name;
   const core = kubeConfig.makeApiClient(CoreV1Api);
   console.log(`$ kubectl get svc -n ${DEMO_NAMESPACE}`);
   console.log(formatServices([svc]));
+  const described = await definition.demo?.show?.(svc, demoConfig(definition, backendPort) ?? {});
+  if (described?.length) console.log(`\n${described.join('\n')}`);
+  if (setup.show) {
+    console.log(`\nWhat the ${provider} backend holds for ${DEMO_NAMESPACE}/web:`);
+    // The controller's default cluster name: the demo does not set one.
+    for (const line of await setup.show(svc, 'drawbridge')) console.log(`  ${line}`);
+  }
   const events = await core.listNamespacedEvent({
     namespace: DEMO_NAMESPACE,
     fieldSelector: 'involvedObject.name=web',
@@ -173,11 +219,6 @@ async function show(
   );
   for (const e of inOrder) {
     console.log(`  ${(e.type ?? '').padEnd(8)} ${(e.reason ?? '').padEnd(22)} ${e.message ?? ''}`);
-  }
-  if (setup.show) {
-    console.log(`\nWhat the ${provider} backend holds for ${DEMO_NAMESPACE}/web:`);
-    // The controller's default cluster name: the demo does not set one.
-    for (const line of await setup.show(svc, 'drawbridge')) console.log(`  ${line}`);
   }
   if (metricsPort !== undefined) {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

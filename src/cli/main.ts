@@ -3,6 +3,10 @@
 import { Command } from 'commander';
 import { registerController } from './controller.ts';
 import { registerDemo } from './demo.ts';
+import { registerGc } from './gc.ts';
+import { registerPlan } from './plan.ts';
+import { registerSpeaker } from './speaker.ts';
+import { registerStatus } from './status.ts';
 
 const program = new Command()
   .name('drawbridge')
@@ -12,5 +16,9 @@ const program = new Command()
 
 registerController(program);
 registerDemo(program);
+registerStatus(program);
+registerPlan(program);
+registerGc(program);
+registerSpeaker(program);
 
 await program.parseAsync(process.argv);

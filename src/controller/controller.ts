@@ -1,6 +1,6 @@
 // The controller's lifecycle: caches on every replica; the work (queue, provider, prober, resync) only on the
 // leader. A replica that is not the leader reads but never writes.
-import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { providerDefinition } from '../../providers/index.ts';
 import type { Provider } from '../../providers/provider.ts';
 import { identityKey, serviceKey } from '../desired/keys.ts';
@@ -77,6 +77,8 @@ export class Controller {
       component: 'drawbridge',
       instance: options.config.identity,
       onError: (e) => this.log.debug({ err: String(e) }, 'could not record event'),
+      onDropped: (reason) => this.metrics.eventsDropped.inc({ reason }),
+      onWritten: (verb) => this.metrics.eventsWritten.inc({ verb }),
     });
     this.nodeDebouncer = new Debouncer({
       windowMs: this.config.nodeDebounceSeconds * 1000,
@@ -163,6 +165,8 @@ export class Controller {
     else await this.unlead(false);
     await this.caches.stop();
     await this.providerInstance?.stop?.();
+    // Events still queued get a moment to be written (they are best effort: a stuck apiserver must not hang us).
+    await Promise.race([this.events.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
     this.started = false;
   }
 

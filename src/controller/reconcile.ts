@@ -172,7 +172,7 @@ export class Reconciler {
     });
     const problems = [...(built.ok ? [] : built.problems), ...check.problems];
     if (!built.ok || problems.length > 0) {
-      for (const p of problems) await events.record(refOf(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
+      for (const p of problems) events.record(refOf(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
       log.info({ problems }, 'invalid Service: no load balancer change');
       return 'invalid';
     }
@@ -197,7 +197,7 @@ export class Reconciler {
       const updated = await this.call('updateHosts', signal, (o) => provider.updateHosts!(spec, o));
       this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
       if (!updated.changed) return 'unchanged';
-      await events.record(
+      events.record(
         refOf(svc),
         'Normal',
         EventReason.UpdatedLoadBalancer,
@@ -207,12 +207,11 @@ export class Reconciler {
     }
 
     const provisioning = currentIngress(svc).length === 0;
-    if (provisioning)
-      await events.record(refOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer');
+    if (provisioning) events.record(refOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer');
     // Said once per change, not at every resync or restart.
     const nodesChanged = before !== undefined && before.hostsHash !== hostsHash;
     if (spec.nodes.length === 0 && (provisioning || nodesChanged)) {
-      await events.record(
+      events.record(
         refOf(svc),
         'Warning',
         EventReason.UnAvailableLoadBalancer,
@@ -230,7 +229,7 @@ export class Reconciler {
     this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
     if (!ensured.changed && !statusChanged) return 'unchanged';
     if (hostsOnly) {
-      await events.record(
+      events.record(
         refOf(svc),
         'Normal',
         EventReason.UpdatedLoadBalancer,
@@ -238,7 +237,7 @@ export class Reconciler {
       );
       return 'hosts-updated';
     }
-    await events.record(
+    events.record(
       refOf(svc),
       'Normal',
       EventReason.EnsuredLoadBalancer,
@@ -251,7 +250,7 @@ export class Reconciler {
   private async teardown(key: string, svc: V1Service, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
     const { provider, events, writer, metrics } = this.deps;
     const identity = identityOf(svc, this.deps.config.clusterName);
-    await events.record(refOf(svc), 'Normal', EventReason.DeletingLoadBalancer, 'Deleting load balancer');
+    events.record(refOf(svc), 'Normal', EventReason.DeletingLoadBalancer, 'Deleting load balancer');
     await this.call('ensureDeleted', signal, (o) => provider.ensureDeleted(identity, o));
     signal.throwIfAborted();
     // A Service that is going away takes its status with it; one that merely stopped being ours is left clean.
@@ -267,7 +266,7 @@ export class Reconciler {
       if (statusCodeOf(error) !== 404) throw error; // already gone: nothing left to release
     }
     this.applied.delete(key);
-    await events.record(refOf(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
+    events.record(refOf(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
     log.info('deleted load balancer');
     return 'deleted';
   }
@@ -279,7 +278,7 @@ export class Reconciler {
         'The load balancer is kept as it is. To release it, annotate the Service ' +
         `${RELEASE_ANNOTATION}=true; to serve it again, restart the controller with --own-classless.`;
       log.warn('kept a class-less load balancer this controller no longer serves');
-      await this.deps.events.record(refOf(svc), 'Warning', EventReason.LoadBalancerRetained, message);
+      this.deps.events.record(refOf(svc), 'Warning', EventReason.LoadBalancerRetained, message);
     }
     return 'retained';
   }
@@ -311,7 +310,7 @@ export class Reconciler {
         : deleting
           ? EventReason.DeleteLoadBalancerFailed
           : EventReason.SyncLoadBalancerFailed;
-    await this.deps.events.record(refOf(svc), 'Warning', reason, describeError(error));
+    this.deps.events.record(refOf(svc), 'Warning', reason, describeError(error));
   }
 
   private async call<T extends { changed: boolean }>(

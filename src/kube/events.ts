@@ -1,7 +1,11 @@
-// Records core/v1 Events on the objects we act on, so `kubectl describe svc` tells the story.
-// Repeats of the same (object, type, reason, message) within the aggregation window bump the existing Event's
-// count instead of creating new objects, as client-go's recorder does. Events are best effort: a failure to
-// record one is logged, never thrown into the reconcile.
+// Records core/v1 Events on the objects we act on, so `kubectl describe svc` tells the story, the way client-go's
+// recorder does it: off the hot path and unable to flood the apiserver.
+// - record() never waits for the apiserver: it queues and returns; a small pool of senders drains the queue.
+// - Correlation: a repeat of the same (object, type, reason, message) within the window bumps the existing Event's
+//   count (one PATCH, coalesced with other repeats still queued) instead of creating another object.
+// - Per-object rate limit (client-go's spam filter: a burst of 25, then one write per 5 minutes per object), so a
+//   flapping node or a failing cloud cannot write more than that for any one object.
+// - Nothing is lost silently: every Event that is dropped (rate limit, full queue, write failure) is counted.
 import { randomBytes } from 'node:crypto';
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1ObjectReference } from '@kubernetes/client-node';
 
@@ -16,6 +20,27 @@ export interface EventTarget {
   uid?: string;
 }
 
+export type DropReason = 'rate-limited' | 'queue-full' | 'write-failed';
+
+export interface EventRecorderOptions {
+  core: Pick<CoreV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+  component: string;
+  instance: string;
+  /** Repeats within this window update the existing Event (default 10 minutes). */
+  windowMs?: number;
+  /** Writes one object may make at once before the refill rate applies (default 25). */
+  burst?: number;
+  /** One more write per object every this many ms (default 5 minutes). */
+  refillMs?: number;
+  /** Events waiting to be written before new ones are dropped (default 1000). */
+  queueLimit?: number;
+  /** Writes in flight at once (default 4). */
+  concurrency?: number;
+  onError?: (error: unknown) => void;
+  onDropped?: (reason: DropReason) => void;
+  onWritten?: (verb: 'create' | 'patch') => void;
+}
+
 interface Recent {
   name: string;
   namespace: string;
@@ -23,80 +48,182 @@ interface Recent {
   lastSeen: number;
 }
 
-export class EventRecorder {
-  private readonly recent = new Map<string, Recent>();
-  private readonly core: CoreV1Api;
-  private readonly component: string;
-  private readonly instance: string;
-  private readonly windowMs: number;
-  private readonly onError: (error: unknown) => void;
+interface Pending {
+  key: string;
+  target: EventTarget;
+  type: EventType;
+  reason: string;
+  message: string;
+  at: Date;
+  /** Occurrences this write carries (repeats recorded while it was queued coalesce into it). */
+  count: number;
+  /** Its write has begun: later repeats queue a write of their own. */
+  started: boolean;
+}
 
-  constructor(options: {
-    core: CoreV1Api;
-    component: string;
-    instance: string;
-    windowMs?: number;
-    onError?: (error: unknown) => void;
-  }) {
-    this.core = options.core;
-    this.component = options.component;
-    this.instance = options.instance;
-    this.windowMs = options.windowMs ?? 10 * 60_000;
-    this.onError = options.onError ?? (() => {});
+interface Bucket {
+  tokens: number;
+  refilledAt: number;
+}
+
+export class EventRecorder {
+  private readonly o: Required<Omit<EventRecorderOptions, 'onError' | 'onDropped' | 'onWritten'>> &
+    Pick<EventRecorderOptions, 'onError' | 'onDropped' | 'onWritten'>;
+  private readonly recent = new Map<string, Recent>();
+  /** Keys queued or being written, so repeats coalesce into the write already on its way. */
+  private readonly queued = new Map<string, Pending>();
+  private readonly queue: Pending[] = [];
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly writing = new Set<string>();
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
+
+  constructor(options: EventRecorderOptions) {
+    this.o = {
+      windowMs: 10 * 60_000,
+      burst: 25,
+      refillMs: 5 * 60_000,
+      queueLimit: 1000,
+      concurrency: 4,
+      ...options,
+    };
   }
 
-  async record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
-    const key = `${target.uid ?? `${target.namespace}/${target.name}`}\u0000${type}\u0000${reason}\u0000${message}`;
-    const now = new Date();
-    const seen = this.recent.get(key);
+  /** Queues the Event and returns at once; the write happens in the background. */
+  record(target: EventTarget, type: EventType, reason: string, message: string): void {
+    const key = `${objectKey(target)}\u0000${type}\u0000${reason}\u0000${message}`;
+    const queued = this.queued.get(key);
+    if (queued && !queued.started) {
+      // The write already queued carries this repeat too: no extra API call.
+      queued.at = new Date();
+      queued.count++;
+      return;
+    }
+    if (!this.take(objectKey(target))) {
+      this.drop('rate-limited');
+      return;
+    }
+    if (this.queue.length >= this.o.queueLimit) {
+      this.drop('queue-full');
+      return;
+    }
+    const pending: Pending = { key, target, type, reason, message, at: new Date(), count: 1, started: false };
+    this.queued.set(key, pending);
+    this.queue.push(pending);
+    this.pump();
+  }
+
+  /** Resolves once everything queued so far has been written or dropped (shutdown, tests). */
+  flush(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.o.concurrency) {
+      // One write per key at a time: a repeat waits for the first write, so it becomes a PATCH of that Event.
+      const index = this.queue.findIndex((p) => !this.writing.has(p.key));
+      if (index < 0) return;
+      const next = this.queue.splice(index, 1)[0] as Pending;
+      next.started = true;
+      this.writing.add(next.key);
+      this.inFlight++;
+      void this.write(next).finally(() => {
+        this.writing.delete(next.key);
+        this.inFlight--;
+        if (this.queued.get(next.key) === next) this.queued.delete(next.key);
+        this.pump();
+        if (this.queue.length === 0 && this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+      });
+    }
+  }
+
+  private async write(p: Pending): Promise<void> {
+    const seen = this.recent.get(p.key);
     try {
-      if (seen && now.getTime() - seen.lastSeen < this.windowMs) {
-        seen.count++;
-        seen.lastSeen = now.getTime();
-        await this.core.patchNamespacedEvent(
-          { name: seen.name, namespace: seen.namespace, body: { count: seen.count, lastTimestamp: now } },
+      if (seen && p.at.getTime() - seen.lastSeen < this.o.windowMs) {
+        seen.count += p.count;
+        seen.lastSeen = p.at.getTime();
+        await this.o.core.patchNamespacedEvent(
+          { name: seen.name, namespace: seen.namespace, body: { count: seen.count, lastTimestamp: p.at } },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
+        this.o.onWritten?.('patch');
         return;
       }
-      const namespace = target.namespace ?? 'default';
-      const name = `${target.name}.${randomBytes(8).toString('hex')}`;
+      const namespace = p.target.namespace ?? 'default';
+      const name = `${p.target.name}.${randomBytes(8).toString('hex')}`;
       const involvedObject: V1ObjectReference = {
-        kind: target.kind,
-        apiVersion: target.apiVersion,
-        name: target.name,
-        namespace: target.namespace,
-        uid: target.uid,
+        kind: p.target.kind,
+        apiVersion: p.target.apiVersion,
+        name: p.target.name,
+        namespace: p.target.namespace,
+        uid: p.target.uid,
       };
-      await this.core.createNamespacedEvent({
+      await this.o.core.createNamespacedEvent({
         namespace,
         body: {
           metadata: { name, namespace },
           involvedObject,
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          count: 1,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          source: { component: this.component },
-          reportingComponent: this.component,
-          reportingInstance: this.instance,
+          type: p.type,
+          reason: p.reason,
+          message: p.message.slice(0, 1024),
+          count: p.count,
+          firstTimestamp: p.at,
+          lastTimestamp: p.at,
+          source: { component: this.o.component },
+          reportingComponent: this.o.component,
+          reportingInstance: this.o.instance,
         },
       });
-      this.remember(key, { name, namespace, count: 1, lastSeen: now.getTime() });
+      this.o.onWritten?.('create');
+      this.remember(p.key, { name, namespace, count: p.count, lastSeen: p.at.getTime() });
     } catch (error) {
       // The aggregated Event may have expired (default TTL 1h): forget it so the next one is created afresh.
-      this.recent.delete(key);
-      this.onError(error);
+      this.recent.delete(p.key);
+      this.drop('write-failed');
+      this.o.onError?.(error);
     }
+  }
+
+  /** Token bucket per object: `burst` writes, then one per `refillMs`. */
+  private take(object: string): boolean {
+    const now = Date.now();
+    const bucket = this.buckets.get(object) ?? { tokens: this.o.burst, refilledAt: now };
+    const refill = Math.floor((now - bucket.refilledAt) / this.o.refillMs);
+    if (refill > 0) {
+      bucket.tokens = Math.min(this.o.burst, bucket.tokens + refill);
+      bucket.refilledAt += refill * this.o.refillMs;
+    }
+    this.buckets.set(object, bucket);
+    if (bucket.tokens <= 0) return false;
+    bucket.tokens--;
+    // Full buckets carry no information: drop them so the map only holds objects that are writing a lot.
+    if (this.buckets.size > 4096) this.pruneBuckets(now);
+    return true;
+  }
+
+  private pruneBuckets(now: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.tokens + Math.floor((now - bucket.refilledAt) / this.o.refillMs) >= this.o.burst) {
+        this.buckets.delete(key);
+      }
+    }
+  }
+
+  private drop(reason: DropReason): void {
+    this.o.onDropped?.(reason);
   }
 
   private remember(key: string, entry: Recent): void {
     this.recent.set(key, entry);
     if (this.recent.size > 4096) {
-      const cutoff = Date.now() - this.windowMs;
+      const cutoff = Date.now() - this.o.windowMs;
       for (const [k, v] of this.recent) if (v.lastSeen < cutoff) this.recent.delete(k);
     }
   }
+}
+
+function objectKey(target: EventTarget): string {
+  return target.uid ?? `${target.kind}/${target.namespace}/${target.name}`;
 }

@@ -47,7 +47,7 @@ export function createNodeHealthProber(o: NodeHealthOptions): NodeProber {
       if (t.port !== h.port) return;
       o.metrics.nodeHealth.set({ node: t.node }, healthy ? 1 : 0);
       const uid = o.nodes().find((n) => n.metadata?.name === t.node)?.metadata?.uid;
-      void o.events.record(
+      o.events.record(
         { kind: 'Node', apiVersion: 'v1', name: t.node, uid },
         healthy ? 'Normal' : 'Warning',
         healthy ? 'NodeHealthCheckPassed' : 'NodeHealthCheckFailed',

@@ -26,6 +26,10 @@ export interface Metrics {
   serviceWrites: Counter<'write'>;
   /** Services kept as they are though no longer served (see the --own-classless note in the README). */
   retainedServices: Gauge;
+  /** Events written to the apiserver ('create' a new Event, 'patch' a repeat's count). */
+  eventsWritten: Counter<'verb'>;
+  /** Events not written: 'rate-limited' (per-object spam filter), 'queue-full', 'write-failed'. */
+  eventsDropped: Counter<'reason'>;
   /** 1 while this identity holds the leader lease, 0 otherwise. */
   leader: Gauge<'identity'>;
 }
@@ -94,6 +98,18 @@ export function createMetrics(): Metrics {
     retainedServices: new Gauge({
       name: `${PREFIX}retained_services`,
       help: 'Services that carry our finalizer and a load balancer but are no longer served (left as they are).',
+      registers,
+    }),
+    eventsWritten: new Counter({
+      name: `${PREFIX}events_written_total`,
+      help: "Kubernetes Events written: 'create' for a new Event, 'patch' for a repeat's count.",
+      labelNames: ['verb'] as const,
+      registers,
+    }),
+    eventsDropped: new Counter({
+      name: `${PREFIX}events_dropped_total`,
+      help: 'Kubernetes Events not written, by reason: rate-limited, queue-full, write-failed.',
+      labelNames: ['reason'] as const,
       registers,
     }),
     leader: new Gauge({

@@ -15,7 +15,8 @@ export interface EnvState {
   server: string;
   pids: { etcd: number; apiserver: number };
   /** Other processes started against this control plane (the demo's controller), stopped first by down. */
-  extra?: { name: string; pid: number }[];
+  /** `port`: where it serves something the demo reads back (the provider's demo backend). */
+  extra?: { name: string; pid: number; port?: number }[];
 }
 
 export function alive(pid: number): boolean {

@@ -87,7 +87,7 @@ export class PoolWatch {
       }
       const message = parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
       this.o.log.warn({ pool: name, problems: parsed.problems }, 'invalid AddressPool ignored');
-      void this.o.events.record(
+      this.o.events.record(
         this.target(name, obj.metadata?.uid),
         'Warning',
         PoolEventReason.InvalidAddressPool,
@@ -98,12 +98,7 @@ export class PoolWatch {
       const message = `pools ${overlap.a} and ${overlap.b} overlap (${overlap.range}); no new addresses come from either until fixed`;
       this.o.log.warn({ overlap }, 'overlapping AddressPools');
       for (const name of [overlap.a, overlap.b]) {
-        void this.o.events.record(
-          this.target(name, uids.get(name)),
-          'Warning',
-          PoolEventReason.OverlappingPools,
-          message,
-        );
+        this.o.events.record(this.target(name, uids.get(name)), 'Warning', PoolEventReason.OverlappingPools, message);
       }
     }
     this.o.onPools(valid);

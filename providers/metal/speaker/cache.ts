@@ -1,0 +1,144 @@
+// The speaker's own view of the cluster: Services, AddressPools, EndpointSlices and Nodes from its own informers.
+// When the apiserver goes away the informers keep their last contents (and keep retrying), so the speaker goes on
+// answering from what it last knew: a control-plane outage must not take traffic down.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1EndpointSlice,
+  type V1Node,
+  type V1Service,
+} from '@kubernetes/client-node';
+import { OWNER_CLASS_ANNOTATION } from '../../../src/desired/annotations.ts';
+import { type ResilientInformer, resilientInformer } from '../../../src/kube/informer.ts';
+import {
+  ADDRESS_POOL_GROUP,
+  ADDRESS_POOL_PLURAL,
+  ADDRESS_POOL_VERSION,
+  type AddressPool,
+  parsePool,
+} from '../pools/schema.ts';
+import type { AnnouncedService } from './table.ts';
+
+export const METAL_CLASS = 'drawbridge.io/metal';
+export const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export interface SpeakerCache {
+  services(): AnnouncedService[];
+  pools(): AddressPool[];
+  excludedNodes(): Set<string>;
+  /** Node InternalIPs, to find the other speakers when nobody has been heard from yet. */
+  nodeAddresses(): Map<string, string>;
+  service(key: string): V1Service | undefined;
+  onChange(listener: () => void): void;
+  /** Starts the informers; does not wait for them (an unreachable apiserver must not hold the speaker up). */
+  start(): void;
+  readonly synced: boolean;
+  stop(): Promise<void>;
+}
+
+export function createSpeakerCache(
+  kubeConfig: KubeConfig,
+  onError: (what: string, error: unknown) => void,
+  loadBalancerClass = METAL_CLASS,
+): SpeakerCache {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const informer = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>) =>
+    resilientInformer<T>({ kubeConfig, path, list, onError: (error) => onError(path, error), maxBackoffMs: 5000 });
+  const services = informer<V1Service>('/api/v1/services', () => core.listServiceForAllNamespaces());
+  const nodes = informer<V1Node>('/api/v1/nodes', () => core.listNode());
+  const slices = informer<V1EndpointSlice>('/apis/discovery.k8s.io/v1/endpointslices', () =>
+    discovery.listEndpointSliceForAllNamespaces(),
+  );
+  const pools = informer<KubernetesObject>(
+    `/apis/${ADDRESS_POOL_GROUP}/${ADDRESS_POOL_VERSION}/${ADDRESS_POOL_PLURAL}`,
+    async () =>
+      (await custom.listClusterCustomObject({
+        group: ADDRESS_POOL_GROUP,
+        version: ADDRESS_POOL_VERSION,
+        plural: ADDRESS_POOL_PLURAL,
+      })) as KubernetesListObject<KubernetesObject>,
+  );
+  const all = [services, nodes, slices, pools] as ResilientInformer<KubernetesObject>[];
+  const listeners: Array<() => void> = [];
+  for (const inf of all) for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => notify());
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
+
+  const ours = (svc: V1Service) =>
+    svc.spec?.type === 'LoadBalancer' &&
+    svc.spec.loadBalancerClass === loadBalancerClass &&
+    svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION] === loadBalancerClass;
+
+  const readyNodes = (namespace: string, name: string): Set<string> => {
+    const ready = new Set<string>();
+    for (const slice of slices.list(namespace)) {
+      if (slice.metadata?.labels?.[SERVICE_NAME_LABEL] !== name) continue;
+      for (const endpoint of slice.endpoints ?? []) {
+        // As kube-proxy decides for Local: ready, or serving while terminating.
+        const ok = endpoint.conditions?.ready !== false || endpoint.conditions?.serving === true;
+        if (ok && endpoint.nodeName) ready.add(endpoint.nodeName);
+      }
+    }
+    return ready;
+  };
+
+  return {
+    services: () =>
+      services
+        .list()
+        .filter(ours)
+        .map((svc) => {
+          const namespace = svc.metadata?.namespace ?? '';
+          const name = svc.metadata?.name ?? '';
+          const policy = svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
+          return {
+            key: `${namespace}/${name}`,
+            addresses: (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])),
+            policy,
+            readyEndpointNodes: policy === 'Local' ? readyNodes(namespace, name) : new Set<string>(),
+          } satisfies AnnouncedService;
+        }),
+    pools: () =>
+      pools.list().flatMap((obj) => {
+        const parsed = parsePool(obj);
+        return parsed.ok ? [parsed.pool] : [];
+      }),
+    excludedNodes: () =>
+      new Set(
+        nodes
+          .list()
+          .filter((n) => n.metadata?.labels?.[EXCLUDE_LABEL] !== undefined)
+          .map((n) => n.metadata!.name!),
+      ),
+    nodeAddresses: () => {
+      const addresses = new Map<string, string>();
+      for (const node of nodes.list()) {
+        const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+        if (ip && node.metadata?.name) addresses.set(node.metadata.name, ip);
+      }
+      return addresses;
+    },
+    service: (key) => {
+      const [namespace, name] = key.split('/');
+      return services.get(name!, namespace);
+    },
+    onChange: (listener) => listeners.push(listener),
+    start: () => {
+      for (const inf of all) void inf.start();
+    },
+    get synced() {
+      return all.every((inf) => inf.synced);
+    },
+    stop: async () => {
+      await Promise.all(all.map((inf) => inf.stop()));
+    },
+  };
+}

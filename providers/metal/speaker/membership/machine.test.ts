@@ -1,0 +1,211 @@
+// The membership machine on an in-memory network with a fake clock: every timeout is exact, so the bounds in
+// docs/failure-model.md (first probe within T, then ack + indirect timeouts, then suspicion) are checked to the
+// millisecond. Each test names what it breaks: a member, one link, or a member's whole connectivity.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeMessage, encodeMessage } from './codec.ts';
+import { MembershipMachine } from './machine.ts';
+import { monitorsOf, monitorTargets } from './rings.ts';
+import type { Message } from './types.ts';
+
+/** A deterministic PRNG so runs repeat exactly. */
+function lcg(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+class Net {
+  now = 0;
+  readonly machines = new Map<string, MembershipMachine>();
+  /** Members whose datagrams are all lost, both ways (killed, or cut off). */
+  readonly down = new Set<string>();
+  /** Broken links, `a|b` both ways. */
+  readonly cut = new Set<string>();
+  /** Killed members do not even tick. */
+  readonly killed = new Set<string>();
+  datagrams = 0;
+
+  constructor(names: string[], seed = 1) {
+    for (const name of names) {
+      const machine = new MembershipMachine(
+        { name, addr: name, seeds: [names[0]!], incarnation: 1, random: lcg(seed++) },
+        this.now,
+      );
+      this.machines.set(name, machine);
+    }
+  }
+
+  get(name: string): MembershipMachine {
+    return this.machines.get(name)!;
+  }
+
+  private lost(from: string, to: string): boolean {
+    return this.down.has(from) || this.down.has(to) || this.cut.has(`${from}|${to}`) || this.cut.has(`${to}|${from}`);
+  }
+
+  /** Advances the clock 1 ms at a time, delivering every datagram within the same millisecond. */
+  run(ms: number, until?: () => boolean): number {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.now++;
+      for (const [name, machine] of this.machines) if (!this.killed.has(name)) machine.tick(this.now);
+      this.deliver();
+      if (until?.()) return this.now;
+    }
+    return this.now;
+  }
+
+  deliver(): void {
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const [from, machine] of this.machines) {
+        for (const { to, message } of machine.drain()) {
+          moved = true;
+          this.datagrams++;
+          if (this.killed.has(to) || this.lost(from, to)) continue;
+          // Through the codec, as on the wire.
+          this.get(to).receive(decodeMessage(encodeMessage(message))!, this.now);
+        }
+      }
+    }
+  }
+
+  /** Whether every member in `observers` sees `name` as `state` (undefined: not in the view at all). */
+  agree(observers: string[], name: string, state: string): boolean {
+    return observers.every((o) => this.get(o).stateOf(name) === state);
+  }
+}
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => `node-${i}`);
+// First probe within T (100), ack timeout (50), indirect timeout (50), suspicion (250), one tick.
+const DETECTION_BOUND_MS = 100 + 50 + 50 + 250 + 2;
+
+describe('membership machine', () => {
+  it('members join through one seed and converge on the same view', () => {
+    const net = new Net(names(5));
+    net.run(3000);
+    for (const machine of net.machines.values()) assert.deepEqual(machine.live(), names(5));
+    assert.deepEqual(net.get('node-3').quorum(net.now), { quorum: true, reachable: 5, reference: 5 });
+  });
+
+  it('a member with seeds has no quorum until it has joined, so a restart cannot announce over the others', () => {
+    const net = new Net(names(3));
+    net.down.add('node-0');
+    net.run(500);
+    assert.equal(net.get('node-2').quorum(net.now).quorum, false);
+    net.down.delete('node-0');
+    net.run(500);
+    assert.equal(net.get('node-2').quorum(net.now).quorum, true);
+  });
+
+  it('a killed member is agreed dead by every survivor within the detection bound, and only it', () => {
+    for (const size of [3, 5, 10]) {
+      const net = new Net(names(size), size);
+      net.run(3000);
+      const victim = `node-${size - 1}`;
+      const survivors = names(size - 1);
+      const killedAt = net.now;
+      net.killed.add(victim);
+      const agreedAt = net.run(2000, () => net.agree(survivors, victim, 'dead'));
+      assert.ok(net.agree(survivors, victim, 'dead'), `size ${size}: not agreed dead`);
+      assert.ok(agreedAt - killedAt <= DETECTION_BOUND_MS, `size ${size}: took ${agreedAt - killedAt} ms`);
+      for (const machine of [...net.machines.values()].filter((m) => m.name !== victim)) {
+        assert.deepEqual(machine.live(), survivors);
+      }
+    }
+  });
+
+  it('a member that misses probes for a moment refutes the suspicion with a higher incarnation', () => {
+    const net = new Net(names(3));
+    net.run(3000);
+    net.down.add('node-2');
+    net.run(160, () => net.get('node-0').stateOf('node-2') === 'suspect');
+    assert.equal(net.get('node-0').stateOf('node-2'), 'suspect');
+    net.down.delete('node-2');
+    net.run(1000);
+    assert.ok(net.agree(['node-0', 'node-1'], 'node-2', 'alive'));
+    assert.deepEqual(net.get('node-0').live(), names(3));
+  });
+
+  it('one broken link does not condemn a member: the indirect probe gets through', () => {
+    const net = new Net(names(3));
+    net.run(3000);
+    net.cut.add('node-0|node-2');
+    let suspected = false;
+    net.run(3000, () => {
+      suspected ||= net.get('node-0').stateOf('node-2') !== 'alive' || net.get('node-2').stateOf('node-0') !== 'alive';
+      return false;
+    });
+    assert.equal(suspected, false);
+  });
+
+  it('a member cut off from everyone loses quorum at once; the majority keeps it and declares it dead', () => {
+    const net = new Net(names(5));
+    net.run(3000);
+    net.down.add('node-4');
+    const cutAt = net.now;
+    const fencedAt = net.run(1000, () => !net.get('node-4').quorum(net.now).quorum);
+    const majority = names(4);
+    const deadAt = net.run(1000, () => net.agree(majority, 'node-4', 'dead'));
+    assert.equal(net.get('node-4').quorum(net.now).quorum, false);
+    for (const name of majority) assert.equal(net.get(name).quorum(net.now).quorum, true, name);
+    // The cut-off member must stop before the majority takes its addresses over.
+    assert.ok(fencedAt < deadAt, `fenced at +${fencedAt - cutAt} ms, dead at +${deadAt - cutAt} ms`);
+  });
+
+  it('the minority of a split loses quorum, the majority keeps it', () => {
+    const net = new Net(names(5));
+    net.run(3000);
+    for (const a of ['node-0', 'node-1']) for (const b of ['node-2', 'node-3', 'node-4']) net.cut.add(`${a}|${b}`);
+    net.run(2000);
+    assert.deepEqual(
+      names(5).map((n) => net.get(n).quorum(net.now).quorum),
+      [false, false, true, true, true],
+    );
+  });
+
+  it('a graceful leave and an eligibility change reach everyone at once', () => {
+    const net = new Net(names(3));
+    net.run(3000);
+    net.get('node-1').setEligible(false);
+    net.deliver();
+    assert.deepEqual(net.get('node-0').eligibleMembers(), ['node-0', 'node-2']);
+    net.get('node-2').leave();
+    net.deliver();
+    assert.deepEqual(net.get('node-0').live(), ['node-0', 'node-1']);
+    assert.equal(net.get('node-1').stateOf('node-2'), 'dead');
+  });
+});
+
+describe('monitor rings', () => {
+  it('everyone watches everyone below K+1 members', () => {
+    assert.deepEqual(monitorTargets('b', ['a', 'b', 'c'], 3), ['a', 'c']);
+  });
+
+  it('with more members each has at most K targets and K monitors, consistently', () => {
+    const all = names(20);
+    const monitored = new Map<string, number>();
+    for (const self of all) {
+      const targets = monitorTargets(self, all, 3);
+      assert.ok(targets.length >= 1 && targets.length <= 3);
+      for (const target of targets) {
+        assert.ok(monitorsOf(target, all, 3).includes(self));
+        monitored.set(target, (monitored.get(target) ?? 0) + 1);
+      }
+    }
+    // Every member is watched by someone.
+    assert.equal(monitored.size, all.length);
+  });
+});
+
+describe('membership codec', () => {
+  it('drops what is not a message', () => {
+    assert.equal(decodeMessage(Buffer.from('not json')), null);
+    assert.equal(decodeMessage(Buffer.from('{"type":"ping","from":"a"}')), null);
+    const ping: Message = { type: 'ping', from: 'a', seq: 1, updates: [] };
+    assert.deepEqual(decodeMessage(encodeMessage(ping)), ping);
+  });
+});

@@ -1,0 +1,443 @@
+// The membership protocol as a pure state machine: no sockets, no timers, no clock. The transport (udp.ts) calls
+// `tick(now)` every few milliseconds and `receive(message, now)` for each datagram, then sends what `drain()` returns.
+// Tests drive several machines over an in-memory network with a fake clock, so every timeout is exercised exactly.
+//
+// SWIM (direct probe, indirect probe through helpers, suspicion refuted by incarnation, piggybacked gossip) with two
+// changes from docs/failure-model.md: fixed monitors (rings.ts) bound the time to the first failed probe, and the
+// member that decides a change fans it out to everyone at once instead of waiting for gossip rounds.
+import { monitorsOf, monitorTargets } from './rings.ts';
+import {
+  DEFAULT_MEMBERSHIP_CONFIG,
+  type MemberState,
+  type MembershipConfig,
+  type MemberUpdate,
+  type Message,
+  type Outgoing,
+} from './types.ts';
+
+interface Member extends MemberUpdate {
+  /** When it became suspect (for the suspicion timeout) or dead (for the tombstone). */
+  since: number;
+  accusers: Set<string>;
+}
+
+interface Probe {
+  target: string;
+  sentAt: number;
+  indirect: boolean;
+}
+
+interface Relay {
+  originAddr: string;
+  originSeq: number;
+  target: string;
+  expiresAt: number;
+}
+
+interface Gossip {
+  update: MemberUpdate;
+  remaining: number;
+}
+
+/** Whether this member may act: `quorum` when it hears enough of the reference view, else `minority`. */
+export interface QuorumView {
+  quorum: boolean;
+  reachable: number;
+  reference: number;
+}
+
+export interface MachineOptions {
+  name: string;
+  addr: string;
+  /** Addresses to join through; members are learnt from them. */
+  seeds?: readonly string[];
+  /** Start value: a timestamp, so a restarted member outranks what the others remember of it. */
+  incarnation: number;
+  eligible?: boolean;
+  config?: Partial<MembershipConfig>;
+  random?: () => number;
+}
+
+const MAX_PIGGYBACK = 8;
+
+/** A message before its piggybacked updates are added. */
+type Bare = Message extends infer M ? (M extends Message ? Omit<M, 'updates'> : never) : never;
+
+export class MembershipMachine {
+  readonly name: string;
+  readonly config: MembershipConfig;
+  private readonly addr: string;
+  private incarnation: number;
+  private eligible: boolean;
+  private readonly random: () => number;
+  private readonly members = new Map<string, Member>();
+  private readonly probes = new Map<number, Probe>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly nextProbeAt = new Map<string, number>();
+  private readonly relays = new Map<number, Relay>();
+  private gossip: Gossip[] = [];
+  private outbox: Outgoing[] = [];
+  private seq = 0;
+  private targets: string[] = [];
+  private seeds: readonly string[];
+  private nextSyncAt = 0;
+  private lastDatagramAt: number;
+  private viewChangedAt: number;
+  private reference: string[];
+  private readonly listeners: Array<() => void> = [];
+  private left = false;
+
+  constructor(options: MachineOptions, now: number) {
+    this.name = options.name;
+    this.addr = options.addr;
+    this.incarnation = options.incarnation;
+    this.eligible = options.eligible ?? true;
+    this.config = { ...DEFAULT_MEMBERSHIP_CONFIG, ...options.config };
+    this.random = options.random ?? Math.random;
+    this.seeds = (options.seeds ?? []).filter((seed) => seed !== this.addr);
+    this.lastDatagramAt = now;
+    this.viewChangedAt = now;
+    this.reference = [this.name];
+  }
+
+  /** Replaces the addresses to join through (learnt later, e.g. from the Nodes once the cache has synced). */
+  setSeeds(seeds: readonly string[]): void {
+    this.seeds = seeds.filter((seed) => seed !== this.addr);
+  }
+
+  /** Called whenever the set of live members or their eligibility changes. */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Members not known dead (suspects included: SWIM keeps them until the suspicion times out), self included. */
+  live(): string[] {
+    const names = [...this.members.values()].filter((m) => m.state !== 'dead').map((m) => m.name);
+    if (!this.left) names.push(this.name);
+    return names.sort();
+  }
+
+  /** Live members that may announce. */
+  eligibleMembers(): string[] {
+    return this.live().filter((name) => (name === this.name ? this.eligible : this.members.get(name)!.eligible));
+  }
+
+  stateOf(name: string): MemberState | undefined {
+    return name === this.name ? 'alive' : this.members.get(name)?.state;
+  }
+
+  counts(): Record<MemberState, number> {
+    const counts = { alive: this.left ? 0 : 1, suspect: 0, dead: 0 };
+    for (const member of this.members.values()) counts[member.state]++;
+    return counts;
+  }
+
+  /** Takes the datagrams to send. */
+  drain(): Outgoing[] {
+    const out = this.outbox;
+    this.outbox = [];
+    return out;
+  }
+
+  /** Announces a change of our own eligibility (probation over, kube-proxy unhealthy...) to everyone at once. */
+  setEligible(eligible: boolean): void {
+    if (eligible === this.eligible) return;
+    this.eligible = eligible;
+    this.incarnation++;
+    this.fanOut(this.selfUpdate());
+    this.changed();
+  }
+
+  /** Graceful stop: everyone drops us at once instead of waiting for suspicion. */
+  leave(): void {
+    this.left = true;
+    this.fanOut({ ...this.selfUpdate(), state: 'dead' });
+    this.changed();
+  }
+
+  /**
+   * Quorum: the members we heard from recently are more than half of the reference view (the view the last time it
+   * was stable with quorum, so the cluster shrinks one failure at a time). Hearing nothing at all from anyone for
+   * `isolationMs` means we are cut off, whatever the view says: with sparse monitoring, a cut-off member would
+   * otherwise keep believing in the members its own monitors do not watch. Exactly half is quorum only on the side
+   * holding the reference view's first member, which both sides compute alike.
+   */
+  quorum(now: number): QuorumView {
+    // Not joined yet although there is someone to join: a (re)starting member that believed itself alone would
+    // announce every address at once, over the members that hold them.
+    if (this.members.size === 0 && this.seeds.length > 0) return { quorum: false, reachable: 1, reference: 1 };
+    const live = new Set(this.live());
+    const isolated = this.reference.length > 1 && now - this.lastDatagramAt > this.config.isolationMs;
+    const reachable = isolated ? 1 : this.reference.filter((name) => live.has(name)).length;
+    const reference = this.reference.length;
+    const quorum =
+      2 * reachable > reference || (2 * reachable === reference && !isolated && live.has(this.reference[0]!));
+    return { quorum, reachable, reference };
+  }
+
+  tick(now: number): void {
+    if (this.left) return;
+    if (this.members.size === 0 && this.seeds.length > 0 && now >= this.nextSyncAt) {
+      // Not joined yet: ask every seed for its view until one answers.
+      for (const seed of this.seeds)
+        this.send(seed, { type: 'sync', from: this.name, reply: true, updates: this.view() });
+      this.nextSyncAt = now + this.config.antiEntropyIntervalMs / 4;
+    }
+    this.expireProbes(now);
+    this.expireSuspicions(now);
+    this.sendProbes(now);
+    this.antiEntropy(now);
+    this.updateReference(now);
+    for (const [seq, relay] of this.relays) if (now >= relay.expiresAt) this.relays.delete(seq);
+    for (const [name, member] of this.members) {
+      if (member.state === 'dead' && now - member.since > this.config.tombstoneMs) this.members.delete(name);
+    }
+  }
+
+  receive(message: Message, now: number): void {
+    if (this.left || message.from === this.name) return;
+    this.lastDatagramAt = now;
+    for (const update of message.updates) this.apply(update, now);
+    switch (message.type) {
+      case 'ping':
+        this.send(this.addrOf(message.from), this.withGossip({ type: 'ack', from: this.name, seq: message.seq }));
+        break;
+      case 'ack': {
+        const relay = this.relays.get(message.seq);
+        if (relay !== undefined) {
+          this.relays.delete(message.seq);
+          this.send(relay.originAddr, this.withGossip({ type: 'ack', from: relay.target, seq: relay.originSeq }));
+          break;
+        }
+        const probe = this.probes.get(message.seq);
+        if (probe !== undefined) {
+          this.probes.delete(message.seq);
+          this.inFlight.delete(probe.target);
+        }
+        break;
+      }
+      case 'ping-req': {
+        const seq = ++this.seq;
+        this.relays.set(seq, {
+          originAddr: this.addrOf(message.from),
+          originSeq: message.seq,
+          target: message.target,
+          expiresAt: now + this.config.indirectTimeoutMs * 2,
+        });
+        this.send(message.targetAddr, this.withGossip({ type: 'ping', from: this.name, seq }));
+        break;
+      }
+      case 'sync':
+        if (message.reply)
+          this.send(this.addrOf(message.from), { type: 'sync', from: this.name, reply: false, updates: this.view() });
+        break;
+      case 'update':
+        break;
+    }
+  }
+
+  private addrOf(name: string): string {
+    return this.members.get(name)?.addr ?? '';
+  }
+
+  private selfUpdate(): MemberUpdate {
+    return { name: this.name, addr: this.addr, state: 'alive', incarnation: this.incarnation, eligible: this.eligible };
+  }
+
+  private view(): MemberUpdate[] {
+    const updates = [this.selfUpdate()];
+    for (const m of this.members.values()) updates.push(toUpdate(m));
+    return updates;
+  }
+
+  /** SWIM's precedence: a higher incarnation wins; at equal incarnation dead beats suspect beats alive. */
+  private apply(update: MemberUpdate, now: number): void {
+    if (update.name === this.name) {
+      // Someone suspects us, or thinks we are dead: refute with a higher incarnation, to everyone at once.
+      if (update.state !== 'alive' && update.incarnation >= this.incarnation && !this.left) {
+        this.incarnation = update.incarnation + 1;
+        this.fanOut(this.selfUpdate());
+      }
+      return;
+    }
+    const known = this.members.get(update.name);
+    if (known === undefined) {
+      this.members.set(update.name, { ...update, by: undefined, since: now, accusers: accusersOf(update) });
+      if (update.state !== 'dead') this.queue(update);
+      this.viewChanged(now);
+      return;
+    }
+    if (update.state === 'suspect' && known.state === 'suspect' && update.incarnation === known.incarnation) {
+      // Another, independent suspicion of the same incarnation: only shortens the timeout.
+      if (update.by !== undefined) known.accusers.add(update.by);
+      return;
+    }
+    if (!supersedes(update, known)) return;
+    const liveChanged = (known.state === 'dead') !== (update.state === 'dead') || known.eligible !== update.eligible;
+    known.addr = update.addr;
+    known.incarnation = update.incarnation;
+    known.eligible = update.eligible;
+    if (known.state !== update.state) known.since = now;
+    known.state = update.state;
+    known.accusers = accusersOf(update);
+    this.queue(update);
+    if (liveChanged) this.viewChanged(now);
+  }
+
+  private sendProbes(now: number): void {
+    for (const target of this.targets) {
+      let due = this.nextProbeAt.get(target);
+      if (due === undefined) {
+        // A random phase spreads the K monitors' probes over the interval.
+        due = now + this.random() * this.config.probeIntervalMs;
+        this.nextProbeAt.set(target, due);
+      }
+      if (now < due) continue;
+      this.nextProbeAt.set(target, Math.max(due + this.config.probeIntervalMs, now));
+      if (this.inFlight.has(target)) continue;
+      const seq = ++this.seq;
+      this.probes.set(seq, { target, sentAt: now, indirect: false });
+      this.inFlight.set(target, seq);
+      this.send(this.addrOf(target), this.withGossip({ type: 'ping', from: this.name, seq }));
+    }
+  }
+
+  private expireProbes(now: number): void {
+    const { ackTimeoutMs, indirectTimeoutMs, indirectHelpers } = this.config;
+    for (const [seq, probe] of this.probes) {
+      const target = this.members.get(probe.target);
+      if (target === undefined || target.state === 'dead') {
+        this.probes.delete(seq);
+        this.inFlight.delete(probe.target);
+      } else if (!probe.indirect && now - probe.sentAt >= ackTimeoutMs) {
+        // No ack: maybe only our link to it is bad. Ask others to try before accusing it.
+        probe.indirect = true;
+        const helpers = this.pick(
+          this.live().filter((n) => n !== this.name && n !== probe.target),
+          indirectHelpers,
+        );
+        for (const helper of helpers) {
+          this.send(
+            this.addrOf(helper),
+            this.withGossip({ type: 'ping-req', from: this.name, seq, target: probe.target, targetAddr: target.addr }),
+          );
+        }
+      } else if (probe.indirect && now - probe.sentAt >= ackTimeoutMs + indirectTimeoutMs) {
+        this.probes.delete(seq);
+        this.inFlight.delete(probe.target);
+        if (target.state === 'alive') {
+          const update: MemberUpdate = { ...toUpdate(target), state: 'suspect', by: this.name };
+          this.apply(update, now);
+          this.fanOut(update);
+        }
+      }
+    }
+  }
+
+  private expireSuspicions(now: number): void {
+    const { suspicionTimeoutMs, confirmedSuspicionTimeoutMs, monitors } = this.config;
+    for (const member of this.members.values()) {
+      if (member.state !== 'suspect') continue;
+      const timeout = member.accusers.size >= 2 ? confirmedSuspicionTimeoutMs : suspicionTimeoutMs;
+      if (now - member.since < timeout) continue;
+      const update: MemberUpdate = { ...toUpdate(member), state: 'dead', by: undefined };
+      // Every member times the suspicion out itself; only the suspect's monitors fan the verdict out, so one death
+      // costs K fan-outs, not N.
+      const isMonitor = monitorsOf(member.name, this.live(), monitors).includes(this.name);
+      this.apply(update, now);
+      if (isMonitor) this.fanOut(update);
+    }
+  }
+
+  private antiEntropy(now: number): void {
+    if (now < this.nextSyncAt || this.members.size === 0) return;
+    this.nextSyncAt = now + this.config.antiEntropyIntervalMs;
+    const [peer] = this.pick(
+      this.live().filter((n) => n !== this.name),
+      1,
+    );
+    if (peer !== undefined)
+      this.send(this.addrOf(peer), { type: 'sync', from: this.name, reply: true, updates: this.view() });
+  }
+
+  private updateReference(now: number): void {
+    if (now - this.viewChangedAt < this.config.referenceStableMs) return;
+    const live = this.live();
+    if (sameNames(live, this.reference) || !this.quorum(now).quorum) return;
+    this.reference = live;
+  }
+
+  private viewChanged(now: number): void {
+    this.viewChangedAt = now;
+    this.targets = monitorTargets(this.name, this.live(), this.config.monitors);
+    for (const target of [...this.nextProbeAt.keys()])
+      if (!this.targets.includes(target)) this.nextProbeAt.delete(target);
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private fanOut(update: MemberUpdate): void {
+    this.queue(update);
+    for (const member of this.members.values()) {
+      // The subject too: a suspect that hears of it refutes at once.
+      if (member.state !== 'dead' || member.name === update.name) {
+        this.send(member.addr, { type: 'update', from: this.name, updates: [update] });
+      }
+    }
+  }
+
+  private queue(update: MemberUpdate): void {
+    const n = this.members.size + 1;
+    const remaining = Math.ceil(this.config.retransmitMultiplier * Math.log2(n + 1));
+    this.gossip = this.gossip.filter((g) => g.update.name !== update.name);
+    this.gossip.push({ update, remaining });
+  }
+
+  private withGossip(message: Bare): Message {
+    const updates: MemberUpdate[] = [];
+    // Newest first; each entry goes out a bounded number of times.
+    for (let i = this.gossip.length - 1; i >= 0 && updates.length < MAX_PIGGYBACK; i--) {
+      const entry = this.gossip[i]!;
+      updates.push(entry.update);
+      entry.remaining--;
+    }
+    this.gossip = this.gossip.filter((g) => g.remaining > 0);
+    return { ...message, updates } as Message;
+  }
+
+  private send(to: string, message: Message): void {
+    if (to !== '') this.outbox.push({ to, message });
+  }
+
+  private pick<T>(items: T[], count: number): T[] {
+    const copy = [...items];
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    }
+    return copy.slice(0, count);
+  }
+}
+
+function supersedes(update: MemberUpdate, known: Member): boolean {
+  if (update.incarnation !== known.incarnation) return update.incarnation > known.incarnation;
+  return RANK[update.state] > RANK[known.state];
+}
+
+const RANK: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2 };
+
+function toUpdate(member: Member): MemberUpdate {
+  const { name, addr, state, incarnation, eligible } = member;
+  return { name, addr, state, incarnation, eligible };
+}
+
+function accusersOf(update: MemberUpdate): Set<string> {
+  return new Set(update.state === 'suspect' && update.by !== undefined ? [update.by] : []);
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i]);
+}

@@ -1,0 +1,84 @@
+// The speaker's /metrics. Counters the responder and membership already keep are read at scrape time (collect), so
+// the packet path never touches prom-client.
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export interface SpeakerStats {
+  requestsSeen(): number;
+  repliesSent(): number;
+  gratuitousBursts(): number;
+  addressesHeld(): { IPv4: number; IPv6: number };
+  members(): Record<'alive' | 'suspect' | 'dead', number>;
+  partition(): PartitionState;
+  apiserverReachable(): boolean;
+  membershipDatagrams(): { sent: number; received: number };
+}
+
+export type PartitionState = 'quorum' | 'isolated' | 'minority';
+
+export function speakerRegistry(stats: SpeakerStats): Registry {
+  const registry = new Registry();
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counter('drawbridge_speaker_requests_seen_total', 'ARP and neighbor discovery frames received', stats.requestsSeen);
+  counter('drawbridge_speaker_replies_sent_total', 'ARP replies and neighbor advertisements sent', stats.repliesSent);
+  counter('drawbridge_speaker_gratuitous_bursts_total', 'Takeover bursts of gratuitous ARP / unsolicited NA', () =>
+    stats.gratuitousBursts(),
+  );
+  new Counter({
+    name: 'drawbridge_speaker_membership_datagrams_total',
+    help: 'Membership datagrams, by direction',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      const { sent, received } = stats.membershipDatagrams();
+      this.reset();
+      this.inc({ direction: 'sent' }, sent);
+      this.inc({ direction: 'received' }, received);
+    },
+  });
+  new Gauge({
+    name: 'drawbridge_speaker_addresses_held',
+    help: 'Addresses this node announces now',
+    labelNames: ['family'],
+    registers: [registry],
+    collect() {
+      for (const [family, n] of Object.entries(stats.addressesHeld())) this.set({ family }, n);
+    },
+  });
+  new Gauge({
+    name: 'drawbridge_speaker_members',
+    help: 'Members of the speaker membership, by state as this node sees them',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      for (const [state, n] of Object.entries(stats.members())) this.set({ state }, n);
+    },
+  });
+  new Gauge({
+    name: 'drawbridge_speaker_partition_state',
+    help: '1 for the current state: quorum (normal), isolated (no quorum, apiserver reachable), minority (stopped)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const now = stats.partition();
+      for (const state of ['quorum', 'isolated', 'minority'] as const) this.set({ state }, state === now ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'drawbridge_speaker_apiserver_reachable',
+    help: '1 while the apiserver answers; the speaker keeps answering from its cache when it does not',
+    registers: [registry],
+    collect() {
+      this.set(stats.apiserverReachable() ? 1 : 0);
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,84 @@
+// Raw Ethernet frames on one interface, through the small Node-API addon in ./native (AF_PACKET; no npm library
+// builds and loads on Node 24 without the full Node headers, see native/README.md). The addon is loaded on first use so
+// that the pure parts of the speaker, and everything else, work where it is not built.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { isMac, readMac, writeMac } from './ethernet.ts';
+
+/** Which frames the socket receives: ARP, or only ICMPv6 neighbor solicitations and advertisements. */
+export type PacketKind = 'arp' | 'ndp';
+
+export interface PacketSocket {
+  readonly ifname: string;
+  readonly ifindex: number;
+  /** The interface's MAC, the one the speaker answers with. */
+  readonly mac: string;
+  /** Sends one whole Ethernet frame; throws on a socket error (EAGAIN included: the caller counts it and moves on). */
+  send(frame: Uint8Array): void;
+  /** Receives frames sent to this link-layer multicast group (for NDP: an address's solicited-node group MAC). */
+  addMulticast(mac: string): void;
+  dropMulticast(mac: string): void;
+  /** Stops receiving and closes the socket; the frame callback is not called again. Idempotent. */
+  close(): void;
+}
+
+interface NativeSocket {
+  ifindex: number;
+  mac: Buffer;
+  send(frame: Buffer): void;
+  addMulticast(mac: Buffer): void;
+  dropMulticast(mac: Buffer): void;
+  close(): void;
+}
+
+interface NativeAddon {
+  open(ifname: string, kind: PacketKind, onFrame: (frame: Buffer) => void): NativeSocket;
+}
+
+/** Where node-gyp puts the addon next to these sources; DRAWBRIDGE_PACKET_SOCKET_ADDON overrides it (a compiled
+ * dist/ tree has no native/ beside it, so an image sets it to wherever it copied the built addon). */
+export const ADDON_PATH =
+  process.env.DRAWBRIDGE_PACKET_SOCKET_ADDON ||
+  fileURLToPath(new URL('./native/build/Release/packet_socket.node', import.meta.url));
+
+let addon: NativeAddon | undefined;
+
+function loadAddon(): NativeAddon {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    } catch (error) {
+      throw new Error(`the packet socket addon is not built (${ADDON_PATH}); run scripts/build-native`, {
+        cause: error,
+      });
+    }
+  }
+  return addon;
+}
+
+/** Opens a raw socket on `ifname` (needs CAP_NET_RAW); `onFrame` gets each received frame on the main thread. */
+export function openPacketSocket(ifname: string, kind: PacketKind, onFrame: (frame: Buffer) => void): PacketSocket {
+  const native = loadAddon().open(ifname, kind, onFrame);
+  let closed = false;
+  return {
+    ifname,
+    ifindex: native.ifindex,
+    mac: readMac(native.mac, 0),
+    send: (frame) =>
+      native.send(Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.length)),
+    addMulticast: (mac) => native.addMulticast(macBytes(mac)),
+    dropMulticast: (mac) => native.dropMulticast(macBytes(mac)),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      native.close();
+    },
+  };
+}
+
+function macBytes(mac: string): Buffer {
+  if (!isMac(mac)) throw new Error(`not a MAC address: ${JSON.stringify(mac)}`);
+  const bytes = Buffer.alloc(6);
+  writeMac(bytes, 0, mac);
+  return bytes;
+}

@@ -1,0 +1,275 @@
+// The speaker: membership decides who is alive, the cache says which addresses are assigned, the table says which
+// of them are ours, and the responder answers for exactly those. Nothing on this path waits for the apiserver: the
+// annotation and Event reporting a takeover are written afterwards, best effort.
+import { CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions, VersionApi } from '@kubernetes/client-node';
+import { EventRecorder } from '../../../src/kube/events.ts';
+import type { Logger } from '../../../src/observe/logging.ts';
+import { startObservabilityServer } from '../../../src/observe/server.ts';
+import { createSpeakerCache } from './cache.ts';
+import { Fence } from './fence.ts';
+import type { MembershipConfig } from './membership/types.ts';
+import { formatAddr, startUdpMembership } from './membership/udp.ts';
+import { type PartitionState, speakerRegistry } from './metrics.ts';
+import { startResponder } from './responder.ts';
+import { type AnnouncedService, assignments, ownedAddresses } from './table.ts';
+
+export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
+
+export interface SpeakerOptions {
+  node: string;
+  ifname: string;
+  kubeConfig: KubeConfig;
+  /** Membership: the address to listen on (this node's LAN address) and port; peers to join through. */
+  bindHost: string;
+  port: number;
+  peers: string[];
+  /** A new member becomes eligible to announce only after this long in the membership. */
+  probationMs: number;
+  /** Gratuitous rounds on takeover, this far apart; then one round every repeatMs (0 = never). */
+  burstCount: number;
+  burstIntervalMs: number;
+  repeatMs: number;
+  /** host:port for /metrics, or undefined for none. */
+  metricsAddress?: string;
+  membership?: Partial<MembershipConfig>;
+  log: Logger;
+}
+
+export interface Speaker {
+  held(): string[];
+  partition(): PartitionState;
+  metricsPort?: number;
+  stop(): Promise<void>;
+}
+
+export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
+  const { log } = o;
+  const cache = createSpeakerCache(o.kubeConfig, (what, error) =>
+    log.warn({ informer: what, err: String((error as Error)?.message ?? error) }, 'watch failed; answering from cache'),
+  );
+  const membership = await startUdpMembership({
+    name: o.node,
+    host: o.bindHost,
+    port: o.port,
+    seeds: o.peers,
+    eligible: o.probationMs <= 0,
+    config: o.membership,
+  });
+  const machine = membership.machine;
+  const held = new Map<string, string[]>();
+  let bursts = 0;
+  let partition: PartitionState = 'quorum';
+  let apiReachable = false;
+  const fence = new Fence();
+  let stopped = false;
+
+  const responder = startResponder({
+    ifname: o.ifname,
+    owns: (ip) => held.has(ip),
+    onSendError: (error) => log.warn({ err: String(error) }, 'send failed'),
+  });
+
+  // The cache's inputs are re-read only when it changes; recompute() runs often (quorum depends on time).
+  let services: AnnouncedService[] = [];
+  let inputs = { pools: cache.pools(), excluded: cache.excludedNodes() };
+  // The table changes only with the cache or the membership; the 25 ms timer re-evaluates quorum, not the table.
+  let tableVersion = 0;
+  let memo: { version: number; owned: Map<string, string[]> } | undefined;
+  cache.onChange(() => {
+    tableVersion++;
+    services = cache.services();
+    inputs = { pools: cache.pools(), excluded: cache.excludedNodes() };
+    const seeds = [...cache.nodeAddresses()].filter(([n]) => n !== o.node).map(([, ip]) => formatAddr(ip, o.port));
+    machine.setSeeds([...new Set([...o.peers, ...seeds])]);
+    recompute();
+  });
+
+  const burst = (ip: string) => {
+    bursts++;
+    let sent = 0;
+    const round = () => {
+      if (stopped || !held.has(ip)) return;
+      responder.announce(ip);
+      if (++sent < o.burstCount) setTimeout(round, o.burstIntervalMs);
+    };
+    round();
+  };
+
+  function recompute(): void {
+    if (stopped) return;
+    const now = performance.now();
+    const q = machine.quorum(now);
+    const next = fence.state(now, q.quorum, held.keys());
+    if (next !== partition) {
+      log.warn({ partition: next, reachable: q.reachable, reference: q.reference }, 'partition state changed');
+      // Just lost quorum: ask the apiserver now whether we are cut off from everything or only from the members.
+      if (partition === 'quorum') void checkApi();
+      partition = next;
+    }
+    const table = { self: o.node, services, members: machine.eligibleMembers(), ...inputs };
+    if (partition === 'quorum' && memo?.version !== tableVersion) {
+      memo = { version: tableVersion, owned: ownedAddresses(table) };
+    }
+    const owned = partition === 'quorum' ? memo!.owned : new Map<string, string[]>();
+    if (partition === 'isolated') {
+      // Cut off from the members but not from the apiserver: keep what we held when quorum went, take nothing over
+      // (we cannot tell dead members from unreachable ones), and give up an address once its Service names another
+      // announcing node.
+      for (const [ip, { services: keys }] of assignments(table)) {
+        const elsewhere = keys.some((key) => {
+          const node = cache.service(key)?.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION];
+          return node !== undefined && node !== o.node;
+        });
+        if (fence.keepable().has(ip) && !elsewhere) owned.set(ip, keys);
+      }
+    }
+    for (const ip of [...held.keys()]) {
+      if (owned.has(ip)) continue;
+      held.delete(ip);
+      responder.unwatch(ip);
+      log.info({ address: ip }, 'stopped announcing');
+    }
+    for (const [ip, keys] of owned) {
+      if (held.has(ip)) {
+        held.set(ip, keys);
+        continue;
+      }
+      held.set(ip, keys);
+      responder.watch(ip);
+      burst(ip);
+      log.info({ address: ip, services: keys }, 'announcing');
+      setImmediate(() => report(ip, keys));
+    }
+  }
+
+  const core = o.kubeConfig.makeApiClient(CoreV1Api);
+  const events = new EventRecorder({
+    core,
+    component: 'drawbridge-speaker',
+    instance: o.node,
+    onError: (error) => log.debug({ err: String(error) }, 'event not written'),
+  });
+  // Best effort, after the fact: the annotation and an Event on each Service that now reaches us. A takeover during
+  // an apiserver outage is reported once the apiserver answers again (retried every few seconds while we still hold
+  // the address); nothing here is awaited by the announcing path.
+  const owed = new Map<string, string>();
+  const inFlight = new Set<string>();
+  function report(ip: string, keys: string[]): void {
+    for (const key of keys) owed.set(key, ip);
+    flushReports();
+  }
+  function flushReports(): void {
+    for (const [key, ip] of owed) {
+      const svc = cache.service(key);
+      const { name, namespace, uid } = svc?.metadata ?? {};
+      if (!held.has(ip) || svc === undefined || name === undefined || namespace === undefined) {
+        owed.delete(key);
+        continue;
+      }
+      if (svc.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION] === o.node) {
+        owed.delete(key);
+        continue;
+      }
+      if (inFlight.has(key)) continue;
+      inFlight.add(key);
+      core
+        .patchNamespacedService(
+          { name, namespace, body: { metadata: { annotations: { [ANNOUNCING_NODE_ANNOTATION]: o.node } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        )
+        .then(() => {
+          if (owed.get(key) !== ip) return;
+          owed.delete(key);
+          events.record(
+            { kind: 'Service', apiVersion: 'v1', name, namespace, uid },
+            'Normal',
+            'AnnouncingNode',
+            `${o.node} announces ${ip}`,
+          );
+        })
+        .catch((error: unknown) => log.debug({ err: String(error), service: key }, 'annotation not written yet'))
+        .finally(() => inFlight.delete(key));
+    }
+  }
+  const reportTimer = setInterval(flushReports, 2000);
+
+  // Whether the apiserver answers: decides isolated (keep what we hold) from minority (stop) when quorum is lost.
+  const version = o.kubeConfig.makeApiClient(VersionApi);
+  const checkApi = async () => {
+    const startedAt = performance.now();
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref());
+    try {
+      await Promise.race([version.getCode(), timeout]);
+      apiReachable = true;
+      fence.apiAnswered(startedAt);
+    } catch {
+      apiReachable = false;
+      fence.apiFailed();
+    }
+    recompute();
+  };
+  const apiTimer = setInterval(() => void checkApi(), 1000);
+  void checkApi();
+
+  machine.onChange(() => {
+    tableVersion++;
+    recompute();
+  });
+  const recomputeTimer = setInterval(recompute, 25);
+  const repeatTimer =
+    o.repeatMs > 0
+      ? setInterval(() => {
+          for (const ip of held.keys()) responder.announce(ip);
+        }, o.repeatMs)
+      : undefined;
+  const probationTimer = o.probationMs > 0 ? setTimeout(() => machine.setEligible(true), o.probationMs) : undefined;
+
+  let metricsServer: Awaited<ReturnType<typeof startObservabilityServer>> | undefined;
+  if (o.metricsAddress !== undefined) {
+    const at = o.metricsAddress.lastIndexOf(':');
+    const registry = speakerRegistry({
+      requestsSeen: () => responder.counters.framesSeen,
+      repliesSent: () => responder.counters.repliesSent,
+      gratuitousBursts: () => bursts,
+      addressesHeld: () => {
+        const ips = [...held.keys()];
+        return {
+          IPv4: ips.filter((ip) => !ip.includes(':')).length,
+          IPv6: ips.filter((ip) => ip.includes(':')).length,
+        };
+      },
+      members: () => machine.counts(),
+      partition: () => partition,
+      apiserverReachable: () => apiReachable,
+      membershipDatagrams: () => membership.traffic,
+    });
+    metricsServer = await startObservabilityServer({
+      host: o.metricsAddress.slice(0, at).replace(/^\[|\]$/g, ''),
+      port: Number(o.metricsAddress.slice(at + 1)),
+      metrics: { registry },
+      isReady: () => cache.synced,
+      isHealthy: () => true,
+    });
+  }
+
+  cache.start();
+  recompute();
+  log.info({ node: o.node, interface: o.ifname, mac: responder.mac, membership: membership.addr }, 'speaker started');
+
+  return {
+    held: () => [...held.keys()].sort(),
+    partition: () => partition,
+    metricsPort: metricsServer?.port,
+    async stop() {
+      // Stop answering first, then tell the others, so there is never a moment two nodes answer.
+      stopped = true;
+      held.clear();
+      for (const timer of [recomputeTimer, apiTimer, repeatTimer, reportTimer]) clearInterval(timer);
+      clearTimeout(probationTimer);
+      responder.close();
+      await membership.stop();
+      await metricsServer?.close();
+      await cache.stop();
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { type DropReason, EventRecorder } from './events.ts';
+
+/** An in-memory Events API whose writes complete only when the test says so. */
+function slowApi() {
+  const events = new Map<string, CoreV1Event>();
+  const waiting: (() => void)[] = [];
+  const gate = () => new Promise<void>((r) => waiting.push(r));
+  const api = {
+    createNamespacedEvent: async ({ body }: { namespace: string; body: CoreV1Event }) => {
+      await gate();
+      events.set(body.metadata?.name ?? '', structuredClone(body));
+      return body;
+    },
+    patchNamespacedEvent: async ({ name, body }: { name: string; namespace: string; body: Partial<CoreV1Event> }) => {
+      await gate();
+      const e = events.get(name) as CoreV1Event;
+      Object.assign(e, body);
+      return e;
+    },
+  };
+  const release = async () => {
+    while (waiting.length > 0) {
+      for (const r of waiting.splice(0)) r();
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  return { api, events, release };
+}
+
+const svc = { kind: 'Service', apiVersion: 'v1', name: 'web', namespace: 'shop', uid: 'u1' };
+
+function recorder(api: ReturnType<typeof slowApi>['api'], extra: Record<string, number> = {}) {
+  const dropped: DropReason[] = [];
+  const written: string[] = [];
+  const r = new EventRecorder({
+    // biome-ignore lint/suspicious/noExplicitAny: the two methods the recorder uses, in memory
+    core: api as any,
+    component: 'drawbridge',
+    instance: 't',
+    onDropped: (reason) => dropped.push(reason),
+    onWritten: (verb) => written.push(verb),
+    ...extra,
+  });
+  return { r, dropped, written };
+}
+
+test('record() returns before the apiserver answers; flush() waits for the write', async () => {
+  const { api, events, release } = slowApi();
+  const { r } = recorder(api);
+  assert.equal(r.record(svc, 'Normal', 'EnsuredLoadBalancer', 'ok'), undefined, 'nothing to await');
+  assert.equal(events.size, 0, 'not written yet: the caller did not wait for it');
+  const flushed = r.flush();
+  await release();
+  await flushed;
+  assert.equal([...events.values()][0]?.reason, 'EnsuredLoadBalancer');
+});
+
+test('repeats aggregate into one Event whose count says how often it happened', async () => {
+  const { api, events, release } = slowApi();
+  const { r, written } = recorder(api);
+  for (let i = 0; i < 5; i++) r.record(svc, 'Warning', 'SyncLoadBalancerFailed', 'quota exceeded');
+  await release();
+  await r.flush();
+  // The first write creates the Event; the four repeats queued meanwhile become one PATCH of its count.
+  assert.deepEqual(written, ['create', 'patch']);
+  r.record(svc, 'Warning', 'SyncLoadBalancerFailed', 'quota exceeded');
+  r.record(svc, 'Warning', 'SyncLoadBalancerFailed', 'quota exceeded');
+  await release();
+  await r.flush();
+  assert.equal(events.size, 1, 'one object');
+  assert.equal([...events.values()][0]?.count, 7);
+});
+
+test('per-object rate limit: a burst, then drops, each counted; other objects are not affected', async () => {
+  const { api, events, release } = slowApi();
+  const { r, dropped } = recorder(api, { burst: 3 });
+  for (let i = 0; i < 10; i++) r.record(svc, 'Warning', 'NodeFlap', `flap ${i}`);
+  r.record({ ...svc, name: 'other', uid: 'u2' }, 'Normal', 'EnsuredLoadBalancer', 'ok');
+  await release();
+  await r.flush();
+  assert.equal([...events.values()].filter((e) => e.involvedObject?.uid === 'u1').length, 3);
+  assert.equal([...events.values()].filter((e) => e.involvedObject?.uid === 'u2').length, 1);
+  assert.deepEqual(dropped, Array(7).fill('rate-limited'));
+});
+
+test('a full queue drops and counts instead of growing without bound', async () => {
+  const { api, release } = slowApi();
+  const { r, dropped } = recorder(api, { queueLimit: 2, concurrency: 1 });
+  for (let i = 0; i < 6; i++) r.record({ ...svc, uid: `u${i}`, name: `s${i}` }, 'Normal', 'X', 'y');
+  await release();
+  await r.flush();
+  // One in flight, two queued: the other three are dropped.
+  assert.deepEqual(dropped, ['queue-full', 'queue-full', 'queue-full']);
+});
+
+test('a failed write is counted as dropped, and the recorder keeps working', async () => {
+  let fail = true;
+  const { api, events, release } = slowApi();
+  const create = api.createNamespacedEvent;
+  api.createNamespacedEvent = async (args) => {
+    if (fail) throw new Error('apiserver down');
+    return create(args);
+  };
+  const { r, dropped } = recorder(api);
+  r.record(svc, 'Normal', 'A', 'a');
+  await r.flush();
+  fail = false;
+  r.record(svc, 'Normal', 'B', 'b');
+  await release();
+  await r.flush();
+  assert.deepEqual(dropped, ['write-failed']);
+  assert.equal([...events.values()][0]?.reason, 'B');
+});

@@ -1,0 +1,119 @@
+// The operator's verbs as a user runs them (the real `drawbridge` binary against a real apiserver with a running
+// controller): status (table and json), plan (exit 0 in sync, 2 with changes pending), gc, and clear errors.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Controller } from '../../src/controller/controller.ts';
+import { useControlPlane } from '../env/harness.ts';
+import {
+  createNamespace,
+  createPool,
+  createService,
+  installAddressPoolCrd,
+  lbService,
+  startController,
+  waitForIngress,
+} from './support.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
+
+function drawbridge(args: string[], kubeconfig: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, KUBECONFIG: kubeconfig } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+let controller: Controller | undefined;
+const cluster = useControlPlane({
+  setup: async (c) => {
+    await installAddressPoolCrd(c.kubeConfig);
+    await createPool(c.kubeConfig, 'cli', ['192.0.2.0/28']);
+    controller = await startController(c.kubeConfig);
+  },
+  teardown: async () => {
+    await controller?.stop();
+  },
+});
+
+test('status lists LoadBalancer Services with provider, address, healthy nodes and last sync; -o json too', async () => {
+  const { core } = cluster;
+  await createNamespace(core, 'cli');
+  await createService(core, 'cli', lbService('web'));
+  const ip = await waitForIngress(core, 'cli', 'web');
+  await core.createNode({
+    body: { metadata: { name: 'cli-node' }, status: { addresses: [{ type: 'InternalIP', address: '10.9.0.1' }] } },
+  });
+
+  const table = await drawbridge(['status'], cluster.kubeconfigPath);
+  assert.equal(table.code, 0, table.stderr);
+  const [header, ...rows] = table.stdout.trim().split('\n');
+  assert.match(
+    header ?? '',
+    /^SERVICE\s+CLASS\s+PROVIDER\s+EXTERNAL\s+LOAD BALANCER\s+HEALTHY\s+LAST SYNC\s+LAST ERROR$/,
+  );
+  const row = rows.find((r) => r.startsWith('cli/web '));
+  assert.ok(row, table.stdout);
+  assert.match(
+    row,
+    new RegExp(`drawbridge.io/metal\\s+metal\\s+${ip.replaceAll('.', '\\.')}\\s+-\\s+1/1\\s+\\d+s ago\\s+-$`),
+  );
+
+  const json = await drawbridge(['status', '-o', 'json'], cluster.kubeconfigPath);
+  const parsed = JSON.parse(json.stdout) as { service: string; external: string[]; provider: string }[];
+  const web = parsed.find((r) => r.service === 'cli/web');
+  assert.deepEqual([web?.provider, web?.external], ['metal', [ip]]);
+});
+
+test('plan: exit 0 when in sync, 2 with the changes listed when a load balancer is missing', async () => {
+  const inSync = await drawbridge(['plan', '--provider', 'metal'], cluster.kubeconfigPath);
+  assert.equal(inSync.code, 0, inSync.stderr);
+  assert.match(inSync.stdout, /No changes/);
+
+  // A Service of a class nobody serves yet: the fake provider (a fresh one per run) would create its load balancer.
+  await createService(cluster.core, 'cli', lbService('pending', { loadBalancerClass: 'drawbridge.io/fake' }));
+  const pending = await drawbridge(['plan', '--provider', 'fake'], cluster.kubeconfigPath);
+  assert.equal(pending.code, 2, pending.stderr);
+  assert.match(pending.stdout, /cli\/pending\n {2}\+ load balancer cli\/pending/);
+  assert.match(pending.stderr, /observing 1\/1/, 'progress while observing');
+});
+
+test('gc --dry-run lists nothing when every owned load balancer has its Service', async () => {
+  const gc = await drawbridge(['gc', '--provider', 'metal', '--dry-run'], cluster.kubeconfigPath);
+  assert.equal(gc.code, 0, gc.stderr);
+  assert.match(gc.stdout, /^0 orphaned load balancer\(s\) of \d+ owned \(dry run\)$/m);
+});
+
+test('errors are one clear line and a non-zero exit', async () => {
+  const badFile = await drawbridge(['status', '--kubeconfig', '/nonexistent/kubeconfig'], cluster.kubeconfigPath);
+  assert.equal(badFile.code, 1);
+  assert.equal(badFile.stderr.trim().split('\n').length, 1);
+  assert.match(badFile.stderr, /^drawbridge status: cannot load kubeconfig \/nonexistent\/kubeconfig/);
+
+  const unreachable = join(tmpdir(), `unreachable-${process.pid}.kubeconfig`);
+  await writeFile(
+    unreachable,
+    'apiVersion: v1\nkind: Config\nclusters: [{name: x, cluster: {server: "https://127.0.0.1:9"}}]\n' +
+      'users: [{name: x, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: x, user: x}}]\ncurrent-context: x\n',
+  );
+  const down = await drawbridge(['status', '--kubeconfig', unreachable], cluster.kubeconfigPath);
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /^drawbridge status: cannot read the cluster at https:\/\/127\.0\.0\.1:9/);
+
+  const missingRegion = await drawbridge(['gc', '--provider', 'aws', '--dry-run'], cluster.kubeconfigPath);
+  assert.equal(missingRegion.code, 2);
+  assert.match(missingRegion.stderr, /aws\.region/);
+
+  const unknown = await drawbridge(['plan', '--provider', 'nope'], cluster.kubeconfigPath);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /argument 'nope' is invalid\. Allowed choices are metal, gcp, aws, fake/);
+});
