@@ -5,6 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { startSpeaker } from '../../providers/metal/speaker/speaker.ts';
+import { shareConnections } from '../kube/connection.ts';
 import { createLogger } from '../observe/logging.ts';
 
 const num = (value: string): number => {
@@ -55,6 +56,7 @@ export function registerSpeaker(program: Command): void {
       const kubeConfig = new KubeConfig();
       if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
       else kubeConfig.loadFromDefault();
+      shareConnections(kubeConfig);
       const ifname = flags.interface ?? interfaceOf(flags.bindAddress);
       const speaker = await startSpeaker({
         node: flags.node,

@@ -4,6 +4,7 @@ import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Service } from '@
 import { providerDefinition } from '../../providers/index.ts';
 import type { Provider } from '../../providers/provider.ts';
 import { identityKey, serviceKey } from '../desired/keys.ts';
+import { shareConnections } from '../kube/connection.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { kubeServiceWriter } from '../kube/patch.ts';
@@ -63,6 +64,8 @@ export class Controller {
     this.config = options.config;
     this.log = options.log ?? createLogger({ level: options.config.logLevel });
     this.metrics = options.metrics ?? createMetrics();
+    // Every API client below shares one connection pool (see src/kube/connection.ts for why this matters).
+    shareConnections(options.kubeConfig);
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.caches = createCaches(options.kubeConfig, this.log);
     this.index = new OwnedServiceIndex(
