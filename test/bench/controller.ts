@@ -78,13 +78,19 @@ export async function startBenchController(o: ControllerArgs): Promise<BenchCont
     rssPeakMb: () => rssHighWaterMb(pid),
     cpuMs: () => cpuMs(pid),
     waitIdle: async (timeoutMs) => {
-      // Two idle scrapes in a row: a key can sit between a handler and the queue for a moment.
+      // Idle for half a second: no key queued or being reconciled, and no Event written or dropped meanwhile
+      // (Events leave through their own queue after the reconcile has returned).
       let idleScrapes = 0;
+      let lastEvents = -1;
       await eventually(
         'the controller to go idle',
         async () => {
-          idleScrapes = queueIdleIn(await scrape()) ? idleScrapes + 1 : 0;
-          return idleScrapes >= 2 ? true : undefined;
+          const text = await scrape();
+          const events =
+            sumSamples(text, 'drawbridge_events_written_total') + sumSamples(text, 'drawbridge_events_dropped_total');
+          idleScrapes = queueIdleIn(text) && events === lastEvents ? idleScrapes + 1 : 0;
+          lastEvents = events;
+          return idleScrapes >= 5 ? true : undefined;
         },
         timeoutMs,
       );

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       kubeconfigPath: cp.kubeconfigPath,
       core: cp.kubeConfig.makeApiClient(CoreV1Api),
       quick: values.quick,
-      settleMs: values.settle ? Number(values.settle) * 1000 : values.quick ? 3000 : 10_000,
+      settleMs: values.settle ? Number(values.settle) * 1000 : values.quick ? 2000 : 10_000,
       memory: values.memory,
       // SIGUSR2 makes the controller write a .heapsnapshot into its working directory (this one).
       nodeArgs: values['heapsnapshot-signal'] ? ['--heapsnapshot-signal=SIGUSR2'] : [],

@@ -13,7 +13,7 @@ export interface Scenario {
 }
 
 const SIZES = {
-  quick: { bursts: [100, 1000], steady: { n: 200, s: 30 }, flap: { n: 200, s: 20 }, churn: { nodes: 20, n: 200 } },
+  quick: { bursts: [100, 1000], steady: { n: 100, s: 30 }, flap: { n: 100, s: 20 }, churn: { nodes: 20, n: 200 } },
   full: {
     bursts: [100, 1000, 10_000],
     steady: { n: 1000, s: 600 },
