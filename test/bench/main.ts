@@ -73,6 +73,9 @@ async function main(): Promise<void> {
   for (const result of results) process.stdout.write(`${formatResult(result)}\n`);
 }
 
+// A signal ends the run through process.exit, so the 'exit' hooks stop the controller and the control plane.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   () => process.exit(0),
   (error: unknown) => {

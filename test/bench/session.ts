@@ -1,6 +1,8 @@
 // One scenario's world: its own namespace and Nodes, a fresh controller process (so its idle and peak memory are
 // its own), a watch on the Services from outside, and the teardown that measures memory after every Service is gone.
+import { readdir, stat } from 'node:fs/promises';
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { eventually } from '../env/harness.ts';
 import { createNodes, createServices, deleteNodes, deleteServices, nodeNames, serviceNames } from './clients.ts';
 import { type BenchController, startBenchController } from './controller.ts';
 import { memoryBreakdown } from './counters.ts';
@@ -117,6 +119,7 @@ export async function closeSession(s: Session): Promise<{ rssAfterDeleteMb: numb
 }
 
 export async function reportMemory(s: Session, when: string): Promise<void> {
+  if (s.env.nodeArgs.some((a) => a.startsWith('--heapsnapshot-signal'))) await heapSnapshot(s, when);
   if (!s.env.memory) return;
   const m = await memoryBreakdown(s.controller);
   s.env.log(
@@ -124,4 +127,30 @@ export async function reportMemory(s: Session, when: string): Promise<void> {
       .map(([k, v]) => `${k}=${v}MB`)
       .join(' ')}`,
   );
+}
+
+/**
+ * Asks the controller for a heap snapshot (it runs with --heapsnapshot-signal=SIGUSR2) and waits until the file is
+ * complete. Writing one costs the controller memory and CPU: figures from such a run are for diagnosis only.
+ */
+async function heapSnapshot(s: Session, when: string): Promise<void> {
+  const before = new Set(await readdir('.'));
+  process.kill(s.controller.pid, 'SIGUSR2');
+  const file = await eventually(
+    'the heap snapshot',
+    async () => (await readdir('.')).find((f) => f.endsWith('.heapsnapshot') && !before.has(f)),
+    120_000,
+  );
+  let size = -1;
+  await eventually(
+    'the heap snapshot to be complete',
+    async () => {
+      const now = (await stat(file)).size;
+      const done = now > 0 && now === size;
+      size = now;
+      return done ? true : await sleep(1000).then(() => undefined);
+    },
+    300_000,
+  );
+  s.env.log(`heap snapshot ${s.namespace} ${when}: ${file} (${(size / 2 ** 20).toFixed(0)} MB)`);
 }
