@@ -38,3 +38,25 @@ export function cpuMs(pid: number): number {
   // After the name: state is field 3, so utime (14) and stime (15) are at offsets 11 and 12.
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
+
+/**
+ * Resident memory by kind of mapping, MB, from /proc/<pid>/smaps: `file` (the node binary, shared libraries: code),
+ * `brk` (the [heap] segment: small malloc allocations), `anon` (anonymous mmaps: V8's heap pages, large malloc
+ * chunks, thread arenas), `other` (stacks, vdso). Tells native growth apart from JS heap growth.
+ */
+export function rssByMapping(pid: number): Record<string, number> {
+  const totals: Record<string, number> = { file: 0, brk: 0, anon: 0, other: 0 };
+  let kind = 'other';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const name = header[1] ?? '';
+      kind = name === '' ? 'anon' : name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : 'other';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) totals[kind] = (totals[kind] ?? 0) + Number(rss[1]) / 1024;
+  }
+  for (const k of Object.keys(totals)) totals[k] = Math.round(totals[k] ?? 0);
+  return totals;
+}

@@ -6,6 +6,7 @@ import { eventually } from '../env/harness.ts';
 import { createNodes, createServices, deleteNodes, deleteServices, nodeNames, serviceNames } from './clients.ts';
 import { type BenchController, startBenchController } from './controller.ts';
 import { memoryBreakdown } from './counters.ts';
+import { rssByMapping } from './proc.ts';
 import { type ServedWatch, watchServed } from './served.ts';
 
 export interface BenchEnv {
