@@ -123,11 +123,12 @@ export async function reportMemory(s: Session, when: string): Promise<void> {
   if (s.env.nodeArgs.some((a) => a.startsWith('--heapsnapshot-signal'))) await heapSnapshot(s, when);
   if (!s.env.memory) return;
   const m = await memoryBreakdown(s.controller);
-  s.env.log(
-    `memory ${s.namespace} ${when}: ${Object.entries(m)
+  const maps = rssByMapping(s.controller.pid);
+  const show = (o: Record<string, number>) =>
+    Object.entries(o)
       .map(([k, v]) => `${k}=${v}MB`)
-      .join(' ')}`,
-  );
+      .join(' ');
+  s.env.log(`memory ${s.namespace} ${when}: ${show(m)}; rss by mapping: ${show(maps)}`);
 }
 
 /**
