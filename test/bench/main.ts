@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only <regex>] [--memory] [--settle <s>]`: every scenario against one real test
+// `npm run bench [-- --quick] [--only <regex>] [--memory] [--settle <s>] [--node-arg <flag>]...`: every scenario against one real test
 // control plane, the controller as a separate process per scenario. Progress goes to stderr; the result lines come
 // last on stdout, one per scenario, and the burst chart is written to docs/bench-burst.svg.
 import { writeFile } from 'node:fs/promises';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     memory: { type: 'boolean', default: false },
     settle: { type: 'string' },
     'heapsnapshot-signal': { type: 'boolean', default: false },
+    /** Extra Node flag for the controller process, repeatable (experiments: --node-arg=--import=./patch.mjs). */
+    'node-arg': { type: 'string', multiple: true, default: [] },
     'no-chart': { type: 'boolean', default: false },
   },
 });
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
       settleMs: values.settle ? Number(values.settle) * 1000 : values.quick ? 2000 : 10_000,
       memory: values.memory,
       // SIGUSR2 makes the controller write a .heapsnapshot into its working directory (this one).
-      nodeArgs: values['heapsnapshot-signal'] ? ['--heapsnapshot-signal=SIGUSR2'] : [],
+      nodeArgs: [...(values['heapsnapshot-signal'] ? ['--heapsnapshot-signal=SIGUSR2'] : []), ...values['node-arg']],
       log,
     };
     for (const scenario of selected) {
