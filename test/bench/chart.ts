@@ -49,7 +49,7 @@ function panel(n: number, runs: Result[], x0: number): string {
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     parts.push(
       `<text x="${sx(0) + 8}" y="${MARGIN.top + 14 + i * 14}" fill="${color}">${esc(r.provider)}: ` +
-        `${String(r.figures.time_to_all_served_s ?? '').slice(0, 5)} s</text>`,
+        `${Number(r.figures.time_to_all_served_s ?? 0).toFixed(1)} s to all served</text>`,
     );
   });
   parts.push(
