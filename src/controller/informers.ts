@@ -8,6 +8,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { type ResilientInformer, resilientInformer } from '../kube/informer.ts';
+import { slimNode, slimObject } from '../kube/slim.ts';
 import type { Logger } from '../observe/logging.ts';
 import type { ClusterView } from './reconcile.ts';
 
@@ -34,18 +35,21 @@ export function createCaches(kubeConfig: KubeConfig, log: Logger): Caches {
     kubeConfig,
     path: '/api/v1/services',
     list: () => core.listServiceForAllNamespaces(),
+    transform: slimObject,
     onError: onError('services'),
   });
   const nodes = resilientInformer<V1Node>({
     kubeConfig,
     path: '/api/v1/nodes',
     list: () => core.listNode(),
+    transform: slimNode,
     onError: onError('nodes'),
   });
   const slices = resilientInformer<V1EndpointSlice>({
     kubeConfig,
     path: '/apis/discovery.k8s.io/v1/endpointslices',
     list: () => discovery.listEndpointSliceForAllNamespaces(),
+    transform: slimObject,
     onError: onError('endpointslices'),
   });
   const view: ClusterView = {

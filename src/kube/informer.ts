@@ -12,6 +12,7 @@ import {
   ListWatch,
   Watch,
 } from '@kubernetes/client-node';
+import { transformWatchCallback } from './slim.ts';
 
 export interface ResilientInformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
@@ -23,6 +24,11 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   onError?: (error: unknown, retryInMs: number) => void;
+  /**
+   * Applied to every object, listed or watched, before the cache keeps it: drop what the controller never reads
+   * (see slim.ts), so the cache costs what the controller needs rather than what the apiserver sends.
+   */
+  transform?: (obj: T) => T;
 }
 
 export interface ResilientInformer<T extends KubernetesObject> {
@@ -36,18 +42,35 @@ export interface ResilientInformer<T extends KubernetesObject> {
   readonly restarts: number;
 }
 
+/** A Watch whose object events pass through `transform` before ListWatch caches them. */
+class TransformingWatch<T> extends Watch {
+  readonly #transform: (obj: T) => T;
+
+  constructor(kubeConfig: KubeConfig, transform: (obj: T) => T) {
+    super(kubeConfig);
+    this.#transform = transform;
+  }
+
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(path, query, transformWatchCallback(this.#transform, callback), done);
+  }
+}
+
 export function resilientInformer<T extends KubernetesObject>(
   options: ResilientInformerOptions<T>,
 ): ResilientInformer<T> {
   const { quietRestartMs = 10 * 60_000, minBackoffMs = 500, maxBackoffMs = 30_000 } = options;
+  const transform = options.transform;
+  const list = transform
+    ? async () => {
+        const result = await options.list();
+        result.items = result.items.map(transform);
+        return result;
+      }
+    : options.list;
+  const watch = transform ? new TransformingWatch(options.kubeConfig, transform) : new Watch(options.kubeConfig);
   // autoStart=false: start() below owns the lifecycle.
-  const inner = new ListWatch<T>(
-    options.path,
-    new Watch(options.kubeConfig),
-    options.list,
-    false,
-    options.labelSelector,
-  );
+  const inner = new ListWatch<T>(options.path, watch, list, false, options.labelSelector);
   let stopped = true;
   let backoffMs = minBackoffMs;
   let restarts = 0;
