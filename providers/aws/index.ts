@@ -3,8 +3,8 @@
 // shared config, IMDS/IRSA), never from a flag or this config.
 import { z } from 'zod';
 import type { ProviderDefinition } from '../provider.ts';
-import { loadBalancerName } from './names.ts';
 import type { AwsOptions } from './annotations.ts';
+import { loadBalancerName } from './names.ts';
 
 /** A bottleneck limiter: at most `maxConcurrent` calls in flight, at least `minTimeMs` between starts. */
 const LimiterSchema = (maxConcurrent: number, minTimeMs: number) =>

@@ -3,8 +3,8 @@
 // Light on purpose: @google-cloud/compute loads only in `create`, when this provider is chosen.
 import { z } from 'zod';
 import type { ProviderDefinition } from '../provider.ts';
-import { namesFor } from './names.ts';
 import { gcpDemo } from './demo.ts';
+import { namesFor } from './names.ts';
 import type { GcpOptions } from './provider.ts';
 
 const name = (what: string) =>

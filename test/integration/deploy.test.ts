@@ -15,9 +15,11 @@ import {
   type KubernetesObject,
   KubernetesObjectApi,
   loadAllYaml,
+  RbacAuthorizationV1Api,
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { eventually, useControlPlane } from '../env/harness.ts';
+import { httpsGet, serviceAccountToken } from './serviceaccounts.ts';
 import { createNamespace, createPool, createService, eventsFor, lbService, waitForIngress } from './support.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -108,16 +110,31 @@ test("the controller runs with the Deployment's arguments and only deploy/rbac.y
     );
     assert.ok(lease.spec?.holderIdentity, 'a replica holds the Lease');
 
-    // The probes the Deployment points at, and the metrics it exposes.
+    // The probes the Deployment points at (HTTPS, no token), and the metrics it exposes to a scraper bound to
+    // deploy/'s metrics-reader ClusterRole; without a token or that binding, /metrics is refused.
     const port = await eventually('the metrics port in the log', () => {
       const line = out.split('\n').find((l) => l.includes('serving /metrics'));
       return line ? (JSON.parse(line) as { port: number }).port : undefined;
     });
+    const url = `https://127.0.0.1:${port}`;
     for (const path of ['/healthz', '/readyz']) {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`);
-      assert.equal(`${res.status} ${(await res.text()).trim()}`, '200 ok', path);
+      const res = await httpsGet(url + path);
+      assert.equal(`${res.status} ${res.body.trim()}`, '200 ok', path);
     }
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    await cluster.kubeConfig.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
+      body: {
+        metadata: { name: 'prometheus-drawbridge-metrics' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'drawbridge-metrics-reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'apps' }],
+      },
+    });
+    const scraper = await serviceAccountToken(cluster.core, 'apps', 'prometheus');
+    const stranger = await serviceAccountToken(cluster.core, 'apps', 'stranger');
+    assert.equal((await httpsGet(`${url}/metrics`)).status, 401);
+    assert.equal((await httpsGet(`${url}/metrics`, stranger)).status, 403);
+    const scrape = await httpsGet(`${url}/metrics`, scraper);
+    assert.equal(scrape.status, 200);
+    const metrics = scrape.body;
     assert.match(metrics, /^drawbridge_leader\{identity="[^"]+"\} 1$/m, 'this replica reports itself leader');
     assert.match(metrics, /^drawbridge_reconcile_total\{provider="metal",outcome="ensured"\} [1-9]/m);
   } finally {
