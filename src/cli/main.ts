@@ -6,6 +6,7 @@ import { registerDemo } from './demo.ts';
 import { registerGc } from './gc.ts';
 import { registerPlan } from './plan.ts';
 import { registerStatus } from './status.ts';
+import { registerVersion } from './version.ts';
 
 const program = new Command()
   .name('drawbridge')
@@ -18,5 +19,6 @@ registerDemo(program);
 registerStatus(program);
 registerPlan(program);
 registerGc(program);
+registerVersion(program);
 
 await program.parseAsync(process.argv);
