@@ -1,10 +1,12 @@
-// Writes the CustomResourceDefinitions rendered from the zod schemas into deploy/crds/.
+// Writes the CustomResourceDefinitions rendered from the zod schemas into deploy/crds/ and the Helm chart's crds/
+// (Helm installs only files inside the chart, so the chart carries a copy; manifests.test.ts keeps them equal).
 // Run after changing a schema: node scripts/gen-crds.ts   (crd.test.ts fails until the files are regenerated)
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ADDRESS_POOL_CRD_FILE, renderAddressPoolCrdYaml } from '../providers/metal/pools/crd.ts';
 
 const root = join(import.meta.dirname, '..');
-const path = join(root, ADDRESS_POOL_CRD_FILE);
-writeFileSync(path, renderAddressPoolCrdYaml());
-console.log(`wrote ${ADDRESS_POOL_CRD_FILE}`);
+for (const path of [ADDRESS_POOL_CRD_FILE, join('deploy/helm/drawbridge/crds', basename(ADDRESS_POOL_CRD_FILE))]) {
+  writeFileSync(join(root, path), renderAddressPoolCrdYaml());
+  console.log(`wrote ${path}`);
+}

@@ -7,3 +7,6 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE_HOME="$DRAWBRIDGE_CACHE/node-v$NODE_VERSION"
 export PATH="$NODE_HOME/bin:$REPO/node_modules/.bin:$PATH"
 say() { printf 'drawbridge: %s\n' "$*" >&2; }
+# Manifest tools for the deploy tests (scripts/install-tools builds them; test/env/tools.ts finds them).
+KUSTOMIZE_VERSION="v5.8.1"
+HELM_VERSION="v3.22.0"

@@ -1,7 +1,7 @@
 // `drawbridge controller`: run the controller against the cluster in --kubeconfig (or in-cluster config).
 
 import { KubeConfig } from '@kubernetes/client-node';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { allProviderDefinitions, providerDefinition, providerNames } from '../../providers/index.ts';
 import {
   ConfigError,
@@ -11,8 +11,10 @@ import {
 } from '../controller/config.ts';
 import { Controller } from '../controller/controller.ts';
 import { parseProviderConfig } from '../controller/provider-config.ts';
+import { delegatedAccess } from '../observe/access.ts';
 import { createLogger } from '../observe/logging.ts';
 import { startObservabilityServer } from '../observe/server.ts';
+import { servingCertificate } from '../observe/serving-cert.ts';
 import { addProviderOptions, num, providerConfigFrom } from './provider-flags.ts';
 
 // Defaults come from the one schema, so --help cannot drift from what the controller does.
@@ -46,6 +48,8 @@ export interface ControllerFlags {
   retryPeriod?: number;
   identity?: string;
   metricsBindAddress?: string;
+  metricsSecure?: boolean;
+  metricsCertDir?: string;
   logLevel?: string;
 }
 
@@ -124,6 +128,17 @@ export function registerController(program: Command): void {
       '--metrics-bind-address <host:port>',
       `serve /metrics, /healthz, /readyz here; "0" disables (default: ${d.metrics.host}:${d.metrics.port})`,
     )
+    .option(
+      '--metrics-secure <bool>',
+      'HTTPS, and /metrics only for callers whose token the apiserver authenticates (TokenReview) and allows ' +
+        '`get` on the /metrics non-resource URL (SubjectAccessReview); false: plain HTTP, open to anyone ' +
+        `(default: ${d.metrics.secure})`,
+      bool,
+    )
+    .option(
+      '--metrics-cert-dir <dir>',
+      'tls.crt and tls.key for the HTTPS metrics server (default: a self-signed certificate generated at start)',
+    )
     .addOption(
       new Option('--log-level <level>', `log level (default: ${d.logLevel})`).choices([
         'fatal',
@@ -154,7 +169,11 @@ export function registerController(program: Command): void {
 }
 
 export function configFromFlags(f: ControllerFlags): ControllerConfig {
-  const metrics = parseBindAddress(f.metricsBindAddress);
+  const metrics = {
+    ...parseBindAddress(f.metricsBindAddress),
+    secure: f.metricsSecure,
+    certDir: f.metricsCertDir,
+  };
   return parseControllerConfig({
     provider: f.provider,
     providerConfig: providerConfigFrom(f.provider, f),
@@ -196,6 +215,13 @@ function parseBindAddress(value: string | undefined): { host?: string; port?: nu
   return { host: match[1] || '0.0.0.0', port: Number(match[2]) };
 }
 
+/** `--metrics-secure=false` as Go flags spell it; commander would otherwise take any string as true. */
+function bool(value: string): boolean {
+  if (/^(true|1)$/i.test(value)) return true;
+  if (/^(false|0)$/i.test(value)) return false;
+  throw new InvalidArgumentError(`"${value}" is not true or false`);
+}
+
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
@@ -223,9 +249,12 @@ export async function runController(config: ControllerConfig, kubeConfig: KubeCo
           metrics: controller.metrics,
           isReady: () => controller.isReady,
           isHealthy: () => controller.isHealthy,
+          ...(config.metrics.secure
+            ? { tls: await servingCertificate(config.metrics.certDir), authorize: delegatedAccess(kubeConfig) }
+            : {}),
         })
       : undefined;
-  if (server) log.info({ port: server.port }, 'serving /metrics, /healthz, /readyz');
+  if (server) log.info({ port: server.port, scheme: server.scheme }, 'serving /metrics, /healthz, /readyz');
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -7,6 +7,7 @@ import { registerGc } from './gc.ts';
 import { registerPlan } from './plan.ts';
 import { registerSpeaker } from './speaker.ts';
 import { registerStatus } from './status.ts';
+import { registerVersion } from './version.ts';
 
 const program = new Command()
   .name('drawbridge')
@@ -20,5 +21,6 @@ registerStatus(program);
 registerPlan(program);
 registerGc(program);
 registerSpeaker(program);
+registerVersion(program);
 
 await program.parseAsync(process.argv);

@@ -52,6 +52,10 @@ export const ControllerConfigSchema = z
         host: z.string().default('0.0.0.0'),
         /** 0 picks a free port; -1 disables the server. */
         port: z.number().int().min(-1).max(65535).default(9090),
+        /** HTTPS with TokenReview + SubjectAccessReview on /metrics; false is plain, open HTTP (labs, the demo). */
+        secure: z.boolean().default(true),
+        /** tls.crt and tls.key; unset: a self-signed certificate is generated at start. */
+        certDir: z.string().min(1).optional(),
       })
       .prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,9 +1,15 @@
 // The controller's and speaker's small HTTP face: Prometheus scrapes /metrics, the kubelet probes /healthz
-// (liveness: restart me) and /readyz (readiness: caches synced, able to work). node:http is enough for three
+// (liveness: restart me) and /readyz (readiness: caches synced, able to work). node:http(s) is enough for three
 // fixed routes; no framework needed.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+//
+// Given `tls` and `authorize`, it serves HTTPS and /metrics only to callers `authorize` admits (see access.ts),
+// as current Kubernetes controllers do; the probes stay open because the kubelet sends no credentials.
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Authorize } from './access.ts';
 import type { Metrics } from './metrics.ts';
+import type { ServingCertificate } from './selfsigned.ts';
 
 export interface ObservabilityServerOptions {
   /** 0 picks a free port; the chosen one is returned. */
@@ -12,22 +18,31 @@ export interface ObservabilityServerOptions {
   metrics: Pick<Metrics, 'registry'>;
   isReady: () => boolean;
   isHealthy: () => boolean;
+  /** Serve HTTPS with this certificate; plain HTTP without it. */
+  tls?: ServingCertificate;
+  /** Gate /metrics; without it anyone who reaches the port may scrape. */
+  authorize?: Authorize;
 }
 
 export interface ObservabilityServer {
   /** The port actually bound. */
   port: number;
+  /** 'https' when started with `tls`. */
+  scheme: 'http' | 'https';
   close(): Promise<void>;
 }
 
 export async function startObservabilityServer(options: ObservabilityServerOptions): Promise<ObservabilityServer> {
   const { registry } = options.metrics;
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) reply(res, 500, `error: ${error instanceof Error ? error.message : String(error)}`);
       else res.destroy();
     });
-  });
+  };
+  const server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, listener)
+    : createServer(listener);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -38,6 +53,14 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     switch (path) {
       case '/metrics': {
+        if (options.authorize) {
+          const decision = await options.authorize(req.headers.authorization, path);
+          if (decision.status !== 200) {
+            if (decision.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+            reply(res, decision.status, decision.reason);
+            return;
+          }
+        }
         const body = await registry.metrics();
         res.writeHead(200, { 'Content-Type': registry.contentType });
         res.end(body);
@@ -64,6 +87,7 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
 
   return {
     port: (server.address() as AddressInfo).port,
+    scheme: options.tls ? 'https' : 'http',
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -47,6 +47,8 @@ export async function startBenchController(o: ControllerArgs): Promise<BenchCont
       '--no-leader-elect',
       '--metrics-bind-address',
       '127.0.0.1:0',
+      // The bench scrapes its own controller on loopback: plain HTTP, no token.
+      '--metrics-secure=false',
       // Bench nodes have InternalIPs nothing listens on: probe them rarely, so health-check Events never count
       // in the figures (the first failures would need three rounds, an hour apart).
       '--health-interval',

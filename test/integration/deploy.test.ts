@@ -1,9 +1,9 @@
 // deploy/ is true to the code: every manifest is accepted by a real apiserver, and the controller runs with the
-// Deployment's exact arguments under the ServiceAccount and RBAC from deploy/rbac.yaml (nothing more), serving a
+// Deployment's exact arguments under the ServiceAccount and RBAC from deploy/ (nothing more), serving a
 // Service, holding its Lease in drawbridge-system, and exiting 0 on SIGTERM.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,25 +11,29 @@ import { fileURLToPath } from 'node:url';
 import {
   AppsV1Api,
   CoordinationV1Api,
+  CoreV1Api,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   loadAllYaml,
+  RbacAuthorizationV1Api,
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { eventually, useControlPlane } from '../env/harness.ts';
+import { manifestTools, render } from '../env/tools.ts';
+import { httpsGet, serviceAccountToken } from './serviceaccounts.ts';
 import { createNamespace, createPool, createService, eventsFor, lbService, waitForIngress } from './support.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const cluster = useControlPlane();
 
+/** deploy/overlays/metal as kustomize renders it: base (CRD, namespace, RBAC, controller) plus the speaker. */
 async function manifests(): Promise<KubernetesObject[]> {
-  const kustomization = await readFile(join(repo, 'deploy/kustomization.yaml'), 'utf8');
-  const files = [...kustomization.matchAll(/^\s+-\s+(\S+\.yaml)$/gm)].map((m) => m[1] as string);
-  assert.ok(files.length >= 4, `kustomization lists the manifests (${files})`);
-  const docs: KubernetesObject[] = [];
-  for (const file of files)
-    docs.push(...(loadAllYaml(await readFile(join(repo, 'deploy', file), 'utf8')) as KubernetesObject[]));
+  const { kustomize } = await manifestTools();
+  const docs = loadAllYaml(
+    await render(kustomize, ['build', join(repo, 'deploy/overlays/metal')]),
+  ) as KubernetesObject[];
+  assert.ok(docs.length >= 10, `the overlay renders the manifests (${docs.length})`);
   return docs;
 }
 
@@ -64,7 +68,7 @@ test('every manifest in deploy/ is accepted by the apiserver', async () => {
   assert.equal(deployment.spec?.template.spec?.serviceAccountName, 'drawbridge-controller');
 });
 
-test("the controller runs with the Deployment's arguments and only deploy/rbac.yaml's permissions", async () => {
+test("the controller runs with the Deployment's arguments and only deploy/'s RBAC", async () => {
   const docs = await manifests();
   const deployment = docs.find((d) => d.kind === 'Deployment') as V1Deployment;
   const args = deployment.spec?.template.spec?.containers[0]?.args ?? [];
@@ -108,20 +112,71 @@ test("the controller runs with the Deployment's arguments and only deploy/rbac.y
     );
     assert.ok(lease.spec?.holderIdentity, 'a replica holds the Lease');
 
-    // The probes the Deployment points at, and the metrics it exposes.
+    // The probes the Deployment points at (HTTPS, no token), and the metrics it exposes to a scraper bound to
+    // deploy/'s metrics-reader ClusterRole; without a token or that binding, /metrics is refused.
     const port = await eventually('the metrics port in the log', () => {
       const line = out.split('\n').find((l) => l.includes('serving /metrics'));
       return line ? (JSON.parse(line) as { port: number }).port : undefined;
     });
+    const url = `https://127.0.0.1:${port}`;
     for (const path of ['/healthz', '/readyz']) {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`);
-      assert.equal(`${res.status} ${(await res.text()).trim()}`, '200 ok', path);
+      const res = await httpsGet(url + path);
+      assert.equal(`${res.status} ${res.body.trim()}`, '200 ok', path);
     }
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    await cluster.kubeConfig.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
+      body: {
+        metadata: { name: 'prometheus-drawbridge-metrics' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'drawbridge-metrics-reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'apps' }],
+      },
+    });
+    const scraper = await serviceAccountToken(cluster.core, 'apps', 'prometheus');
+    const stranger = await serviceAccountToken(cluster.core, 'apps', 'stranger');
+    assert.equal((await httpsGet(`${url}/metrics`)).status, 401);
+    assert.equal((await httpsGet(`${url}/metrics`, stranger)).status, 403);
+    const scrape = await httpsGet(`${url}/metrics`, scraper);
+    assert.equal(scrape.status, 200);
+    const metrics = scrape.body;
     assert.match(metrics, /^drawbridge_leader\{identity="[^"]+"\} 1$/m, 'this replica reports itself leader');
     assert.match(metrics, /^drawbridge_reconcile_total\{provider="metal",outcome="ensured"\} [1-9]/m);
   } finally {
     child.kill('SIGTERM');
   }
   assert.equal(await exited, 0, 'SIGTERM is a graceful stop');
+});
+
+test("the controller's ServiceAccount cannot read Secrets, write Pods, or touch what it does not own", async () => {
+  const kc = new KubeConfig();
+  kc.loadFromFile(await serviceAccountKubeconfig());
+  const core = kc.makeApiClient(CoreV1Api);
+  const forbidden = async (what: string, call: () => Promise<unknown>) => {
+    const error = await call().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.equal((error as { code?: number } | undefined)?.code, 403, `${what} must be forbidden`);
+  };
+  await forbidden('creating a Secret', () =>
+    core.createNamespacedSecret({ namespace: 'apps', body: { metadata: { name: 'mine' }, stringData: { a: 'b' } } }),
+  );
+  await cluster.core.createNamespacedSecret({
+    namespace: 'apps',
+    body: { metadata: { name: 'decoy' }, stringData: { a: 'b' } },
+  });
+  await forbidden('reading a Secret', () => core.readNamespacedSecret({ name: 'decoy', namespace: 'apps' }));
+  await forbidden('listing Secrets', () => core.listSecretForAllNamespaces());
+  await forbidden('listing Secrets in its own namespace', () =>
+    core.listNamespacedSecret({ namespace: 'drawbridge-system' }),
+  );
+  const pod = { metadata: { name: 'evil' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+  await forbidden('creating a Pod', () => core.createNamespacedPod({ namespace: 'apps', body: pod }));
+  await forbidden('deleting Pods', () => core.deleteCollectionNamespacedPod({ namespace: 'apps' }));
+  await forbidden('deleting a Service', () => core.deleteNamespacedService({ name: 'shop', namespace: 'apps' }));
+  await forbidden('updating a Node', () => core.patchNode({ name: 'any', body: { metadata: { labels: { a: 'b' } } } }));
+  await forbidden('a Lease outside its namespace', () =>
+    kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
+      namespace: 'apps',
+      body: { metadata: { name: 'grab' }, spec: { holderIdentity: 'x' } },
+    }),
+  );
 });

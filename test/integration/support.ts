@@ -241,6 +241,8 @@ export function spawnController(kubeconfigPath: string, identity: string, args: 
       identity,
       '--metrics-bind-address',
       '127.0.0.1:0',
+      // Plain HTTP so tests scrape with fetch; the HTTPS + delegated-auth path has its own test (metrics-auth).
+      '--metrics-secure=false',
       '--backoff-base',
       '0.2',
       '--backoff-max',

@@ -1,14 +1,12 @@
 // Installing the AddressPool CRD and creating pools: used by the demo and the tests, never by the controller
 // itself (in a real cluster the CRD comes from deploy/crds/).
-import { readFile } from 'node:fs/promises';
 import {
   ApiextensionsV1Api,
   CustomObjectsApi,
   type KubeConfig,
-  loadYaml,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
-import { ADDRESS_POOL_CRD_FILE } from './crd.ts';
+import { renderAddressPoolCrd } from './crd.ts';
 import {
   ADDRESS_POOL_API_VERSION,
   ADDRESS_POOL_GROUP,
@@ -17,12 +15,13 @@ import {
   ADDRESS_POOL_VERSION,
 } from './schema.ts';
 
-/** Creates the CRD from deploy/crds/ (409 is fine) and waits until the apiserver serves it. */
+/**
+ * Creates the CRD (409 is fine) and waits until the apiserver serves it. Rendered from the schema rather than read
+ * from deploy/crds/ (crd.test.ts keeps the two equal), so a packaged, compiled Drawbridge needs no YAML beside it.
+ */
 export async function installAddressPoolCrd(kubeConfig: KubeConfig): Promise<void> {
   const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
-  const crd = loadYaml<V1CustomResourceDefinition>(
-    await readFile(new URL(`../../../${ADDRESS_POOL_CRD_FILE}`, import.meta.url), 'utf8'),
-  );
+  const crd = renderAddressPoolCrd() as V1CustomResourceDefinition;
   const name = crd.metadata?.name ?? '';
   await api.createCustomResourceDefinition({ body: crd }).catch((e: { code?: number }) => {
     if (e.code !== 409) throw e;

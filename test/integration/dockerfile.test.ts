@@ -1,0 +1,82 @@
+// deploy/Dockerfile, linted without a container engine or hadolint (a Haskell program, not installable from the
+// registries these machines reach): the hadolint rules that matter for this image, plus checks that it copies
+// what exists and what .dockerignore lets through. Pure file checks; no apiserver.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const dockerfile = readFileSync(`${repo}deploy/Dockerfile`, 'utf8');
+// Instructions with their continuation lines joined, comments dropped.
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'))
+  .map((l) => {
+    const [op = '', ...rest] = l.split(/\s+/);
+    return { op: op.toUpperCase(), args: rest.join(' ') };
+  });
+const stages = instructions.reduce<Array<typeof instructions>>((acc, i) => {
+  if (i.op === 'FROM') acc.push([]);
+  acc.at(-1)?.push(i);
+  return acc;
+}, []);
+const final = stages.at(-1) ?? [];
+
+test('multi-stage, Node 24 from pinned tags, slim runtime', () => {
+  assert.ok(stages.length >= 2, 'a build stage and a runtime stage');
+  const engines = JSON.parse(readFileSync(`${repo}package.json`, 'utf8')).engines.node as string;
+  for (const stage of stages) {
+    const image = stage[0]?.args.split(' ')[0] ?? '';
+    assert.match(image, /^node:24-[a-z0-9.-]+$/, `${image}: Node 24 with an explicit tag (hadolint DL3006/DL3007)`);
+  }
+  assert.match(engines, /24/);
+  assert.match(final[0]?.args ?? '', /-slim\b/, 'the runtime stage is the slim image');
+});
+
+test('the runtime runs as a non-root user with an exec-form entrypoint', () => {
+  const user = final.filter((i) => i.op === 'USER').at(-1)?.args;
+  assert.ok(user, 'the final stage sets USER (hadolint DL3002)');
+  assert.doesNotMatch(user, /^(0|root)(:|$)/);
+  const entrypoint = final.find((i) => i.op === 'ENTRYPOINT')?.args ?? '';
+  assert.doesNotThrow(() => JSON.parse(entrypoint), 'ENTRYPOINT in JSON form, so signals reach node (DL3025)');
+});
+
+test('hadolint rules: COPY not ADD, absolute WORKDIR, no sudo, no apt-get without --no-install-recommends', () => {
+  for (const { op, args } of instructions) {
+    assert.notEqual(op, 'ADD', 'COPY, not ADD (DL3020)');
+    if (op === 'WORKDIR') assert.match(args, /^\//, 'absolute WORKDIR (DL3000)');
+    if (op === 'RUN') {
+      assert.doesNotMatch(args, /\bsudo\b/, 'DL3004');
+      if (/apt-get install/.test(args)) assert.match(args, /--no-install-recommends/, 'DL3015');
+      assert.doesNotMatch(args, /\bcd\s/, 'WORKDIR, not cd (DL3003)');
+    }
+  }
+});
+
+test('every file it copies from the context exists and passes .dockerignore; the build includes the speaker addon', () => {
+  const ignore = readFileSync(`${repo}.dockerignore`, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('!'))
+    .map((l) => l.slice(1).replace(/\/$/, ''));
+  for (const { op, args } of instructions) {
+    if (op !== 'COPY' || args.startsWith('--from')) continue;
+    const sources = args.split(/\s+/).slice(0, -1);
+    for (const source of sources) {
+      assert.ok(existsSync(repo + source), `${source} exists`);
+      assert.ok(
+        ignore.some((allowed) => source === allowed || source.startsWith(`${allowed}/`)),
+        `${source} is let through by .dockerignore`,
+      );
+    }
+  }
+  assert.match(dockerfile, /build-native/, 'the build stage builds the packet-socket addon');
+  const addon = /DRAWBRIDGE_PACKET_SOCKET_ADDON=(\S+)/.exec(dockerfile)?.[1];
+  assert.ok(addon, 'the runtime tells the speaker where its addon is');
+  assert.ok(
+    final.some((i) => i.op === 'COPY' && i.args.endsWith(addon.replace('/app/', ''))),
+    'and copies it exactly there',
+  );
+});

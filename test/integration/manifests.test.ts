@@ -1,0 +1,171 @@
+// Every way of installing Drawbridge is accepted by a real apiserver: each kustomize overlay (deploy/overlays/*)
+// and the Helm chart rendered with each provider's values, applied with server-side apply in dry-run mode (the
+// apiserver validates and admits every object but stores nothing). Both renderings are also checked for the
+// properties issue 11 asks of them, and for agreeing with each other on RBAC and the CRD.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  type KubernetesObject,
+  KubernetesObjectApi,
+  loadAllYaml,
+  PatchStrategy,
+  type V1ClusterRole,
+  type V1DaemonSet,
+  type V1Deployment,
+  type V1PodDisruptionBudget,
+  type V1ServiceAccount,
+} from '@kubernetes/client-node';
+import { useControlPlane } from '../env/harness.ts';
+import { manifestTools, render } from '../env/tools.ts';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const chart = join(repo, 'deploy/helm/drawbridge');
+const NS = 'drawbridge-system';
+const cluster = useControlPlane({
+  // Namespaced objects cannot be dry-run into a namespace that does not exist.
+  setup: async (c) => void (await c.core.createNamespace({ body: { metadata: { name: NS } } })),
+});
+
+// Through JSON: the YAML loader's objects do not have Object's prototype, which deepStrictEqual would compare.
+const load = (yaml: string) => JSON.parse(JSON.stringify(loadAllYaml(yaml))) as KubernetesObject[];
+const kustomize = async (overlay: string) =>
+  load(await render((await manifestTools()).kustomize, ['build', join(repo, 'deploy/overlays', overlay)]));
+const helm = async (...args: string[]) =>
+  load(
+    await render((await manifestTools()).helm, ['template', 'drawbridge', chart, '-n', NS, '--include-crds', ...args]),
+  );
+
+async function dryRunApply(docs: KubernetesObject[]): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
+  for (const doc of docs) {
+    const what = `${doc.kind} ${doc.metadata?.namespace ?? ''}/${doc.metadata?.name}`;
+    await api
+      .patch(doc, undefined, 'All', 'drawbridge-manifest-test', true, PatchStrategy.ServerSideApply)
+      .catch((error: unknown) => assert.fail(`${what} rejected: ${(error as Error).message}`));
+  }
+}
+
+const find = <T>(docs: KubernetesObject[], kind: string, name?: string) =>
+  docs.find((d) => d.kind === kind && (name === undefined || d.metadata?.name === name)) as T | undefined;
+
+/** What issue 11 asks of the controller Deployment, the PDB and (metal) the speaker DaemonSet. */
+function checkWorkloads(docs: KubernetesObject[], provider: string): void {
+  const deployment = find<V1Deployment>(docs, 'Deployment');
+  assert.ok(deployment, 'a controller Deployment');
+  const pod = deployment.spec?.template.spec;
+  const c = pod?.containers[0];
+  assert.equal(deployment.spec?.replicas, 2);
+  assert.ok(c?.args?.includes(`--provider=${provider}`), `--provider=${provider} in ${c?.args}`);
+  assert.ok(c?.args?.includes(`--leader-elect-namespace=${NS}`), 'leader election in its own namespace');
+  assert.equal(c?.args?.includes('--no-leader-elect'), false);
+  assert.equal(
+    c?.args?.some((a) => a.startsWith('--metrics-secure=false')),
+    false,
+    'metrics stay HTTPS',
+  );
+  assert.deepEqual([c?.livenessProbe?.httpGet?.path, c?.livenessProbe?.httpGet?.scheme], ['/healthz', 'HTTPS']);
+  assert.deepEqual([c?.readinessProbe?.httpGet?.path, c?.readinessProbe?.httpGet?.scheme], ['/readyz', 'HTTPS']);
+  assert.ok(c?.resources?.requests?.cpu && c.resources.limits?.memory, 'resources');
+  assert.equal(pod?.securityContext?.runAsNonRoot, true);
+  assert.equal(c?.securityContext?.readOnlyRootFilesystem, true);
+  assert.equal(c?.securityContext?.allowPrivilegeEscalation, false);
+  assert.deepEqual(c?.securityContext?.capabilities, { drop: ['ALL'] });
+  assert.equal(pod?.priorityClassName, 'system-cluster-critical');
+  assert.ok(
+    pod?.topologySpreadConstraints?.some((t) => t.topologyKey === 'kubernetes.io/hostname'),
+    'replicas spread across nodes',
+  );
+  const pdb = find<V1PodDisruptionBudget>(docs, 'PodDisruptionBudget');
+  assert.deepEqual(pdb?.spec?.selector?.matchLabels, deployment.spec?.selector.matchLabels, 'PDB covers the replicas');
+  // Credentials are never inline: no Secret objects, no literal credential values in the environment.
+  assert.equal(find(docs, 'Secret'), undefined);
+  for (const env of c?.env ?? []) assert.equal(env.value !== undefined && /KEY|SECRET|TOKEN/.test(env.name), false);
+
+  const speaker = find<V1DaemonSet>(docs, 'DaemonSet');
+  assert.equal(speaker !== undefined, provider === 'metal', 'a speaker DaemonSet exactly for metal');
+  if (!speaker) return;
+  const s = speaker.spec?.template.spec;
+  const sc = s?.containers[0];
+  assert.equal(s?.hostNetwork, true);
+  assert.deepEqual(sc?.securityContext?.capabilities, { drop: ['ALL'], add: ['NET_RAW'] });
+  assert.equal(sc?.securityContext?.allowPrivilegeEscalation, false);
+  assert.equal(sc?.securityContext?.privileged, undefined);
+  assert.deepEqual(s?.tolerations, [{ operator: 'Exists' }], 'runs on every node');
+  assert.equal(sc?.env?.find((e) => e.name === 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
+  assert.ok(sc?.args?.includes('--node=$(NODE_NAME)'));
+  assert.deepEqual(
+    sc?.ports?.map((p) => `${p.containerPort}/${p.protocol}`),
+    ['7947/UDP', '7473/TCP'],
+    'the membership UDP port and metrics, nothing else',
+  );
+}
+
+const rules = (docs: KubernetesObject[], name: string) =>
+  JSON.stringify(find<V1ClusterRole>(docs, 'ClusterRole', name)?.rules);
+const saAnnotations = (docs: KubernetesObject[]) =>
+  find<V1ServiceAccount>(docs, 'ServiceAccount', 'drawbridge-controller')?.metadata?.annotations;
+
+for (const provider of ['metal', 'gcp', 'aws']) {
+  test(`kustomize overlay ${provider} and the Helm chart with values-${provider}.yaml pass server-side dry-run`, async () => {
+    const k = await kustomize(provider);
+    const h = await helm('-f', join(chart, `values-${provider}.yaml`));
+    await dryRunApply(k);
+    await dryRunApply(h);
+    checkWorkloads(k, provider);
+    checkWorkloads(h, provider);
+    // One set of permissions, whichever way it is installed.
+    for (const role of ['drawbridge-controller', 'drawbridge-speaker', 'drawbridge-metrics-reader']) {
+      assert.equal(rules(h, role), rules(k, role), `${role} rules agree`);
+    }
+    assert.deepEqual(saAnnotations(h), saAnnotations(k), 'the credential annotation agrees');
+    const expected = {
+      metal: undefined,
+      gcp: { 'iam.gke.io/gcp-service-account': 'drawbridge@my-project.iam.gserviceaccount.com' },
+      aws: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/drawbridge-controller' },
+    }[provider];
+    assert.deepEqual(saAnnotations(k), expected);
+  });
+}
+
+test('the chart takes credentials from a Secret reference, never inline', async () => {
+  const gcp = await helm(
+    '-f',
+    join(chart, 'values-gcp.yaml'),
+    '--set',
+    'gcp.workloadIdentityServiceAccount=,gcp.credentialsSecret.name=gcp-key',
+  );
+  const aws = await helm(
+    '-f',
+    join(chart, 'values-aws.yaml'),
+    '--set',
+    'aws.roleArn=,aws.credentialsSecret.name=aws-keys',
+  );
+  await dryRunApply(gcp);
+  await dryRunApply(aws);
+  const pod = (docs: KubernetesObject[]) => find<V1Deployment>(docs, 'Deployment')?.spec?.template.spec;
+  assert.deepEqual(pod(gcp)?.volumes?.find((v) => v.name === 'gcp-credentials')?.secret, { secretName: 'gcp-key' });
+  assert.equal(
+    pod(gcp)?.containers[0]?.env?.find((e) => e.name === 'GOOGLE_APPLICATION_CREDENTIALS')?.value,
+    '/etc/drawbridge/gcp/key.json',
+  );
+  assert.deepEqual(
+    pod(aws)?.containers[0]?.env?.map((e) => [e.name, e.valueFrom?.secretKeyRef?.name]),
+    [
+      ['AWS_ACCESS_KEY_ID', 'aws-keys'],
+      ['AWS_SECRET_ACCESS_KEY', 'aws-keys'],
+    ],
+  );
+  assert.equal(saAnnotations(gcp), undefined);
+  assert.equal(saAnnotations(aws), undefined);
+});
+
+test("the chart's CRD is deploy/crds' (generated from the controller's schema)", async () => {
+  const name = 'addresspools.drawbridge.io.yaml';
+  assert.equal(
+    await readFile(join(chart, 'crds', name), 'utf8'),
+    await readFile(join(repo, 'deploy/crds', name), 'utf8'),
+  );
+});
