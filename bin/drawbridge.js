@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `drawbridge` command. Runs the compiled CLI when it was built (`npm run build`), else the TypeScript
-// sources directly with Node 24's type stripping (the way the repo's own scripts run it).
+// The `drawbridge` command. In a checkout (src/ beside it) it runs the TypeScript sources directly with Node 24's
+// type stripping, so it never runs a stale dist/ left by an earlier build; an installed package ships no sources
+// and runs the compiled CLI in dist/.
 //
 // Deliberately plain JavaScript that older Nodes parse (no top-level await, no `?.` or `??`): on them this file
 // must get as far as the version check and say what to install, rather than crash importing a .ts file
@@ -14,8 +15,8 @@ if (major < 24) {
   process.exit(1);
 }
 
-const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
-import(existsSync(compiled) ? compiled.href : new URL('../src/cli/main.ts', import.meta.url).href);
+const sources = new URL('../src/cli/main.ts', import.meta.url);
+import(existsSync(sources) ? sources.href : new URL('../dist/src/cli/main.js', import.meta.url).href);
 
 /** package.json's engines.node, so the message cannot drift from it; ">= 24" if it cannot be read. */
 function engineRange() {
