@@ -75,6 +75,7 @@ export async function resolveInstances(
   return out.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
 }
 
+const zones = (subnets: Subnet[]) => new Map(subnets.map((s) => [s.SubnetId!, s.AvailabilityZone ?? '']));
 const tagOf = (s: Subnet, key: string) => s.Tags?.find((t) => t.Key === key)?.Value;
 const taggedForCluster = (s: Subnet, cluster: string) => tagOf(s, clusterTag(cluster)) !== undefined;
 const taggedForOther = (s: Subnet, cluster: string) =>
@@ -91,7 +92,7 @@ export async function chooseSubnets(
   options: AwsOptions,
   instances: readonly NodeInstance[],
   signal: AbortSignal,
-): Promise<{ subnetIds: string[]; vpcId: string }> {
+): Promise<{ subnetIds: string[]; vpcId: string; zoneOf: Map<string, string> }> {
   const describe = async (Filters: { Name: string; Values: string[] }[]) =>
     (await clients.send<DescribeSubnetsCommandOutput>('ec2', new DescribeSubnetsCommand({ Filters }), signal))
       .Subnets ?? [];
@@ -104,7 +105,7 @@ export async function chooseSubnets(
     ];
     const missing = options.subnets.filter((s) => !found.some((f) => f.SubnetId === s || tagOf(f, 'Name') === s));
     if (missing.length) throw new TerminalError('SubnetNotFound', `subnets not found: ${missing.join(', ')}`);
-    return { subnetIds: found.map((s) => s.SubnetId!).sort(), vpcId: found[0]!.VpcId! };
+    return { subnetIds: found.map((s) => s.SubnetId!).sort(), vpcId: found[0]!.VpcId!, zoneOf: zones(found) };
   }
   const role = options.scheme === 'internal' ? 'kubernetes.io/role/internal-elb' : 'kubernetes.io/role/elb';
   const vpcs = [...new Set(instances.map((i) => i.vpcId).filter(Boolean))];
@@ -127,7 +128,7 @@ export async function chooseSubnets(
   if (!chosen.length) {
     throw new RetryAfterError('NoSubnets', `no subnet tagged ${role}=1 (and not for another cluster) was found`, 60);
   }
-  return { subnetIds: chosen.map((s) => s.SubnetId!).sort(), vpcId: chosen[0]!.VpcId! };
+  return { subnetIds: chosen.map((s) => s.SubnetId!).sort(), vpcId: chosen[0]!.VpcId!, zoneOf: zones(chosen) };
 }
 
 const vpcCidrs = new Map<string, string>();

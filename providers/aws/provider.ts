@@ -12,13 +12,18 @@ import {
   DeleteListenerCommand,
   DeleteLoadBalancerCommand,
   DeleteTargetGroupCommand,
+  DescribeLoadBalancerAttributesCommand,
+  type DescribeLoadBalancerAttributesCommandOutput,
   DescribeLoadBalancersCommand,
   type DescribeLoadBalancersCommandOutput,
   DescribeTagsCommand,
   type DescribeTagsCommandOutput,
   type LoadBalancer,
   ModifyListenerCommand,
+  ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupCommand,
+  SetSubnetsCommand,
+  type SetSubnetsCommandOutput,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Service } from '@kubernetes/client-node';
@@ -146,22 +151,34 @@ export class AwsProvider implements Provider<AwsOptions> {
     }
     if (!lb) {
       const { subnetIds } = await chooseSubnets(clients, this.cluster, spec.providerOptions, instances, signal);
+      const eips = spec.providerOptions.eipAllocations;
+      if (eips && eips.length !== subnetIds.length) {
+        throw new TerminalError(
+          'EipAllocationCount',
+          `eip-allocations lists ${eips.length} allocation(s) but the NLB gets ${subnetIds.length} subnet(s) ` +
+            `(${subnetIds.join(', ')}): list exactly one per subnet`,
+        );
+      }
       const res = await clients.send<CreateLoadBalancerCommandOutput>(
         'elbv2',
         new CreateLoadBalancerCommand({
           Name: name,
           Type: 'network',
           Scheme: spec.providerOptions.scheme,
-          Subnets: subnetIds,
+          // Elastic IPs pair with the subnets in subnet-ID order (chooseSubnets sorts them).
+          ...(eips
+            ? { SubnetMappings: subnetIds.map((SubnetId, i) => ({ SubnetId, AllocationId: eips[i]! })) }
+            : { Subnets: subnetIds }),
           Tags: tags,
         }),
         signal,
       );
       lb = res.LoadBalancers![0]!;
       changed = true;
-    }
+    } else if (await this.extendSubnets(clients, lb, spec, instances, signal)) changed = true;
     const lbArn = lb.LoadBalancerArn!;
     const vpcId = lb.VpcId!;
+    if (await this.syncCrossZone(clients, lbArn, spec.providerOptions.crossZone, signal)) changed = true;
 
     // Target groups: attached ones in one call; a desired one not attached (a crash between its create and its
     // listener's) is looked up by name before it is created.
@@ -239,8 +256,10 @@ export class AwsProvider implements Provider<AwsOptions> {
       (await targetGroupsOf(this.clients, lb.LoadBalancerArn!, signal)).map((g) => [g.TargetGroupName!, g]),
     );
     if (ports.some((p) => !attached.has(p.targetGroupName))) return this.ensure(spec, options);
-    const ids = (await this.instances(spec, signal)).map((i) => i.instanceId);
-    let changed = false;
+    const instances = await this.instances(spec, signal);
+    const ids = instances.map((i) => i.instanceId);
+    // A node in a zone the NLB does not serve yet: add that zone's subnet, or its targets would get no traffic.
+    let changed = await this.extendSubnets(this.clients, lb, spec, instances, signal);
     for (const p of ports) {
       if (await syncTargets(this.clients, attached.get(p.targetGroupName)!.TargetGroupArn!, ids, p.nodePort, signal))
         changed = true;
@@ -351,10 +370,71 @@ export class AwsProvider implements Provider<AwsOptions> {
     }
   }
 
+  /**
+   * One subnet per zone that has target nodes, kept current: a zone with nodes and no subnet of the NLB gets its
+   * discovered subnet added (SetSubnets with the current ones plus the new). Zones are never removed (in-flight
+   * connections); subnets named by annotation, or paired with Elastic IPs, are the user's fixed choice.
+   */
+  private async extendSubnets(
+    clients: Sender,
+    lb: LoadBalancer,
+    spec: Spec,
+    instances: readonly NodeInstance[],
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const o = spec.providerOptions;
+    if (o.subnets || o.eipAllocations) return false;
+    const served = new Set((lb.AvailabilityZones ?? []).map((z) => z.ZoneName));
+    const newZones = new Set(instances.map((i) => i.zone).filter((z) => z && !served.has(z)));
+    if (newZones.size === 0) return false;
+    const inNewZones = instances.filter((i) => newZones.has(i.zone));
+    const { subnetIds, zoneOf } = await chooseSubnets(clients, this.cluster, o, inNewZones, signal);
+    const current = (lb.AvailabilityZones ?? []).map((z) => z.SubnetId!);
+    // chooseSubnets falls back to any zone when none of the new zones has a tagged subnet: add nothing then.
+    const usable = subnetIds.filter((s) => !current.includes(s) && newZones.has(zoneOf.get(s) ?? ''));
+    if (usable.length === 0) {
+      this.log.warn({ zones: [...newZones] }, 'nodes in zones with no discoverable subnet get no NLB traffic');
+      return false;
+    }
+    const res = await clients.send<SetSubnetsCommandOutput>(
+      'elbv2',
+      new SetSubnetsCommand({ LoadBalancerArn: lb.LoadBalancerArn, Subnets: [...current, ...usable].sort() }),
+      signal,
+    );
+    lb.AvailabilityZones = res.AvailabilityZones ?? lb.AvailabilityZones;
+    return true;
+  }
+
+  /** load_balancing.cross_zone.enabled to `want`: one read, a write only when it differs. */
+  private async syncCrossZone(clients: Sender, lbArn: string, want: boolean, signal: AbortSignal): Promise<boolean> {
+    const key = 'load_balancing.cross_zone.enabled';
+    const res = await clients.send<DescribeLoadBalancerAttributesCommandOutput>(
+      'elbv2',
+      new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lbArn }),
+      signal,
+    );
+    const have = res.Attributes?.find((a) => a.Key === key)?.Value ?? 'false';
+    if (have === String(want)) return false;
+    await clients.send(
+      'elbv2',
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: lbArn,
+        Attributes: [{ Key: key, Value: String(want) }],
+      }),
+      signal,
+    );
+    return true;
+  }
+
   private async instances(spec: Spec, signal: AbortSignal): Promise<NodeInstance[]> {
-    const found = await resolveInstances(this.clients, spec.nodes, signal);
+    const wanted = Object.entries(spec.providerOptions.targetNodeLabels);
+    // target-node-labels as in-tree: every pair must match; an empty value only needs the key.
+    const nodes = spec.nodes.filter((n) =>
+      wanted.every(([k, v]) => n.labels?.[k] !== undefined && (v === '' || n.labels[k] === v)),
+    );
+    const found = await resolveInstances(this.clients, nodes, signal);
     for (const i of found) this.nodeNames.set(i.instanceId, i.node);
-    const missing = spec.nodes.length - found.length;
+    const missing = nodes.length - found.length;
     if (missing > 0)
       this.log.warn(
         { service: `${spec.identity.namespace}/${spec.identity.name}`, missing },
