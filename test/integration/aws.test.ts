@@ -3,7 +3,9 @@
 // as the controller's calls) and what the Service's status says. Nodes are plain Node objects whose providerIDs
 // are the seeded EC2 instances; nothing runs on them.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   DeleteListenerCommand,
@@ -16,9 +18,12 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { readAnnotations } from '../../providers/aws/annotations.ts';
+import { AwsConfigSchema, aws as awsDefinition } from '../../providers/aws/index.ts';
 import { mutations, recordingProxy, startMoto } from '../../providers/aws/moto.testing.ts';
 import { loadBalancerName, ruleDescription } from '../../providers/aws/names.ts';
 import type { Controller } from '../../src/controller/controller.ts';
+import { testContext } from '../conformance/context.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import { createNamespace, readService, startController, waitForEvent, waitForSettled } from './support.ts';
 
@@ -410,4 +415,95 @@ test('an unsupported aws-load-balancer-* annotation gets a Warning Event naming 
   const event = await waitForEvent(core, NS, 'unsupported', 'UnsupportedAwsAnnotation');
   assert.equal(event.type, 'Warning');
   assert.match(event.message ?? '', new RegExp(key.replaceAll('.', '\\.')));
+});
+
+test('drawbridge gc --provider aws: an NLB tagged for this cluster whose Service is gone is found and removed', async () => {
+  // The orphan: made by a provider of its own, for a Service UID the apiserver has never seen (as if the Service
+  // had been deleted while no controller ran).
+  const ghost = { clusterName: CLUSTER, namespace: NS, name: 'ghost', uid: '00000000-0000-4000-8000-00000000dead' };
+  const orphanMaker = await awsDefinition.create(
+    { ...testContext('aws').context, clusterName: CLUSTER },
+    AwsConfigSchema.parse({ region: 'us-east-1', endpoint: moto.endpoint }),
+  );
+  const seededNode = (n: string) => ({
+    name: n,
+    providerID: moto.seed.nodes[n]!.providerID,
+    internalIP: moto.seed.nodes[n]!.ip,
+    externalIP: null,
+  });
+  await orphanMaker.ensure(
+    {
+      identity: ghost,
+      loadBalancerClass: CLASS,
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 31999 }],
+      sessionAffinity: 'None',
+      sessionAffinityTimeoutSeconds: null,
+      externalTrafficPolicy: 'Cluster',
+      healthCheck: { port: 10256, path: '/healthz' },
+      sourceRanges: [],
+      requestedAddresses: [],
+      currentAddresses: [],
+      ipFamilies: ['IPv4'],
+      nodes: [seededNode('node-a'), seededNode('node-b')],
+      endpointNodes: [],
+      providerOptions: readAnnotations({ metadata: {} }).options,
+    },
+    { signal: AbortSignal.timeout(60_000) },
+  );
+  await orphanMaker.stop?.();
+  const ghostName = loadBalancerName(ghost);
+  const lbNames = async () =>
+    ((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).map((l) => l.LoadBalancerName!);
+  const before = await lbNames();
+  assert.ok(before.includes(ghostName), 'the orphan exists');
+  const live = before.filter((n) => n !== ghostName);
+  assert.ok(live.length > 0, 'Services of earlier cases still have their NLBs');
+
+  const bin = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
+  const gc = (...extra: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [
+          bin,
+          'gc',
+          '--provider',
+          'aws',
+          '--aws-region',
+          'us-east-1',
+          '--aws-endpoint',
+          moto.endpoint,
+          '--cluster-name',
+          CLUSTER,
+          ...extra,
+        ],
+        { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath } },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+  const dry = await gc('--dry-run');
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, new RegExp(`^would remove ${NS}/ghost \\(uid ${ghost.uid}\\)$`, 'm'));
+  assert.match(
+    dry.stdout,
+    new RegExp(`^1 orphaned load balancer\\(s\\) of ${live.length + 1} owned \\(dry run\\)$`, 'm'),
+  );
+  assert.deepEqual((await lbNames()).sort(), before.sort(), 'a dry run removes nothing');
+
+  const run = await gc();
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, new RegExp(`^removed ${NS}/ghost \\(uid ${ghost.uid}\\)$`, 'm'));
+  assert.deepEqual((await lbNames()).sort(), live.sort(), 'only the orphan went');
+  const tgs = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+  assert.deepEqual(
+    tgs.filter((g) => g.TargetGroupName?.startsWith(`${ghostName}-`)),
+    [],
+  );
+  assert.deepEqual(await rulesOf(ghostName), []);
+  const again = await gc('--dry-run');
+  assert.match(
+    again.stdout,
+    new RegExp(`^0 orphaned load balancer\\(s\\) of ${live.length} owned \\(dry run\\)$`, 'm'),
+  );
 });
