@@ -6,7 +6,7 @@ import type { LoadBalancerSpec } from '../provider.ts';
 import type { AwsOptions } from './annotations.ts';
 import { AwsConfigSchema, aws } from './index.ts';
 import { mutations, recordingProxy, startMoto } from './moto.testing.ts';
-import { loadBalancerName } from './names.ts';
+import { backendGroupName, loadBalancerName, TagKeys } from './names.ts';
 import type { AwsProvider } from './provider.ts';
 
 // Conformance nodes are named node-a/b/c at 10.0.0.1-3 with no providerID: the seed puts instances at those IPs,
@@ -107,9 +107,19 @@ async function resources(): Promise<string[]> {
         .map((r) => `rule:${p.IpProtocol}:${p.FromPort}:${r.CidrIp}:${r.Description}`),
     ),
   );
+  // The NLBs' own (frontend) groups; the cluster's backend group is shared and stays.
+  const frontends = (
+    (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag-key', Values: [TagKeys.uid] }] })))
+      .SecurityGroups ?? []
+  ).map((g) => `sg:${g.GroupName}`);
   elb.destroy();
   ec2.destroy();
-  return [...lbs.map((l) => `lb:${l.LoadBalancerName}`), ...tgs.map((t) => `tg:${t.TargetGroupName}`), ...rules].sort();
+  return [
+    ...lbs.map((l) => `lb:${l.LoadBalancerName}`),
+    ...tgs.map((t) => `tg:${t.TargetGroupName}`),
+    ...rules,
+    ...frontends,
+  ].sort();
 }
 
 providerConformance('aws', {
@@ -128,6 +138,7 @@ describe('aws provider against moto: mutating calls counted at the endpoint', ()
       CreateTargetGroup: 1,
       RegisterTargets: 1,
       CreateListener: 1,
+      CreateSecurityGroup: 1, // the NLB's own; the cluster's backend group exists since the first Service
       AuthorizeSecurityGroupIngress: 1,
     });
     // node-e is in the zone the NLB already serves: membership only.
@@ -139,7 +150,7 @@ describe('aws provider against moto: mutating calls counted at the endpoint', ()
       DeleteListener: 1,
       DeleteLoadBalancer: 1,
       DeleteTargetGroup: 1,
-      RevokeSecurityGroupIngress: 1,
+      DeleteSecurityGroup: 1,
     });
   });
 });
@@ -223,5 +234,76 @@ describe('aws provider against moto: subnets per zone, cross-zone, target-node-l
     const joined = { ...s, nodes: [...s.nodes, seeded('node-d')] };
     assert.deepEqual(await count(() => provider.updateHosts(joined, live())), { RegisterTargets: 1 });
     await provider.ensureDeleted(s.identity, live());
+  });
+});
+
+describe('aws provider against moto: security groups do not grow with the number of Services', () => {
+  /** Every ingress rule on the node SG, ours or not, and each NLB frontend group's rules. */
+  async function groups() {
+    const { EC2Client, DescribeSecurityGroupsCommand } = await import('@aws-sdk/client-ec2');
+    const ec2 = new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint });
+    try {
+      const all = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+      const backend = all.find((g) => g.GroupName === backendGroupName('conformance'))!;
+      const rulesOf = (id: string) =>
+        (all.find((g) => g.GroupId === id)?.IpPermissions ?? [])
+          .flatMap((p) => [
+            ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}:${p.FromPort}-${p.ToPort}:${r.CidrIp}`),
+            ...(p.UserIdGroupPairs ?? []).map(
+              (u) =>
+                `${p.IpProtocol}:${p.FromPort}-${p.ToPort}:${u.GroupId === backend.GroupId ? 'backend' : u.GroupId}`,
+            ),
+          ])
+          .sort();
+      const frontend = (lb: string) => {
+        const g = all.find((x) => x.GroupName === lb);
+        return g ? rulesOf(g.GroupId!) : null;
+      };
+      return { node: rulesOf(moto.seed.nodeSecurityGroup), frontend, backend: backend.GroupId! };
+    } finally {
+      ec2.destroy();
+    }
+  }
+
+  test('3 Services with the same source range: 2 node rules in all; deleting one keeps what the others need', async () => {
+    const specs = [750, 751, 752].map((n) => ({ ...spec(n), sourceRanges: ['198.51.100.0/24'] }));
+    // Concurrently, as the controller's workers would: they race only to add the same backend rules.
+    await Promise.all(specs.map((s) => provider.ensure(s, live())));
+    const backendRules = ['tcp:0-65535:backend', 'udp:0-65535:backend'];
+    let g = await groups();
+    assert.deepEqual(g.node, backendRules, 'the node SG holds 2 rules of ours, not one per Service and NodePort');
+    for (const s of specs) {
+      assert.deepEqual(g.frontend(loadBalancerName(s.identity)), ['tcp:80-80:198.51.100.0/24']);
+    }
+    const nlbGroups = async (s: LoadBalancerSpec<AwsOptions>) => {
+      const elbv2 = await import('@aws-sdk/client-elastic-load-balancing-v2');
+      const elb = new elbv2.ElasticLoadBalancingV2Client({ region: 'us-east-1', endpoint: moto.endpoint });
+      const lb = (await elb.send(new elbv2.DescribeLoadBalancersCommand({ Names: [loadBalancerName(s.identity)] })))
+        .LoadBalancers![0]!;
+      elb.destroy();
+      return [...(lb.SecurityGroups ?? [])].sort();
+    };
+    assert.ok((await nlbGroups(specs[0]!)).includes(g.backend), 'every NLB carries the backend group');
+
+    await provider.ensureDeleted(specs[0]!.identity, live());
+    g = await groups();
+    assert.deepEqual(g.node, backendRules, 'still both: the other Services need them');
+    assert.equal(g.frontend(loadBalancerName(specs[0]!.identity)), null, "the deleted NLB's own group is gone");
+    for (const s of specs.slice(1)) {
+      assert.deepEqual(g.frontend(loadBalancerName(s.identity)), ['tcp:80-80:198.51.100.0/24']);
+      assert.deepEqual(await count(() => provider.ensure(s, live())), {}, 'the others are still converged');
+    }
+
+    // A source range change touches only that Service's own group.
+    const changed = { ...specs[1]!, sourceRanges: ['203.0.113.0/24'] };
+    assert.deepEqual(await count(() => provider.ensure(changed, live())), {
+      RevokeSecurityGroupIngress: 1,
+      AuthorizeSecurityGroupIngress: 1,
+    });
+    g = await groups();
+    assert.deepEqual(g.frontend(loadBalancerName(changed.identity)), ['tcp:80-80:203.0.113.0/24']);
+    assert.deepEqual(g.frontend(loadBalancerName(specs[2]!.identity)), ['tcp:80-80:198.51.100.0/24']);
+    assert.deepEqual(g.node, backendRules);
+    for (const s of specs.slice(1)) await provider.ensureDeleted(s.identity, live());
   });
 });

@@ -22,6 +22,7 @@ import {
   ModifyListenerCommand,
   ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupCommand,
+  SetSecurityGroupsCommand,
   SetSubnetsCommand,
   type SetSubnetsCommandOutput,
   type TargetGroup,
@@ -45,7 +46,7 @@ import {
 } from '../provider.ts';
 import { type AwsOptions, readAnnotations } from './annotations.ts';
 import { AwsClients, errorCode, PlanRecorder, type Sender } from './clients.ts';
-import { type DesiredPort, desiredPorts, desiredRules, type HealthCheck } from './desired.ts';
+import { type DesiredPort, desiredPorts, desiredRules, frontendRules, type HealthCheck } from './desired.ts';
 import {
   findLoadBalancer,
   findTargetGroup,
@@ -56,8 +57,16 @@ import {
   targetGroupsOf,
 } from './elbv2.ts';
 import type { AwsConfig } from './index.ts';
-import { loadBalancerName, ownerTags, TagKeys, targetGroupPrefix, toAwsTags } from './names.ts';
-import { chooseSubnets, type NodeInstance, resolveInstances, syncRules, vpcCidr } from './network.ts';
+import { clusterTag, loadBalancerName, ownerTags, TagKeys, targetGroupPrefix, toAwsTags } from './names.ts';
+import {
+  chooseSubnets,
+  deleteFrontendGroups,
+  ensureGroups,
+  type NodeInstance,
+  resolveInstances,
+  syncRules,
+  vpcCidr,
+} from './network.ts';
 
 type Spec = Readonly<LoadBalancerSpec<AwsOptions>>;
 
@@ -149,8 +158,13 @@ export class AwsProvider implements Provider<AwsOptions> {
         `the NLB is ${lb.Scheme}; an NLB's scheme cannot change (recreate the Service)`,
       );
     }
+    const ownTags = ownerTags(spec.identity, spec.providerOptions.extraTags);
+    // Our security groups must not look like node groups (those are found by the kubernetes.io/cluster tag).
+    delete ownTags[clusterTag(this.cluster)];
+    let legacy = false;
     if (!lb) {
-      const { subnetIds } = await chooseSubnets(clients, this.cluster, spec.providerOptions, instances, signal);
+      const { subnetIds, vpcId } = await chooseSubnets(clients, this.cluster, spec.providerOptions, instances, signal);
+      const sg = await ensureGroups(clients, this.cluster, vpcId, name, ownTags, frontendRules(spec, ports), signal);
       const eips = spec.providerOptions.eipAllocations;
       if (eips && eips.length !== subnetIds.length) {
         throw new TerminalError(
@@ -165,6 +179,7 @@ export class AwsProvider implements Provider<AwsOptions> {
           Name: name,
           Type: 'network',
           Scheme: spec.providerOptions.scheme,
+          SecurityGroups: [sg.frontend, sg.backend],
           // Elastic IPs pair with the subnets in subnet-ID order (chooseSubnets sorts them).
           ...(eips
             ? { SubnetMappings: subnetIds.map((SubnetId, i) => ({ SubnetId, AllocationId: eips[i]! })) }
@@ -175,7 +190,32 @@ export class AwsProvider implements Provider<AwsOptions> {
       );
       lb = res.LoadBalancers![0]!;
       changed = true;
-    } else if (await this.extendSubnets(clients, lb, spec, instances, signal)) changed = true;
+    } else {
+      if (await this.extendSubnets(clients, lb, spec, instances, signal)) changed = true;
+      legacy = !lb.SecurityGroups?.length;
+      if (!legacy) {
+        const sg = await ensureGroups(
+          clients,
+          this.cluster,
+          lb.VpcId!,
+          name,
+          ownTags,
+          frontendRules(spec, ports),
+          signal,
+        );
+        if (sg.changed) changed = true;
+        const want = [sg.frontend, sg.backend].sort();
+        if ([...lb.SecurityGroups!].sort().join() !== want.join()) {
+          // Drift: a group swapped or dropped behind our back (an NLB with groups can change them, never lose all).
+          await clients.send(
+            'elbv2',
+            new SetSecurityGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn, SecurityGroups: want }),
+            signal,
+          );
+          changed = true;
+        }
+      }
+    }
     const lbArn = lb.LoadBalancerArn!;
     const vpcId = lb.VpcId!;
     if (await this.syncCrossZone(clients, lbArn, spec.providerOptions.crossZone, signal)) changed = true;
@@ -241,8 +281,11 @@ export class AwsProvider implements Provider<AwsOptions> {
       changed = true;
     }
 
-    const cidr = spec.externalTrafficPolicy === 'Local' ? await vpcCidr(clients, vpcId, signal) : '';
-    if (await syncRules(clients, this.cluster, vpcId, name, desiredRules(spec, ports, cidr), signal)) changed = true;
+    if (legacy) {
+      // An NLB made before NLBs got our groups: it cannot gain any, so its own rules on the node SGs stay in use.
+      const cidr = spec.externalTrafficPolicy === 'Local' ? await vpcCidr(clients, vpcId, signal) : '';
+      if (await syncRules(clients, this.cluster, vpcId, name, desiredRules(spec, ports, cidr), signal)) changed = true;
+    }
     return { status: statusOf(lb), changed };
   }
 
@@ -287,6 +330,8 @@ export class AwsProvider implements Provider<AwsOptions> {
         if (errorCode(e) !== 'TargetGroupNotFoundException') throw e;
       }
     }
+    if (await deleteFrontendGroups(this.clients, this.cluster, identity.uid, signal)) changed = true;
+    // Rules of an NLB made before our groups existed (none for newer ones: this is one read then).
     if (await syncRules(this.clients, this.cluster, null, name, [], signal)) changed = true;
     return { changed };
   }

@@ -21,7 +21,7 @@ import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from 
 import { readAnnotations } from '../../providers/aws/annotations.ts';
 import { AwsConfigSchema, aws as awsDefinition } from '../../providers/aws/index.ts';
 import { mutations, recordingProxy, startMoto } from '../../providers/aws/moto.testing.ts';
-import { loadBalancerName, ruleDescription } from '../../providers/aws/names.ts';
+import { backendGroupName, loadBalancerName } from '../../providers/aws/names.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import { testContext } from '../conformance/context.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
@@ -105,7 +105,7 @@ interface Observed {
     string,
     { protocol: string; port: number; hc: string; targets: string[] } // targets: `instance:port`, sorted
   >;
-  /** Our node-SG rules: `proto:port:cidr`, sorted. */
+  /** The NLB's own group's rules: `proto:listenerPort:cidr`, sorted. */
   rules: string[];
 }
 
@@ -145,18 +145,35 @@ async function observe(svc: V1Service): Promise<Observed | undefined> {
   };
 }
 
+/** The NLB's own (frontend) group's rules, `proto:listenerPort:cidr`, sorted; [] when the group is gone. */
 async function rulesOf(lbName: string): Promise<string[]> {
-  const sgs = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [moto.seed.nodeSecurityGroup] }));
+  const sgs = await ec2.send(
+    new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [lbName] }] }),
+  );
   return (sgs.SecurityGroups ?? [])
     .flatMap((g) =>
       (g.IpPermissions ?? []).flatMap((p) =>
-        (p.IpRanges ?? [])
-          .filter((r) => r.Description === ruleDescription(lbName))
-          .map((r) => `${p.IpProtocol}:${p.FromPort}:${r.CidrIp}`),
+        (p.IpRanges ?? []).map((r) => `${p.IpProtocol}:${p.FromPort}:${r.CidrIp}`),
       ),
     )
     .sort();
 }
+
+/** Every rule on the node security group, `proto:from-to:source` (the backend group's rules read `backend`). */
+async function nodeRules(): Promise<string[]> {
+  const all = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+  const backend = all.find((g) => g.GroupName === backendGroupName(CLUSTER))?.GroupId;
+  const node = all.find((g) => g.GroupId === moto.seed.nodeSecurityGroup)!;
+  return (node.IpPermissions ?? [])
+    .flatMap((p) => [
+      ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}:${p.FromPort}-${p.ToPort}:${r.CidrIp}`),
+      ...(p.UserIdGroupPairs ?? []).map(
+        (u) => `${p.IpProtocol}:${p.FromPort}-${p.ToPort}:${u.GroupId === backend ? 'backend' : u.GroupId}`,
+      ),
+    ])
+    .sort();
+}
+const BACKEND_RULES = ['tcp:0-65535:backend', 'udp:0-65535:backend'];
 
 /** Creates the Service and waits for its hostname; returns the Service as it is then and moto's view of it. */
 async function provision(svc: V1Service): Promise<{ svc: V1Service; aws: Observed }> {
@@ -234,13 +251,12 @@ test('multi-port TCP and UDP, and TCP_UDP where one port number is on both proto
       targets: targetsOn(n514, 'node-a', 'node-b'),
     },
   });
-  assert.deepEqual(
-    aws.rules,
-    [`tcp:${n53}:0.0.0.0/0`, `tcp:${n80}:0.0.0.0/0`, `udp:${n514}:0.0.0.0/0`, `udp:${n53}:0.0.0.0/0`].sort(),
-  );
+  // Listener ports on the NLB's own group; the node SG admits the cluster's backend group, nothing per Service.
+  assert.deepEqual(aws.rules, ['tcp:53:0.0.0.0/0', 'tcp:80:0.0.0.0/0', 'udp:514:0.0.0.0/0', 'udp:53:0.0.0.0/0']);
+  assert.deepEqual(await nodeRules(), BACKEND_RULES);
 });
 
-test('externalTrafficPolicy Local: HTTP health check on healthCheckNodePort /healthz, its port open to the VPC', async () => {
+test('externalTrafficPolicy Local: HTTP health check on healthCheckNodePort /healthz, reachable from the NLB', async () => {
   const { svc, aws } = await provision(service('local', { externalTrafficPolicy: 'Local' }));
   const hc = svc.spec!.healthCheckNodePort!;
   assert.ok(hc > 0);
@@ -251,7 +267,9 @@ test('externalTrafficPolicy Local: HTTP health check on healthCheckNodePort /hea
     hc: `HTTP ${hc} /healthz 10`,
     targets: targetsOn(n80, 'node-a', 'node-b'),
   });
-  assert.deepEqual(aws.rules, [`tcp:${hc}:10.0.0.0/16`, `tcp:${n80}:0.0.0.0/0`].sort());
+  assert.deepEqual(aws.rules, ['tcp:80:0.0.0.0/0']);
+  // The health check comes from the NLB, i.e. from the backend group the node SG admits on every port.
+  assert.deepEqual(await nodeRules(), BACKEND_RULES);
 });
 
 test('internal scheme via annotation: internal NLB in the internal-elb subnets', async () => {
@@ -260,16 +278,16 @@ test('internal scheme via annotation: internal NLB in the internal-elb subnets',
   assert.deepEqual(aws.subnets, [moto.seed.subnets['private-a'], moto.seed.subnets['private-b']].sort());
 });
 
-test('loadBalancerSourceRanges become the NodePort rules on the node security group', async () => {
-  const { svc, aws } = await provision(
+test("loadBalancerSourceRanges become the listener rules of the NLB's own security group", async () => {
+  const { aws } = await provision(
     service('ranges', { loadBalancerSourceRanges: ['203.0.113.0/24', '198.51.100.7/32'] }),
   );
-  const n80 = nodePortOf(svc, 80);
-  assert.deepEqual(aws.rules, [`tcp:${n80}:198.51.100.7/32`, `tcp:${n80}:203.0.113.0/24`]);
+  assert.deepEqual(aws.rules, ['tcp:80:198.51.100.7/32', 'tcp:80:203.0.113.0/24']);
   await patchService('ranges', { spec: { loadBalancerSourceRanges: ['203.0.113.0/24'] } });
   await eventually('the dropped range to be revoked', async () =>
-    (await rulesOf(aws.name)).join() === `tcp:${n80}:203.0.113.0/24` ? true : undefined,
+    (await rulesOf(aws.name)).join() === 'tcp:80:203.0.113.0/24' ? true : undefined,
   );
+  assert.deepEqual(await nodeRules(), BACKEND_RULES, 'the node SG is not touched');
 });
 
 test('nodes added and removed: targets follow, and nothing but Register/DeregisterTargets is written', async () => {
@@ -335,8 +353,8 @@ test('ports changed: the new port gets a group and listener, the old ones go', a
   assert.deepEqual(now.listeners, { '443/TCP': `${aws.name}-tcp443` });
   assert.deepEqual(Object.keys(now.groups), [`${aws.name}-tcp443`]);
   assert.deepEqual(now.groups[`${aws.name}-tcp443`]!.targets, targetsOn(n443, 'node-a', 'node-b'));
-  await eventually('the old NodePort rule to be revoked', async () =>
-    (await rulesOf(aws.name)).join() === `tcp:${n443}:0.0.0.0/0` ? true : undefined,
+  await eventually('the old listener rule to be revoked', async () =>
+    (await rulesOf(aws.name)).join() === 'tcp:443:0.0.0.0/0' ? true : undefined,
   );
 });
 
@@ -402,7 +420,8 @@ test('Service deleted: nothing carrying its tags remains', async () => {
     : [];
   assert.deepEqual(tagged, []);
   assert.equal(tgs.filter((g) => g.TargetGroupName?.startsWith(aws.name)).length, 0);
-  assert.deepEqual(await rulesOf(aws.name), []);
+  assert.deepEqual(await rulesOf(aws.name), [], "the NLB's own group is gone");
+  assert.deepEqual(await nodeRules(), BACKEND_RULES, 'the node rules other Services need stay');
 });
 
 test('an unsupported aws-load-balancer-* annotation gets a Warning Event naming it', async () => {
