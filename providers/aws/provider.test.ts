@@ -6,7 +6,7 @@ import type { LoadBalancerSpec } from '../provider.ts';
 import type { AwsOptions } from './annotations.ts';
 import { AwsConfigSchema, aws } from './index.ts';
 import { mutations, recordingProxy, startMoto } from './moto.testing.ts';
-import { backendGroupName, loadBalancerName, TagKeys } from './names.ts';
+import { backendGroupName, loadBalancerName, ownerTags, TagKeys, toAwsTags } from './names.ts';
 import type { AwsProvider } from './provider.ts';
 
 // Conformance nodes are named node-a/b/c at 10.0.0.1-3 with no providerID: the seed puts instances at those IPs,
@@ -305,5 +305,36 @@ describe('aws provider against moto: security groups do not grow with the number
     assert.deepEqual(g.frontend(loadBalancerName(specs[2]!.identity)), ['tcp:80-80:198.51.100.0/24']);
     assert.deepEqual(g.node, backendRules);
     for (const s of specs.slice(1)) await provider.ensureDeleted(s.identity, live());
+  });
+});
+
+describe('aws provider against moto: an NLB made before NLBs had our security groups', () => {
+  test('keeps its per-NLB node rules (it cannot gain groups), converges them, and removes them on delete', async () => {
+    const s = spec(760);
+    const name = loadBalancerName(s.identity);
+    const elbv2 = await import('@aws-sdk/client-elastic-load-balancing-v2');
+    const elb = new elbv2.ElasticLoadBalancingV2Client({ region: 'us-east-1', endpoint: moto.endpoint });
+    await elb.send(
+      new elbv2.CreateLoadBalancerCommand({
+        Name: name,
+        Type: 'network',
+        Scheme: 'internet-facing',
+        Subnets: [moto.seed.subnets.a!],
+        Tags: toAwsTags(ownerTags(s.identity)),
+      }),
+    );
+    elb.destroy();
+    const legacyRules = async () => (await resources()).filter((r) => r.startsWith('rule:') || r === `sg:${name}`);
+    const nodePort = s.ports[0]!.nodePort!;
+    assert.deepEqual(await count(() => provider.ensure(s, live())), {
+      CreateTargetGroup: 1,
+      RegisterTargets: 1,
+      CreateListener: 1,
+      AuthorizeSecurityGroupIngress: 1,
+    });
+    assert.deepEqual(await legacyRules(), [`rule:tcp:${nodePort}:0.0.0.0/0:drawbridge.io/lb=${name}`]);
+    assert.deepEqual(await count(() => provider.ensure(s, live())), {});
+    await provider.ensureDeleted(s.identity, live());
+    assert.deepEqual(await legacyRules(), []);
   });
 });
