@@ -424,6 +424,34 @@ test('Service deleted: nothing carrying its tags remains', async () => {
   assert.deepEqual(await nodeRules(), BACKEND_RULES, 'the node rules other Services need stay');
 });
 
+test('target-node-labels through the controller: only labelled nodes are targets, and a relabel is followed', async () => {
+  const core = cluster.core;
+  const label = (name: string, labels: Record<string, string | null>) =>
+    core.patchNode(
+      { name, body: { metadata: { labels } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  await label('node-a', { 'drawbridge.test/pool': 'edge' });
+  const { svc, aws } = await provision(
+    service('labelled', {}, { [`${A}target-node-labels`]: 'drawbridge.test/pool=edge' }),
+  );
+  const n80 = nodePortOf(svc, 80);
+  assert.deepEqual(aws.groups[`${aws.name}-tcp80`]!.targets, targetsOn(n80, 'node-a'));
+  // A label change is not a node-set change (relabels cost no reconcile); the Service's next resync picks it up.
+  await label('node-b', { 'drawbridge.test/pool': 'edge' });
+  await eventually('node-b to become a target', async () =>
+    (await observe(svc))?.groups[`${aws.name}-tcp80`]?.targets.length === 2 ? true : undefined,
+  );
+  assert.deepEqual((await observe(svc))!.groups[`${aws.name}-tcp80`]!.targets, targetsOn(n80, 'node-a', 'node-b'));
+  await label('node-a', { 'drawbridge.test/pool': null });
+  await eventually('node-a to leave', async () =>
+    (await observe(svc))?.groups[`${aws.name}-tcp80`]?.targets.join() === targetsOn(n80, 'node-b').join()
+      ? true
+      : undefined,
+  );
+  await label('node-b', { 'drawbridge.test/pool': null });
+});
+
 test('an unsupported aws-load-balancer-* annotation gets a Warning Event naming it', async () => {
   const core = cluster.core;
   const key = `${A}ssl-cert`;
