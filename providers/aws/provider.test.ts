@@ -219,6 +219,10 @@ describe('aws provider against moto: subnets per zone, cross-zone, target-node-l
       return true;
     });
     assert.equal(await nlbState(tooMany), null);
+    assert.ok(
+      !(await resources()).includes(`sg:${loadBalancerName(tooMany.identity)}`),
+      'nor its security group: the count is checked first',
+    );
 
     const s = spec(741, { eipAllocations: [one] });
     const from = proxy.requests.length;

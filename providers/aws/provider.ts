@@ -164,7 +164,6 @@ export class AwsProvider implements Provider<AwsOptions> {
     let legacy = false;
     if (!lb) {
       const { subnetIds, vpcId } = await chooseSubnets(clients, this.cluster, spec.providerOptions, instances, signal);
-      const sg = await ensureGroups(clients, this.cluster, vpcId, name, ownTags, frontendRules(spec, ports), signal);
       const eips = spec.providerOptions.eipAllocations;
       if (eips && eips.length !== subnetIds.length) {
         throw new TerminalError(
@@ -173,6 +172,7 @@ export class AwsProvider implements Provider<AwsOptions> {
             `(${subnetIds.join(', ')}): list exactly one per subnet`,
         );
       }
+      const sg = await ensureGroups(clients, this.cluster, vpcId, name, ownTags, frontendRules(spec, ports), signal);
       const res = await clients.send<CreateLoadBalancerCommandOutput>(
         'elbv2',
         new CreateLoadBalancerCommand({
