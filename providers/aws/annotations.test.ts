@@ -23,7 +23,45 @@ describe('aws annotations and config', () => {
       subnets: ['subnet-1', 'public-b'],
       extraTags: { team: 'net', env: 'dev' },
       healthCheck: { port: 'traffic-port', intervalSeconds: 10 },
+      crossZone: false,
+      targetNodeLabels: {},
+      eipAllocations: null,
     });
+  });
+
+  test('cross-zone, target-node-labels and eip-allocations are read with in-tree semantics', () => {
+    const { options, problems } = readAnnotations(
+      svc({
+        [`${PREFIX}cross-zone-load-balancing-enabled`]: 'true',
+        [`${PREFIX}target-node-labels`]: 'pool=edge, gpu=, spot',
+        [`${PREFIX}subnets`]: 'subnet-1,subnet-2',
+        [`${PREFIX}eip-allocations`]: 'eipalloc-0a1, eipalloc-0b2',
+      }),
+    );
+    assert.deepEqual(problems, []);
+    assert.equal(options.crossZone, true);
+    assert.deepEqual(options.targetNodeLabels, { pool: 'edge', gpu: '', spot: '' });
+    assert.deepEqual(options.eipAllocations, ['eipalloc-0a1', 'eipalloc-0b2']);
+  });
+
+  test('eip-allocations must match the annotated subnets one to one, be ids, and need internet-facing', () => {
+    const problemOf = (a: Record<string, string>) =>
+      readAnnotations(svc(a)).problems.map((p) => `${p.reason}: ${p.message}`);
+    assert.deepEqual(
+      problemOf({ [`${PREFIX}subnets`]: 'subnet-1,subnet-2', [`${PREFIX}eip-allocations`]: 'eipalloc-1' }),
+      [
+        `InvalidAwsAnnotation: ${PREFIX}eip-allocations: lists 1 allocation(s) for 2 subnet(s) in ${PREFIX}subnets; there must be exactly one per subnet`,
+      ],
+    );
+    assert.match(
+      problemOf({ [`${PREFIX}eip-allocations`]: '1.2.3.4' })[0]!,
+      /not Elastic IP allocation ids: 1\.2\.3\.4/,
+    );
+    assert.match(
+      problemOf({ [`${PREFIX}internal`]: 'true', [`${PREFIX}eip-allocations`]: 'eipalloc-1' })[0]!,
+      /need an internet-facing NLB/,
+    );
+    assert.match(problemOf({ [`${PREFIX}cross-zone-load-balancing-enabled`]: 'yes' })[0]!, /must be "true" or "false"/);
   });
 
   test('an unsupported aws-load-balancer-* annotation is a problem that names it; bad values name theirs', () => {

@@ -28,6 +28,12 @@ export interface AwsOptions {
   healthCheck: HealthCheckOverrides;
   /** From additional-resource-tags, added to everything we create. */
   extraTags: Record<string, string>;
+  /** load_balancing.cross_zone.enabled; the annotation absent means false (the NLB default), as in-tree. */
+  crossZone: boolean;
+  /** target-node-labels: only nodes carrying every label are targets; an empty value means "key present". */
+  targetNodeLabels: Record<string, string>;
+  /** eip-allocations: one Elastic IP allocation per subnet, paired in subnet-ID order; null when absent. */
+  eipAllocations: string[] | null;
 }
 
 export const SUPPORTED = [
@@ -43,6 +49,9 @@ export const SUPPORTED = [
   'healthcheck-timeout',
   'healthcheck-healthy-threshold',
   'healthcheck-unhealthy-threshold',
+  'cross-zone-load-balancing-enabled',
+  'target-node-labels',
+  'eip-allocations',
 ] as const;
 
 export const AnnotationReasons = {
@@ -131,5 +140,47 @@ export function readAnnotations(service: Readonly<V1Service>): { options: AwsOpt
     if (Number.isInteger(n) && n >= min && n <= max) healthCheck[field] = n;
     else bad(suffix, `must be an integer from ${min} to ${max}, got "${value}"`);
   }
-  return { options: { scheme, subnets, healthCheck, extraTags }, problems };
+
+  const crossZoneValue = get('cross-zone-load-balancing-enabled');
+  let crossZone = false;
+  if (crossZoneValue !== undefined) {
+    if (crossZoneValue === 'true' || crossZoneValue === 'false') crossZone = crossZoneValue === 'true';
+    else bad('cross-zone-load-balancing-enabled', `must be "true" or "false", got "${crossZoneValue}"`);
+  }
+
+  // In-tree (cloud-provider-aws filterTargetNodes): "k=v" needs label k with value v, "k=" or "k" needs label k
+  // with any value; every pair must match.
+  const targetNodeLabels: Record<string, string> = {};
+  for (const pair of (get('target-node-labels') ?? '').split(',').filter((p) => p.trim())) {
+    const [k, v = ''] = pair.split('=').map((s) => s.trim());
+    if (!k) bad('target-node-labels', `bad label "${pair}"`);
+    else targetNodeLabels[k] = v;
+  }
+  if (get('target-node-labels') !== undefined && Object.keys(targetNodeLabels).length === 0)
+    bad('target-node-labels', 'lists no label');
+
+  const eipList = get('eip-allocations');
+  let eipAllocations: string[] | null = null;
+  if (eipList !== undefined) {
+    eipAllocations = eipList
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const malformed = eipAllocations.filter((a) => !/^eipalloc-[0-9a-f]+$/.test(a));
+    if (!eipAllocations.length) bad('eip-allocations', 'lists no allocation');
+    else if (malformed.length) bad('eip-allocations', `not Elastic IP allocation ids: ${malformed.join(', ')}`);
+    else if (new Set(eipAllocations).size !== eipAllocations.length) bad('eip-allocations', 'lists an id twice');
+    else if (scheme === 'internal') bad('eip-allocations', 'Elastic IPs need an internet-facing NLB');
+    else if (subnets && subnets.length !== eipAllocations.length) {
+      bad(
+        'eip-allocations',
+        `lists ${eipAllocations.length} allocation(s) for ${subnets.length} subnet(s) in ${PREFIX}subnets; ` +
+          'there must be exactly one per subnet',
+      );
+    }
+  }
+  return {
+    options: { scheme, subnets, healthCheck, extraTags, crossZone, targetNodeLabels, eipAllocations },
+    problems,
+  };
 }

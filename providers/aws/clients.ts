@@ -74,7 +74,7 @@ export class PlanRecorder implements Sender {
     const action =
       verb === 'Create' || verb === 'Register' || verb === 'Authorize'
         ? 'create'
-        : verb === 'Modify'
+        : verb === 'Modify' || verb === 'Set'
           ? 'update'
           : 'delete';
     const what = String(

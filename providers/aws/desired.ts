@@ -106,7 +106,7 @@ export function healthCheckFor(spec: Readonly<LoadBalancerSpec<AwsOptions>>, pro
 }
 
 /**
- * Node SG ingress: each NodePort from the source ranges (anywhere when none), and for Local the health-check
+ * Only for NLBs made before NLBs had security groups of ours (they cannot gain any): node SG ingress, each NodePort from the source ranges (anywhere when none), and for Local the health-check
  * NodePort from the VPC (the NLB probes from its subnets). kube-proxy's shared 10256 is left to the cluster's
  * own node SG rules: one Service's rule must not be revoked when another Service still needs it.
  */
@@ -124,5 +124,18 @@ export function desiredRules(
     for (const proto of protos) for (const cidr of from) rules.add(`${proto}:${p.nodePort}:${cidr}`);
   }
   if (spec.externalTrafficPolicy === 'Local') rules.add(`tcp:${spec.healthCheck.port}:${vpcCidr}`);
+  return [...rules].sort();
+}
+
+/** The NLB's own (frontend) group: each listener port from the source ranges (anywhere when none). */
+export function frontendRules(spec: Readonly<LoadBalancerSpec<AwsOptions>>, ports: DesiredPort[]): RuleKey[] {
+  const sources = spec.sourceRanges.filter((c) => !c.includes(':'));
+  const from = sources.length > 0 ? sources : ['0.0.0.0/0'];
+  const rules = new Set<RuleKey>();
+  for (const p of ports) {
+    const protos =
+      p.protocol === 'TCP_UDP' ? (['tcp', 'udp'] as const) : ([p.protocol.toLowerCase() as 'tcp' | 'udp'] as const);
+    for (const proto of protos) for (const cidr of from) rules.add(`${proto}:${p.port}:${cidr}`);
+  }
   return [...rules].sort();
 }

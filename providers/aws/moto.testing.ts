@@ -53,6 +53,8 @@ export interface ProxiedRequest {
   action: string;
   family: 'elbv2Read' | 'elbv2Write' | 'ec2';
   fault?: 'throttle' | '5xx';
+  /** The request's form parameters (query protocol), for asserting what was asked when moto cannot show it. */
+  params: URLSearchParams;
 }
 
 /** Shares (0..1) of requests answered with a throttling error or a 5xx instead of being passed on. */
@@ -121,7 +123,7 @@ export async function recordingProxy(
             : roll < f.throttle + f.serverError
               ? '5xx'
               : undefined;
-        requests.push({ at: Date.now(), action, family, ...(fault ? { fault } : {}) });
+        requests.push({ at: Date.now(), action, family, params: form, ...(fault ? { fault } : {}) });
         if (fault) {
           const { status, body: xml } = faultResponse(ec2, fault);
           res.writeHead(status, { 'content-type': 'text/xml' });

@@ -32,7 +32,12 @@ export const TagKeys = {
   serviceName: 'kubernetes.io/service-name',
   uid: 'drawbridge.io/service-uid',
   cluster: 'drawbridge.io/cluster',
+  /** On the cluster's backend security group (the one every NLB carries). */
+  backend: 'drawbridge.io/nlb-backend',
 } as const;
+
+/** The cluster's backend security group, one per VPC: every NLB carries it, the node SGs admit it. */
+export const backendGroupName = (clusterName: string) => `drawbridge-${clusterName}-nlb-backend`;
 
 export const clusterTag = (clusterName: string) => `kubernetes.io/cluster/${clusterName}`;
 

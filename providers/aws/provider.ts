@@ -12,13 +12,19 @@ import {
   DeleteListenerCommand,
   DeleteLoadBalancerCommand,
   DeleteTargetGroupCommand,
+  DescribeLoadBalancerAttributesCommand,
+  type DescribeLoadBalancerAttributesCommandOutput,
   DescribeLoadBalancersCommand,
   type DescribeLoadBalancersCommandOutput,
   DescribeTagsCommand,
   type DescribeTagsCommandOutput,
   type LoadBalancer,
   ModifyListenerCommand,
+  ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupCommand,
+  SetSecurityGroupsCommand,
+  SetSubnetsCommand,
+  type SetSubnetsCommandOutput,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Service } from '@kubernetes/client-node';
@@ -40,7 +46,7 @@ import {
 } from '../provider.ts';
 import { type AwsOptions, readAnnotations } from './annotations.ts';
 import { AwsClients, errorCode, PlanRecorder, type Sender } from './clients.ts';
-import { type DesiredPort, desiredPorts, desiredRules, type HealthCheck } from './desired.ts';
+import { type DesiredPort, desiredPorts, desiredRules, frontendRules, type HealthCheck } from './desired.ts';
 import {
   findLoadBalancer,
   findTargetGroup,
@@ -51,8 +57,16 @@ import {
   targetGroupsOf,
 } from './elbv2.ts';
 import type { AwsConfig } from './index.ts';
-import { loadBalancerName, ownerTags, TagKeys, targetGroupPrefix, toAwsTags } from './names.ts';
-import { chooseSubnets, type NodeInstance, resolveInstances, syncRules, vpcCidr } from './network.ts';
+import { clusterTag, loadBalancerName, ownerTags, TagKeys, targetGroupPrefix, toAwsTags } from './names.ts';
+import {
+  chooseSubnets,
+  deleteFrontendGroups,
+  ensureGroups,
+  type NodeInstance,
+  resolveInstances,
+  syncRules,
+  vpcCidr,
+} from './network.ts';
 
 type Spec = Readonly<LoadBalancerSpec<AwsOptions>>;
 
@@ -144,24 +158,67 @@ export class AwsProvider implements Provider<AwsOptions> {
         `the NLB is ${lb.Scheme}; an NLB's scheme cannot change (recreate the Service)`,
       );
     }
+    const ownTags = ownerTags(spec.identity, spec.providerOptions.extraTags);
+    // Our security groups must not look like node groups (those are found by the kubernetes.io/cluster tag).
+    delete ownTags[clusterTag(this.cluster)];
+    let legacy = false;
     if (!lb) {
-      const { subnetIds } = await chooseSubnets(clients, this.cluster, spec.providerOptions, instances, signal);
+      const { subnetIds, vpcId } = await chooseSubnets(clients, this.cluster, spec.providerOptions, instances, signal);
+      const eips = spec.providerOptions.eipAllocations;
+      if (eips && eips.length !== subnetIds.length) {
+        throw new TerminalError(
+          'EipAllocationCount',
+          `eip-allocations lists ${eips.length} allocation(s) but the NLB gets ${subnetIds.length} subnet(s) ` +
+            `(${subnetIds.join(', ')}): list exactly one per subnet`,
+        );
+      }
+      const sg = await ensureGroups(clients, this.cluster, vpcId, name, ownTags, frontendRules(spec, ports), signal);
       const res = await clients.send<CreateLoadBalancerCommandOutput>(
         'elbv2',
         new CreateLoadBalancerCommand({
           Name: name,
           Type: 'network',
           Scheme: spec.providerOptions.scheme,
-          Subnets: subnetIds,
+          SecurityGroups: [sg.frontend, sg.backend],
+          // Elastic IPs pair with the subnets in subnet-ID order (chooseSubnets sorts them).
+          ...(eips
+            ? { SubnetMappings: subnetIds.map((SubnetId, i) => ({ SubnetId, AllocationId: eips[i]! })) }
+            : { Subnets: subnetIds }),
           Tags: tags,
         }),
         signal,
       );
       lb = res.LoadBalancers![0]!;
       changed = true;
+    } else {
+      if (await this.extendSubnets(clients, lb, spec, instances, signal)) changed = true;
+      legacy = !lb.SecurityGroups?.length;
+      if (!legacy) {
+        const sg = await ensureGroups(
+          clients,
+          this.cluster,
+          lb.VpcId!,
+          name,
+          ownTags,
+          frontendRules(spec, ports),
+          signal,
+        );
+        if (sg.changed) changed = true;
+        const want = [sg.frontend, sg.backend].sort();
+        if ([...lb.SecurityGroups!].sort().join() !== want.join()) {
+          // Drift: a group swapped or dropped behind our back (an NLB with groups can change them, never lose all).
+          await clients.send(
+            'elbv2',
+            new SetSecurityGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn, SecurityGroups: want }),
+            signal,
+          );
+          changed = true;
+        }
+      }
     }
     const lbArn = lb.LoadBalancerArn!;
     const vpcId = lb.VpcId!;
+    if (await this.syncCrossZone(clients, lbArn, spec.providerOptions.crossZone, signal)) changed = true;
 
     // Target groups: attached ones in one call; a desired one not attached (a crash between its create and its
     // listener's) is looked up by name before it is created.
@@ -224,8 +281,11 @@ export class AwsProvider implements Provider<AwsOptions> {
       changed = true;
     }
 
-    const cidr = spec.externalTrafficPolicy === 'Local' ? await vpcCidr(clients, vpcId, signal) : '';
-    if (await syncRules(clients, this.cluster, vpcId, name, desiredRules(spec, ports, cidr), signal)) changed = true;
+    if (legacy) {
+      // An NLB made before NLBs got our groups: it cannot gain any, so its own rules on the node SGs stay in use.
+      const cidr = spec.externalTrafficPolicy === 'Local' ? await vpcCidr(clients, vpcId, signal) : '';
+      if (await syncRules(clients, this.cluster, vpcId, name, desiredRules(spec, ports, cidr), signal)) changed = true;
+    }
     return { status: statusOf(lb), changed };
   }
 
@@ -239,8 +299,10 @@ export class AwsProvider implements Provider<AwsOptions> {
       (await targetGroupsOf(this.clients, lb.LoadBalancerArn!, signal)).map((g) => [g.TargetGroupName!, g]),
     );
     if (ports.some((p) => !attached.has(p.targetGroupName))) return this.ensure(spec, options);
-    const ids = (await this.instances(spec, signal)).map((i) => i.instanceId);
-    let changed = false;
+    const instances = await this.instances(spec, signal);
+    const ids = instances.map((i) => i.instanceId);
+    // A node in a zone the NLB does not serve yet: add that zone's subnet, or its targets would get no traffic.
+    let changed = await this.extendSubnets(this.clients, lb, spec, instances, signal);
     for (const p of ports) {
       if (await syncTargets(this.clients, attached.get(p.targetGroupName)!.TargetGroupArn!, ids, p.nodePort, signal))
         changed = true;
@@ -268,6 +330,8 @@ export class AwsProvider implements Provider<AwsOptions> {
         if (errorCode(e) !== 'TargetGroupNotFoundException') throw e;
       }
     }
+    if (await deleteFrontendGroups(this.clients, this.cluster, identity.uid, signal)) changed = true;
+    // Rules of an NLB made before our groups existed (none for newer ones: this is one read then).
     if (await syncRules(this.clients, this.cluster, null, name, [], signal)) changed = true;
     return { changed };
   }
@@ -351,10 +415,71 @@ export class AwsProvider implements Provider<AwsOptions> {
     }
   }
 
+  /**
+   * One subnet per zone that has target nodes, kept current: a zone with nodes and no subnet of the NLB gets its
+   * discovered subnet added (SetSubnets with the current ones plus the new). Zones are never removed (in-flight
+   * connections); subnets named by annotation, or paired with Elastic IPs, are the user's fixed choice.
+   */
+  private async extendSubnets(
+    clients: Sender,
+    lb: LoadBalancer,
+    spec: Spec,
+    instances: readonly NodeInstance[],
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const o = spec.providerOptions;
+    if (o.subnets || o.eipAllocations) return false;
+    const served = new Set((lb.AvailabilityZones ?? []).map((z) => z.ZoneName));
+    const newZones = new Set(instances.map((i) => i.zone).filter((z) => z && !served.has(z)));
+    if (newZones.size === 0) return false;
+    const inNewZones = instances.filter((i) => newZones.has(i.zone));
+    const { subnetIds, zoneOf } = await chooseSubnets(clients, this.cluster, o, inNewZones, signal);
+    const current = (lb.AvailabilityZones ?? []).map((z) => z.SubnetId!);
+    // chooseSubnets falls back to any zone when none of the new zones has a tagged subnet: add nothing then.
+    const usable = subnetIds.filter((s) => !current.includes(s) && newZones.has(zoneOf.get(s) ?? ''));
+    if (usable.length === 0) {
+      this.log.warn({ zones: [...newZones] }, 'nodes in zones with no discoverable subnet get no NLB traffic');
+      return false;
+    }
+    const res = await clients.send<SetSubnetsCommandOutput>(
+      'elbv2',
+      new SetSubnetsCommand({ LoadBalancerArn: lb.LoadBalancerArn, Subnets: [...current, ...usable].sort() }),
+      signal,
+    );
+    lb.AvailabilityZones = res.AvailabilityZones ?? lb.AvailabilityZones;
+    return true;
+  }
+
+  /** load_balancing.cross_zone.enabled to `want`: one read, a write only when it differs. */
+  private async syncCrossZone(clients: Sender, lbArn: string, want: boolean, signal: AbortSignal): Promise<boolean> {
+    const key = 'load_balancing.cross_zone.enabled';
+    const res = await clients.send<DescribeLoadBalancerAttributesCommandOutput>(
+      'elbv2',
+      new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lbArn }),
+      signal,
+    );
+    const have = res.Attributes?.find((a) => a.Key === key)?.Value ?? 'false';
+    if (have === String(want)) return false;
+    await clients.send(
+      'elbv2',
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: lbArn,
+        Attributes: [{ Key: key, Value: String(want) }],
+      }),
+      signal,
+    );
+    return true;
+  }
+
   private async instances(spec: Spec, signal: AbortSignal): Promise<NodeInstance[]> {
-    const found = await resolveInstances(this.clients, spec.nodes, signal);
+    const wanted = Object.entries(spec.providerOptions.targetNodeLabels);
+    // target-node-labels as in-tree: every pair must match; an empty value only needs the key.
+    const nodes = spec.nodes.filter((n) =>
+      wanted.every(([k, v]) => n.labels?.[k] !== undefined && (v === '' || n.labels[k] === v)),
+    );
+    const found = await resolveInstances(this.clients, nodes, signal);
     for (const i of found) this.nodeNames.set(i.instanceId, i.node);
-    const missing = spec.nodes.length - found.length;
+    const missing = nodes.length - found.length;
     if (missing > 0)
       this.log.warn(
         { service: `${spec.identity.namespace}/${spec.identity.name}`, missing },

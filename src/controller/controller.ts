@@ -1,6 +1,6 @@
 // The controller's lifecycle: caches on every replica; the work (queue, provider, prober, resync) only on the
 // leader. A replica that is not the leader reads but never writes.
-import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
 import { providerDefinition } from '../../providers/index.ts';
 import type { Provider } from '../../providers/provider.ts';
 import { identityKey, serviceKey } from '../desired/keys.ts';
@@ -233,7 +233,7 @@ export class Controller {
 
   /** A burst of node events settled: if the eligible set changed, every Service of ours re-converges its hosts. */
   private onNodesSettled(): void {
-    const eligible = JSON.stringify(eligibleNodes([...this.caches.nodes.list()]));
+    const eligible = nodeSetKey([...this.caches.nodes.list()]);
     if (eligible === this.lastEligibleNodes) return;
     this.lastEligibleNodes = eligible;
     this.enqueueAll('normal');
@@ -265,7 +265,7 @@ export class Controller {
     if (generation !== this.generation) return; // leadership ended while the provider started
     await this.collectOrphans(leadership.signal);
     if (generation !== this.generation) return;
-    this.lastEligibleNodes = JSON.stringify(eligibleNodes([...this.caches.nodes.list()]));
+    this.lastEligibleNodes = nodeSetKey([...this.caches.nodes.list()]);
     this.enqueueAll();
     this.queue.start();
     if (this.config.resyncSeconds > 0) {
@@ -321,4 +321,13 @@ export class Controller {
       );
     }
   }
+}
+
+/**
+ * The eligible node set as compared for "did it change": without labels, so relabelling nodes (often cosmetic)
+ * costs no reconcile. Providers that pick targets by label (aws target-node-labels) see a label change at the
+ * Service's next resync or change, as with the in-tree provider (its node filter watches only the exclude label).
+ */
+function nodeSetKey(nodes: V1Node[]): string {
+  return JSON.stringify(eligibleNodes(nodes).map(({ labels: _labels, ...backend }) => backend));
 }

@@ -26,6 +26,8 @@ export interface BackendNode {
   providerID: string | null;
   internalIP: string | null;
   externalIP: string | null;
+  /** The Node's labels, present only when it has any (providers that pick targets by label read them). */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export interface HealthCheckSpec {

@@ -44,6 +44,8 @@ export function nodeEligibility(node: V1Node): NodeEligibility {
     internalIP: firstAddress(node, 'InternalIP'),
     externalIP: firstAddress(node, 'ExternalIP'),
   };
+  const labels = node.metadata?.labels;
+  if (labels && Object.keys(labels).length > 0) backend.labels = { ...labels };
   // Clouds target instances by providerID, metal by IP: with neither, no provider can reach the node.
   if (backend.providerID === null && backend.internalIP === null && backend.externalIP === null) {
     return { eligible: false, reason: NodeIneligibleReason.NoUsableAddress };

@@ -3,7 +3,9 @@
 // as the controller's calls) and what the Service's status says. Nodes are plain Node objects whose providerIDs
 // are the seeded EC2 instances; nothing runs on them.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   DeleteListenerCommand,
@@ -16,9 +18,12 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { readAnnotations } from '../../providers/aws/annotations.ts';
+import { AwsConfigSchema, aws as awsDefinition } from '../../providers/aws/index.ts';
 import { mutations, recordingProxy, startMoto } from '../../providers/aws/moto.testing.ts';
-import { loadBalancerName, ruleDescription } from '../../providers/aws/names.ts';
+import { backendGroupName, loadBalancerName } from '../../providers/aws/names.ts';
 import type { Controller } from '../../src/controller/controller.ts';
+import { testContext } from '../conformance/context.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import { createNamespace, readService, startController, waitForEvent, waitForSettled } from './support.ts';
 
@@ -100,7 +105,7 @@ interface Observed {
     string,
     { protocol: string; port: number; hc: string; targets: string[] } // targets: `instance:port`, sorted
   >;
-  /** Our node-SG rules: `proto:port:cidr`, sorted. */
+  /** The NLB's own group's rules: `proto:listenerPort:cidr`, sorted. */
   rules: string[];
 }
 
@@ -140,18 +145,35 @@ async function observe(svc: V1Service): Promise<Observed | undefined> {
   };
 }
 
+/** The NLB's own (frontend) group's rules, `proto:listenerPort:cidr`, sorted; [] when the group is gone. */
 async function rulesOf(lbName: string): Promise<string[]> {
-  const sgs = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [moto.seed.nodeSecurityGroup] }));
+  const sgs = await ec2.send(
+    new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [lbName] }] }),
+  );
   return (sgs.SecurityGroups ?? [])
     .flatMap((g) =>
       (g.IpPermissions ?? []).flatMap((p) =>
-        (p.IpRanges ?? [])
-          .filter((r) => r.Description === ruleDescription(lbName))
-          .map((r) => `${p.IpProtocol}:${p.FromPort}:${r.CidrIp}`),
+        (p.IpRanges ?? []).map((r) => `${p.IpProtocol}:${p.FromPort}:${r.CidrIp}`),
       ),
     )
     .sort();
 }
+
+/** Every rule on the node security group, `proto:from-to:source` (the backend group's rules read `backend`). */
+async function nodeRules(): Promise<string[]> {
+  const all = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+  const backend = all.find((g) => g.GroupName === backendGroupName(CLUSTER))?.GroupId;
+  const node = all.find((g) => g.GroupId === moto.seed.nodeSecurityGroup)!;
+  return (node.IpPermissions ?? [])
+    .flatMap((p) => [
+      ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}:${p.FromPort}-${p.ToPort}:${r.CidrIp}`),
+      ...(p.UserIdGroupPairs ?? []).map(
+        (u) => `${p.IpProtocol}:${p.FromPort}-${p.ToPort}:${u.GroupId === backend ? 'backend' : u.GroupId}`,
+      ),
+    ])
+    .sort();
+}
+const BACKEND_RULES = ['tcp:0-65535:backend', 'udp:0-65535:backend'];
 
 /** Creates the Service and waits for its hostname; returns the Service as it is then and moto's view of it. */
 async function provision(svc: V1Service): Promise<{ svc: V1Service; aws: Observed }> {
@@ -229,13 +251,12 @@ test('multi-port TCP and UDP, and TCP_UDP where one port number is on both proto
       targets: targetsOn(n514, 'node-a', 'node-b'),
     },
   });
-  assert.deepEqual(
-    aws.rules,
-    [`tcp:${n53}:0.0.0.0/0`, `tcp:${n80}:0.0.0.0/0`, `udp:${n514}:0.0.0.0/0`, `udp:${n53}:0.0.0.0/0`].sort(),
-  );
+  // Listener ports on the NLB's own group; the node SG admits the cluster's backend group, nothing per Service.
+  assert.deepEqual(aws.rules, ['tcp:53:0.0.0.0/0', 'tcp:80:0.0.0.0/0', 'udp:514:0.0.0.0/0', 'udp:53:0.0.0.0/0']);
+  assert.deepEqual(await nodeRules(), BACKEND_RULES);
 });
 
-test('externalTrafficPolicy Local: HTTP health check on healthCheckNodePort /healthz, its port open to the VPC', async () => {
+test('externalTrafficPolicy Local: HTTP health check on healthCheckNodePort /healthz, reachable from the NLB', async () => {
   const { svc, aws } = await provision(service('local', { externalTrafficPolicy: 'Local' }));
   const hc = svc.spec!.healthCheckNodePort!;
   assert.ok(hc > 0);
@@ -246,7 +267,9 @@ test('externalTrafficPolicy Local: HTTP health check on healthCheckNodePort /hea
     hc: `HTTP ${hc} /healthz 10`,
     targets: targetsOn(n80, 'node-a', 'node-b'),
   });
-  assert.deepEqual(aws.rules, [`tcp:${hc}:10.0.0.0/16`, `tcp:${n80}:0.0.0.0/0`].sort());
+  assert.deepEqual(aws.rules, ['tcp:80:0.0.0.0/0']);
+  // The health check comes from the NLB, i.e. from the backend group the node SG admits on every port.
+  assert.deepEqual(await nodeRules(), BACKEND_RULES);
 });
 
 test('internal scheme via annotation: internal NLB in the internal-elb subnets', async () => {
@@ -255,16 +278,16 @@ test('internal scheme via annotation: internal NLB in the internal-elb subnets',
   assert.deepEqual(aws.subnets, [moto.seed.subnets['private-a'], moto.seed.subnets['private-b']].sort());
 });
 
-test('loadBalancerSourceRanges become the NodePort rules on the node security group', async () => {
-  const { svc, aws } = await provision(
+test("loadBalancerSourceRanges become the listener rules of the NLB's own security group", async () => {
+  const { aws } = await provision(
     service('ranges', { loadBalancerSourceRanges: ['203.0.113.0/24', '198.51.100.7/32'] }),
   );
-  const n80 = nodePortOf(svc, 80);
-  assert.deepEqual(aws.rules, [`tcp:${n80}:198.51.100.7/32`, `tcp:${n80}:203.0.113.0/24`]);
+  assert.deepEqual(aws.rules, ['tcp:80:198.51.100.7/32', 'tcp:80:203.0.113.0/24']);
   await patchService('ranges', { spec: { loadBalancerSourceRanges: ['203.0.113.0/24'] } });
   await eventually('the dropped range to be revoked', async () =>
-    (await rulesOf(aws.name)).join() === `tcp:${n80}:203.0.113.0/24` ? true : undefined,
+    (await rulesOf(aws.name)).join() === 'tcp:80:203.0.113.0/24' ? true : undefined,
   );
+  assert.deepEqual(await nodeRules(), BACKEND_RULES, 'the node SG is not touched');
 });
 
 test('nodes added and removed: targets follow, and nothing but Register/DeregisterTargets is written', async () => {
@@ -330,8 +353,8 @@ test('ports changed: the new port gets a group and listener, the old ones go', a
   assert.deepEqual(now.listeners, { '443/TCP': `${aws.name}-tcp443` });
   assert.deepEqual(Object.keys(now.groups), [`${aws.name}-tcp443`]);
   assert.deepEqual(now.groups[`${aws.name}-tcp443`]!.targets, targetsOn(n443, 'node-a', 'node-b'));
-  await eventually('the old NodePort rule to be revoked', async () =>
-    (await rulesOf(aws.name)).join() === `tcp:${n443}:0.0.0.0/0` ? true : undefined,
+  await eventually('the old listener rule to be revoked', async () =>
+    (await rulesOf(aws.name)).join() === 'tcp:443:0.0.0.0/0' ? true : undefined,
   );
 });
 
@@ -397,7 +420,36 @@ test('Service deleted: nothing carrying its tags remains', async () => {
     : [];
   assert.deepEqual(tagged, []);
   assert.equal(tgs.filter((g) => g.TargetGroupName?.startsWith(aws.name)).length, 0);
-  assert.deepEqual(await rulesOf(aws.name), []);
+  assert.deepEqual(await rulesOf(aws.name), [], "the NLB's own group is gone");
+  assert.deepEqual(await nodeRules(), BACKEND_RULES, 'the node rules other Services need stay');
+});
+
+test('target-node-labels through the controller: only labelled nodes are targets, and a relabel is followed', async () => {
+  const core = cluster.core;
+  const label = (name: string, labels: Record<string, string | null>) =>
+    core.patchNode(
+      { name, body: { metadata: { labels } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  await label('node-a', { 'drawbridge.test/pool': 'edge' });
+  const { svc, aws } = await provision(
+    service('labelled', {}, { [`${A}target-node-labels`]: 'drawbridge.test/pool=edge' }),
+  );
+  const n80 = nodePortOf(svc, 80);
+  assert.deepEqual(aws.groups[`${aws.name}-tcp80`]!.targets, targetsOn(n80, 'node-a'));
+  // A label change is not a node-set change (relabels cost no reconcile); the Service's next resync picks it up.
+  await label('node-b', { 'drawbridge.test/pool': 'edge' });
+  await eventually('node-b to become a target', async () =>
+    (await observe(svc))?.groups[`${aws.name}-tcp80`]?.targets.length === 2 ? true : undefined,
+  );
+  assert.deepEqual((await observe(svc))!.groups[`${aws.name}-tcp80`]!.targets, targetsOn(n80, 'node-a', 'node-b'));
+  await label('node-a', { 'drawbridge.test/pool': null });
+  await eventually('node-a to leave', async () =>
+    (await observe(svc))?.groups[`${aws.name}-tcp80`]?.targets.join() === targetsOn(n80, 'node-b').join()
+      ? true
+      : undefined,
+  );
+  await label('node-b', { 'drawbridge.test/pool': null });
 });
 
 test('an unsupported aws-load-balancer-* annotation gets a Warning Event naming it', async () => {
@@ -410,4 +462,95 @@ test('an unsupported aws-load-balancer-* annotation gets a Warning Event naming 
   const event = await waitForEvent(core, NS, 'unsupported', 'UnsupportedAwsAnnotation');
   assert.equal(event.type, 'Warning');
   assert.match(event.message ?? '', new RegExp(key.replaceAll('.', '\\.')));
+});
+
+test('drawbridge gc --provider aws: an NLB tagged for this cluster whose Service is gone is found and removed', async () => {
+  // The orphan: made by a provider of its own, for a Service UID the apiserver has never seen (as if the Service
+  // had been deleted while no controller ran).
+  const ghost = { clusterName: CLUSTER, namespace: NS, name: 'ghost', uid: '00000000-0000-4000-8000-00000000dead' };
+  const orphanMaker = await awsDefinition.create(
+    { ...testContext('aws').context, clusterName: CLUSTER },
+    AwsConfigSchema.parse({ region: 'us-east-1', endpoint: moto.endpoint }),
+  );
+  const seededNode = (n: string) => ({
+    name: n,
+    providerID: moto.seed.nodes[n]!.providerID,
+    internalIP: moto.seed.nodes[n]!.ip,
+    externalIP: null,
+  });
+  await orphanMaker.ensure(
+    {
+      identity: ghost,
+      loadBalancerClass: CLASS,
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 31999 }],
+      sessionAffinity: 'None',
+      sessionAffinityTimeoutSeconds: null,
+      externalTrafficPolicy: 'Cluster',
+      healthCheck: { port: 10256, path: '/healthz' },
+      sourceRanges: [],
+      requestedAddresses: [],
+      currentAddresses: [],
+      ipFamilies: ['IPv4'],
+      nodes: [seededNode('node-a'), seededNode('node-b')],
+      endpointNodes: [],
+      providerOptions: readAnnotations({ metadata: {} }).options,
+    },
+    { signal: AbortSignal.timeout(60_000) },
+  );
+  await orphanMaker.stop?.();
+  const ghostName = loadBalancerName(ghost);
+  const lbNames = async () =>
+    ((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).map((l) => l.LoadBalancerName!);
+  const before = await lbNames();
+  assert.ok(before.includes(ghostName), 'the orphan exists');
+  const live = before.filter((n) => n !== ghostName);
+  assert.ok(live.length > 0, 'Services of earlier cases still have their NLBs');
+
+  const bin = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
+  const gc = (...extra: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [
+          bin,
+          'gc',
+          '--provider',
+          'aws',
+          '--aws-region',
+          'us-east-1',
+          '--aws-endpoint',
+          moto.endpoint,
+          '--cluster-name',
+          CLUSTER,
+          ...extra,
+        ],
+        { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath } },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+  const dry = await gc('--dry-run');
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, new RegExp(`^would remove ${NS}/ghost \\(uid ${ghost.uid}\\)$`, 'm'));
+  assert.match(
+    dry.stdout,
+    new RegExp(`^1 orphaned load balancer\\(s\\) of ${live.length + 1} owned \\(dry run\\)$`, 'm'),
+  );
+  assert.deepEqual((await lbNames()).sort(), before.sort(), 'a dry run removes nothing');
+
+  const run = await gc();
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, new RegExp(`^removed ${NS}/ghost \\(uid ${ghost.uid}\\)$`, 'm'));
+  assert.deepEqual((await lbNames()).sort(), live.sort(), 'only the orphan went');
+  const tgs = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+  assert.deepEqual(
+    tgs.filter((g) => g.TargetGroupName?.startsWith(`${ghostName}-`)),
+    [],
+  );
+  assert.deepEqual(await rulesOf(ghostName), []);
+  const again = await gc('--dry-run');
+  assert.match(
+    again.stdout,
+    new RegExp(`^0 orphaned load balancer\\(s\\) of ${live.length} owned \\(dry run\\)$`, 'm'),
+  );
 });
