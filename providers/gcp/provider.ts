@@ -178,6 +178,7 @@ export class GcpProvider implements Provider<GcpOptions> {
       this.gce.listPools(call),
       this.gce.listAddresses(call),
       this.gce.listFirewalls(call),
+      this.gce.listHealthChecks(call), // a Local Service's own check, left by an interrupted delete
     ]);
     const owned = new Map<string, LoadBalancerIdentity>();
     for (const resource of lists.flat()) {
