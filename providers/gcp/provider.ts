@@ -32,6 +32,7 @@ import type { Address, Call, Firewall, ForwardingRule, Gce, HttpHealthCheck, Tar
 import type { GcpConfig } from './index.ts';
 import { PRIORITY } from './limits.ts';
 import { clusterDescription, type LoadBalancerNames, namesFor, ownerDescription, ownerOf } from './names.ts';
+import { SharedCheckLock } from './shared-lock.ts';
 
 /** The gcp provider reads no annotations of its own (yet). */
 export type GcpOptions = Record<string, never>;
@@ -63,6 +64,8 @@ export class GcpProvider implements Provider<GcpOptions> {
   private readonly log: LogPort;
   /** Node name -> instance path, for nodes without a gce:// providerID (instances never change zone). */
   private readonly instanceCache = new Map<string, string>();
+  /** Users of the cluster's node health check against its deletion (see shared-lock.ts). */
+  readonly sharedCheck = new SharedCheckLock();
 
   constructor(context: ProviderContext, config: GcpConfig, gce: Gce) {
     this.gce = gce;
@@ -92,8 +95,18 @@ export class GcpProvider implements Provider<GcpOptions> {
   async ensure(spec: Readonly<LoadBalancerSpec<GcpOptions>>, { signal }: CallOptions): Promise<EnsureResult> {
     const why = unsupported(spec);
     if (why) throw new TerminalError('UnsupportedService', why);
-    const call: Call = { signal, priority: PRIORITY.resync };
     const desired = desiredFor(spec);
+    // A user of the shared node check holds the lock shared from observing it to its pool referencing it.
+    if (desired.healthCheck.shared) return this.sharedCheck.shared(signal, () => this.converge(spec, desired, signal));
+    return this.converge(spec, desired, signal);
+  }
+
+  private async converge(
+    spec: Readonly<LoadBalancerSpec<GcpOptions>>,
+    desired: DesiredLoadBalancer,
+    signal: AbortSignal,
+  ): Promise<EnsureResult> {
+    const call: Call = { signal, priority: PRIORITY.resync };
     const observed = await this.observe(desired, call);
     if (!observed.rule) call.priority = PRIORITY.create;
     const state = { ip: (observed.rule?.IPAddress as string | undefined) ?? null };
@@ -461,7 +474,11 @@ export class GcpProvider implements Provider<GcpOptions> {
    * Decided from a pool list rather than by trying the delete, so a check still shared costs reads, not a refused
    * write; a 400 "being used by" (a pool created meanwhile) or 404 (deleted meanwhile) is still fine.
    */
-  private async deleteSharedHealthCheckIfUnused(names: LoadBalancerNames, call: Call): Promise<boolean> {
+  private deleteSharedHealthCheckIfUnused(names: LoadBalancerNames, call: Call): Promise<boolean> {
+    return this.sharedCheck.exclusive(call.signal, () => this.deleteSharedHealthCheckIfUnusedLocked(names, call));
+  }
+
+  private async deleteSharedHealthCheckIfUnusedLocked(names: LoadBalancerNames, call: Call): Promise<boolean> {
     const [hc, firewall] = await Promise.all([
       this.gce.getHealthCheck(names.nodeHealthCheck, call),
       this.gce.getFirewall(names.nodeHealthCheckFirewall, call),

@@ -176,3 +176,99 @@ describe('reads retried on 5xx by the provider', () => {
     assert.deepEqual(fake.compute.paths(), []);
   });
 });
+
+describe('the shared node health check under a race', () => {
+  test('deleting its last user while another Service is created never deletes the check the new pool needs', async () => {
+    const fake = await fakeWith();
+    const p = await providerFor(fake);
+    await p.ensure(spec(11), live()); // the node check's only user
+    // The new Service's pool insert is held 400 ms in the fake: long after the deletion has removed the old pool,
+    // so without the lock the deletion finds no user, deletes the check and its firewall, and the insert is 404.
+    fake.faults.slow = { match: /^POST .*\/targetPools$/, ms: 400 };
+    fake.log.clear();
+    const [created, deleted] = await Promise.allSettled([
+      p.ensure(spec(12), live()),
+      p.ensureDeleted(spec(11).identity, live()),
+    ]);
+    fake.faults.slow = undefined;
+    assert.equal(created.status, 'fulfilled', String((created as PromiseRejectedResult).reason));
+    assert.equal(deleted.status, 'fulfilled', String((deleted as PromiseRejectedResult).reason));
+    await fake.settled();
+    assert.ok(fake.compute.peek(NODE_HC), 'the check the new pool uses is there');
+    assert.ok(fake.compute.peek(NODE_HC_FW), 'and so is its firewall');
+    const pool = fake.compute.peek(
+      `projects/${PROJECT}/regions/${REGION}/targetPools/a00000000000040008000000000000012`,
+    );
+    assert.match(String((pool?.healthChecks as string[] | undefined)?.[0]), /k8s-conformance-node$/);
+    assert.equal(
+      fake.compute.peek(`projects/${PROJECT}/regions/${REGION}/targetPools/a00000000000040008000000000000011`),
+      undefined,
+    );
+    // The deletion waited for the creation, then saw the new pool: it never tried to delete the check.
+    assert.equal(requests(fake, /^DELETE .*httpHealthChecks/), 0);
+    assert.equal((await p.ensure(spec(12), live())).changed, false, 'nothing missing afterwards');
+    await p.ensureDeleted(spec(12).identity, live());
+    await fake.settled();
+    assert.deepEqual(fake.compute.paths(), []);
+  });
+
+  test('the other order: a creation that waits for a deletion under way sees the check gone and makes it again', async () => {
+    const fake = await fakeWith();
+    const p = await providerFor(fake);
+    await p.ensure(spec(13), live());
+    // The deletion's pool list is held: the deletion holds the lock exclusively while the creation arrives.
+    fake.faults.slow = { match: /^GET .*\/targetPools$/, ms: 300 };
+    const deleting = p.ensureDeleted(spec(13).identity, live());
+    for (let i = 0; i < 1000 && !p.sharedCheck.state().writer; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(p.sharedCheck.state().writer, 'the deletion holds the lock');
+    const creating = p.ensure(spec(14), live());
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(p.sharedCheck.state(), { readers: 0, writer: true, waiting: 1 }, 'the creation waits');
+    await deleting;
+    fake.faults.slow = undefined;
+    assert.ok((await creating).status.ingress[0]?.ip);
+    await fake.settled();
+    assert.ok(fake.compute.peek(NODE_HC), 'made again');
+    assert.ok(fake.compute.peek(NODE_HC_FW));
+    await p.ensureDeleted(spec(14).identity, live());
+    await fake.settled();
+    assert.deepEqual(fake.compute.paths(), []);
+  });
+});
+
+describe('SharedCheckLock', () => {
+  const tick = () => new Promise((r) => setImmediate(r));
+  test('users share it; a waiting remover goes before later users; an abort leaves the queue', async () => {
+    const { SharedCheckLock } = await import('./shared-lock.ts');
+    const lock = new SharedCheckLock();
+    const order: string[] = [];
+    const gate = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((r) => {
+        open = r;
+      });
+      return { open, opened };
+    };
+    const first = gate();
+    const signal = new AbortController().signal;
+    const u1 = lock.shared(signal, async () => {
+      order.push('u1');
+      await first.opened;
+    });
+    const u2 = lock.shared(signal, async () => void order.push('u2'));
+    await tick();
+    assert.deepEqual(order, ['u1', 'u2'], 'users run together');
+    const remover = lock.exclusive(signal, async () => void order.push('remove'));
+    const late = lock.shared(signal, async () => void order.push('late'));
+    const aborted = new AbortController();
+    const gaveUp = lock.shared(aborted.signal, async () => void order.push('never'));
+    await tick();
+    assert.deepEqual(lock.state(), { readers: 1, writer: false, waiting: 3 });
+    aborted.abort(new Error('gone'));
+    await assert.rejects(gaveUp, /gone/);
+    first.open();
+    await Promise.all([u1, u2, remover, late]);
+    assert.deepEqual(order, ['u1', 'u2', 'remove', 'late']);
+    assert.deepEqual(lock.state(), { readers: 0, writer: false, waiting: 0 });
+  });
+});
