@@ -162,6 +162,39 @@ describe('GCE fake', () => {
     assert.equal(list.body.items, undefined, 'GCE leaves out an empty items list');
   });
 
+  test('network tiers: each tier its own range; a rule and its address share a tier; promotion keeps the tier', async () => {
+    await mutate('POST', `${R}/targetPools`, { name: 'tier-pool' });
+    const target = 'regions/us-central1/targetPools/tier-pool';
+    await mutate('POST', `${R}/forwardingRules`, { name: 'std', networkTier: 'STANDARD', target });
+    const std = (await call('GET', `${R}/forwardingRules/std`)).body;
+    assert.match(std.IPAddress, /^198\.51\.100\./, 'a Standard ephemeral IP');
+    await mutate('POST', `${R}/forwardingRules`, { name: 'prem', target });
+    const prem = (await call('GET', `${R}/forwardingRules/prem`)).body;
+    assert.equal(prem.networkTier, 'PREMIUM', 'the default');
+    assert.match(prem.IPAddress, /^203\.0\.113\./);
+    // Promoting a live rule's IP: only in the rule's tier.
+    const wrongTier = await call('POST', `${R}/addresses`, { name: 'keep-std', address: std.IPAddress });
+    assert.equal(wrongTier.status, 400, 'a Premium reservation of a Standard IP');
+    await mutate('POST', `${R}/addresses`, { name: 'keep-std', address: std.IPAddress, networkTier: 'STANDARD' });
+    assert.equal((await call('GET', `${R}/addresses/keep-std`)).body.status, 'IN_USE');
+    await mutate('POST', `${R}/addresses`, { name: 'prem-ip', address: '203.0.113.90' });
+    const mismatch = await call('POST', `${R}/forwardingRules`, {
+      name: 'mix',
+      networkTier: 'STANDARD',
+      IPAddress: '203.0.113.90',
+      target,
+    });
+    assert.equal(mismatch.status, 400, 'a Standard rule on a Premium address');
+    assert.equal(
+      (await call('POST', `${R}/addresses`, { name: 'bad', networkTier: 'FANCY' })).status,
+      400,
+      'unknown tier',
+    );
+    for (const name of ['std', 'prem']) await mutate('DELETE', `${R}/forwardingRules/${name}`);
+    for (const name of ['keep-std', 'prem-ip']) await mutate('DELETE', `${R}/addresses/${name}`);
+    await mutate('DELETE', `${R}/targetPools/tier-pool`);
+  });
+
   test('firewalls: insert with defaults, patch merges, update replaces', async () => {
     await mutate('POST', `${P}/global/firewalls`, { name: 'fw1', allowed: [{ IPProtocol: 'tcp', ports: ['80'] }] });
     const fw = (await call('GET', `${P}/global/firewalls/fw1`)).body;

@@ -11,6 +11,8 @@ import { type Faults, type LoggedRequest, patternOf, type QuotaGroup, Quotas, Re
 export interface GceFakeOptions {
   /** External addresses are handed out from here (default: TEST-NET-3, never routed). */
   addressRange?: string;
+  /** Standard-tier external addresses (default: TEST-NET-2); `addressRange` is the Premium tier's. */
+  standardAddressRange?: string;
   /** Time from a mutation to its Operation being DONE (default 20 ms). */
   operationMs?: number;
   /** Longest an operations.wait call blocks before answering a not-yet-DONE operation (GCE: about 2 min). */
@@ -43,7 +45,11 @@ export interface GceFake {
 const PREFIX = '/compute/v1/projects/';
 
 export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFake> {
-  const compute = new Compute(options.addressRange ?? '203.0.113.0/24', options.operationMs ?? 20);
+  const compute = new Compute(
+    options.addressRange ?? '203.0.113.0/24',
+    options.operationMs ?? 20,
+    options.standardAddressRange ?? '198.51.100.0/24',
+  );
   const log = new RequestLog();
   const quotas = new Quotas(options.quotas ?? {}, options.quotaWindowMs);
   const faults: Faults = { errorRate: 0, latencyMs: 0, ...options.faults };
