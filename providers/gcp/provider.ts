@@ -34,8 +34,14 @@ import { PRIORITY } from './limits.ts';
 import { clusterDescription, type LoadBalancerNames, namesFor, ownerDescription, ownerOf } from './names.ts';
 import { SharedCheckLock } from './shared-lock.ts';
 
-/** The gcp provider reads no annotations of its own (yet). */
-export type GcpOptions = Record<string, never>;
+/** GKE's annotation for the forwarding rule's (and a reserved address's) network tier: Standard or Premium. */
+export const NETWORK_TIER_ANNOTATION = 'cloud.google.com/network-tier';
+
+/** What checkService reads from a Service's annotations. */
+export interface GcpOptions {
+  /** Absent: PREMIUM, GCE's and GKE's default. */
+  networkTier?: 'PREMIUM' | 'STANDARD';
+}
 
 const URL_BASE = 'https://www.googleapis.com/compute/v1/';
 /** Upstream's batch sizes (reference 2.3): instances in a pool insert, and per add/removeInstance call. */
@@ -85,7 +91,20 @@ export class GcpProvider implements Provider<GcpOptions> {
     } else if (protocols.has('SCTP')) {
       problems.push({ path: 'spec.ports', reason: 'ProtocolNotSupported', message: 'target pools forward TCP or UDP' });
     }
-    return { options: {}, problems };
+    const options: GcpOptions = {};
+    const tier = service.metadata?.annotations?.[NETWORK_TIER_ANNOTATION];
+    if (tier !== undefined) {
+      // GKE's values, exactly (cloud-provider-gcp's GetServiceNetworkTier is case-sensitive too).
+      if (tier === 'Standard' || tier === 'Premium') options.networkTier = tier === 'Standard' ? 'STANDARD' : 'PREMIUM';
+      else {
+        problems.push({
+          path: `metadata.annotations['${NETWORK_TIER_ANNOTATION}']`,
+          reason: 'InvalidNetworkTier',
+          message: `${NETWORK_TIER_ANNOTATION}: "${tier}" is not a network tier: use Standard or Premium`,
+        });
+      }
+    }
+    return { options, problems };
   }
 
   async stop(): Promise<void> {
@@ -239,17 +258,29 @@ export class GcpProvider implements Provider<GcpOptions> {
     let releaseOurs = observed.address !== null && !desired.staticIp;
     // Our reservation while no static address is wanted and no rule exists: a recreation interrupted half-way.
     // Its IP is the Service's, so the rule created now takes it (released after, like any recreation).
-    if (!desired.staticIp && !observed.rule && observed.address?.address) ruleIp = observed.address.address;
+    // (Only in the wanted tier: a tier change gives the rule a new IP, an address cannot change tier.)
+    const tier = desired.networkTier;
+    if (!desired.staticIp && !observed.rule && observed.address?.address && tierOf(observed.address) === tier) {
+      ruleIp = observed.address.address;
+    }
     if (desired.staticIp) {
       ruleIp = desired.staticIp;
       const ours = observed.address;
+      if (ours?.address === desired.staticIp && tierOf(ours) !== tier) {
+        throw wrongTier(desired.staticIp, tierOf(ours), tier);
+      }
       if (ours?.address !== desired.staticIp) {
         const users = (await this.gce.listAddresses(call)).filter((a) => a.address === desired.staticIp);
         const usersOwn = users.find((a) => a.name !== names.lb);
+        // Checked before anything is deleted: the rule must not go for an address it could not use.
+        if (usersOwn && tierOf(usersOwn) !== tier) throw wrongTier(desired.staticIp, tierOf(usersOwn), tier);
         if (ours) step('delete', 'address', names.lb, () => this.gce.deleteAddress(names.lb, call));
         if (!usersOwn) {
           step('create', 'address', names.lb, () =>
-            this.gce.insertAddress({ name: names.lb, address: desired.staticIp, description: owner }, call),
+            this.gce.insertAddress(
+              { name: names.lb, address: desired.staticIp, description: owner, networkTier: tier },
+              call,
+            ),
           );
         }
       }
@@ -263,6 +294,7 @@ export class GcpProvider implements Provider<GcpOptions> {
       rule !== null &&
       (rule.IPProtocol !== desired.protocol ||
         rule.portRange !== desired.portRange ||
+        tierOf(rule) !== tier ||
         (ruleIp !== null && rule.IPAddress !== ruleIp) ||
         instanceKey(rule.target ?? '') !== instanceKey(poolLink));
     const poolStale =
@@ -271,7 +303,7 @@ export class GcpProvider implements Provider<GcpOptions> {
         (pool.healthChecks ?? []).map(instanceKey).join() !== instanceKey(hcLink));
     const recreateRule = rule !== null && (ruleStale || poolStale);
     if (recreateRule) {
-      if (ruleIp === null && rule.IPAddress) {
+      if (ruleIp === null && rule.IPAddress && tierOf(rule) === tier) {
         // Keep the ephemeral IP across the recreation: reserve it (GCE promotes it), release it afterwards.
         ruleIp = rule.IPAddress;
         releaseOurs = true;
@@ -279,7 +311,7 @@ export class GcpProvider implements Provider<GcpOptions> {
         if (observed.address?.address !== rule.IPAddress) {
           if (observed.address) step('delete', 'address', names.lb, () => this.gce.deleteAddress(names.lb, call));
           step('create', 'address', names.lb, () =>
-            this.gce.insertAddress({ name: names.lb, address: ruleIp, description: owner }, call),
+            this.gce.insertAddress({ name: names.lb, address: ruleIp, description: owner, networkTier: tier }, call),
           );
         }
       }
@@ -336,6 +368,7 @@ export class GcpProvider implements Provider<GcpOptions> {
           portRange: desired.portRange,
           target: poolLink,
           loadBalancingScheme: 'EXTERNAL',
+          networkTier: tier,
         };
         if (ruleIp) resource.IPAddress = ruleIp;
         await this.gce.insertRule(resource, call);
@@ -498,6 +531,19 @@ export class GcpProvider implements Provider<GcpOptions> {
     if (firewall) await this.gce.deleteFirewall(names.nodeHealthCheckFirewall, call);
     return true;
   }
+}
+
+/** A regional external address's or rule's tier; GCE reports PREMIUM when none was asked for. */
+function tierOf(resource: { networkTier?: string | null }): string {
+  return resource.networkTier || 'PREMIUM';
+}
+
+function wrongTier(ip: string, has: string, wanted: string): TerminalError {
+  return new TerminalError(
+    'NetworkTierMismatch',
+    `the requested address ${ip} is a ${has} tier address and an address cannot change tier; ` +
+      `request a ${wanted} tier address or set ${NETWORK_TIER_ANNOTATION}: ${has === 'STANDARD' ? 'Standard' : 'Premium'}`,
+  );
 }
 
 function healthCheckDiffers(observed: HttpHealthCheck, desired: HttpHealthCheck): boolean {
