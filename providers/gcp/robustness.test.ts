@@ -7,6 +7,7 @@ import { testContext } from '../../test/conformance/context.ts';
 import { baseSpec, node } from '../../test/conformance/suite.ts';
 import { type GceFake, type GceFakeOptions, startGceFake } from '../../test/fakes/gce/server.ts';
 import { type LoadBalancerSpec, RetryableError } from '../provider.ts';
+import { gcpDemo } from './demo.ts';
 import { GcpConfigSchema, gcp } from './index.ts';
 import type { GcpOptions, GcpProvider } from './provider.ts';
 
@@ -105,6 +106,26 @@ describe('paging: every list reads every page', () => {
     await p.ensureDeleted(pinned.identity, live());
     await fake.settled();
     assert.equal(fake.compute.peek(`projects/${PROJECT}/regions/${REGION}/addresses/zz-user`)?.status, 'RESERVED');
+  });
+});
+
+describe('paging: the demo', () => {
+  test("the demo's read-back follows nextPageToken too", async () => {
+    const fake = await startGceFake({ operationMs: 4, pageSize: 1 });
+    fakes.push(fake);
+    for (const n of ['node-a', 'node-b']) fake.seedInstance('demo-project', 'us-central1-a', n);
+    const config = { project: 'demo-project', region: REGION, endpoint: fake.endpoint };
+    const p = await providerFor(fake, config);
+    const node = (name: string) => ({ ...gceNode(name), providerID: `gce://demo-project/us-central1-a/${name}` });
+    for (const n of [1, 2, 3]) await p.ensure({ ...spec(30 + n), nodes: [node('node-a'), node('node-b')] }, live());
+    const service = { metadata: { uid: spec(33).identity.uid } };
+    const lines = await gcpDemo.show!(service, config);
+    const text = lines.join('\n');
+    assert.match(text, /forwardingRule a00000000000040008000000000000033: 203\.0\.113\.\d+ TCP 80-80 EXTERNAL PREMIUM/);
+    assert.match(text, /instance demo-project\/zones\/us-central1-a\/instances\/node-b/);
+    assert.match(text, /httpHealthCheck k8s-conformance-node/);
+    assert.match(text, /firewall k8s-fw-a00000000000040008000000000000033/);
+    assert.match(text, /firewall k8s-conformance-node-http-hc/);
   });
 });
 
