@@ -35,8 +35,21 @@ export const gcpDemo: DemoHooks = {
 
 /** The Service's forwarding rule, target pool, health check and firewalls, as the Compute API lists them. */
 async function describe(base: string, service: V1Service): Promise<string[]> {
-  const list = async (collection: string) =>
-    (((await (await fetch(`${base}/${collection}`)).json()) as { items?: Json[] }).items ?? []) as Json[];
+  // Every page (GCE pages lists at 500 items), following nextPageToken.
+  const list = async (collection: string) => {
+    const items: Json[] = [];
+    let token: string | undefined;
+    do {
+      const query = token ? `?pageToken=${encodeURIComponent(token)}` : '';
+      const page = (await (await fetch(`${base}/${collection}${query}`)).json()) as {
+        items?: Json[];
+        nextPageToken?: string;
+      };
+      items.push(...(page.items ?? []));
+      token = page.nextPageToken;
+    } while (token);
+    return items;
+  };
   const uid = service.metadata?.uid ?? '?';
   const ours = (r: Json) => String(r.description ?? '').includes(uid);
   const last = (url: unknown) => String(url).split('/').at(-1);
@@ -54,7 +67,7 @@ async function describe(base: string, service: V1Service): Promise<string[]> {
   if (rule) {
     lines.push(
       `  forwardingRule ${rule.name}: ${rule.IPAddress} ${rule.IPProtocol} ${rule.portRange} ` +
-        `${rule.loadBalancingScheme} -> targetPool ${last(rule.target)}`,
+        `${rule.loadBalancingScheme} ${rule.networkTier} -> targetPool ${last(rule.target)}`,
     );
   }
   if (pool) {

@@ -19,10 +19,14 @@ export interface DesiredLoadBalancer {
   sessionAffinity: 'NONE' | 'CLIENT_IP';
   /** The requested static IPv4 address, if any. */
   staticIp: string | null;
+  /** The forwarding rule's and our reservation's network tier (annotation cloud.google.com/network-tier). */
+  networkTier: 'PREMIUM' | 'STANDARD';
   healthCheck: { name: string; firewall: string; shared: boolean; port: number; path: string };
 }
 
-export function desiredFor(spec: Readonly<LoadBalancerSpec>): DesiredLoadBalancer {
+export function desiredFor(
+  spec: Readonly<LoadBalancerSpec<{ networkTier?: 'PREMIUM' | 'STANDARD' }>>,
+): DesiredLoadBalancer {
   const names = namesFor(spec.identity);
   const ports = [...new Set(spec.ports.map((p) => p.port))].sort((a, b) => a - b);
   const local = spec.externalTrafficPolicy === 'Local';
@@ -34,6 +38,7 @@ export function desiredFor(spec: Readonly<LoadBalancerSpec>): DesiredLoadBalance
     sourceRanges: spec.sourceRanges.length > 0 ? [...spec.sourceRanges].sort() : ['0.0.0.0/0'],
     sessionAffinity: spec.sessionAffinity === 'ClientIP' ? 'CLIENT_IP' : 'NONE',
     staticIp: spec.requestedAddresses.find((a) => !a.includes(':')) ?? null,
+    networkTier: spec.providerOptions.networkTier ?? 'PREMIUM',
     healthCheck: {
       name: local ? names.localHealthCheck : names.nodeHealthCheck,
       firewall: local ? names.localHealthCheckFirewall : names.nodeHealthCheckFirewall,

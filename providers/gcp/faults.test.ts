@@ -34,7 +34,13 @@ async function fakeWith(options: GceFakeOptions = {}, instances = ['node-a', 'no
 }
 
 async function providerFor(fake: GceFake, extra: Record<string, unknown> = {}): Promise<GcpProvider> {
-  const config = GcpConfigSchema.parse({ project: PROJECT, region: REGION, endpoint: fake.endpoint, ...extra });
+  const config = GcpConfigSchema.parse({
+    project: PROJECT,
+    region: REGION,
+    endpoint: fake.endpoint,
+    readRetry: { baseDelayMs: 1, maxDelayMs: 10 },
+    ...extra,
+  });
   const provider = (await gcp.create(testContext('gcp').context, config)) as GcpProvider;
   providers.push(provider);
   return provider;
@@ -97,10 +103,10 @@ describe('the shared node health check', () => {
 });
 
 describe('GCE errors through the provider', () => {
-  test('5xx is RetryableError on reads, gax writes and the legacy health-check module; the next try converges', async () => {
+  test('5xx is RetryableError on reads (once their retries are spent), gax writes and the legacy health-check module; the next try converges', async () => {
     const fake = await fakeWith();
     const p = await providerFor(fake);
-    fake.faults.failNext = { count: 1, status: 503, match: /^GET .*targetPools/ };
+    fake.faults.failNext = { count: 4, status: 503, match: /^GET .*targetPools/ };
     await assert.rejects(
       p.get(spec(6).identity, live()),
       (e) => e instanceof RetryableError && !(e instanceof ThrottledError),

@@ -11,7 +11,7 @@ import {
   RegionOperationsClient,
   TargetPoolsClient,
 } from '@google-cloud/compute';
-import { isNotFound, OperationError, toProviderError } from './errors.ts';
+import { isNotFound, OperationError, statusOf, toProviderError } from './errors.ts';
 import { type AuthFetcher, type HttpHealthCheck, HttpHealthChecks, type RestOperation } from './http-health-checks.ts';
 import { type CallGroup, Limiters, type LimitsConfig, type Priority } from './limits.ts';
 
@@ -37,7 +37,18 @@ export interface GceOptions {
   limits: LimitsConfig;
   /** google-auth-library GoogleAuth (ADC) or, for the fake, a PassThroughClient. */
   auth: AuthFetcher;
+  /** How reads (gets, list pages, operation waits) are retried on 5xx; see READ_RETRY. */
+  readRetry?: ReadRetry;
 }
+
+/** Reads are safe to repeat: a 5xx answer is retried here, up to `attempts` tries in all, with jittered backoff. */
+export interface ReadRetry {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const READ_RETRY: ReadRetry = { attempts: 4, baseDelayMs: 250, maxDelayMs: 4000 };
 
 /** Per call: the caller's signal and how urgent it is. */
 export interface Call {
@@ -57,10 +68,12 @@ export class Gce {
   private readonly regionOps: RegionOperationsClient;
   private readonly globalOps: GlobalOperationsClient;
   private readonly healthChecks: HttpHealthChecks;
+  private readonly readRetry: ReadRetry;
 
   constructor(options: GceOptions) {
     this.project = options.project;
     this.region = options.region;
+    this.readRetry = options.readRetry ?? READ_RETRY;
     this.limiters = new Limiters(options.limits);
     const isPassThrough = options.endpoint?.protocol === 'http';
     const clientOptions = {
@@ -93,7 +106,8 @@ export class Gce {
   // ---- regional addresses ----
   getAddress = (name: string, c: Call) =>
     this.read(`addresses/${name}`, c, (o) => this.addresses.get({ ...this.r, address: name }, o));
-  listAddresses = (c: Call) => this.list('addresses', c, (o) => this.addresses.list({ ...this.r }, o));
+  listAddresses = (c: Call) =>
+    this.list('addresses', c, (pageToken, o) => this.addresses.list({ ...this.r, pageToken }, o));
   insertAddress = (address: Address, c: Call) =>
     this.regional(`insert addresses/${address.name}`, c, (o) =>
       this.addresses.insert({ ...this.r, addressResource: address }, o),
@@ -104,7 +118,8 @@ export class Gce {
   // ---- forwarding rules ----
   getRule = (name: string, c: Call) =>
     this.read(`forwardingRules/${name}`, c, (o) => this.rules.get({ ...this.r, forwardingRule: name }, o));
-  listRules = (c: Call) => this.list('forwardingRules', c, (o) => this.rules.list({ ...this.r }, o));
+  listRules = (c: Call) =>
+    this.list('forwardingRules', c, (pageToken, o) => this.rules.list({ ...this.r, pageToken }, o));
   insertRule = (rule: ForwardingRule, c: Call) =>
     this.regional(`insert forwardingRules/${rule.name}`, c, (o) =>
       this.rules.insert({ ...this.r, forwardingRuleResource: rule }, o),
@@ -117,7 +132,7 @@ export class Gce {
   // ---- target pools ----
   getPool = (name: string, c: Call) =>
     this.read(`targetPools/${name}`, c, (o) => this.pools.get({ ...this.r, targetPool: name }, o));
-  listPools = (c: Call) => this.list('targetPools', c, (o) => this.pools.list({ ...this.r }, o));
+  listPools = (c: Call) => this.list('targetPools', c, (pageToken, o) => this.pools.list({ ...this.r, pageToken }, o));
   insertPool = (pool: TargetPool, c: Call) =>
     this.regional(`insert targetPools/${pool.name}`, c, (o) =>
       this.pools.insert({ ...this.r, targetPoolResource: pool }, o),
@@ -150,7 +165,8 @@ export class Gce {
   // ---- firewalls (global) ----
   getFirewall = (name: string, c: Call) =>
     this.read(`firewalls/${name}`, c, (o) => this.firewalls.get({ project: this.project, firewall: name }, o));
-  listFirewalls = (c: Call) => this.list('firewalls', c, (o) => this.firewalls.list({ project: this.project }, o));
+  listFirewalls = (c: Call) =>
+    this.list('firewalls', c, (pageToken, o) => this.firewalls.list({ project: this.project, pageToken }, o));
   insertFirewall = (firewall: Firewall, c: Call) =>
     this.global(`insert firewalls/${firewall.name}`, c, (o) =>
       this.firewalls.insert({ project: this.project, firewallResource: firewall }, o),
@@ -167,6 +183,10 @@ export class Gce {
   // ---- legacy HTTP health checks (global, REST) ----
   getHealthCheck = (name: string, c: Call) =>
     this.read(`httpHealthChecks/${name}`, c, () => this.healthChecks.get(name, c.signal).then((hc) => [hc]));
+  listHealthChecks = (c: Call) =>
+    this.list('httpHealthChecks', c, (pageToken) =>
+      this.healthChecks.list(pageToken, c.signal).then((page) => [page.items ?? [], null, page]),
+    );
   insertHealthCheck = (hc: HttpHealthCheck, c: Call) =>
     this.global(`insert httpHealthChecks/${hc.name}`, c, () => this.healthChecks.insert(hc, c.signal).then(asLro));
   updateHealthCheck = (hc: HttpHealthCheck, c: Call) =>
@@ -195,10 +215,20 @@ export class Gce {
     return { signal: c.signal, retry: null } as never;
   }
 
+  /**
+   * One page per call: gax's `list()` auto-paginates by default (`autoPaginate: true`), all pages inside one
+   * limiter slot and lost together on one 5xx. Turned off, each page is its own limited, retried read.
+   */
+  private pageOpts(c: Call) {
+    return { signal: c.signal, retry: null, autoPaginate: false } as never;
+  }
+
   /** A GET: the resource, or null when GCE says 404. */
   private async read<T>(what: string, c: Call, fn: (o: never) => Promise<[T, ...unknown[]]>): Promise<T | null> {
     try {
-      const [resource] = await this.limiters.run('read', c.priority, c.signal, () => fn(this.opts(c)));
+      const [resource] = await this.retryingRead(c, () =>
+        this.limiters.run('read', c.priority, c.signal, () => fn(this.opts(c))),
+      );
       return resource;
     } catch (error) {
       if (isNotFound(error)) return null;
@@ -206,12 +236,44 @@ export class Gce {
     }
   }
 
-  private async list<T>(what: string, c: Call, fn: (o: never) => Promise<[T[], ...unknown[]]>): Promise<T[]> {
+  /** Every page of a list (GCE pages at 500 items by default), following nextPageToken to the end. */
+  private async list<T>(
+    what: string,
+    c: Call,
+    fn: (pageToken: string | undefined, o: never) => Promise<[T[], unknown, unknown]>,
+  ): Promise<T[]> {
+    const items: T[] = [];
+    let pageToken: string | undefined;
     try {
-      const [items] = await this.limiters.run('read', c.priority, c.signal, () => fn(this.opts(c)));
+      do {
+        const token = pageToken;
+        const [page, , raw] = await this.retryingRead(c, () =>
+          this.limiters.run('read', c.priority, c.signal, () => fn(token, this.pageOpts(c))),
+        );
+        items.push(...(page ?? []));
+        pageToken = (raw as { nextPageToken?: string | null } | null)?.nextPageToken || undefined;
+      } while (pageToken);
       return items;
     } catch (error) {
       throw toProviderError(error, `list ${what}`);
+    }
+  }
+
+  /**
+   * Runs a read again while GCE answers 5xx, at most `attempts` tries, sleeping a jittered exponential backoff
+   * in between; an abort ends the sleep at once. Other failures (404, 403 rate limits) are the caller's.
+   */
+  private async retryingRead<T>(c: Call, read: () => Promise<T>): Promise<T> {
+    const { attempts, baseDelayMs, maxDelayMs } = this.readRetry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        const status = statusOf(error);
+        if (attempt >= attempts || status === undefined || status < 500) throw error;
+        const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+        await sleep(ceiling / 2 + Math.random() * (ceiling / 2), c.signal);
+      }
     }
   }
 
@@ -244,8 +306,9 @@ export class Gce {
       const [lro] = await this.limiters.run('write', c.priority, c.signal, () => send(this.opts(c)));
       let op = (lro as { latestResponse: Op }).latestResponse;
       while (String(op.status) !== 'DONE') {
-        [op] = await this.limiters.run('operationRead' satisfies CallGroup, c.priority, c.signal, () =>
-          wait(op.name!, this.opts(c)),
+        const name = op.name!;
+        [op] = await this.retryingRead(c, () =>
+          this.limiters.run('operationRead' satisfies CallGroup, c.priority, c.signal, () => wait(name, this.opts(c))),
         );
       }
       const failure = op.error?.errors?.[0];
@@ -257,6 +320,22 @@ export class Gce {
       throw toProviderError(error, what);
     }
   }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The REST module answers a plain Operation; shape it like gax's LRO for `mutate`. */

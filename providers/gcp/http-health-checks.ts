@@ -19,6 +19,11 @@ export interface AuthFetcher {
   fetch(url: string, init: RequestInit): Promise<unknown>;
 }
 
+export interface HttpHealthCheckList {
+  items?: HttpHealthCheck[];
+  nextPageToken?: string;
+}
+
 export interface RestOperation {
   name: string;
   status: string;
@@ -38,8 +43,9 @@ export class HttpHealthChecks {
     return this.send('GET', `/${encodeURIComponent(name)}`, signal);
   }
 
-  list(signal: AbortSignal): Promise<{ items?: HttpHealthCheck[] }> {
-    return this.send('GET', '', signal);
+  /** One page (GCE: up to 500 items); pass its `nextPageToken` back for the next, until there is none. */
+  list(pageToken: string | undefined, signal: AbortSignal): Promise<HttpHealthCheckList> {
+    return this.send('GET', pageToken ? `?pageToken=${encodeURIComponent(pageToken)}` : '', signal);
   }
 
   insert(check: HttpHealthCheck, signal: AbortSignal): Promise<RestOperation> {

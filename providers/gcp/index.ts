@@ -42,6 +42,14 @@ export const GcpConfigSchema = z.strictObject({
       maxConcurrent: z.number().int().positive().default(8),
     })
     .prefault({}),
+  /** Reads (gets, list pages, operation waits) answered 5xx are retried here: attempts in all, jittered backoff. */
+  readRetry: z
+    .strictObject({
+      attempts: z.number().int().min(1).max(10).default(4),
+      baseDelayMs: z.number().int().min(0).default(250),
+      maxDelayMs: z.number().int().min(0).default(4000),
+    })
+    .prefault({}),
 });
 export type GcpConfig = z.output<typeof GcpConfigSchema> & {
   /** From the ProviderContext, not the configuration. */
@@ -82,6 +90,7 @@ export const gcp: ProviderDefinition<z.output<typeof GcpConfigSchema>, GcpOption
       region: config.region,
       endpoint: config.endpoint,
       limits: config.limits,
+      readRetry: config.readRetry,
       auth,
     });
     return new GcpProvider(context, { ...config, clusterName: context.clusterName }, gce);

@@ -32,9 +32,16 @@ import type { Address, Call, Firewall, ForwardingRule, Gce, HttpHealthCheck, Tar
 import type { GcpConfig } from './index.ts';
 import { PRIORITY } from './limits.ts';
 import { clusterDescription, type LoadBalancerNames, namesFor, ownerDescription, ownerOf } from './names.ts';
+import { SharedCheckLock } from './shared-lock.ts';
 
-/** The gcp provider reads no annotations of its own (yet). */
-export type GcpOptions = Record<string, never>;
+/** GKE's annotation for the forwarding rule's (and a reserved address's) network tier: Standard or Premium. */
+export const NETWORK_TIER_ANNOTATION = 'cloud.google.com/network-tier';
+
+/** What checkService reads from a Service's annotations. */
+export interface GcpOptions {
+  /** Absent: PREMIUM, GCE's and GKE's default. */
+  networkTier?: 'PREMIUM' | 'STANDARD';
+}
 
 const URL_BASE = 'https://www.googleapis.com/compute/v1/';
 /** Upstream's batch sizes (reference 2.3): instances in a pool insert, and per add/removeInstance call. */
@@ -63,6 +70,8 @@ export class GcpProvider implements Provider<GcpOptions> {
   private readonly log: LogPort;
   /** Node name -> instance path, for nodes without a gce:// providerID (instances never change zone). */
   private readonly instanceCache = new Map<string, string>();
+  /** Users of the cluster's node health check against its deletion (see shared-lock.ts). */
+  readonly sharedCheck = new SharedCheckLock();
 
   constructor(context: ProviderContext, config: GcpConfig, gce: Gce) {
     this.gce = gce;
@@ -82,7 +91,20 @@ export class GcpProvider implements Provider<GcpOptions> {
     } else if (protocols.has('SCTP')) {
       problems.push({ path: 'spec.ports', reason: 'ProtocolNotSupported', message: 'target pools forward TCP or UDP' });
     }
-    return { options: {}, problems };
+    const options: GcpOptions = {};
+    const tier = service.metadata?.annotations?.[NETWORK_TIER_ANNOTATION];
+    if (tier !== undefined) {
+      // GKE's values, exactly (cloud-provider-gcp's GetServiceNetworkTier is case-sensitive too).
+      if (tier === 'Standard' || tier === 'Premium') options.networkTier = tier === 'Standard' ? 'STANDARD' : 'PREMIUM';
+      else {
+        problems.push({
+          path: `metadata.annotations['${NETWORK_TIER_ANNOTATION}']`,
+          reason: 'InvalidNetworkTier',
+          message: `${NETWORK_TIER_ANNOTATION}: "${tier}" is not a network tier: use Standard or Premium`,
+        });
+      }
+    }
+    return { options, problems };
   }
 
   async stop(): Promise<void> {
@@ -92,8 +114,18 @@ export class GcpProvider implements Provider<GcpOptions> {
   async ensure(spec: Readonly<LoadBalancerSpec<GcpOptions>>, { signal }: CallOptions): Promise<EnsureResult> {
     const why = unsupported(spec);
     if (why) throw new TerminalError('UnsupportedService', why);
-    const call: Call = { signal, priority: PRIORITY.resync };
     const desired = desiredFor(spec);
+    // A user of the shared node check holds the lock shared from observing it to its pool referencing it.
+    if (desired.healthCheck.shared) return this.sharedCheck.shared(signal, () => this.converge(spec, desired, signal));
+    return this.converge(spec, desired, signal);
+  }
+
+  private async converge(
+    spec: Readonly<LoadBalancerSpec<GcpOptions>>,
+    desired: DesiredLoadBalancer,
+    signal: AbortSignal,
+  ): Promise<EnsureResult> {
+    const call: Call = { signal, priority: PRIORITY.resync };
     const observed = await this.observe(desired, call);
     if (!observed.rule) call.priority = PRIORITY.create;
     const state = { ip: (observed.rule?.IPAddress as string | undefined) ?? null };
@@ -178,6 +210,7 @@ export class GcpProvider implements Provider<GcpOptions> {
       this.gce.listPools(call),
       this.gce.listAddresses(call),
       this.gce.listFirewalls(call),
+      this.gce.listHealthChecks(call), // a Local Service's own check, left by an interrupted delete
     ]);
     const owned = new Map<string, LoadBalancerIdentity>();
     for (const resource of lists.flat()) {
@@ -225,17 +258,29 @@ export class GcpProvider implements Provider<GcpOptions> {
     let releaseOurs = observed.address !== null && !desired.staticIp;
     // Our reservation while no static address is wanted and no rule exists: a recreation interrupted half-way.
     // Its IP is the Service's, so the rule created now takes it (released after, like any recreation).
-    if (!desired.staticIp && !observed.rule && observed.address?.address) ruleIp = observed.address.address;
+    // (Only in the wanted tier: a tier change gives the rule a new IP, an address cannot change tier.)
+    const tier = desired.networkTier;
+    if (!desired.staticIp && !observed.rule && observed.address?.address && tierOf(observed.address) === tier) {
+      ruleIp = observed.address.address;
+    }
     if (desired.staticIp) {
       ruleIp = desired.staticIp;
       const ours = observed.address;
+      if (ours?.address === desired.staticIp && tierOf(ours) !== tier) {
+        throw wrongTier(desired.staticIp, tierOf(ours), tier);
+      }
       if (ours?.address !== desired.staticIp) {
         const users = (await this.gce.listAddresses(call)).filter((a) => a.address === desired.staticIp);
         const usersOwn = users.find((a) => a.name !== names.lb);
+        // Checked before anything is deleted: the rule must not go for an address it could not use.
+        if (usersOwn && tierOf(usersOwn) !== tier) throw wrongTier(desired.staticIp, tierOf(usersOwn), tier);
         if (ours) step('delete', 'address', names.lb, () => this.gce.deleteAddress(names.lb, call));
         if (!usersOwn) {
           step('create', 'address', names.lb, () =>
-            this.gce.insertAddress({ name: names.lb, address: desired.staticIp, description: owner }, call),
+            this.gce.insertAddress(
+              { name: names.lb, address: desired.staticIp, description: owner, networkTier: tier },
+              call,
+            ),
           );
         }
       }
@@ -249,6 +294,7 @@ export class GcpProvider implements Provider<GcpOptions> {
       rule !== null &&
       (rule.IPProtocol !== desired.protocol ||
         rule.portRange !== desired.portRange ||
+        tierOf(rule) !== tier ||
         (ruleIp !== null && rule.IPAddress !== ruleIp) ||
         instanceKey(rule.target ?? '') !== instanceKey(poolLink));
     const poolStale =
@@ -257,7 +303,7 @@ export class GcpProvider implements Provider<GcpOptions> {
         (pool.healthChecks ?? []).map(instanceKey).join() !== instanceKey(hcLink));
     const recreateRule = rule !== null && (ruleStale || poolStale);
     if (recreateRule) {
-      if (ruleIp === null && rule.IPAddress) {
+      if (ruleIp === null && rule.IPAddress && tierOf(rule) === tier) {
         // Keep the ephemeral IP across the recreation: reserve it (GCE promotes it), release it afterwards.
         ruleIp = rule.IPAddress;
         releaseOurs = true;
@@ -265,7 +311,7 @@ export class GcpProvider implements Provider<GcpOptions> {
         if (observed.address?.address !== rule.IPAddress) {
           if (observed.address) step('delete', 'address', names.lb, () => this.gce.deleteAddress(names.lb, call));
           step('create', 'address', names.lb, () =>
-            this.gce.insertAddress({ name: names.lb, address: ruleIp, description: owner }, call),
+            this.gce.insertAddress({ name: names.lb, address: ruleIp, description: owner, networkTier: tier }, call),
           );
         }
       }
@@ -322,6 +368,7 @@ export class GcpProvider implements Provider<GcpOptions> {
           portRange: desired.portRange,
           target: poolLink,
           loadBalancingScheme: 'EXTERNAL',
+          networkTier: tier,
         };
         if (ruleIp) resource.IPAddress = ruleIp;
         await this.gce.insertRule(resource, call);
@@ -460,7 +507,11 @@ export class GcpProvider implements Provider<GcpOptions> {
    * Decided from a pool list rather than by trying the delete, so a check still shared costs reads, not a refused
    * write; a 400 "being used by" (a pool created meanwhile) or 404 (deleted meanwhile) is still fine.
    */
-  private async deleteSharedHealthCheckIfUnused(names: LoadBalancerNames, call: Call): Promise<boolean> {
+  private deleteSharedHealthCheckIfUnused(names: LoadBalancerNames, call: Call): Promise<boolean> {
+    return this.sharedCheck.exclusive(call.signal, () => this.deleteSharedHealthCheckIfUnusedLocked(names, call));
+  }
+
+  private async deleteSharedHealthCheckIfUnusedLocked(names: LoadBalancerNames, call: Call): Promise<boolean> {
     const [hc, firewall] = await Promise.all([
       this.gce.getHealthCheck(names.nodeHealthCheck, call),
       this.gce.getFirewall(names.nodeHealthCheckFirewall, call),
@@ -480,6 +531,19 @@ export class GcpProvider implements Provider<GcpOptions> {
     if (firewall) await this.gce.deleteFirewall(names.nodeHealthCheckFirewall, call);
     return true;
   }
+}
+
+/** A regional external address's or rule's tier; GCE reports PREMIUM when none was asked for. */
+function tierOf(resource: { networkTier?: string | null }): string {
+  return resource.networkTier || 'PREMIUM';
+}
+
+function wrongTier(ip: string, has: string, wanted: string): TerminalError {
+  return new TerminalError(
+    'NetworkTierMismatch',
+    `the requested address ${ip} is a ${has} tier address and an address cannot change tier; ` +
+      `request a ${wanted} tier address or set ${NETWORK_TIER_ANNOTATION}: ${has === 'STANDARD' ? 'Standard' : 'Premium'}`,
+  );
 }
 
 function healthCheckDiffers(observed: HttpHealthCheck, desired: HttpHealthCheck): boolean {

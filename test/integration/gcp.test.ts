@@ -9,7 +9,7 @@ import { namesFor } from '../../providers/gcp/names.ts';
 import type { Controller } from '../../src/controller/controller.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import { startGceFake } from '../fakes/gce/server.ts';
-import { createNamespace, ingressIps, readService, startController, waitForSettled } from './support.ts';
+import { createNamespace, ingressIps, readService, startController, waitForEvent, waitForSettled } from './support.ts';
 
 const CLUSTER = 'itest';
 const NS = 'gcp';
@@ -240,10 +240,44 @@ test('drift: a forwarding rule and a target pool deleted behind our back come ba
   assert.deepEqual(observe(svc).firewall?.destinationRanges, [observe(svc).rule?.ip]);
 });
 
+test('network tier: an invalid value is a Warning and no call; Standard, then Premium, recreate the rule in the tier', async () => {
+  const core = cluster.core;
+  const TIER = 'cloud.google.com/network-tier';
+  await core.createNamespacedService({ namespace: NS, body: service('tier', {}, { [TIER]: 'standard' }) });
+  const event = await waitForEvent(core, NS, 'tier', 'InvalidNetworkTier');
+  assert.equal(event.type, 'Warning');
+  assert.match(event.message ?? '', /Standard or Premium/);
+  const svc = (await readService(core, NS, 'tier'))!;
+  assert.equal(observe(svc).rule, undefined, 'nothing built for an invalid tier');
+  assert.equal(observe(svc).instances.length, 0);
+
+  await patchService('tier', { metadata: { annotations: { [TIER]: 'Standard' } } });
+  const standard = await eventually('a Standard rule', () => {
+    const rule = fake.compute.peek(`${P}/regions/${REGION}/forwardingRules/${observe(svc).names.lb}`);
+    return rule?.networkTier === 'STANDARD' ? String(rule.IPAddress) : undefined;
+  });
+  assert.match(standard, /^198\.51\.100\./, "an IP of the fake's Standard range");
+  await eventually('the status to carry it', async () =>
+    ingressIps(await readService(core, NS, 'tier'))[0] === standard ? true : undefined,
+  );
+
+  await patchService('tier', { metadata: { annotations: { [TIER]: 'Premium' } } });
+  const premium = await eventually('a Premium rule', () => {
+    const rule = fake.compute.peek(`${P}/regions/${REGION}/forwardingRules/${observe(svc).names.lb}`);
+    return rule?.networkTier === 'PREMIUM' ? String(rule.IPAddress) : undefined;
+  });
+  assert.match(premium, /^203\.0\.113\./);
+  await eventually('the status to follow', async () =>
+    ingressIps(await readService(core, NS, 'tier'))[0] === premium ? true : undefined,
+  );
+  await waitForSettled(controller!, core, NS);
+  assert.deepEqual(observe(svc).firewall?.destinationRanges, [premium]);
+});
+
 test('quota and 5xx faults: a Service still converges', async () => {
-  // 10% of every request (reads, writes, operation polls) 503, and 1 write per second: each attempt gets a
-  // little further, the queue's backoff retries it, and what exists is observed, not recreated.
-  fake.faults.errorRate = 0.1;
+  // 25% of every request (reads, writes, operation polls) 503, and 1 write per second: reads are retried by the
+  // provider, each attempt gets a little further, the queue's backoff retries it, and what exists is observed.
+  fake.faults.errorRate = 0.25;
   fake.quotas.windowMs = 1_000;
   fake.quotas.limits = { write: 1 };
   const from = fake.log.entries.length;

@@ -10,6 +10,17 @@ export const BASE = 'https://www.googleapis.com/compute/v1';
 
 export type Resource = Record<string, unknown> & { name: string; selfLink: string };
 
+type Tier = 'PREMIUM' | 'STANDARD';
+
+/** A regional external address or rule's tier: PREMIUM when unset (GCE's default); the fake serves these two. */
+function tierOf(r: Resource): Tier {
+  r.networkTier ??= 'PREMIUM';
+  if (r.networkTier !== 'PREMIUM' && r.networkTier !== 'STANDARD') {
+    throw invalidField('networkTier', r.networkTier, 'The fake serves PREMIUM and STANDARD only.');
+  }
+  return r.networkTier;
+}
+
 /** `projects/p/regions/r/targetPools/x` from a full URL, a project-relative or an absolute partial reference. */
 export function refPath(ref: string, project: string): string {
   const at = ref.indexOf('projects/');
@@ -29,11 +40,12 @@ export class Compute {
   readonly operations: Operations;
   /** By resource path (`projects/p/regions/r/targetPools/x`). */
   private readonly resources = new Map<string, Resource>();
-  private readonly range: { first: number; last: number };
+  /** External addresses per network tier: GCE hands out Premium and Standard IPs from different ranges. */
+  private readonly ranges: Record<Tier, { first: number; last: number }>;
   private idCounter = 1000;
 
-  constructor(addressRange: string, operationMs: number) {
-    this.range = hostRange(addressRange);
+  constructor(addressRange: string, operationMs: number, standardRange = '198.51.100.0/24') {
+    this.ranges = { PREMIUM: hostRange(addressRange), STANDARD: hostRange(standardRange) };
     this.operations = new Operations(operationMs);
   }
 
@@ -207,19 +219,28 @@ export class Compute {
   private buildAddress(r: Resource, project: string, region: string): Resource {
     r.region = region;
     r.addressType ??= 'EXTERNAL';
-    r.networkTier ??= 'PREMIUM';
+    const tier = tierOf(r);
     if (r.addressType !== 'EXTERNAL')
       throw invalidField('addressType', r.addressType, 'The fake serves EXTERNAL only.');
     if (r.address !== undefined) {
       const ip = String(r.address);
-      if (!inRange(ip, this.range)) throw invalidField('address', ip, 'The address is not available in this region.');
+      if (!inRange(ip, this.ranges[tier])) {
+        throw invalidField('address', ip, `The address is not available in this region for the ${tier} tier.`);
+      }
       const other = this.addressHolding(ip, project);
       if (other) throw invalidField('address', ip, `IP address is already reserved by '${other.selfLink}'.`);
       const rule = this.ruleHolding(ip, project);
+      if (rule && rule.networkTier !== tier) {
+        throw invalidField(
+          'networkTier',
+          tier,
+          `The address is used by '${rule.selfLink}' of the ${rule.networkTier} tier.`,
+        );
+      }
       r.status = rule ? 'IN_USE' : 'RESERVED';
       r.users = rule ? [rule.selfLink] : [];
     } else {
-      r.address = this.nextFreeIp(project);
+      r.address = this.nextFreeIp(project, tier);
       r.status = 'RESERVED';
       r.users = [];
     }
@@ -273,7 +294,7 @@ export class Compute {
     r.region = region;
     r.loadBalancingScheme ??= 'EXTERNAL';
     r.IPProtocol ??= 'TCP';
-    r.networkTier ??= 'PREMIUM';
+    const tier = tierOf(r);
     if (!r.target && !r.backendService) throw required('target');
     if (r.target) {
       const target = refPath(String(r.target), project);
@@ -319,9 +340,16 @@ export class Compute {
         );
       }
       if (address.region !== region) throw invalidField('IPAddress', given, 'The address is in another region.');
+      if (address.networkTier !== tier) {
+        throw invalidField(
+          'networkTier',
+          tier,
+          `The networkTier of a forwarding rule must be equal to the networkTier of its address (${address.networkTier}).`,
+        );
+      }
       r.IPAddress = address.address;
     } else {
-      r.IPAddress = this.nextFreeIp(project);
+      r.IPAddress = this.nextFreeIp(project, tier);
     }
     return r;
   }
@@ -376,12 +404,13 @@ export class Compute {
     return undefined;
   }
 
-  private nextFreeIp(project: string): string {
+  private nextFreeIp(project: string, tier: Tier): string {
     const taken = new Set<number>();
     for (const r of this.resources.values()) {
       for (const ip of [r.address, r.IPAddress]) if (typeof ip === 'string') taken.add(toInt(ip));
     }
-    for (let n = this.range.first; n <= this.range.last; n++) if (!taken.has(n)) return toIp(n);
+    const range = this.ranges[tier];
+    for (let n = range.first; n <= range.last; n++) if (!taken.has(n)) return toIp(n);
     throw new GceError(403, 'quotaExceeded', `No free external address left for project ${project}.`, 'usageLimits');
   }
 

@@ -90,6 +90,8 @@ export interface Faults {
   errorRate: number;
   /** Added before every answer. */
   latencyMs: number;
+  /** Added before answering requests whose `METHOD /path` matches (on top of `latencyMs`), to order races. */
+  slow?: { match: RegExp; ms: number };
   /** The next N requests (matching `match`, if set) fail with this status; counts down. */
   failNext?: { count: number; status: number; match?: RegExp };
 }

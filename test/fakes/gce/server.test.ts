@@ -159,7 +159,40 @@ describe('GCE fake', () => {
     await mutate('DELETE', `${R}/targetPools/pool2`);
     await mutate('DELETE', `${R}/addresses/ip1`);
     const list = await call('GET', `${R}/addresses`);
-    assert.deepEqual(list.body.items, []);
+    assert.equal(list.body.items, undefined, 'GCE leaves out an empty items list');
+  });
+
+  test('network tiers: each tier its own range; a rule and its address share a tier; promotion keeps the tier', async () => {
+    await mutate('POST', `${R}/targetPools`, { name: 'tier-pool' });
+    const target = 'regions/us-central1/targetPools/tier-pool';
+    await mutate('POST', `${R}/forwardingRules`, { name: 'std', networkTier: 'STANDARD', target });
+    const std = (await call('GET', `${R}/forwardingRules/std`)).body;
+    assert.match(std.IPAddress, /^198\.51\.100\./, 'a Standard ephemeral IP');
+    await mutate('POST', `${R}/forwardingRules`, { name: 'prem', target });
+    const prem = (await call('GET', `${R}/forwardingRules/prem`)).body;
+    assert.equal(prem.networkTier, 'PREMIUM', 'the default');
+    assert.match(prem.IPAddress, /^203\.0\.113\./);
+    // Promoting a live rule's IP: only in the rule's tier.
+    const wrongTier = await call('POST', `${R}/addresses`, { name: 'keep-std', address: std.IPAddress });
+    assert.equal(wrongTier.status, 400, 'a Premium reservation of a Standard IP');
+    await mutate('POST', `${R}/addresses`, { name: 'keep-std', address: std.IPAddress, networkTier: 'STANDARD' });
+    assert.equal((await call('GET', `${R}/addresses/keep-std`)).body.status, 'IN_USE');
+    await mutate('POST', `${R}/addresses`, { name: 'prem-ip', address: '203.0.113.90' });
+    const mismatch = await call('POST', `${R}/forwardingRules`, {
+      name: 'mix',
+      networkTier: 'STANDARD',
+      IPAddress: '203.0.113.90',
+      target,
+    });
+    assert.equal(mismatch.status, 400, 'a Standard rule on a Premium address');
+    assert.equal(
+      (await call('POST', `${R}/addresses`, { name: 'bad', networkTier: 'FANCY' })).status,
+      400,
+      'unknown tier',
+    );
+    for (const name of ['std', 'prem']) await mutate('DELETE', `${R}/forwardingRules/${name}`);
+    for (const name of ['keep-std', 'prem-ip']) await mutate('DELETE', `${R}/addresses/${name}`);
+    await mutate('DELETE', `${R}/targetPools/tier-pool`);
   });
 
   test('firewalls: insert with defaults, patch merges, update replaces', async () => {
@@ -219,6 +252,58 @@ describe('GCE fake', () => {
       assert.equal(limited.log.mutations().length, 3);
     } finally {
       await limited.close();
+    }
+  });
+
+  test('lists page: name order, maxResults (<= 500), nextPageToken until the last page; filters refused', async () => {
+    const paged = await startGceFake({ pageSize: 2 });
+    try {
+      const get = async (query: string) => {
+        const res = await fetch(`${paged.url}${P}/global/httpHealthChecks${query}`);
+        return {
+          status: res.status,
+          body: (await res.json()) as { items?: { name: string }[]; nextPageToken?: string },
+        };
+      };
+      const empty = await get('');
+      assert.equal(empty.status, 200);
+      assert.equal(empty.body.items, undefined, 'an empty list has no items field');
+      for (const name of ['e', 'c', 'a', 'd', 'b']) {
+        await fetch(`${paged.url}${P}/global/httpHealthChecks`, { method: 'POST', body: JSON.stringify({ name }) });
+      }
+      await paged.settled();
+      const names: string[][] = [];
+      let token: string | undefined;
+      do {
+        const page = await get(token ? `?pageToken=${token}` : '');
+        names.push((page.body.items ?? []).map((i) => i.name));
+        token = page.body.nextPageToken;
+      } while (token);
+      assert.deepEqual(names, [['a', 'b'], ['c', 'd'], ['e']], 'the default page size, then the rest');
+      const big = await get('?maxResults=500');
+      assert.deepEqual(big.body.items?.length, 5);
+      assert.equal(big.body.nextPageToken, undefined);
+      const three = await get('?maxResults=3');
+      assert.deepEqual(
+        three.body.items?.map((i) => i.name),
+        ['a', 'b', 'c'],
+      );
+      const rest = await get(`?maxResults=3&pageToken=${three.body.nextPageToken}`);
+      assert.deepEqual(
+        rest.body.items?.map((i) => i.name),
+        ['d', 'e'],
+      );
+      assert.equal((await get('?maxResults=501')).status, 400);
+      assert.equal((await get('?pageToken=bogus')).status, 400);
+      const otherCollection = await fetch(`${paged.url}${P}/global/firewalls?pageToken=${three.body.nextPageToken}`);
+      assert.equal(otherCollection.status, 400, 'a token is bound to its list');
+      assert.equal((await get('?filter=name%3Da')).status, 400, 'filters are not evaluated: refused');
+      assert.equal((await get('?orderBy=name')).status, 400);
+      assert.equal((await get('?pageSize=2')).status, 400, 'an unknown query parameter is refused');
+      const getWithListParam = await fetch(`${paged.url}${P}/global/httpHealthChecks/a?maxResults=1`);
+      assert.equal(getWithListParam.status, 400, 'a get takes no list parameters');
+    } finally {
+      await paged.close();
     }
   });
 

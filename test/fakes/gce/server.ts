@@ -11,6 +11,8 @@ import { type Faults, type LoggedRequest, patternOf, type QuotaGroup, Quotas, Re
 export interface GceFakeOptions {
   /** External addresses are handed out from here (default: TEST-NET-3, never routed). */
   addressRange?: string;
+  /** Standard-tier external addresses (default: TEST-NET-2); `addressRange` is the Premium tier's. */
+  standardAddressRange?: string;
   /** Time from a mutation to its Operation being DONE (default 20 ms). */
   operationMs?: number;
   /** Longest an operations.wait call blocks before answering a not-yet-DONE operation (GCE: about 2 min). */
@@ -22,6 +24,8 @@ export interface GceFakeOptions {
   seed?: number;
   /** Port on 127.0.0.1 (default 0: any free one; the demo picks one so its background process can be found). */
   port?: number;
+  /** Items per list page when the request sets no `maxResults` (GCE: 500; tests lower it to see paging). */
+  pageSize?: number;
 }
 
 export interface GceFake {
@@ -41,12 +45,17 @@ export interface GceFake {
 const PREFIX = '/compute/v1/projects/';
 
 export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFake> {
-  const compute = new Compute(options.addressRange ?? '203.0.113.0/24', options.operationMs ?? 20);
+  const compute = new Compute(
+    options.addressRange ?? '203.0.113.0/24',
+    options.operationMs ?? 20,
+    options.standardAddressRange ?? '198.51.100.0/24',
+  );
   const log = new RequestLog();
   const quotas = new Quotas(options.quotas ?? {}, options.quotaWindowMs);
   const faults: Faults = { errorRate: 0, latencyMs: 0, ...options.faults };
   const random = seeded(options.seed ?? 1);
   const waitMaxMs = options.waitMaxMs ?? 120_000;
+  const pageSize = options.pageSize ?? MAX_RESULTS;
 
   const server = createServer((req, res) => {
     void handle(req, res);
@@ -63,7 +72,8 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     let body: unknown;
     try {
       const raw = await readBody(req);
-      if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+      const delay = faults.latencyMs + (faults.slow?.match.test(`${method} ${path}`) ? faults.slow.ms : 0);
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       if (!path.startsWith(PREFIX)) throw notFound(path);
       const project = path.slice(PREFIX.length).split('/')[0]!;
       const fail = faults.failNext;
@@ -102,6 +112,7 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     if (!collection || extra.length > 0) throw notFound(path);
     const collectionPath = rest.slice(0, i + 1).join('/');
     const resourcePath = `projects/${collectionPath}/${name}`;
+    checkQuery(query, method === 'GET' ? (name ? [] : LIST_PARAMS) : collection === 'operations' ? [] : ['requestId']);
 
     if (collection === 'operations') {
       if (!name) throw notFound(path);
@@ -142,13 +153,37 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     }
   }
 
+  /**
+   * One page of a list, in name order (GCE's default order). `maxResults` 0..500 (absent or 0: `pageSize`),
+   * `pageToken` from the previous page's `nextPageToken`; `items` is absent on an empty page, as GCE sends it.
+   */
   function listBody(collection: string, collectionPath: string, query: URLSearchParams) {
     if (query.get('filter')) {
       throw new GceError(400, 'invalid', 'The fake does not evaluate list filters; filter on the client.');
     }
-    const items = compute.list(collectionPath);
+    if (query.get('orderBy')) {
+      throw new GceError(400, 'invalid', 'The fake does not implement orderBy; sort on the client.');
+    }
+    const raw = query.get('maxResults');
+    let size = pageSize;
+    if (raw !== null) {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw) || n > MAX_RESULTS) {
+        throw invalidParam('maxResults', raw, `Must be an integer from 0 to ${MAX_RESULTS}.`);
+      }
+      if (n > 0) size = n;
+    }
+    const all = compute.list(collectionPath).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let offset = 0;
+    const token = query.get('pageToken');
+    if (token) offset = readPageToken(token, collectionPath);
+    const items = all.slice(offset, offset + size);
     const kind = collection === 'addresses' ? 'address' : collection.slice(0, -1);
-    return { kind: `compute#${kind}List`, id: collectionPath, items, selfLink: `${BASE}/${collectionPath}` };
+    const body: Record<string, unknown> = { kind: `compute#${kind}List`, id: collectionPath };
+    if (items.length > 0) body.items = items;
+    if (offset + size < all.length) body.nextPageToken = pageTokenFor(offset + size, collectionPath);
+    body.selfLink = `${BASE}/${collectionPath}`;
+    return body;
   }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
@@ -170,6 +205,45 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** GCE's largest page (and the default `maxResults`). */
+const MAX_RESULTS = 500;
+
+/** Query parameters a list accepts; mutations accept `requestId`; gets and operations none. */
+const LIST_PARAMS = ['filter', 'maxResults', 'orderBy', 'pageToken', 'returnPartialSuccess'];
+/** Google's system parameters, accepted on every method. */
+const SYSTEM_PARAMS = ['alt', 'fields', 'key', 'prettyPrint', 'quotaUser', 'userIp', 'callback', 'access_token'];
+
+/** GCE refuses a query parameter the method does not define (400 "Cannot bind query parameter"). */
+function checkQuery(query: URLSearchParams, allowed: string[]): void {
+  for (const key of query.keys()) {
+    if (allowed.includes(key) || SYSTEM_PARAMS.includes(key) || key.startsWith('$')) continue;
+    throw new GceError(
+      400,
+      'invalid',
+      `Invalid JSON payload received. Unknown name "${key}": Cannot bind query parameter. Field '${key}' could not be found in request message.`,
+    );
+  }
+}
+
+function invalidParam(name: string, value: string, why: string) {
+  return new GceError(400, 'invalid', `Invalid value for field '${name}': '${value}'. ${why}`);
+}
+
+/** Opaque to clients: the offset of the next page, bound to the collection it came from. */
+function pageTokenFor(offset: number, collectionPath: string): string {
+  return Buffer.from(JSON.stringify({ o: offset, c: collectionPath })).toString('base64url');
+}
+
+function readPageToken(token: string, collectionPath: string): number {
+  try {
+    const { o, c } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { o: unknown; c: unknown };
+    if (c === collectionPath && Number.isInteger(o) && (o as number) >= 0) return o as number;
+  } catch {
+    // fall through
+  }
+  throw invalidParam('pageToken', token, 'The page token is not valid for this list.');
 }
 
 /** Where each collection lives. */
