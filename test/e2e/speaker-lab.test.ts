@@ -7,8 +7,11 @@
 // asking; once the apiserver is back, the new announcing node is reported on the Service; the killed speaker
 // restarted rejoins and takes its address back with never two answers to one request; the owner's link taken down
 // fences it (minority: it holds nothing) while the others take over; a `Local` Service's address is announced only by
-// the node with its ready endpoint, and follows the endpoint when it moves.
-// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping and curl.
+// the node with its ready endpoint, and follows the endpoint when it moves. Each node namespace also runs a web
+// server reached through a kube-proxy-like DNAT rule (nftables) for the Service addresses and a kube-proxy stand-in
+// health endpoint that its speaker checks: `curl` to the Service address is served by the owner, and by the new owner
+// after each failure; the stand-in turned unhealthy makes its node give the address up.
+// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping, nftables and curl.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -26,7 +29,7 @@ import { ANNOUNCING_NODE_ANNOTATION } from '../../providers/metal/speaker/speake
 import { OWNER_CLASS_ANNOTATION } from '../../src/desired/annotations.ts';
 import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
 import { ApiserverProxy } from './support/apiserver-proxy.ts';
-import { isRoot, Lab, probe, sh, sleep } from './support/lab.ts';
+import { isRoot, Lab, NodeServer, probe, servedBy, sh, sleep } from './support/lab.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
 const CLASS = 'drawbridge.io/metal';
@@ -103,6 +106,7 @@ class SpeakerProcess {
       ...['netns', 'exec', ns, process.execPath, BIN, 'speaker', '--node', node.name, '--interface', ifname],
       ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig, '--probation', '0'],
       ...['--garp-count', '3', '--garp-interval', '200', '--metrics-bind-address', '127.0.0.1:9470'],
+      ...['--node-health-url', 'http://127.0.0.1:10256/healthz'],
     ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(logPath);
@@ -131,6 +135,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   let logDir = '';
   const namespaces = new Map<string, string>();
   const speakers = new Map<string, SpeakerProcess>();
+  const servers = new Map<string, NodeServer>();
   let proxy: ApiserverProxy | undefined;
   let passed = 0;
   let startSpeaker: (node: (typeof NODES)[number]) => Promise<void> = async () => {};
@@ -219,6 +224,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       const ifname = lab.ifname(`n${node.name.slice(-1)}`);
       await attach(ns, ifname, lab.ifname(`ln${node.name.slice(-1)}`), node.mac);
       await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', ifname);
+      servers.set(node.name, await NodeServer.start(ns, node.name, node.ip, [VIP, VIP_LOCAL]));
     }
     startSpeaker = async (node) => {
       const log = join(logDir, `${node.name}-${performance.now().toFixed(0)}.log`);
@@ -247,15 +253,22 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
 
   after(async () => {
     for (const speaker of speakers.values()) speaker.kill();
+    for (const server of servers.values()) server.stop();
     await proxy?.stop();
     await lab.deleteAll();
     // The speakers' logs are kept only when something failed, for the message that names them.
-    if (passed === 9 && logDir !== '') await rm(logDir, { recursive: true, force: true });
+    if (passed === 11 && logDir !== '') await rm(logDir, { recursive: true, force: true });
   });
 
   it('arping from the client gets exactly one reply per request, with the owner’s MAC', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]], `owner ${owner}; logs in ${logDir}`);
+    passed++;
+  });
+
+  it('curl to the Service address is served by the owner, through its kube-proxy-like DNAT rule', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    for (let i = 0; i < 3; i++) assert.equal(await servedBy(client, VIP), owner, `request ${i}; logs in ${logDir}`);
     passed++;
   });
 
@@ -310,6 +323,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     );
     assert.match(entry, new RegExp(`lladdr ${MAC_OF[successor]}`), `after ${movedMs} ms; logs in ${logDir}`);
     assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    assert.equal(await servedBy(client, VIP), successor);
     passed++;
   });
 
@@ -365,6 +379,32 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
+  it('the owner’s kube-proxy stand-in turns unhealthy: it gives the address up, traffic flows through another node', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    assert.equal(await servedBy(client, VIP), owner);
+    const failedAt = performance.now();
+    await servers.get(owner)!.setHealthy(false);
+    let served = '';
+    while (performance.now() - failedAt < 10_000) {
+      served = await servedBy(client, VIP);
+      if (served === successor) break;
+      await sleep(10);
+    }
+    const movedMs = Math.round(performance.now() - failedAt);
+    console.log(`lab failover_ms kind=kube-proxy-unhealthy served_by_new_node=${movedMs} (${owner} -> ${successor})`);
+    assert.equal(served, successor, `after ${movedMs} ms; logs in ${logDir}`);
+    assert.equal(await metric(owner, 'drawbridge_speaker_eligible'), 0);
+    assert.deepEqual(await heldBy(), [successor]);
+    assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    // Healthy again: after its probation (0 here) it is eligible and takes its address back.
+    await servers.get(owner)!.setHealthy(true);
+    await eventually('the address back on its owner', async () => {
+      const held = await heldBy();
+      return held.length === 1 && held[0] === owner ? true : undefined;
+    });
+    passed++;
+  });
+
   it('the owner’s link goes down: it fences itself, the others take over and the client’s entry moves', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     await eventually('the client’s entry on the owner again', async () =>
@@ -387,6 +427,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     );
     assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
     assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    assert.equal(await servedBy(client, VIP), successor);
     passed++;
   });
 

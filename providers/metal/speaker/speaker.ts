@@ -29,6 +29,16 @@ export interface SpeakerOptions {
   burstCount: number;
   burstIntervalMs: number;
   repeatMs: number;
+  /**
+   * The node's kube-proxy health endpoint (kube-proxy serves `http://127.0.0.1:10256/healthz`), checked every
+   * `nodeHealthIntervalMs`; undefined: not checked. Two failed checks in a row (an answer other than 2xx, or none
+   * within `nodeHealthTimeoutMs`) make this node ineligible: it stops answering and fans that out, so the others take
+   * its addresses over through the same rendezvous choice; it becomes eligible again after `probationMs` of passing
+   * checks.
+   */
+  nodeHealthUrl?: string;
+  nodeHealthIntervalMs?: number;
+  nodeHealthTimeoutMs?: number;
   /** host:port for /metrics, or undefined for none. */
   metricsAddress?: string;
   membership?: Partial<MembershipConfig>;
@@ -52,7 +62,8 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     host: o.bindHost,
     port: o.port,
     seeds: o.peers,
-    eligible: o.probationMs <= 0,
+    // With a health endpoint to check, not eligible before its first answer.
+    eligible: o.probationMs <= 0 && o.nodeHealthUrl === undefined,
     config: o.membership,
   });
   const machine = membership.machine;
@@ -222,7 +233,58 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
           for (const ip of held.keys()) responder.announce(ip);
         }, o.repeatMs)
       : undefined;
-  const probationTimer = o.probationMs > 0 ? setTimeout(() => machine.setEligible(true), o.probationMs) : undefined;
+  // Eligible = probation over and the node healthy; the machine fans out every change of it at once.
+  let probationOver = o.probationMs <= 0;
+  const health = { healthy: o.nodeHealthUrl === undefined, failures: 0, passingSince: -1, checks: 0 };
+  const setEligible = () => {
+    const eligible = probationOver && health.healthy;
+    if (eligible !== machine.isEligible()) log.warn({ eligible, nodeHealthy: health.healthy }, 'eligibility changed');
+    machine.setEligible(eligible);
+  };
+  const probationTimer =
+    o.probationMs > 0
+      ? setTimeout(() => {
+          probationOver = true;
+          setEligible();
+        }, o.probationMs)
+      : undefined;
+  let healthInFlight = false;
+  const checkHealth = async () => {
+    if (healthInFlight || o.nodeHealthUrl === undefined) return;
+    healthInFlight = true;
+    let ok = false;
+    try {
+      const response = await fetch(o.nodeHealthUrl, { signal: AbortSignal.timeout(o.nodeHealthTimeoutMs ?? 250) });
+      await response.arrayBuffer();
+      ok = response.ok;
+    } catch {
+      ok = false;
+    } finally {
+      healthInFlight = false;
+    }
+    if (stopped) return;
+    const now = performance.now();
+    health.checks++;
+    if (ok) {
+      health.failures = 0;
+      if (health.passingSince < 0) health.passingSince = now;
+      // The first answer ever makes the node healthy at once (probation covers start-up); a recovery waits.
+      if (!health.healthy && (health.checks === 1 || now - health.passingSince >= o.probationMs)) {
+        health.healthy = true;
+        setEligible();
+      }
+    } else {
+      health.passingSince = -1;
+      if (++health.failures >= 2 && health.healthy) {
+        health.healthy = false;
+        log.warn({ url: o.nodeHealthUrl }, 'node health check failing: leaving eligibility');
+        setEligible();
+      }
+    }
+  };
+  const healthTimer =
+    o.nodeHealthUrl === undefined ? undefined : setInterval(() => void checkHealth(), o.nodeHealthIntervalMs ?? 100);
+  void checkHealth();
 
   let metricsServer: Awaited<ReturnType<typeof startObservabilityServer>> | undefined;
   if (o.metricsAddress !== undefined) {
@@ -242,6 +304,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       partition: () => partition,
       apiserverReachable: () => apiReachable,
       membershipDatagrams: () => membership.traffic,
+      eligible: () => machine.isEligible(),
     });
     metricsServer = await startObservabilityServer({
       host: o.metricsAddress.slice(0, at).replace(/^\[|\]$/g, ''),
@@ -264,7 +327,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       // Stop answering first, then tell the others, so there is never a moment two nodes answer.
       stopped = true;
       held.clear();
-      for (const timer of [recomputeTimer, apiTimer, repeatTimer, reportTimer]) clearInterval(timer);
+      for (const timer of [recomputeTimer, apiTimer, repeatTimer, reportTimer, healthTimer]) clearInterval(timer);
       clearTimeout(probationTimer);
       responder.close();
       await membership.stop();

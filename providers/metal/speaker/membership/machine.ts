@@ -139,6 +139,11 @@ export class MembershipMachine {
     return out;
   }
 
+  /** Whether we may announce, as we tell the others. */
+  isEligible(): boolean {
+    return this.eligible;
+  }
+
   /** Announces a change of our own eligibility (probation over, kube-proxy unhealthy...) to everyone at once. */
   setEligible(eligible: boolean): void {
     if (eligible === this.eligible) return;
