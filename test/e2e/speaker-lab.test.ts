@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
 import { ownerOf } from '../../providers/metal/speaker/owner.ts';
 import { ADDON_PATH } from '../../providers/metal/speaker/packet-socket.ts';
@@ -136,6 +136,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   const namespaces = new Map<string, string>();
   const speakers = new Map<string, SpeakerProcess>();
   const servers = new Map<string, NodeServer>();
+  let controller: ChildProcess | undefined;
   let proxy: ApiserverProxy | undefined;
   let passed = 0;
   let startSpeaker: (node: (typeof NODES)[number]) => Promise<void> = async () => {};
@@ -254,6 +255,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   after(async () => {
     for (const speaker of speakers.values()) speaker.kill();
     for (const server of servers.values()) server.stop();
+    controller?.kill('SIGKILL');
     await proxy?.stop();
     await lab.deleteAll();
     // The speakers' logs are kept only when something failed, for the message that names them.
@@ -405,10 +407,32 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
-  it('the owner’s link goes down: it fences itself, the others take over and the client’s entry moves', async (t) => {
+  it('the owner, which also runs the controller’s leader, loses its link: it fences itself, the others take over and the client’s entry moves', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     await eventually('the client’s entry on the owner again', async () =>
       (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined,
+    );
+    // The controller (metal provider, leader election on) runs on the owning node and holds the leader Lease: its
+    // death must not delay the failover (nothing on that path waits for a controller or a Lease).
+    const identity = `controller-on-${owner}`;
+    controller = spawn(
+      'ip',
+      [
+        ...['netns', 'exec', namespaces.get(owner)!, process.execPath, BIN, 'controller', '--provider', 'metal'],
+        ...['--kubeconfig', join(logDir, 'kubeconfig'), '--identity', identity, '--metrics-bind-address', '0'],
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'] },
+    );
+    const coordination = cluster!.kubeConfig.makeApiClient(CoordinationV1Api);
+    await eventually(
+      'the controller on the owning node holds the leader Lease',
+      async () => {
+        const lease = await coordination
+          .readNamespacedLease({ name: 'drawbridge-controller', namespace: 'kube-system' })
+          .catch(() => undefined);
+        return lease?.spec?.holderIdentity === identity ? true : undefined;
+      },
+      30_000,
     );
     const downAt = performance.now();
     await sh('ip', '-n', namespaces.get(owner)!, 'link', 'set', nodeIf(owner), 'down');
@@ -428,6 +452,10 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
     assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
     assert.equal(await servedBy(client, VIP), successor);
+    // Still the Lease holder on paper (cut off, it cannot give it up): the failover did not wait for it.
+    const lease = await coordination.readNamespacedLease({ name: 'drawbridge-controller', namespace: 'kube-system' });
+    assert.equal(lease.spec?.holderIdentity, identity);
+    controller.kill('SIGKILL');
     passed++;
   });
 
