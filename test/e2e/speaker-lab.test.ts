@@ -10,8 +10,10 @@
 // the node with its ready endpoint, and follows the endpoint when it moves. Each node namespace also runs a web
 // server reached through a kube-proxy-like DNAT rule (nftables) for the Service addresses and a kube-proxy stand-in
 // health endpoint that its speaker checks: `curl` to the Service address is served by the owner, and by the new owner
-// after each failure; the stand-in turned unhealthy makes its node give the address up.
-// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping, nftables and curl.
+// after each failure; the stand-in turned unhealthy makes its node give the address up, and healthy again takes it
+// back, while a tcpdump capture on the bridge shows the claims to the address pass from one MAC to the other, never
+// interleaved.
+// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping, nftables, tcpdump and curl.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -32,6 +34,7 @@ import { ApiserverProxy } from './support/apiserver-proxy.ts';
 import { isRoot, Lab, NodeServer, probe, servedBy, sh, sleep } from './support/lab.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
+const FLOOD_MAIN = fileURLToPath(new URL('../bench/arp-flood-main.ts', import.meta.url));
 const CLASS = 'drawbridge.io/metal';
 // A subnet per test process, so the host-side route cannot collide with another run's.
 const SUB = `10.201.${process.pid % 250}`;
@@ -381,9 +384,21 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
-  it('the owner’s kube-proxy stand-in turns unhealthy: it gives the address up, traffic flows through another node', async (t) => {
+  it('the owner’s kube-proxy stand-in turns unhealthy, then healthy: the address moves away and back, and a capture on the LAN never shows two nodes claiming it', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     assert.equal(await servedBy(client, VIP), owner);
+    // A capture on the LAN bridge for the whole move and the move back, while the client asks 200 times a second.
+    const captured = await captureAnswers(VIP, 5, async () => {
+      await moveAwayAndBack();
+    });
+    // Every ARP frame that claims the address (reply, gratuitous request or reply), in order: first only the owner,
+    // then only the successor, then only the owner again; never the two interleaved.
+    const runs = captured.filter((mac, i) => i === 0 || captured[i - 1] !== mac);
+    assert.deepEqual(runs, [MAC_OF[owner], MAC_OF[successor], MAC_OF[owner]], `answers ${captured.join(' ')}`);
+    passed++;
+  });
+
+  async function moveAwayAndBack(): Promise<void> {
     const failedAt = performance.now();
     await servers.get(owner)!.setHealthy(false);
     let served = '';
@@ -404,8 +419,43 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       const held = await heldBy();
       return held.length === 1 && held[0] === owner ? true : undefined;
     });
-    passed++;
-  });
+  }
+
+  /**
+   * Runs `during` while tcpdump captures ARP on the LAN bridge and the client sends 200 ARP requests a second for `ip`
+   * for `seconds`; returns the source MAC of every frame that claims `ip` (replies and gratuitous ARPs), in order.
+   */
+  async function captureAnswers(ip: string, seconds: number, during: () => Promise<void>): Promise<string[]> {
+    const tcpdump = spawn('ip', ['netns', 'exec', lab.ns('lan'), 'tcpdump', '-i', 'br0', '-nn', '-e', '-l', 'arp'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const frames: string[] = [];
+    createInterface({ input: tcpdump.stdout! }).on('line', (line) => frames.push(line));
+    await new Promise<void>((resolve) => {
+      tcpdump.stderr!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening on')) resolve();
+      });
+    });
+    const flood = spawn(
+      'ip',
+      ['netns', 'exec', client, process.execPath, FLOOD_MAIN, clientIf, `${SUB}.1`, ip, '200', String(seconds)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const flooded = new Promise((resolve) => flood.once('exit', resolve));
+    const escaped = ip.replaceAll('.', '\\.');
+    const claims = new RegExp(`(Reply ${escaped} is-at|Request who-has ${escaped} tell ${escaped},)`);
+    // The sender takes a moment to start: begin only once its requests are being answered.
+    await eventually('the capture sees the address answered', async () =>
+      frames.some((line) => claims.test(line)) ? true : undefined,
+    );
+    await during();
+    await flooded;
+    await sleep(200);
+    const stopped = new Promise((resolve) => tcpdump.once('exit', resolve));
+    tcpdump.kill('SIGTERM');
+    await stopped;
+    return frames.filter((line) => claims.test(line)).map((line) => line.split(' ')[1]!.toLowerCase());
+  }
 
   it('the owner, which also runs the controller’s leader, loses its link: it fences itself, the others take over and the client’s entry moves', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');

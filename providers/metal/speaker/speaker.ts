@@ -14,6 +14,8 @@ import { startResponder } from './responder.ts';
 import { type AnnouncedService, assignments, ownedAddresses } from './table.ts';
 
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
+/** The soonest the others can take a silent member's addresses over: first missed ack, indirect probe, suspicion. */
+const MIN_TAKEOVER_MS = 250;
 
 export interface SpeakerOptions {
   node: string;
@@ -39,6 +41,8 @@ export interface SpeakerOptions {
   nodeHealthUrl?: string;
   nodeHealthIntervalMs?: number;
   nodeHealthTimeoutMs?: number;
+  /** After becoming eligible, wait this long before taking addresses from live owners (default 200 ms). */
+  plannedMoveDelayMs?: number;
   /** host:port for /metrics, or undefined for none. */
   metricsAddress?: string;
   membership?: Partial<MembershipConfig>;
@@ -73,6 +77,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   let apiReachable = false;
   const fence = new Fence();
   let stopped = false;
+  let quorumLostAt = Number.NEGATIVE_INFINITY;
+  const plannedMoveDelayMs = o.plannedMoveDelayMs ?? 200;
+  // When this node last became eligible (see recompute: planned moves).
+  let eligibleSince = machine.isEligible() ? performance.now() : Number.NEGATIVE_INFINITY;
 
   const responder = startResponder({
     ifname: o.ifname,
@@ -114,7 +122,14 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     if (next !== partition) {
       log.warn({ partition: next, reachable: q.reachable, reference: q.reference }, 'partition state changed');
       // Just lost quorum: ask the apiserver now whether we are cut off from everything or only from the members.
-      if (partition === 'quorum') void checkApi();
+      if (partition === 'quorum') {
+        void checkApi();
+        quorumLostAt = now;
+      }
+      // Back in the quorum after long enough for the others to have taken our addresses over (a healed partition):
+      // taking them back is a planned move from live owners. A shorter blip (a starved event loop tripping the
+      // isolation fence) moved nothing: nobody can take over in less than the membership's minimum detection time.
+      if (next === 'quorum' && now - quorumLostAt >= MIN_TAKEOVER_MS) eligibleSince = now;
       partition = next;
     }
     const table = { self: o.node, services, members: machine.eligibleMembers(), ...inputs };
@@ -140,11 +155,16 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       responder.unwatch(ip);
       log.info({ address: ip }, 'stopped announcing');
     }
+    // A planned move (we just became eligible: probation over, health back, a healed partition): the old owner is
+    // alive and stops when our fan-out reaches it, so we start only plannedMoveDelayMs after it, a short gap rather
+    // than a moment where both answer. Takeovers from dead or ineligible members are not delayed.
+    const settling = now - eligibleSince < plannedMoveDelayMs;
     for (const [ip, keys] of owned) {
       if (held.has(ip)) {
         held.set(ip, keys);
         continue;
       }
+      if (settling) continue; // the 25 ms timer comes back for it
       held.set(ip, keys);
       responder.watch(ip);
       burst(ip);
@@ -238,7 +258,9 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   const health = { healthy: o.nodeHealthUrl === undefined, failures: 0, passingSince: -1, checks: 0 };
   const setEligible = () => {
     const eligible = probationOver && health.healthy;
-    if (eligible !== machine.isEligible()) log.warn({ eligible, nodeHealthy: health.healthy }, 'eligibility changed');
+    if (eligible === machine.isEligible()) return;
+    log.warn({ eligible, nodeHealthy: health.healthy }, 'eligibility changed');
+    if (eligible) eligibleSince = performance.now();
     machine.setEligible(eligible);
   };
   const probationTimer =
