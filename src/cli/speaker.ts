@@ -27,6 +27,7 @@ interface SpeakerFlags {
   garpInterval: number;
   garpRepeat: number;
   metricsBindAddress?: string;
+  nodeHealthUrl: string;
   logLevel: string;
 }
 
@@ -49,6 +50,11 @@ export function registerSpeaker(program: Command): void {
     .option('--garp-count <n>', 'gratuitous ARP / unsolicited NA rounds when taking an address over', num, 3)
     .option('--garp-interval <ms>', 'milliseconds between those rounds', num, 300)
     .option('--garp-repeat <seconds>', 'repeat one round for every held address this often (0: never)', num, 10)
+    .option(
+      '--node-health-url <url>',
+      'this node’s kube-proxy health endpoint; failing twice in a row makes the node give its addresses up ("none": not checked)',
+      'http://127.0.0.1:10256/healthz',
+    )
     .option('--metrics-bind-address <host:port>', 'serve /metrics, /healthz and /readyz here')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: SpeakerFlags) => {
@@ -70,6 +76,7 @@ export function registerSpeaker(program: Command): void {
         burstIntervalMs: flags.garpInterval,
         repeatMs: flags.garpRepeat * 1000,
         metricsAddress: flags.metricsBindAddress,
+        nodeHealthUrl: flags.nodeHealthUrl === 'none' ? undefined : flags.nodeHealthUrl,
         log,
       });
       const stop = async () => {

@@ -7,8 +7,13 @@
 // asking; once the apiserver is back, the new announcing node is reported on the Service; the killed speaker
 // restarted rejoins and takes its address back with never two answers to one request; the owner's link taken down
 // fences it (minority: it holds nothing) while the others take over; a `Local` Service's address is announced only by
-// the node with its ready endpoint, and follows the endpoint when it moves.
-// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping and curl.
+// the node with its ready endpoint, and follows the endpoint when it moves. Each node namespace also runs a web
+// server reached through a kube-proxy-like DNAT rule (nftables) for the Service addresses and a kube-proxy stand-in
+// health endpoint that its speaker checks: `curl` to the Service address is served by the owner, and by the new owner
+// after each failure; the stand-in turned unhealthy makes its node give the address up, and healthy again takes it
+// back, while a tcpdump capture on the bridge shows the claims to the address pass from one MAC to the other, never
+// interleaved.
+// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping, nftables, tcpdump and curl.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -18,7 +23,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
 import { ownerOf } from '../../providers/metal/speaker/owner.ts';
 import { ADDON_PATH } from '../../providers/metal/speaker/packet-socket.ts';
@@ -26,9 +31,10 @@ import { ANNOUNCING_NODE_ANNOTATION } from '../../providers/metal/speaker/speake
 import { OWNER_CLASS_ANNOTATION } from '../../src/desired/annotations.ts';
 import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
 import { ApiserverProxy } from './support/apiserver-proxy.ts';
-import { isRoot, Lab, probe, sh, sleep } from './support/lab.ts';
+import { isRoot, Lab, NodeServer, probe, servedBy, sh, sleep } from './support/lab.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
+const FLOOD_MAIN = fileURLToPath(new URL('../bench/arp-flood-main.ts', import.meta.url));
 const CLASS = 'drawbridge.io/metal';
 // A subnet per test process, so the host-side route cannot collide with another run's.
 const SUB = `10.201.${process.pid % 250}`;
@@ -103,6 +109,7 @@ class SpeakerProcess {
       ...['netns', 'exec', ns, process.execPath, BIN, 'speaker', '--node', node.name, '--interface', ifname],
       ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig, '--probation', '0'],
       ...['--garp-count', '3', '--garp-interval', '200', '--metrics-bind-address', '127.0.0.1:9470'],
+      ...['--node-health-url', 'http://127.0.0.1:10256/healthz'],
     ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(logPath);
@@ -131,6 +138,8 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   let logDir = '';
   const namespaces = new Map<string, string>();
   const speakers = new Map<string, SpeakerProcess>();
+  const servers = new Map<string, NodeServer>();
+  let controller: ChildProcess | undefined;
   let proxy: ApiserverProxy | undefined;
   let passed = 0;
   let startSpeaker: (node: (typeof NODES)[number]) => Promise<void> = async () => {};
@@ -219,6 +228,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       const ifname = lab.ifname(`n${node.name.slice(-1)}`);
       await attach(ns, ifname, lab.ifname(`ln${node.name.slice(-1)}`), node.mac);
       await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', ifname);
+      servers.set(node.name, await NodeServer.start(ns, node.name, node.ip, [VIP, VIP_LOCAL]));
     }
     startSpeaker = async (node) => {
       const log = join(logDir, `${node.name}-${performance.now().toFixed(0)}.log`);
@@ -247,15 +257,23 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
 
   after(async () => {
     for (const speaker of speakers.values()) speaker.kill();
+    for (const server of servers.values()) server.stop();
+    controller?.kill('SIGKILL');
     await proxy?.stop();
     await lab.deleteAll();
     // The speakers' logs are kept only when something failed, for the message that names them.
-    if (passed === 9 && logDir !== '') await rm(logDir, { recursive: true, force: true });
+    if (passed === 11 && logDir !== '') await rm(logDir, { recursive: true, force: true });
   });
 
   it('arping from the client gets exactly one reply per request, with the owner’s MAC', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]], `owner ${owner}; logs in ${logDir}`);
+    passed++;
+  });
+
+  it('curl to the Service address is served by the owner, through its kube-proxy-like DNAT rule', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    for (let i = 0; i < 3; i++) assert.equal(await servedBy(client, VIP), owner, `request ${i}; logs in ${logDir}`);
     passed++;
   });
 
@@ -310,6 +328,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     );
     assert.match(entry, new RegExp(`lladdr ${MAC_OF[successor]}`), `after ${movedMs} ms; logs in ${logDir}`);
     assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    assert.equal(await servedBy(client, VIP), successor);
     passed++;
   });
 
@@ -365,10 +384,105 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
-  it('the owner’s link goes down: it fences itself, the others take over and the client’s entry moves', async (t) => {
+  it('the owner’s kube-proxy stand-in turns unhealthy, then healthy: the address moves away and back, and a capture on the LAN never shows two nodes claiming it', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    assert.equal(await servedBy(client, VIP), owner);
+    // A capture on the LAN bridge for the whole move and the move back, while the client asks 200 times a second.
+    const captured = await captureAnswers(VIP, 5, async () => {
+      await moveAwayAndBack();
+    });
+    // Every ARP frame that claims the address (reply, gratuitous request or reply), in order: first only the owner,
+    // then only the successor, then only the owner again; never the two interleaved.
+    const runs = captured.filter((mac, i) => i === 0 || captured[i - 1] !== mac);
+    assert.deepEqual(runs, [MAC_OF[owner], MAC_OF[successor], MAC_OF[owner]], `answers ${captured.join(' ')}`);
+    passed++;
+  });
+
+  async function moveAwayAndBack(): Promise<void> {
+    const failedAt = performance.now();
+    await servers.get(owner)!.setHealthy(false);
+    let served = '';
+    while (performance.now() - failedAt < 10_000) {
+      served = await servedBy(client, VIP);
+      if (served === successor) break;
+      await sleep(10);
+    }
+    const movedMs = Math.round(performance.now() - failedAt);
+    console.log(`lab failover_ms kind=kube-proxy-unhealthy served_by_new_node=${movedMs} (${owner} -> ${successor})`);
+    assert.equal(served, successor, `after ${movedMs} ms; logs in ${logDir}`);
+    assert.equal(await metric(owner, 'drawbridge_speaker_eligible'), 0);
+    assert.deepEqual(await heldBy(), [successor]);
+    assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    // Healthy again: after its probation (0 here) it is eligible and takes its address back.
+    await servers.get(owner)!.setHealthy(true);
+    await eventually('the address back on its owner', async () => {
+      const held = await heldBy();
+      return held.length === 1 && held[0] === owner ? true : undefined;
+    });
+  }
+
+  /**
+   * Runs `during` while tcpdump captures ARP on the LAN bridge and the client sends 200 ARP requests a second for `ip`
+   * for `seconds`; returns the source MAC of every frame that claims `ip` (replies and gratuitous ARPs), in order.
+   */
+  async function captureAnswers(ip: string, seconds: number, during: () => Promise<void>): Promise<string[]> {
+    const tcpdump = spawn('ip', ['netns', 'exec', lab.ns('lan'), 'tcpdump', '-i', 'br0', '-nn', '-e', '-l', 'arp'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const frames: string[] = [];
+    createInterface({ input: tcpdump.stdout! }).on('line', (line) => frames.push(line));
+    await new Promise<void>((resolve) => {
+      tcpdump.stderr!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening on')) resolve();
+      });
+    });
+    const flood = spawn(
+      'ip',
+      ['netns', 'exec', client, process.execPath, FLOOD_MAIN, clientIf, `${SUB}.1`, ip, '200', String(seconds)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const flooded = new Promise((resolve) => flood.once('exit', resolve));
+    const escaped = ip.replaceAll('.', '\\.');
+    const claims = new RegExp(`(Reply ${escaped} is-at|Request who-has ${escaped} tell ${escaped},)`);
+    // The sender takes a moment to start: begin only once its requests are being answered.
+    await eventually('the capture sees the address answered', async () =>
+      frames.some((line) => claims.test(line)) ? true : undefined,
+    );
+    await during();
+    await flooded;
+    await sleep(200);
+    const stopped = new Promise((resolve) => tcpdump.once('exit', resolve));
+    tcpdump.kill('SIGTERM');
+    await stopped;
+    return frames.filter((line) => claims.test(line)).map((line) => line.split(' ')[1]!.toLowerCase());
+  }
+
+  it('the owner, which also runs the controller’s leader, loses its link: it fences itself, the others take over and the client’s entry moves', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     await eventually('the client’s entry on the owner again', async () =>
       (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined,
+    );
+    // The controller (metal provider, leader election on) runs on the owning node and holds the leader Lease: its
+    // death must not delay the failover (nothing on that path waits for a controller or a Lease).
+    const identity = `controller-on-${owner}`;
+    controller = spawn(
+      'ip',
+      [
+        ...['netns', 'exec', namespaces.get(owner)!, process.execPath, BIN, 'controller', '--provider', 'metal'],
+        ...['--kubeconfig', join(logDir, 'kubeconfig'), '--identity', identity, '--metrics-bind-address', '0'],
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'] },
+    );
+    const coordination = cluster!.kubeConfig.makeApiClient(CoordinationV1Api);
+    await eventually(
+      'the controller on the owning node holds the leader Lease',
+      async () => {
+        const lease = await coordination
+          .readNamespacedLease({ name: 'drawbridge-controller', namespace: 'kube-system' })
+          .catch(() => undefined);
+        return lease?.spec?.holderIdentity === identity ? true : undefined;
+      },
+      30_000,
     );
     const downAt = performance.now();
     await sh('ip', '-n', namespaces.get(owner)!, 'link', 'set', nodeIf(owner), 'down');
@@ -387,6 +501,11 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     );
     assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
     assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    assert.equal(await servedBy(client, VIP), successor);
+    // Still the Lease holder on paper (cut off, it cannot give it up): the failover did not wait for it.
+    const lease = await coordination.readNamespacedLease({ name: 'drawbridge-controller', namespace: 'kube-system' });
+    assert.equal(lease.spec?.holderIdentity, identity);
+    controller.kill('SIGKILL');
     passed++;
   });
 

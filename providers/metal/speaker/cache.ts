@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { OWNER_CLASS_ANNOTATION } from '../../../src/desired/annotations.ts';
 import { type ResilientInformer, resilientInformer } from '../../../src/kube/informer.ts';
+import { EXCLUDE_FROM_LOAD_BALANCERS_LABEL, nodeEligibility } from '../../../src/nodes/eligibility.ts';
 import {
   ADDRESS_POOL_GROUP,
   ADDRESS_POOL_PLURAL,
@@ -24,7 +25,21 @@ import {
 import type { AnnouncedService } from './table.ts';
 
 export const METAL_CLASS = 'drawbridge.io/metal';
-export const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+export const EXCLUDE_LABEL = EXCLUDE_FROM_LOAD_BALANCERS_LABEL;
+
+/**
+ * The Nodes that may not announce: exactly those the controller holds ineligible (src/nodes/eligibility.ts: the
+ * exclusion label unless it parses as false, being deleted, marked for deletion by the autoscaler, no address), so
+ * the controller and the speakers never disagree about which nodes may carry a Service's traffic.
+ */
+export function excludedNodeNames(nodes: readonly V1Node[]): Set<string> {
+  const excluded = new Set<string>();
+  for (const node of nodes) {
+    const name = node.metadata?.name;
+    if (name && !nodeEligibility(node).eligible) excluded.add(name);
+  }
+  return excluded;
+}
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export interface SpeakerCache {
@@ -111,13 +126,7 @@ export function createSpeakerCache(
         const parsed = parsePool(obj);
         return parsed.ok ? [parsed.pool] : [];
       }),
-    excludedNodes: () =>
-      new Set(
-        nodes
-          .list()
-          .filter((n) => n.metadata?.labels?.[EXCLUDE_LABEL] !== undefined)
-          .map((n) => n.metadata!.name!),
-      ),
+    excludedNodes: () => excludedNodeNames(nodes.list()),
     nodeAddresses: () => {
       const addresses = new Map<string, string>();
       for (const node of nodes.list()) {

@@ -10,7 +10,9 @@ export interface SpeakerStats {
   members(): Record<'alive' | 'suspect' | 'dead', number>;
   partition(): PartitionState;
   apiserverReachable(): boolean;
-  membershipDatagrams(): { sent: number; received: number };
+  membershipDatagrams(): { sent: number; received: number; bytesSent: number; bytesReceived: number };
+  /** Whether this node may announce now (probation over and, when checked, its kube-proxy healthy). */
+  eligible(): boolean;
 }
 
 export type PartitionState = 'quorum' | 'isolated' | 'minority';
@@ -42,6 +44,26 @@ export function speakerRegistry(stats: SpeakerStats): Registry {
       this.reset();
       this.inc({ direction: 'sent' }, sent);
       this.inc({ direction: 'received' }, received);
+    },
+  });
+  new Counter({
+    name: 'drawbridge_speaker_membership_bytes_total',
+    help: 'Membership UDP payload bytes, by direction',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      const { bytesSent, bytesReceived } = stats.membershipDatagrams();
+      this.reset();
+      this.inc({ direction: 'sent' }, bytesSent);
+      this.inc({ direction: 'received' }, bytesReceived);
+    },
+  });
+  new Gauge({
+    name: 'drawbridge_speaker_eligible',
+    help: '1 while this node may announce: probation over and, when --node-health-url is set, its kube-proxy healthy',
+    registers: [registry],
+    collect() {
+      this.set(stats.eligible() ? 1 : 0);
     },
   });
   new Gauge({

@@ -14,6 +14,8 @@ import { startResponder } from './responder.ts';
 import { type AnnouncedService, assignments, ownedAddresses } from './table.ts';
 
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
+/** The soonest the others can take a silent member's addresses over: first missed ack, indirect probe, suspicion. */
+const MIN_TAKEOVER_MS = 250;
 
 export interface SpeakerOptions {
   node: string;
@@ -29,6 +31,18 @@ export interface SpeakerOptions {
   burstCount: number;
   burstIntervalMs: number;
   repeatMs: number;
+  /**
+   * The node's kube-proxy health endpoint (kube-proxy serves `http://127.0.0.1:10256/healthz`), checked every
+   * `nodeHealthIntervalMs`; undefined: not checked. Two failed checks in a row (an answer other than 2xx, or none
+   * within `nodeHealthTimeoutMs`) make this node ineligible: it stops answering and fans that out, so the others take
+   * its addresses over through the same rendezvous choice; it becomes eligible again after `probationMs` of passing
+   * checks.
+   */
+  nodeHealthUrl?: string;
+  nodeHealthIntervalMs?: number;
+  nodeHealthTimeoutMs?: number;
+  /** After becoming eligible, wait this long before taking addresses from live owners (default 200 ms). */
+  plannedMoveDelayMs?: number;
   /** host:port for /metrics, or undefined for none. */
   metricsAddress?: string;
   membership?: Partial<MembershipConfig>;
@@ -52,7 +66,8 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     host: o.bindHost,
     port: o.port,
     seeds: o.peers,
-    eligible: o.probationMs <= 0,
+    // With a health endpoint to check, not eligible before its first answer.
+    eligible: o.probationMs <= 0 && o.nodeHealthUrl === undefined,
     config: o.membership,
   });
   const machine = membership.machine;
@@ -62,6 +77,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   let apiReachable = false;
   const fence = new Fence();
   let stopped = false;
+  let quorumLostAt = Number.NEGATIVE_INFINITY;
+  const plannedMoveDelayMs = o.plannedMoveDelayMs ?? 200;
+  // When this node last became eligible (see recompute: planned moves).
+  let eligibleSince = machine.isEligible() ? performance.now() : Number.NEGATIVE_INFINITY;
 
   const responder = startResponder({
     ifname: o.ifname,
@@ -103,7 +122,14 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     if (next !== partition) {
       log.warn({ partition: next, reachable: q.reachable, reference: q.reference }, 'partition state changed');
       // Just lost quorum: ask the apiserver now whether we are cut off from everything or only from the members.
-      if (partition === 'quorum') void checkApi();
+      if (partition === 'quorum') {
+        void checkApi();
+        quorumLostAt = now;
+      }
+      // Back in the quorum after long enough for the others to have taken our addresses over (a healed partition):
+      // taking them back is a planned move from live owners. A shorter blip (a starved event loop tripping the
+      // isolation fence) moved nothing: nobody can take over in less than the membership's minimum detection time.
+      if (next === 'quorum' && now - quorumLostAt >= MIN_TAKEOVER_MS) eligibleSince = now;
       partition = next;
     }
     const table = { self: o.node, services, members: machine.eligibleMembers(), ...inputs };
@@ -129,11 +155,16 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       responder.unwatch(ip);
       log.info({ address: ip }, 'stopped announcing');
     }
+    // A planned move (we just became eligible: probation over, health back, a healed partition): the old owner is
+    // alive and stops when our fan-out reaches it, so we start only plannedMoveDelayMs after it, a short gap rather
+    // than a moment where both answer. Takeovers from dead or ineligible members are not delayed.
+    const settling = now - eligibleSince < plannedMoveDelayMs;
     for (const [ip, keys] of owned) {
       if (held.has(ip)) {
         held.set(ip, keys);
         continue;
       }
+      if (settling) continue; // the 25 ms timer comes back for it
       held.set(ip, keys);
       responder.watch(ip);
       burst(ip);
@@ -222,7 +253,60 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
           for (const ip of held.keys()) responder.announce(ip);
         }, o.repeatMs)
       : undefined;
-  const probationTimer = o.probationMs > 0 ? setTimeout(() => machine.setEligible(true), o.probationMs) : undefined;
+  // Eligible = probation over and the node healthy; the machine fans out every change of it at once.
+  let probationOver = o.probationMs <= 0;
+  const health = { healthy: o.nodeHealthUrl === undefined, failures: 0, passingSince: -1, checks: 0 };
+  const setEligible = () => {
+    const eligible = probationOver && health.healthy;
+    if (eligible === machine.isEligible()) return;
+    log.warn({ eligible, nodeHealthy: health.healthy }, 'eligibility changed');
+    if (eligible) eligibleSince = performance.now();
+    machine.setEligible(eligible);
+  };
+  const probationTimer =
+    o.probationMs > 0
+      ? setTimeout(() => {
+          probationOver = true;
+          setEligible();
+        }, o.probationMs)
+      : undefined;
+  let healthInFlight = false;
+  const checkHealth = async () => {
+    if (healthInFlight || o.nodeHealthUrl === undefined) return;
+    healthInFlight = true;
+    let ok = false;
+    try {
+      const response = await fetch(o.nodeHealthUrl, { signal: AbortSignal.timeout(o.nodeHealthTimeoutMs ?? 250) });
+      await response.arrayBuffer();
+      ok = response.ok;
+    } catch {
+      ok = false;
+    } finally {
+      healthInFlight = false;
+    }
+    if (stopped) return;
+    const now = performance.now();
+    health.checks++;
+    if (ok) {
+      health.failures = 0;
+      if (health.passingSince < 0) health.passingSince = now;
+      // The first answer ever makes the node healthy at once (probation covers start-up); a recovery waits.
+      if (!health.healthy && (health.checks === 1 || now - health.passingSince >= o.probationMs)) {
+        health.healthy = true;
+        setEligible();
+      }
+    } else {
+      health.passingSince = -1;
+      if (++health.failures >= 2 && health.healthy) {
+        health.healthy = false;
+        log.warn({ url: o.nodeHealthUrl }, 'node health check failing: leaving eligibility');
+        setEligible();
+      }
+    }
+  };
+  const healthTimer =
+    o.nodeHealthUrl === undefined ? undefined : setInterval(() => void checkHealth(), o.nodeHealthIntervalMs ?? 100);
+  void checkHealth();
 
   let metricsServer: Awaited<ReturnType<typeof startObservabilityServer>> | undefined;
   if (o.metricsAddress !== undefined) {
@@ -242,6 +326,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       partition: () => partition,
       apiserverReachable: () => apiReachable,
       membershipDatagrams: () => membership.traffic,
+      eligible: () => machine.isEligible(),
     });
     metricsServer = await startObservabilityServer({
       host: o.metricsAddress.slice(0, at).replace(/^\[|\]$/g, ''),
@@ -264,7 +349,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       // Stop answering first, then tell the others, so there is never a moment two nodes answer.
       stopped = true;
       held.clear();
-      for (const timer of [recomputeTimer, apiTimer, repeatTimer, reportTimer]) clearInterval(timer);
+      for (const timer of [recomputeTimer, apiTimer, repeatTimer, reportTimer, healthTimer]) clearInterval(timer);
       clearTimeout(probationTimer);
       responder.close();
       await membership.stop();

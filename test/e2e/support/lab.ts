@@ -131,3 +131,66 @@ export class ResponderProcess {
     this.child.kill('SIGKILL');
   }
 }
+
+const NODE_SERVER_MAIN = fileURLToPath(new URL('./node-server-main.ts', import.meta.url));
+
+/**
+ * A node's workload in the lab (node-server-main.ts): a web server on `<ip>:8080` that answers with the node's name,
+ * reached through a kube-proxy-like DNAT rule (nftables) from `<service address>:80`, and a kube-proxy stand-in health
+ * endpoint on 127.0.0.1:10256/healthz that the test can make fail.
+ */
+export class NodeServer {
+  private readonly child: ChildProcess;
+  private readonly lines: AsyncIterator<string>;
+
+  private constructor(child: ChildProcess, lines: AsyncIterator<string>) {
+    this.child = child;
+    this.lines = lines;
+  }
+
+  static async start(ns: string, node: string, ip: string, serviceAddresses: string[]): Promise<NodeServer> {
+    // kube-proxy's part: the Service address's port 80 goes to this node's backend, whatever node the packet reached.
+    const rules = [
+      'table ip drawbridge_lab {',
+      '  chain prerouting {',
+      '    type nat hook prerouting priority dstnat; policy accept;',
+      `    ip daddr { ${serviceAddresses.join(', ')} } tcp dport 80 dnat to ${ip}:8080`,
+      '  }',
+      '}',
+    ].join('\n');
+    await new Promise<void>((resolve, reject) => {
+      const nft = spawn('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let err = '';
+      nft.stderr!.on('data', (chunk) => {
+        err += chunk;
+      });
+      nft.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft in ${ns}: ${err}`))));
+      nft.stdin!.end(rules);
+    });
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, NODE_SERVER_MAIN, node, ip], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const ready = await lines.next();
+    if (ready.value !== 'ready') throw new Error(`node server in ${ns} did not start: ${JSON.stringify(ready.value)}`);
+    return new NodeServer(child, lines);
+  }
+
+  /** Makes the kube-proxy stand-in's /healthz answer 200 (true) or 503 (false). */
+  async setHealthy(healthy: boolean): Promise<void> {
+    const command = healthy ? 'healthy' : 'unhealthy';
+    this.child.stdin!.write(`${command}\n`);
+    const reply = await this.lines.next();
+    if (reply.value !== `ok ${command}`) throw new Error(`node server answered ${JSON.stringify(reply.value)}`);
+  }
+
+  stop(): void {
+    this.child.kill('SIGTERM');
+  }
+}
+
+/** One HTTP request to `ip:80` from inside `ns` (curl, 1 s budget): the serving node's name, or '' if none answered. */
+export async function servedBy(ns: string, ip: string): Promise<string> {
+  const out = await probe('ip', 'netns', 'exec', ns, 'curl', '-s', '--max-time', '1', `http://${ip}/`);
+  return out.trim();
+}

@@ -156,6 +156,22 @@ describe('membership machine', () => {
     assert.ok(fencedAt < deadAt, `fenced at +${fencedAt - cutAt} ms, dead at +${deadAt - cutAt} ms`);
   });
 
+  it('a cut-off member that declared everyone dead, and was declared dead, rejoins once its link is back', () => {
+    const net = new Net(names(3));
+    net.run(3000);
+    net.down.add('node-2');
+    // Long past suspicion on both sides: node-2 holds node-0 and node-1 dead, they hold node-2 dead.
+    net.run(2000);
+    assert.deepEqual(net.get('node-2').live(), ['node-2']);
+    assert.deepEqual(net.get('node-0').live(), ['node-0', 'node-1']);
+    net.down.delete('node-2');
+    net.run(5000, () => names(3).every((n) => net.get(n).live().length === 3));
+    for (const name of names(3)) {
+      assert.deepEqual(net.get(name).live(), names(3), name);
+      assert.equal(net.get(name).quorum(net.now).quorum, true, name);
+    }
+  });
+
   it('the minority of a split loses quorum, the majority keeps it', () => {
     const net = new Net(names(5));
     net.run(3000);

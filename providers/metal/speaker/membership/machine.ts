@@ -139,6 +139,11 @@ export class MembershipMachine {
     return out;
   }
 
+  /** Whether we may announce, as we tell the others. */
+  isEligible(): boolean {
+    return this.eligible;
+  }
+
   /** Announces a change of our own eligibility (probation over, kube-proxy unhealthy...) to everyone at once. */
   setEligible(eligible: boolean): void {
     if (eligible === this.eligible) return;
@@ -358,6 +363,16 @@ export class MembershipMachine {
     );
     if (peer !== undefined)
       this.send(this.addrOf(peer), { type: 'sync', from: this.name, reply: true, updates: this.view() });
+    // A healed partition: each side holds the other dead, and nobody probes or fans out to the dead, so neither would
+    // ever hear from the other again. While its tombstone lasts, one dead member per period also gets our view: if
+    // it is alive it refutes its death, answers with its own view (in which we may be dead: we refute in turn), and
+    // the views merge. A member that really is dead costs one datagram per period.
+    const [ghost] = this.pick(
+      [...this.members.values()].filter((m) => m.state === 'dead'),
+      1,
+    );
+    if (ghost !== undefined)
+      this.send(ghost.addr, { type: 'sync', from: this.name, reply: true, updates: this.view() });
   }
 
   private updateReference(now: number): void {
