@@ -257,12 +257,7 @@ export class Controller {
     const provider = this.providerInstance;
     const leadership = new AbortController();
     this.leadership = leadership;
-    this.providerStarted ??= Promise.resolve(provider.start?.({ signal: this.lifetime.signal })).catch((e) => {
-      this.providerStarted = undefined;
-      throw e;
-    });
-    await this.providerStarted;
-    if (generation !== this.generation) return; // leadership ended while the provider started
+    if (!(await this.startProvider(provider, generation, leadership.signal))) return; // leadership ended first
     await this.collectOrphans(leadership.signal);
     if (generation !== this.generation) return;
     this.lastEligibleNodes = nodeSetKey([...this.caches.nodes.list()]);
@@ -284,6 +279,33 @@ export class Controller {
       log: this.log,
     });
     this.prober.start();
+  }
+
+  /**
+   * Starts the provider once per process, retrying with backoff (1 s doubling to 30 s) while this replica leads: a
+   * throttled or briefly unreachable cloud at start-up must delay the work, not wedge a leader that does nothing.
+   * False when leadership ended before it started.
+   */
+  private async startProvider(provider: Provider, generation: number, signal: AbortSignal): Promise<boolean> {
+    for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+      this.providerStarted ??= Promise.resolve(provider.start?.({ signal: this.lifetime.signal })).catch((e) => {
+        this.providerStarted = undefined;
+        throw e;
+      });
+      try {
+        await this.providerStarted;
+        return generation === this.generation;
+      } catch (error) {
+        if (generation !== this.generation || signal.aborted) return false;
+        this.metrics.providerCallsTotal.inc({ provider: provider.name, operation: 'start', result: 'error' });
+        this.log.warn({ err: String((error as Error)?.message ?? error), retryInMs: delayMs }, 'provider start failed');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+        if (generation !== this.generation || signal.aborted) return false;
+      }
+    }
   }
 
   private async unlead(lost: boolean): Promise<void> {
