@@ -173,7 +173,9 @@ const apiserverRestart: Scenario = {
     const burst = startBurst(env, namespace, 'metal', n);
     await sleep(randomMoment(env, n));
     await env.cp.restartApiserver();
+    env.log('apiserver restarted');
     await burst.done;
+    env.log('burst done');
     return finish(env, burst, () => r, true);
   },
 };

@@ -203,21 +203,27 @@ export async function judge(
   const deadline = from + deadlineS * 1000;
   let state = await readState(env, burst).catch(() => undefined);
   let leaked = 0;
+  /** When every Service was served or gone; a pool that still disagrees LEAK_GRACE_MS later has leaked. */
+  let doneAt: number | undefined;
   for (;;) {
     state = await readState(env, burst).catch(() => state);
     if (state) {
       const used = poolUsed ? await poolUsed().catch(() => Number.NaN) : state.addresses.size;
       leaked = Number.isNaN(used) ? leaked : Math.max(0, used - state.addresses.size);
-      const settled =
-        state.unserved.length === 0 && state.lingering.length === 0 && leaked === 0 && !Number.isNaN(used);
+      // Held must equal shown: below it the gauge is not read right (or lags), and that must not pass as clean.
+      const settled = state.unserved.length === 0 && state.lingering.length === 0 && used === state.addresses.size;
       if (settled) break;
+      if (state.unserved.length === 0 && state.lingering.length === 0) doneAt ??= performance.now();
+      else doneAt = undefined;
+      if (doneAt !== undefined && performance.now() - doneAt > LEAK_GRACE_MS) break;
     }
     if (performance.now() > deadline) break;
     await sleep(500);
   }
-  const convergeS = Math.round((performance.now() - from) / 100) / 10;
+  const convergeS = Math.round(((doneAt ?? performance.now()) - from) / 100) / 10;
   const s = state as State;
   const converged = s.unserved.length === 0 && s.lingering.length === 0;
+  if (poolUsed) env.log(`pool used ${await poolUsed().catch(String)} shown ${s.addresses.size}`);
   if (!converged) {
     env.log(
       `not converged in ${deadlineS} s: unserved ${s.unserved.length} (${s.unserved.slice(0, 5).join(',')}), ` +
@@ -226,6 +232,8 @@ export async function judge(
   }
   return { converged, orphans: s.orphans, leaked, duplicates: s.duplicates, convergeS };
 }
+
+const LEAK_GRACE_MS = 20_000;
 
 /** Convergence deadline for a burst of n Services. */
 export const deadlineFor = (env: ChaosEnv, n: number) => (env.quick ? 120 : 300) + n * 0.1;
