@@ -67,8 +67,9 @@ async function finish(env: ChaosEnv, burst: Burst, r: () => Replica, metal: bool
 async function afterJudged(env: ChaosEnv, burst: Burst, r: () => Replica, metal: boolean, verdict: Verdict) {
   const poolUsed = metal ? poolUsedOf(r) : undefined;
   try {
-    verdict.leaked += await cleanUp(env, burst, poolUsed);
-    if (!metal && verdict.converged) verdict.leaked += await fakeLeakProbe(env, burst);
+    // The same address held while served and still held after the delete is one leak, not two.
+    verdict.leaked = Math.max(verdict.leaked, await cleanUp(env, burst, poolUsed));
+    if (!metal && verdict.converged) verdict.leaked = Math.max(verdict.leaked, await fakeLeakProbe(env, burst));
   } catch (error) {
     // Recorded, not fatal: the run already counts as failed; the next run has its own namespace.
     env.log(`${burst.namespace}: ${(error as Error).message}`);
