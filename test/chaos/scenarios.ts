@@ -262,6 +262,10 @@ const fakeHang: Scenario = {
     await first.proc.kill('SIGTERM');
     const r = startReplica(env, 'fake', [...FAKE_LATENCY, '--resync', '5']);
     await waitLeading(r);
+    // The fake's load balancers lived in the stopped process: to the new one every Service's load balancer was
+    // deleted behind its back, and its address book starts empty. Two resyncs re-ensure every Service (new
+    // addresses, statuses rewritten) before the run is judged; duplicates that outlast them are real.
+    await sleep(12_000);
     const verdict = await finish(env, burst, () => r, false);
     verdict.notes = `hung_until_restart=${stuck}`;
     return verdict;
