@@ -42,6 +42,12 @@ export interface ControlPlane {
   kubeconfigPath: string;
   kubeConfig: KubeConfig;
   pids: { etcd: number; apiserver: number };
+  /** Stops kube-apiserver and starts it again with the same port, certificates and etcd; resolves when ready. */
+  restartApiserver(): Promise<void>;
+  /** Stops etcd (the apiserver keeps running and fails its storage calls) until startEtcd(). */
+  stopEtcd(): Promise<void>;
+  /** Starts etcd again on the same ports and data directory; resolves once the apiserver is ready again. */
+  startEtcd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,7 +63,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   ]);
   const launch = options.detached ? launchDetached : launchGuarded;
 
-  const etcd = launch(dir, 'etcd', bins.etcd, [
+  const etcdArgs = [
     '--name=default',
     `--data-dir=${join(dir, 'etcd')}`,
     `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
@@ -68,13 +74,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // Test data is disposable: skipping fsync makes etcd (and so every write) much faster.
     '--unsafe-no-fsync',
     '--log-level=warn',
-  ]);
-  const apiserver = launch(dir, 'kube-apiserver', bins.apiserver, apiserverArgs(pki, etcdClient, securePort, dir));
+  ];
+  const apiArgs = apiserverArgs(pki, etcdClient, securePort, dir);
+  let etcd = launch(dir, 'etcd', bins.etcd, etcdArgs);
+  let apiserver = launch(dir, 'kube-apiserver', bins.apiserver, apiArgs);
+  // Replaced in place when a process is restarted, so stop() always ends the current ones.
   const processes = [apiserver, etcd];
   const stop = () => stopProcesses(processes, dir, options.dir === undefined);
+  const server = `https://127.0.0.1:${securePort}`;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
   try {
-    const server = `https://127.0.0.1:${securePort}`;
-    await waitReady(server, pki, options.readyTimeoutMs ?? 90_000, processes);
+    await waitReady(server, pki, readyTimeoutMs, processes);
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, renderKubeconfig(server, pki), { mode: 0o600 });
     const kubeConfig = new KubeConfig();
@@ -84,7 +94,24 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       server,
       kubeconfigPath,
       kubeConfig,
-      pids: { etcd: etcd.pid ?? 0, apiserver: apiserver.pid ?? 0 },
+      get pids() {
+        return { etcd: etcd.pid ?? 0, apiserver: apiserver.pid ?? 0 };
+      },
+      async restartApiserver() {
+        await stopProcesses([apiserver], dir, false);
+        apiserver = launch(dir, 'kube-apiserver', bins.apiserver, apiArgs);
+        processes[0] = apiserver;
+        await waitReady(server, pki, readyTimeoutMs, processes);
+      },
+      async stopEtcd() {
+        await stopProcesses([etcd], dir, false);
+      },
+      async startEtcd() {
+        if (etcd.exitCode === null && etcd.signalCode === null) return;
+        etcd = launch(dir, 'etcd', bins.etcd, etcdArgs);
+        processes[1] = etcd;
+        await waitReady(server, pki, readyTimeoutMs, processes);
+      },
       stop,
     };
   } catch (error) {

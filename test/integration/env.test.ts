@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { startControlPlane } from '../env/controlplane.ts';
 import { eventually } from '../env/harness.ts';
 
 const run = promisify(execFile);
@@ -93,5 +94,26 @@ test('up is idempotent and down stops exactly what up started', async () => {
   } finally {
     await run(process.execPath, [updown, 'down'], { env }).catch(() => {});
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('restartApiserver and stopEtcd/startEtcd keep the port, certificates and data', async () => {
+  const cp = await startControlPlane();
+  try {
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'kept' } } });
+    const before = cp.pids.apiserver;
+    await cp.restartApiserver();
+    assert.notEqual(cp.pids.apiserver, before, 'a new apiserver process');
+    assert.equal((await core.readNamespace({ name: 'kept' })).metadata?.name, 'kept');
+    await cp.stopEtcd();
+    await assert.rejects(core.createNamespace({ body: { metadata: { name: 'while-down' } } }));
+    await cp.startEtcd();
+    await eventually('a write after etcd is back', () =>
+      core.createNamespace({ body: { metadata: { name: 'after' } } }).then(() => true),
+    );
+    assert.equal((await core.readNamespace({ name: 'kept' })).metadata?.name, 'kept');
+  } finally {
+    await cp.stop();
   }
 });
