@@ -301,7 +301,11 @@ export class Controller {
         this.log.warn({ err: String((error as Error)?.message ?? error), retryInMs: delayMs }, 'provider start failed');
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delayMs);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          const wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          signal.addEventListener('abort', wake, { once: true });
         });
         if (generation !== this.generation || signal.aborted) return false;
       }
