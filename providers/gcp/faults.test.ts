@@ -2,51 +2,18 @@
 // check, GCE errors as the contract's typed errors, aborts mid-operation, operation polling under the limiter,
 // and instance batches. Each case runs against the GCE fake (faults injected there), never a mock.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PassThroughClient } from 'google-auth-library';
-import { testContext } from '../../test/conformance/context.ts';
-import { baseSpec, node } from '../../test/conformance/suite.ts';
-import { type GceFake, type GceFakeOptions, startGceFake } from '../../test/fakes/gce/server.ts';
+import { baseSpec } from '../../test/conformance/suite.ts';
 import { type LoadBalancerSpec, type ProviderError, RetryableError, ThrottledError } from '../provider.ts';
 import { Gce } from './gce.ts';
-import { GcpConfigSchema, gcp } from './index.ts';
+import { GcpConfigSchema } from './index.ts';
 import { PRIORITY } from './limits.ts';
-import type { GcpOptions, GcpProvider } from './provider.ts';
+import type { GcpOptions } from './provider.ts';
+import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from './rig.testing.ts';
 
-const PROJECT = 'proj';
-const REGION = 'us-central1';
-const ZONE = 'us-central1-a';
-const NODE_HC = `projects/${PROJECT}/global/httpHealthChecks/k8s-conformance-node`;
-const NODE_HC_FW = `projects/${PROJECT}/global/firewalls/k8s-conformance-node-http-hc`;
-
-const fakes: GceFake[] = [];
-const providers: GcpProvider[] = [];
-after(async () => {
-  for (const p of providers) await p.stop();
-  for (const f of fakes) await f.close();
-});
-
-async function fakeWith(options: GceFakeOptions = {}, instances = ['node-a', 'node-b', 'node-c']): Promise<GceFake> {
-  const fake = await startGceFake({ operationMs: 4, ...options });
-  for (const n of instances) fake.seedInstance(PROJECT, ZONE, n);
-  fakes.push(fake);
-  return fake;
-}
-
-async function providerFor(fake: GceFake, extra: Record<string, unknown> = {}): Promise<GcpProvider> {
-  const config = GcpConfigSchema.parse({
-    project: PROJECT,
-    region: REGION,
-    endpoint: fake.endpoint,
-    readRetry: { baseDelayMs: 1, maxDelayMs: 10 },
-    ...extra,
-  });
-  const provider = (await gcp.create(testContext('gcp').context, config)) as GcpProvider;
-  providers.push(provider);
-  return provider;
-}
-
-const gceNode = (name: string) => ({ ...node(name, '10.0.0.9'), providerID: `gce://${PROJECT}/${ZONE}/${name}` });
+const { fakeWith: rigFake, providerFor } = gcpRig({ readRetry: { baseDelayMs: 1, maxDelayMs: 10 } });
+const fakeWith = rigFake;
 function spec(n: number, nodes = ['node-a', 'node-b']): LoadBalancerSpec<GcpOptions> {
   return { ...baseSpec(n), nodes: nodes.map(gceNode) };
 }

@@ -2,49 +2,16 @@
 // answer 5xx and are retried by the provider's own bounded policy, and two Services racing over the cluster's
 // shared node health check. Every case runs against the GCE fake (paging, faults and latency injected there).
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { testContext } from '../../test/conformance/context.ts';
-import { baseSpec, node } from '../../test/conformance/suite.ts';
-import { type GceFake, type GceFakeOptions, startGceFake } from '../../test/fakes/gce/server.ts';
+import { describe, test } from 'node:test';
+import { baseSpec } from '../../test/conformance/suite.ts';
+import type { GceFake, GceFakeOptions } from '../../test/fakes/gce/server.ts';
 import { type LoadBalancerSpec, RetryableError } from '../provider.ts';
 import { gcpDemo } from './demo.ts';
-import { GcpConfigSchema, gcp } from './index.ts';
-import type { GcpOptions, GcpProvider } from './provider.ts';
+import type { GcpOptions } from './provider.ts';
+import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from './rig.testing.ts';
 
-const PROJECT = 'proj';
-const REGION = 'us-central1';
-const ZONE = 'us-central1-a';
-const NODE_HC = `projects/${PROJECT}/global/httpHealthChecks/k8s-conformance-node`;
-const NODE_HC_FW = `projects/${PROJECT}/global/firewalls/k8s-conformance-node-http-hc`;
-
-const fakes: GceFake[] = [];
-const providers: GcpProvider[] = [];
-after(async () => {
-  for (const p of providers) await p.stop();
-  for (const f of fakes) await f.close();
-});
-
-async function fakeWith(options: GceFakeOptions = {}): Promise<GceFake> {
-  const fake = await startGceFake({ operationMs: 4, ...options });
-  for (const n of ['node-a', 'node-b']) fake.seedInstance(PROJECT, ZONE, n);
-  fakes.push(fake);
-  return fake;
-}
-
-async function providerFor(fake: GceFake, extra: Record<string, unknown> = {}): Promise<GcpProvider> {
-  const config = GcpConfigSchema.parse({
-    project: PROJECT,
-    region: REGION,
-    endpoint: fake.endpoint,
-    readRetry: { baseDelayMs: 2, maxDelayMs: 20 },
-    ...extra,
-  });
-  const provider = (await gcp.create(testContext('gcp').context, config)) as GcpProvider;
-  providers.push(provider);
-  return provider;
-}
-
-const gceNode = (name: string) => ({ ...node(name, '10.0.0.9'), providerID: `gce://${PROJECT}/${ZONE}/${name}` });
+const { fakeWith: rigFake, providerFor } = gcpRig({ readRetry: { baseDelayMs: 2, maxDelayMs: 20 } });
+const fakeWith = (options: GceFakeOptions = {}) => rigFake(options, ['node-a', 'node-b']);
 const spec = (n: number): LoadBalancerSpec<GcpOptions> => ({
   ...baseSpec(n),
   nodes: ['node-a', 'node-b'].map(gceNode),
@@ -111,8 +78,7 @@ describe('paging: every list reads every page', () => {
 
 describe('paging: the demo', () => {
   test("the demo's read-back follows nextPageToken too", async () => {
-    const fake = await startGceFake({ operationMs: 4, pageSize: 1 });
-    fakes.push(fake);
+    const fake = await rigFake({ pageSize: 1 }, []);
     for (const n of ['node-a', 'node-b']) fake.seedInstance('demo-project', 'us-central1-a', n);
     const config = { project: 'demo-project', region: REGION, endpoint: fake.endpoint };
     const p = await providerFor(fake, config);

@@ -1,8 +1,9 @@
 // A provider driven once from the command line (plan, gc): the same definition, configuration schema and
 // ownership rules as the controller, against a snapshot of the cluster instead of live caches.
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
-import { providerDefinition } from '../../providers/index.ts';
-import type { Provider } from '../../providers/provider.ts';
+import { type Command, Option } from 'commander';
+import { providerDefinition, providerNames } from '../../providers/index.ts';
+import type { LoadBalancerIdentity, Provider } from '../../providers/provider.ts';
 import { OwnedServiceIndex } from '../controller/ownership.ts';
 import { parseProviderConfig } from '../controller/provider-config.ts';
 import { Reconciler } from '../controller/reconcile.ts';
@@ -10,7 +11,65 @@ import { serviceKey } from '../desired/keys.ts';
 import { createLogger } from '../observe/logging.ts';
 import { createMetrics } from '../observe/metrics.ts';
 import { createMetricsPort } from '../observe/provider-metrics.ts';
-import type { ClusterSnapshot } from './snapshot.ts';
+import { addProviderOptions, providerConfigFrom } from './provider-flags.ts';
+import { type ClusterSnapshot, loadKubeConfigOrFail, takeSnapshot } from './snapshot.ts';
+
+/** The options of every verb that drives a provider once (plan, gc). */
+export interface OneShotFlags {
+  provider: string;
+  kubeconfig?: string;
+  clusterName: string;
+  loadBalancerClass?: string;
+  ownClassless?: boolean;
+  providerConfig?: string;
+  [providerFlag: string]: unknown;
+}
+
+export function addOneShotOptions(command: Command): Command {
+  command
+    .addOption(new Option('--provider <name>', 'provider adapter').choices([...providerNames]).makeOptionMandatory())
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--cluster-name <name>', 'cluster name the controller runs with', 'drawbridge')
+    .option('--load-balancer-class <class>', 'loadBalancerClass served (default: drawbridge.io/<provider>)')
+    .option('--own-classless', 'as the controller: also own Services with no loadBalancerClass');
+  return addProviderOptions(command);
+}
+
+/** Reads the cluster once, opens the provider on it, runs `body`, and always stops the provider. */
+export async function withProvider<T>(
+  flags: OneShotFlags,
+  body: (session: OneShot, snapshot: ClusterSnapshot, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const kubeConfig = loadKubeConfigOrFail(flags.kubeconfig);
+  const providerConfig = providerConfigFrom(flags.provider, flags);
+  const snapshot = await takeSnapshot(kubeConfig, false);
+  const abort = new AbortController();
+  const options = {
+    provider: flags.provider,
+    providerConfig,
+    clusterName: flags.clusterName,
+    loadBalancerClass: flags.loadBalancerClass,
+    ownClassless: Boolean(flags.ownClassless),
+  };
+  const session = await openProvider(options, kubeConfig, snapshot, abort.signal);
+  try {
+    return await body(session, snapshot, abort.signal);
+  } finally {
+    abort.abort();
+    await session.stop();
+  }
+}
+
+/** Load balancers the provider owns whose Service is gone (what the controller collects when it starts leading). */
+export async function orphansOf(
+  session: OneShot,
+  snapshot: ClusterSnapshot,
+  signal: AbortSignal,
+): Promise<{ owned: number; orphans: LoadBalancerIdentity[] }> {
+  const present = new Set(snapshot.services.map((s) => s.metadata?.uid ?? ''));
+  const owned = await session.provider.listOwned({ signal });
+  return { owned: owned.length, orphans: owned.filter((identity) => identity.uid && !present.has(identity.uid)) };
+}
 
 export interface OneShotOptions {
   provider: string;

@@ -12,7 +12,7 @@ import type { V1EndpointSlice, V1LoadBalancerIngress, V1Node, V1Service } from '
 import { type EventPort, type ObjectRef, type Provider, ProviderError } from '../../providers/provider.ts';
 import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION, RELEASE_ANNOTATION } from '../desired/annotations.ts';
 import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from '../desired/build.ts';
-import type { LoadBalancerIdentity } from '../desired/types.ts';
+import type { LoadBalancerIdentity, LoadBalancerSpec, SpecProblem } from '../desired/types.ts';
 import { statusCodeOf } from '../kube/patch.ts';
 import { eligibleNodes } from '../nodes/eligibility.ts';
 import { forService, type Logger } from '../observe/logging.ts';
@@ -158,8 +158,12 @@ export class Reconciler {
     }
   }
 
-  private async ensure(key: string, svc: V1Service, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
-    const { view, config, provider, events } = this.deps;
+  /**
+   * The Service's desired load balancer, or every problem with it (the core's and the provider's): exactly what
+   * ensure acts on. `drawbridge plan` asks the same question.
+   */
+  desired(svc: V1Service): { ok: true; spec: LoadBalancerSpec } | { ok: false; problems: SpecProblem[] } {
+    const { view, config, provider } = this.deps;
     const meta = svc.metadata ?? {};
     const check = provider.checkService(svc);
     const built = buildSpec({
@@ -171,9 +175,16 @@ export class Reconciler {
       providerOptions: check.options,
     });
     const problems = [...(built.ok ? [] : built.problems), ...check.problems];
-    if (!built.ok || problems.length > 0) {
-      for (const p of problems) events.record(refOf(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
-      log.info({ problems }, 'invalid Service: no load balancer change');
+    return built.ok && problems.length === 0 ? built : { ok: false, problems };
+  }
+
+  private async ensure(key: string, svc: V1Service, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
+    const { config, provider, events } = this.deps;
+    const meta = svc.metadata ?? {};
+    const built = this.desired(svc);
+    if (!built.ok) {
+      for (const p of built.problems) events.record(refOf(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
+      log.info({ problems: built.problems }, 'invalid Service: no load balancer change');
       return 'invalid';
     }
     const spec = built.spec;
