@@ -9,8 +9,8 @@ import { type LoadBalancerSpec, type ProviderError, RetryableError, ThrottledErr
 import { Gce } from './gce.ts';
 import { GcpConfigSchema } from './index.ts';
 import { PRIORITY } from './limits.ts';
-import type { GcpOptions } from './provider.ts';
 import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from './rig.testing.ts';
+import type { GcpOptions } from './service-check.ts';
 
 const { fakeWith: rigFake, providerFor } = gcpRig({ readRetry: { baseDelayMs: 1, maxDelayMs: 10 } });
 const fakeWith = rigFake;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ProviderDefinition } from '../provider.ts';
 import { gcpDemo } from './demo.ts';
 import { namesFor } from './names.ts';
-import type { GcpOptions } from './provider.ts';
+import type { GcpOptions } from './service-check.ts';
 
 const name = (what: string) =>
   z

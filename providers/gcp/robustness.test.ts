@@ -7,8 +7,8 @@ import { baseSpec } from '../../test/conformance/suite.ts';
 import type { GceFake, GceFakeOptions } from '../../test/fakes/gce/server.ts';
 import { type LoadBalancerSpec, RetryableError } from '../provider.ts';
 import { gcpDemo } from './demo.ts';
-import type { GcpOptions } from './provider.ts';
 import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from './rig.testing.ts';
+import type { GcpOptions } from './service-check.ts';
 
 const { fakeWith: rigFake, providerFor } = gcpRig({ readRetry: { baseDelayMs: 2, maxDelayMs: 20 } });
 const fakeWith = (options: GceFakeOptions = {}) => rigFake(options, ['node-a', 'node-b']);
