@@ -3,29 +3,19 @@
 // groups. Every step observes, compares, then writes only the difference, so a converged Service costs no
 // mutating call (see README.md for the measured counts).
 import {
-  CreateListenerCommand,
-  type CreateListenerCommandOutput,
   CreateLoadBalancerCommand,
   type CreateLoadBalancerCommandOutput,
-  CreateTargetGroupCommand,
-  type CreateTargetGroupCommandOutput,
   DeleteListenerCommand,
   DeleteLoadBalancerCommand,
   DeleteTargetGroupCommand,
   DescribeLoadBalancerAttributesCommand,
   type DescribeLoadBalancerAttributesCommandOutput,
   DescribeLoadBalancersCommand,
-  type DescribeLoadBalancersCommandOutput,
-  DescribeTagsCommand,
-  type DescribeTagsCommandOutput,
   type LoadBalancer,
-  ModifyListenerCommand,
   ModifyLoadBalancerAttributesCommand,
-  ModifyTargetGroupCommand,
   SetSecurityGroupsCommand,
   SetSubnetsCommand,
   type SetSubnetsCommandOutput,
-  type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Service } from '@kubernetes/client-node';
 import {
@@ -46,18 +36,18 @@ import {
 } from '../provider.ts';
 import { type AwsOptions, readAnnotations } from './annotations.ts';
 import { AwsClients, errorCode, PlanRecorder, type Sender } from './clients.ts';
-import { type DesiredPort, desiredPorts, desiredRules, frontendRules, type HealthCheck } from './desired.ts';
+import { desiredPorts, desiredRules, frontendRules } from './desired.ts';
 import {
   findLoadBalancer,
-  findTargetGroup,
   listenersOf,
   registeredTargets,
   syncTargets,
   targetGroupsByPrefix,
   targetGroupsOf,
 } from './elbv2.ts';
+import { syncForwarding } from './forwarding.ts';
 import type { AwsConfig } from './index.ts';
-import { clusterTag, loadBalancerName, ownerTags, TagKeys, targetGroupPrefix, toAwsTags } from './names.ts';
+import { clusterTag, loadBalancerName, ownerTags, targetGroupPrefix, toAwsTags } from './names.ts';
 import {
   chooseSubnets,
   deleteFrontendGroups,
@@ -67,32 +57,11 @@ import {
   syncRules,
   vpcCidr,
 } from './network.ts';
+import { listOwnedLoadBalancers } from './owned.ts';
 
 type Spec = Readonly<LoadBalancerSpec<AwsOptions>>;
 
 const statusOf = (lb: LoadBalancer) => ({ ingress: [{ hostname: (lb.DNSName ?? '').toLowerCase() }] });
-
-function healthCheckDiffers(tg: TargetGroup, hc: HealthCheck): boolean {
-  return (
-    tg.HealthCheckProtocol !== hc.protocol ||
-    tg.HealthCheckPort !== hc.port ||
-    (hc.path !== undefined && tg.HealthCheckPath !== hc.path) ||
-    tg.HealthCheckIntervalSeconds !== hc.intervalSeconds ||
-    tg.HealthCheckTimeoutSeconds !== hc.timeoutSeconds ||
-    tg.HealthyThresholdCount !== hc.healthyThreshold ||
-    tg.UnhealthyThresholdCount !== hc.unhealthyThreshold
-  );
-}
-
-const healthCheckParams = (hc: HealthCheck) => ({
-  HealthCheckProtocol: hc.protocol,
-  HealthCheckPort: hc.port,
-  ...(hc.path !== undefined ? { HealthCheckPath: hc.path } : {}),
-  HealthCheckIntervalSeconds: hc.intervalSeconds,
-  HealthCheckTimeoutSeconds: hc.timeoutSeconds,
-  HealthyThresholdCount: hc.healthyThreshold,
-  UnhealthyThresholdCount: hc.unhealthyThreshold,
-});
 
 export class AwsProvider implements Provider<AwsOptions> {
   readonly name = 'aws';
@@ -220,66 +189,8 @@ export class AwsProvider implements Provider<AwsOptions> {
     const vpcId = lb.VpcId!;
     if (await this.syncCrossZone(clients, lbArn, spec.providerOptions.crossZone, signal)) changed = true;
 
-    // Target groups: attached ones in one call; a desired one not attached (a crash between its create and its
-    // listener's) is looked up by name before it is created.
-    const attached = new Map((await targetGroupsOf(clients, lbArn, signal)).map((g) => [g.TargetGroupName!, g]));
-    const groups = new Map<number, TargetGroup>();
-    for (const p of ports) {
-      let tg = attached.get(p.targetGroupName) ?? (await findTargetGroup(clients, p.targetGroupName, signal));
-      if (!tg) {
-        tg = await this.createTargetGroup(clients, p, vpcId, tags, signal);
-        changed = true;
-      } else if (healthCheckDiffers(tg, p.healthCheck)) {
-        await clients.send(
-          'elbv2',
-          new ModifyTargetGroupCommand({ TargetGroupArn: tg.TargetGroupArn, ...healthCheckParams(p.healthCheck) }),
-          signal,
-        );
-        changed = true;
-      }
-      groups.set(p.port, tg);
-      const ids = instances.map((i) => i.instanceId);
-      if (await syncTargets(clients, tg.TargetGroupArn!, ids, p.nodePort, signal)) changed = true;
-    }
-
-    // Listeners: one per port forwarding to its group; others go, then the groups nothing forwards to any more.
-    const listeners = await listenersOf(clients, lbArn, signal);
-    for (const p of ports) {
-      const tgArn = groups.get(p.port)!.TargetGroupArn!;
-      const forward = [{ Type: 'forward' as const, TargetGroupArn: tgArn }];
-      const l = listeners.find((x) => x.Port === p.port);
-      if (!l) {
-        await clients.send<CreateListenerCommandOutput>(
-          'elbv2',
-          new CreateListenerCommand({
-            LoadBalancerArn: lbArn,
-            Port: p.port,
-            Protocol: p.protocol,
-            DefaultActions: forward,
-            Tags: tags,
-          }),
-          signal,
-        );
-        changed = true;
-      } else if (l.Protocol !== p.protocol || l.DefaultActions?.[0]?.TargetGroupArn !== tgArn) {
-        await clients.send(
-          'elbv2',
-          new ModifyListenerCommand({ ListenerArn: l.ListenerArn, Protocol: p.protocol, DefaultActions: forward }),
-          signal,
-        );
-        changed = true;
-      }
-    }
-    for (const l of listeners.filter((x) => !ports.some((p) => p.port === x.Port))) {
-      await clients.send('elbv2', new DeleteListenerCommand({ ListenerArn: l.ListenerArn }), signal);
-      changed = true;
-    }
-    const wantedGroups = new Set(ports.map((p) => p.targetGroupName));
-    for (const g of attached.values()) {
-      if (wantedGroups.has(g.TargetGroupName!)) continue;
-      await clients.send('elbv2', new DeleteTargetGroupCommand({ TargetGroupArn: g.TargetGroupArn }), signal);
-      changed = true;
-    }
+    const instanceIds = instances.map((i) => i.instanceId);
+    if (await syncForwarding(clients, { lbArn, vpcId, ports, instanceIds, tags }, signal)) changed = true;
 
     if (legacy) {
       // An NLB made before NLBs got our groups: it cannot gain any, so its own rules on the node SGs stay in use.
@@ -347,72 +258,9 @@ export class AwsProvider implements Provider<AwsOptions> {
     return { identity: { ...identity }, status: statusOf(lb), backends };
   }
 
-  /** Every NLB tagged as this cluster's, read back into identities from its tags (DescribeTags takes 20 ARNs). */
-  async listOwned({ signal }: CallOptions): Promise<LoadBalancerIdentity[]> {
-    const arns: string[] = [];
-    let Marker: string | undefined;
-    do {
-      const res = await this.clients.send<DescribeLoadBalancersCommandOutput>(
-        'elbv2',
-        new DescribeLoadBalancersCommand({ Marker, PageSize: 400 }),
-        signal,
-      );
-      arns.push(
-        ...(res.LoadBalancers ?? [])
-          .filter((lb) => lb.LoadBalancerName?.startsWith('db-'))
-          .map((lb) => lb.LoadBalancerArn!),
-      );
-      Marker = res.NextMarker;
-    } while (Marker);
-    const owned: LoadBalancerIdentity[] = [];
-    for (let i = 0; i < arns.length; i += 20) {
-      const res = await this.clients.send<DescribeTagsCommandOutput>(
-        'elbv2',
-        new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }),
-        signal,
-      );
-      for (const d of res.TagDescriptions ?? []) {
-        const tag = (k: string) => d.Tags?.find((t) => t.Key === k)?.Value;
-        const [namespace, name] = (tag(TagKeys.serviceName) ?? '').split('/');
-        const uid = tag(TagKeys.uid);
-        if (tag(TagKeys.cluster) === this.cluster && namespace && name && uid)
-          owned.push({ clusterName: this.cluster, namespace, name, uid });
-      }
-    }
-    return owned;
-  }
-
-  private async createTargetGroup(
-    clients: Sender,
-    p: DesiredPort,
-    vpcId: string,
-    tags: { Key: string; Value: string }[],
-    signal: AbortSignal,
-  ): Promise<TargetGroup> {
-    try {
-      const res = await clients.send<CreateTargetGroupCommandOutput>(
-        'elbv2',
-        new CreateTargetGroupCommand({
-          Name: p.targetGroupName,
-          Protocol: p.protocol,
-          Port: p.nodePort,
-          VpcId: vpcId,
-          TargetType: 'instance',
-          ...healthCheckParams(p.healthCheck),
-          Tags: tags,
-        }),
-        signal,
-      );
-      return res.TargetGroups![0]!;
-    } catch (e) {
-      // Another writer (or our own lost response) got there first: use what is there.
-      const existing =
-        errorCode(e) === 'DuplicateTargetGroupNameException'
-          ? await findTargetGroup(clients, p.targetGroupName, signal)
-          : null;
-      if (existing) return existing;
-      throw e;
-    }
+  /** Every NLB tagged as this cluster's, read back into identities from its tags. */
+  listOwned({ signal }: CallOptions): Promise<LoadBalancerIdentity[]> {
+    return listOwnedLoadBalancers(this.clients, this.cluster, signal);
   }
 
   /**
