@@ -48,16 +48,9 @@ import {
 import { syncForwarding } from './forwarding.ts';
 import type { AwsConfig } from './index.ts';
 import { clusterTag, loadBalancerName, ownerTags, targetGroupPrefix, toAwsTags } from './names.ts';
-import {
-  chooseSubnets,
-  deleteFrontendGroups,
-  ensureGroups,
-  type NodeInstance,
-  resolveInstances,
-  syncRules,
-  vpcCidr,
-} from './network.ts';
+import { chooseSubnets, type NodeInstance, resolveInstances, vpcCidr } from './network.ts';
 import { listOwnedLoadBalancers } from './owned.ts';
+import { deleteFrontendGroups, ensureGroups, syncRules } from './security-groups.ts';
 
 type Spec = Readonly<LoadBalancerSpec<AwsOptions>>;
 

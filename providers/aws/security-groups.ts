@@ -1,0 +1,295 @@
+// The security groups and rules we own on EC2: each NLB's frontend group, the cluster's backend group and its rules
+// on the node groups, and the per-Service node rules of NLBs made before NLBs could carry groups (found by their
+// description, so we never touch anyone else's).
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  type CreateSecurityGroupCommandOutput,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  type DescribeSecurityGroupsCommandOutput,
+  type IpPermission,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import { RetryAfterError } from '../provider.ts';
+import { errorCode, type Sender } from './clients.ts';
+import type { RuleKey } from './desired.ts';
+import { backendGroupName, clusterTag, ruleDescription, TagKeys } from './names.ts';
+
+function permission(key: RuleKey, description: string): IpPermission {
+  const [proto, port, cidr] = key.split(':') as [string, string, string];
+  return {
+    IpProtocol: proto,
+    FromPort: Number(port),
+    ToPort: Number(port),
+    IpRanges: [{ CidrIp: cidr, Description: description }],
+  };
+}
+
+/**
+ * Converges our rules on the cluster's node security groups (tagged kubernetes.io/cluster/<name>, in `vpcId`
+ * when given) to `want`; `want=[]` removes them all. Returns whether anything changed.
+ */
+export async function syncRules(
+  clients: Sender,
+  cluster: string,
+  vpcId: string | null,
+  lbName: string,
+  want: readonly RuleKey[],
+  signal: AbortSignal,
+): Promise<boolean> {
+  const description = ruleDescription(lbName);
+  let changed = false;
+  for (const group of await nodeGroups(clients, cluster, vpcId, signal)) {
+    const have = new Set<RuleKey>();
+    for (const p of group.IpPermissions ?? []) {
+      for (const r of p.IpRanges ?? []) if (r.Description === description) have.add(portKey(p, r.CidrIp ?? ''));
+    }
+    if (await convergeIngress(clients, group.GroupId!, have, want, description, signal)) changed = true;
+  }
+  return changed;
+}
+
+/** Revokes the rules in `have` that are not wanted and authorizes the wanted ones missing; true when any changed. */
+async function convergeIngress(
+  clients: Sender,
+  groupId: string,
+  have: ReadonlySet<RuleKey>,
+  want: readonly RuleKey[],
+  description: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const add = want.filter((k) => !have.has(k));
+  const remove = [...have].filter((k) => !want.includes(k));
+  if (remove.length) {
+    await clients.send(
+      'ec2',
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: remove.map((k) => permission(k, description)),
+      }),
+      signal,
+    );
+  }
+  if (add.length) {
+    await authorize(
+      clients,
+      groupId,
+      add.map((k) => permission(k, description)),
+      signal,
+    );
+  }
+  return add.length + remove.length > 0;
+}
+
+// ---- Security groups on the NLB (every NLB made since these existed).
+//
+// Each NLB gets two groups: its own frontend group (named like the NLB) holding the listener ports open to the
+// Service's source ranges, and the cluster's one backend group (per VPC). The node security groups get exactly two
+// rules of ours, tcp and udp 0-65535 from the backend group, whatever the number of Services: an NLB only ever sends
+// to the ports its target groups and health checks name, all of which we set, and no one but our NLBs carries the
+// backend group. So no node rule belongs to a Service, none is ever revoked while a Service is deleted, and
+// concurrent reconciles can only race to add the same thing (InvalidGroup.Duplicate / InvalidPermission.Duplicate
+// are taken as "already there").
+
+const BACKEND_RULE = 'drawbridge.io/nlb-backend';
+const isDuplicate = (e: unknown) =>
+  errorCode(e) === 'InvalidGroup.Duplicate' || errorCode(e) === 'InvalidPermission.Duplicate';
+
+async function groupsNamed(
+  clients: Sender,
+  vpcId: string,
+  names: string[],
+  signal: AbortSignal,
+): Promise<SecurityGroup[]> {
+  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
+    'ec2',
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'vpc-id', Values: [vpcId] },
+        { Name: 'group-name', Values: names },
+      ],
+    }),
+    signal,
+  );
+  return res.SecurityGroups ?? [];
+}
+
+async function createGroup(
+  clients: Sender,
+  vpcId: string,
+  name: string,
+  description: string,
+  tags: Record<string, string>,
+  signal: AbortSignal,
+): Promise<SecurityGroup> {
+  try {
+    const res = await clients.send<CreateSecurityGroupCommandOutput>(
+      'ec2',
+      new CreateSecurityGroupCommand({
+        GroupName: name,
+        Description: description,
+        VpcId: vpcId,
+        TagSpecifications: [
+          { ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+        ],
+      }),
+      signal,
+    );
+    return { GroupId: res.GroupId ?? `planned:${name}`, GroupName: name, IpPermissions: [] };
+  } catch (e) {
+    const existing = isDuplicate(e) ? (await groupsNamed(clients, vpcId, [name], signal))[0] : undefined;
+    if (existing) return existing;
+    throw e;
+  }
+}
+
+const portKey = (p: IpPermission, cidr: string): RuleKey => `${p.IpProtocol as 'tcp'}:${p.FromPort ?? 0}:${cidr}`;
+
+/**
+ * The NLB's frontend group (created when missing) and the cluster's backend group with its node rules; the
+ * frontend's ingress converged to `want` (listener port from each source range; everything in it is ours).
+ */
+export async function ensureGroups(
+  clients: Sender,
+  cluster: string,
+  vpcId: string,
+  lbName: string,
+  tags: Record<string, string>,
+  want: readonly RuleKey[],
+  signal: AbortSignal,
+): Promise<{ frontend: string; backend: string; changed: boolean }> {
+  const backendName = backendGroupName(cluster);
+  const found = await groupsNamed(clients, vpcId, [lbName, backendName], signal);
+  let changed = false;
+  let frontend = found.find((g) => g.GroupName === lbName);
+  if (!frontend) {
+    frontend = await createGroup(clients, vpcId, lbName, `drawbridge: NLB ${tags[TagKeys.serviceName]}`, tags, signal);
+    changed = true;
+  }
+  let backend = found.find((g) => g.GroupName === backendName);
+  if (!backend) {
+    const backendTags = { [TagKeys.cluster]: cluster, [TagKeys.backend]: 'true' };
+    backend = await createGroup(
+      clients,
+      vpcId,
+      backendName,
+      'drawbridge: every NLB of the cluster',
+      backendTags,
+      signal,
+    );
+    changed = true;
+  }
+
+  const have = new Set<RuleKey>();
+  for (const p of frontend.IpPermissions ?? []) for (const r of p.IpRanges ?? []) have.add(portKey(p, r.CidrIp ?? ''));
+  if (await convergeIngress(clients, frontend.GroupId!, have, want, ruleDescription(lbName), signal)) changed = true;
+  if (await ensureBackendRules(clients, cluster, vpcId, backend.GroupId!, signal)) changed = true;
+  return { frontend: frontend.GroupId!, backend: backend.GroupId!, changed };
+}
+
+async function authorize(clients: Sender, groupId: string, perms: IpPermission[], signal: AbortSignal) {
+  try {
+    await clients.send(
+      'ec2',
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: perms }),
+      signal,
+    );
+  } catch (e) {
+    // A concurrent reconcile added it first (a batch with one duplicate is refused whole: add them one by one).
+    if (!isDuplicate(e)) throw e;
+    if (perms.length > 1) for (const p of perms) await authorize(clients, groupId, [p], signal);
+  }
+}
+
+/** tcp and udp 0-65535 from the backend group on every node SG of the cluster (ours excluded). */
+async function ensureBackendRules(
+  clients: Sender,
+  cluster: string,
+  vpcId: string,
+  backend: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  let changed = false;
+  for (const group of await nodeGroups(clients, cluster, vpcId, signal)) {
+    const missing = (['tcp', 'udp'] as const).filter(
+      (proto) =>
+        !(group.IpPermissions ?? []).some(
+          (p) =>
+            p.IpProtocol === proto &&
+            p.FromPort === 0 &&
+            p.ToPort === 65535 &&
+            p.UserIdGroupPairs?.some((u) => u.GroupId === backend),
+        ),
+    );
+    if (!missing.length) continue;
+    const perms = missing.map((proto) => ({
+      IpProtocol: proto,
+      FromPort: 0,
+      ToPort: 65535,
+      UserIdGroupPairs: [{ GroupId: backend, Description: BACKEND_RULE }],
+    }));
+    await authorize(clients, group.GroupId!, perms, signal);
+    changed = true;
+  }
+  return changed;
+}
+
+/** The cluster's node security groups: tagged kubernetes.io/cluster/<name>, not one of our own groups. */
+async function nodeGroups(
+  clients: Sender,
+  cluster: string,
+  vpcId: string | null,
+  signal: AbortSignal,
+): Promise<SecurityGroup[]> {
+  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
+    'ec2',
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'tag-key', Values: [clusterTag(cluster)] },
+        ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
+      ],
+    }),
+    signal,
+  );
+  return (res.SecurityGroups ?? []).filter((g) => !g.Tags?.some((t) => t.Key === TagKeys.cluster));
+}
+
+/**
+ * Deletes the frontend group(s) of one Service (found by its uid tag). AWS refuses while the deleted NLB's network
+ * interfaces still hold the group (DependencyViolation, for a few minutes): that is retried, not a failure.
+ */
+export async function deleteFrontendGroups(
+  clients: Sender,
+  cluster: string,
+  uid: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
+    'ec2',
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: `tag:${TagKeys.uid}`, Values: [uid] },
+        { Name: `tag:${TagKeys.cluster}`, Values: [cluster] },
+      ],
+    }),
+    signal,
+  );
+  let changed = false;
+  for (const g of res.SecurityGroups ?? []) {
+    try {
+      await clients.send('ec2', new DeleteSecurityGroupCommand({ GroupId: g.GroupId }), signal);
+      changed = true;
+    } catch (e) {
+      if (errorCode(e) === 'InvalidGroup.NotFound') continue;
+      if (errorCode(e) === 'DependencyViolation') {
+        throw new RetryAfterError('SecurityGroupInUse', `${g.GroupId} is still held by the deleted NLB`, 30, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+  return changed;
+}
