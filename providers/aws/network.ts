@@ -15,7 +15,7 @@ import type { Sender } from './clients.ts';
 import { clusterTag } from './names.ts';
 
 // The contract does not re-export BackendNode; take it from the spec rather than reach into src/.
-type BackendNode = LoadBalancerSpec['nodes'][number];
+export type BackendNode = LoadBalancerSpec['nodes'][number];
 
 export interface NodeInstance {
   node: string;

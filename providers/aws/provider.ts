@@ -47,8 +47,9 @@ import {
 } from './elbv2.ts';
 import { syncForwarding } from './forwarding.ts';
 import type { AwsConfig } from './index.ts';
+import { InstanceCache } from './instance-cache.ts';
 import { clusterTag, loadBalancerName, ownerTags, targetGroupPrefix, toAwsTags } from './names.ts';
-import { chooseSubnets, type NodeInstance, resolveInstances, vpcCidr } from './network.ts';
+import { chooseSubnets, type NodeInstance, vpcCidr } from './network.ts';
 import { listOwnedLoadBalancers } from './owned.ts';
 import { deleteFrontendGroups, ensureGroups, syncRules } from './security-groups.ts';
 
@@ -63,9 +64,11 @@ export class AwsProvider implements Provider<AwsOptions> {
   private readonly log: LogPort;
   /** instance id -> node name, as last resolved; lets get() report node names without a Node lookup. */
   private readonly nodeNames = new Map<string, string>();
+  private readonly instanceCache: InstanceCache;
 
   constructor(context: ProviderContext, config: AwsConfig) {
     this.clients = new AwsClients(config);
+    this.instanceCache = new InstanceCache(this.clients);
     this.cluster = context.clusterName;
     this.log = context.log.child({ provider: 'aws' });
   }
@@ -318,7 +321,7 @@ export class AwsProvider implements Provider<AwsOptions> {
     const nodes = spec.nodes.filter((n) =>
       wanted.every(([k, v]) => n.labels?.[k] !== undefined && (v === '' || n.labels[k] === v)),
     );
-    const found = await resolveInstances(this.clients, nodes, signal);
+    const found = await this.instanceCache.resolve(nodes, signal);
     for (const i of found) this.nodeNames.set(i.instanceId, i.node);
     const missing = nodes.length - found.length;
     if (missing > 0)
