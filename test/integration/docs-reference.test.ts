@@ -200,3 +200,54 @@ test('every drawbridge_* metric named in README.md and docs/ exists', async () =
   }
   assert.deepEqual(unknown, [], 'metric names in the docs that nothing exports');
 });
+
+/** GitHub's anchor for a heading: lowercase, punctuation dropped (hyphens and underscores kept), spaces to hyphens. */
+function anchorOf(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+}
+
+test('every relative link in README.md and docs/ points at a file (and heading) that exists', () => {
+  const files = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
+  const anchors = (file: string) =>
+    new Set(
+      [...readFileSync(join(root, file), 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1] as string)),
+    );
+  const broken: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(join(root, file), 'utf8').replace(/```[\s\S]*?```/g, '');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target as string)) continue; // http(s), mailto
+      const [path, anchor] = (target as string).split('#');
+      const resolved = path ? relative(root, join(root, file, '..', path)) : file;
+      if (resolved.startsWith('..')) continue; // outside the repository (the shared DESIGN.md)
+      let exists = true;
+      try {
+        readFileSync(join(root, resolved));
+      } catch {
+        exists = statDir(join(root, resolved));
+      }
+      if (!exists) broken.push(`${file}: ${target} (no ${resolved})`);
+      else if (anchor && resolved.endsWith('.md') && !anchors(resolved).has(anchor))
+        broken.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
+    }
+  }
+  assert.deepEqual(broken, [], 'broken links');
+});
+
+function statDir(path: string): boolean {
+  try {
+    readdirSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
