@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { Registry } from 'prom-client';
 import { AnnotationReasons } from '../../providers/aws/annotations.ts';
 import { DesiredReasons } from '../../providers/aws/desired.ts';
 import { AllocReason } from '../../providers/metal/ipam/reasons.ts';
@@ -88,8 +89,8 @@ function section(markdown: string, from: string, to: string): string {
 }
 
 /** Table rows whose first cell is one backticked name: [name, ...other cells]. */
-function rows(markdown: string): string[][] {
-  const out: string[][] = [];
+function rows(markdown: string): [string, ...string[]][] {
+  const out: [string, ...string[]][] = [];
   for (const line of markdown.split('\n')) {
     const m = /^\| `([\w]+)` \|(.*)\|$/.exec(line);
     if (m) out.push([m[1] as string, ...(m[2] as string).split('|').map((cell) => cell.trim())]);
@@ -100,7 +101,7 @@ function rows(markdown: string): string[][] {
 test('every Event and provider error reason in the code is in docs/reference.md, and only those', () => {
   const code = reasonsInCode();
   assert.ok(code.has('EnsuredLoadBalancer') && code.has('AnnouncingNode') && code.has('NodeHealthCheckFailed'));
-  const documented = new Set(rows(section(reference, 'Events', 'Metrics')).map(([name]) => name as string));
+  const documented = new Set(rows(section(reference, 'Events', 'Metrics')).map(([name]) => name));
   const undocumented = [...code].filter(([reason]) => !documented.has(reason)).map(([r, file]) => `${r} (${file})`);
   assert.deepEqual(undocumented, [], 'reasons the code produces that docs/reference.md does not list');
   const invented = [...documented].filter((reason) => !code.has(reason));
@@ -112,10 +113,7 @@ interface MetricInfo {
   labels: string[];
 }
 
-async function metricsOf(registry: {
-  getMetricsAsJSON(): Promise<Array<{ name: string; type: string }>> | Array<{ name: string; type: string }>;
-  getSingleMetric(name: string): unknown;
-}): Promise<Map<string, MetricInfo>> {
+async function metricsOf(registry: Registry): Promise<Map<string, MetricInfo>> {
   const out = new Map<string, MetricInfo>();
   for (const { name, type } of await registry.getMetricsAsJSON()) {
     if (!name.startsWith('drawbridge_')) continue; // prom-client's default process_* / nodejs_* metrics
@@ -163,7 +161,7 @@ test('every metric the controller, providers and speaker register is in docs/ref
   assert.ok(code.has('drawbridge_metal_pool_addresses_total'), 'provider metrics are found');
 
   const documented = new Map<string, MetricInfo>();
-  for (const [name, type = '', labels = ''] of rows(section(reference, 'Metrics', 'Logs').replace(/\n### /g, '\n'))) {
+  for (const [name, type = '', labels = ''] of rows(section(reference, 'Metrics', 'Logs'))) {
     documented.set(name, { type, labels: [...labels.matchAll(/`(\w+)`/g)].map((l) => l[1] as string).sort() });
   }
   const missing = [...code.keys()].filter((name) => !documented.has(name));
