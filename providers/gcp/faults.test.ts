@@ -170,9 +170,15 @@ describe('aborts and polling', () => {
     const p = await providerFor(fake, { limits: { operationReadsPerMinute: 3 } });
     const controller = new AbortController();
     const pending = p.ensure(spec(9), { signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 600)); // unlimited, ~20 ms waits would poll ~25 times by now
-    const polls = fake.log.entries.filter((e) => e.group === 'operationRead').length;
-    assert.equal(polls, 3, 'the reservoir of 3 per minute is spent; the 4th poll waits for the next minute');
+    const polls = () => fake.log.entries.filter((e) => e.group === 'operationRead').length;
+    // Waits for the reservoir to be spent however slow the machine is, then gives a 4th poll ample time to happen:
+    // unlimited, ~20 ms waits would poll ~50 times in that second.
+    for (const deadline = Date.now() + 30_000; polls() < 3 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(polls(), 3, 'three polls: the reservoir of 3 per minute');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(polls(), 3, 'the reservoir of 3 per minute is spent; the 4th poll waits for the next minute');
     controller.abort(new Error('stop'));
     await assert.rejects(pending);
   });
