@@ -82,7 +82,10 @@ export interface Provider<Options = unknown> {
   // ---- Optional capabilities. The core falls back to ensure() without updateHosts; CLI verbs that need
   // get or plan say so when a provider lacks them (see requireCapability). ----
 
-  /** Converge only backend membership to spec.nodes / spec.endpointNodes (the node set changed). */
+  /**
+   * Converge only backend membership to spec.nodes / spec.endpointNodes (the node set changed). Throws
+   * LoadBalancerNotFoundError when there is no complete load balancer to update (the core then calls ensure).
+   */
   updateHosts?(spec: Readonly<LoadBalancerSpec<Options>>, options: CallOptions): Promise<ChangeResult>;
   get?(identity: Readonly<LoadBalancerIdentity>, options: CallOptions): Promise<ObservedLoadBalancer | null>;
   /** What ensure(spec) would change, without changing anything. */
@@ -308,6 +311,17 @@ export class RetryAfterError extends ProviderError {
   constructor(reason: string, message: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
     super(reason, message, options);
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * From updateHosts: the load balancer is gone or incomplete (deleted in the cloud console, a crash half-way through
+ * a create), so there is no membership to update. The core then runs ensure at once, which rebuilds it and
+ * publishes its (possibly new) address; retrying updateHosts could never succeed.
+ */
+export class LoadBalancerNotFoundError extends RetryableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LoadBalancerNotFound', message, options);
   }
 }
 

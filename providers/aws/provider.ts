@@ -23,6 +23,7 @@ import {
   type ChangeResult,
   type EnsureResult,
   type LoadBalancerIdentity,
+  LoadBalancerNotFoundError,
   type LoadBalancerSpec,
   type LogPort,
   type ObservedLoadBalancer,
@@ -201,11 +202,13 @@ export class AwsProvider implements Provider<AwsOptions> {
     const { signal } = options;
     const ports = desiredPorts(spec);
     const lb = await findLoadBalancer(this.clients, loadBalancerName(spec.identity), signal);
-    if (!lb) return this.ensure(spec, options);
+    if (!lb) throw new LoadBalancerNotFoundError(`no NLB ${loadBalancerName(spec.identity)} to update`);
     const attached = new Map(
       (await targetGroupsOf(this.clients, lb.LoadBalancerArn!, signal)).map((g) => [g.TargetGroupName!, g]),
     );
-    if (ports.some((p) => !attached.has(p.targetGroupName))) return this.ensure(spec, options);
+    if (ports.some((p) => !attached.has(p.targetGroupName))) {
+      throw new LoadBalancerNotFoundError(`the NLB ${lb.LoadBalancerName} lacks a target group of the Service's ports`);
+    }
     const instances = await this.instances(spec, signal);
     const ids = instances.map((i) => i.instanceId);
     // A node in a zone the NLB does not serve yet: add that zone's subnet, or its targets would get no traffic.

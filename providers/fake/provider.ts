@@ -9,6 +9,7 @@ import {
   type EnsureResult,
   identityKey,
   type LoadBalancerIdentity,
+  LoadBalancerNotFoundError,
   type LoadBalancerSpec,
   type ObservedLoadBalancer,
   type PlannedAction,
@@ -131,7 +132,7 @@ export class FakeProvider implements Provider<FakeOptions> {
     const key = identityKey(spec.identity);
     const changed = await this.call('updateHosts', key, options, async () => {
       const lb = this.balancers.get(key);
-      if (!lb) throw new RetryableError('LoadBalancerNotFound', `no load balancer for ${key} to update`);
+      if (!lb) throw new LoadBalancerNotFoundError(`no load balancer for ${key} to update`);
       const backends = backendsOf(spec);
       if (JSON.stringify(lb.backends) === JSON.stringify(backends)) return false;
       lb.backends = backends;

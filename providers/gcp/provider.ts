@@ -8,6 +8,7 @@ import {
   type ChangeResult,
   type EnsureResult,
   type LoadBalancerIdentity,
+  LoadBalancerNotFoundError,
   type LoadBalancerSpec,
   type LogPort,
   type ObservedLoadBalancer,
@@ -107,7 +108,7 @@ export class GcpProvider implements Provider<GcpOptions> {
     const call: Call = { signal, priority: PRIORITY.resync };
     const { lb } = namesFor(spec.identity);
     const pool = await this.gce.getPool(lb, call);
-    if (!pool) throw new RetryableError('LoadBalancerNotFound', `no target pool ${lb} to update`);
+    if (!pool) throw new LoadBalancerNotFoundError(`no target pool ${lb} to update`);
     const steps = membershipSteps(this.gce, lb, pool, await this.instancesFor(spec, call), call);
     for (const step of steps) await step.run();
     return { changed: steps.length > 0 };

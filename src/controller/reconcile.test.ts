@@ -139,6 +139,37 @@ describe('Reconciler', () => {
     assert.deepEqual(w.writes, ['finalizer', 'status'], 'no Service write for a host change');
   });
 
+  test('a load balancer deleted behind our back is rebuilt on the next node change, and its address published', async () => {
+    const w = await world();
+    w.put(lbService('web'));
+    await w.reconciler.reconcile('shop/web');
+    // Someone deletes it in the cloud console: the provider has nothing, the Service still shows the old address.
+    await w.provider.ensureDeleted(
+      { clusterName: 'unit', namespace: 'shop', name: 'web', uid: 'uid-web' },
+      { signal: new AbortController().signal },
+    );
+    assert.equal(w.provider.loadBalancers().length, 0);
+    const calls = w.provider.calls.length;
+    w.nodes.push(node('node-cc'));
+    assert.deepEqual(await w.reconciler.reconcile('shop/web'), { kind: 'done' });
+    assert.deepEqual(
+      w.provider.calls.slice(calls).map((c) => [c.operation, c.result]),
+      [
+        ['updateHosts', 'LoadBalancerNotFound'],
+        ['ensure', 'ok'],
+      ],
+    );
+    const [lb] = w.provider.loadBalancers();
+    assert.deepEqual(lb?.backends, ['node-a', 'node-b', 'node-cc'], 'rebuilt with the new node set');
+    assert.deepEqual(ips(w.get('web')), lb?.addresses, 'the rebuilt address is the published one');
+    assert.equal(w.reasons().at(-1), 'EnsuredLoadBalancer');
+    // And the next node change is a plain update again.
+    w.nodes.pop();
+    await w.reconciler.reconcile('shop/web');
+    assert.equal(w.provider.calls.at(-1)?.operation, 'updateHosts');
+    assert.deepEqual(w.provider.loadBalancers()[0]?.backends, ['node-a', 'node-b']);
+  });
+
   test('Local policy: an endpoint move is a hosts-only change', async () => {
     const w = await world();
     w.put(

@@ -9,7 +9,13 @@
 // Service is deleted mid-flight (abort()). After an abort nothing more is written.
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
-import { type EventPort, type ObjectRef, type Provider, ProviderError } from '../../providers/provider.ts';
+import {
+  type EventPort,
+  LoadBalancerNotFoundError,
+  type ObjectRef,
+  type Provider,
+  ProviderError,
+} from '../../providers/provider.ts';
 import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION, RELEASE_ANNOTATION } from '../desired/annotations.ts';
 import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from '../desired/build.ts';
 import type { LoadBalancerIdentity, LoadBalancerSpec, SpecProblem } from '../desired/types.ts';
@@ -203,18 +209,28 @@ export class Reconciler {
       this.deps.metrics.serviceWrites.inc({ write: 'finalizer' });
     }
 
-    const hostsOnly = before !== undefined && before.specHash === specHash && before.hostsHash !== hostsHash;
+    let hostsOnly = before !== undefined && before.specHash === specHash && before.hostsHash !== hostsHash;
     if (hostsOnly && provider.updateHosts) {
-      const updated = await this.call('updateHosts', signal, (o) => provider.updateHosts!(spec, o));
-      this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
-      if (!updated.changed) return 'unchanged';
-      events.record(
-        refOf(svc),
-        'Normal',
-        EventReason.UpdatedLoadBalancer,
-        `Updated load balancer with ${spec.nodes.length} node(s)`,
+      const updated = await this.call('updateHosts', signal, (o) => provider.updateHosts!(spec, o)).catch(
+        (error: unknown) => {
+          // Gone behind our back (deleted in the cloud console): rebuilt below by ensure, as a creation is.
+          if (!(error instanceof LoadBalancerNotFoundError)) throw error;
+          log.warn({ reason: error.message }, 'load balancer missing on a node update: rebuilding it');
+          hostsOnly = false;
+          return null;
+        },
       );
-      return 'hosts-updated';
+      if (updated) {
+        this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
+        if (!updated.changed) return 'unchanged';
+        events.record(
+          refOf(svc),
+          'Normal',
+          EventReason.UpdatedLoadBalancer,
+          `Updated load balancer with ${spec.nodes.length} node(s)`,
+        );
+        return 'hosts-updated';
+      }
     }
 
     const provisioning = currentIngress(svc).length === 0;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CallOptions, LoadBalancerSpec, Provider } from '../../providers/provider.ts';
-import { ProviderError } from '../../providers/provider.ts';
+import { LoadBalancerNotFoundError, ProviderError } from '../../providers/provider.ts';
 import type { BackendNode } from '../../src/desired/types.ts';
 
 export interface ConformanceTarget {
@@ -111,6 +111,14 @@ export function providerConformance(name: string, target: ConformanceTarget): vo
       const moved = { ...spec, currentAddresses: addressesOf(status), nodes: [node('node-c', '10.0.0.3')] };
       await (p.updateHosts ? p.updateHosts(moved, live()) : p.ensure(moved, live()));
       assert.deepEqual(addressesOf((await p.ensure(moved, live())).status), addressesOf(status));
+    });
+
+    test('updateHosts on a load balancer that does not exist says LoadBalancerNotFound (the core then ensures)', {
+      skip: skip('updateHostsMissing'),
+    }, async () => {
+      const p = target.provider();
+      assert.ok(p.updateHosts, 'provider declares updateHosts (declare the skip otherwise)');
+      await assert.rejects(p.updateHosts(target.spec(9), live()), LoadBalancerNotFoundError);
     });
 
     test('updateHosts follows the node set exactly, and reports no change when there is none', {

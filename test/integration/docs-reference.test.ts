@@ -71,6 +71,8 @@ function reasonsInCode(): Map<string, string> {
     for (const [, reason] of text.matchAll(/new (?:Terminal|Retryable|RetryAfter|Throttled)Error\(\s*'(\w+)'/g))
       add(reason as string, file);
     for (const [, reason] of text.matchAll(/\breason: '([A-Z]\w+)'/g)) add(reason as string, file);
+    // Typed errors with a fixed reason (class LoadBalancerNotFoundError: super('LoadBalancerNotFound', ...)).
+    for (const [, reason] of text.matchAll(/\bsuper\(\s*'([A-Z]\w+)'/g)) add(reason as string, file);
     for (const call of text.matchAll(/\.record\(([\s\S]*?)\);/g)) {
       for (const [, reason] of (call[1] as string).matchAll(/(?<!kind: )'([A-Z][A-Za-z]+)'/g)) {
         if (reason !== 'Normal' && reason !== 'Warning') add(reason as string, file);
