@@ -196,7 +196,10 @@ export class MetalProvider implements Provider<MetalOptions> {
       for (const ingress of service.status?.loadBalancer?.ingress ?? []) if (ingress.ip) now.add(ingress.ip);
     }
     const before = this.foreign.get(key) ?? new Set<string>();
-    for (const ip of before) if (!now.has(ip)) this.allocator.release(foreignKey(key, ip));
+    let released = false;
+    for (const ip of before) if (!now.has(ip) && this.allocator.release(foreignKey(key, ip))) released = true;
+    // Like a release of our own: a Service waiting for that address (AddressInUse) gets another try now.
+    if (released && this.waiting.size > 0) this.ctx.requeue([...this.waiting], 'foreign address released');
     const kept = new Set<string>();
     for (const ip of now) {
       // restore() refuses addresses outside every pool; those cannot collide with ours anyway.

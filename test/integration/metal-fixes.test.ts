@@ -168,3 +168,24 @@ test('restarting without --own-classless keeps class-less load balancers it serv
   const reasons = (await eventsFor(core, 'classless', 'legacy')).map((e) => e.reason);
   assert.ok(reasons.includes('DeletedLoadBalancer'), `${reasons}`);
 });
+
+test("a Service waiting for an address another controller's Service shows gets it as soon as that one lets go", async () => {
+  const { core } = cluster;
+  await createNamespace(core, 'foreign');
+  const ip = '192.0.2.14';
+  await createService(core, 'foreign', {
+    ...lbService('theirs'),
+    spec: { ...lbService('theirs').spec, loadBalancerClass: 'example.com/other' },
+  });
+  // Their controller (here: us, by hand) publishes an address from our pool.
+  await core.patchNamespacedServiceStatus(
+    { name: 'theirs', namespace: 'foreign', body: { status: { loadBalancer: { ingress: [{ ip }] } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await createService(core, 'foreign', lbService('ours', { loadBalancerIP: ip }));
+  const warning = await waitForEvent(core, 'foreign', 'ours', 'AddressInUse');
+  assert.match(warning.message ?? '', new RegExp(ip.replaceAll('.', '\\.')));
+  await core.deleteNamespacedService({ name: 'theirs', namespace: 'foreign' });
+  // Well before the 5-minute recheck of a Service whose address is taken.
+  assert.equal(await waitForIngress(core, 'foreign', 'ours', 30_000), ip);
+});
