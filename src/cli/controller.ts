@@ -30,6 +30,7 @@ export interface ControllerFlags {
   loadBalancerClass?: string;
   ownClassless?: boolean;
   concurrency?: number;
+  providerCallTimeout?: number;
   backoffBase?: number;
   backoffMax?: number;
   resync?: number;
@@ -75,7 +76,19 @@ export function registerController(program: Command): void {
     )
     .option('--load-balancer-class <class>', 'loadBalancerClass served (default: drawbridge.io/<provider>)')
     .option('--own-classless', `also own Services with no loadBalancerClass (default: ${d.ownClassless})`)
-    .option('--concurrency <n>', `Services reconciled in parallel (default: ${d.concurrency})`, num)
+    .option(
+      '--concurrency <n>',
+      'Services reconciled in parallel; a worker mostly waits on provider and API round trips, and the ' +
+        "provider's own rate limiters bound the calls a cloud sees, so this only caps how many wait at once " +
+        `(default: ${d.concurrency})`,
+      num,
+    )
+    .option(
+      '--provider-call-timeout <seconds>',
+      'longest one provider call may take; then its signal is aborted and the Service retried with backoff ' +
+        `(metric drawbridge_provider_call_timeouts_total); 0: no limit (default: ${d.providerCallTimeoutSeconds})`,
+      num,
+    )
     .option('--backoff-base <seconds>', `first retry delay after a failure (default: ${d.backoffBaseSeconds})`, num)
     .option('--backoff-max <seconds>', `longest retry delay (default: ${d.backoffMaxSeconds})`, num)
     .option(
@@ -181,6 +194,7 @@ export function configFromFlags(f: ControllerFlags): ControllerConfig {
     loadBalancerClass: f.loadBalancerClass,
     ownClassless: f.ownClassless,
     concurrency: f.concurrency,
+    providerCallTimeoutSeconds: f.providerCallTimeout,
     backoffBaseSeconds: f.backoffBase,
     backoffMaxSeconds: f.backoffMax,
     resyncSeconds: f.resync,

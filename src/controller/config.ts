@@ -20,7 +20,9 @@ export const ControllerConfigSchema = z
     loadBalancerClass: z.string().min(1).optional(),
     /** Also own Services with no loadBalancerClass (the "default cloud provider" deployment). */
     ownClassless: z.boolean().default(false),
-    concurrency: z.number().int().min(1).max(256).default(8),
+    concurrency: z.number().int().min(1).max(256).default(32),
+    /** One provider call gets this long before its signal is aborted and the key retried with backoff; 0: no limit. */
+    providerCallTimeoutSeconds: z.number().min(0).default(120),
     backoffBaseSeconds: seconds.default(5),
     backoffMaxSeconds: seconds.default(300),
     /** Every Service is reconciled again this often, repairing drift; 0 disables. */

@@ -15,6 +15,7 @@ import type { NodeProber } from '../nodes/prober.ts';
 import { createLogger, type Logger } from '../observe/logging.ts';
 import { createMetrics, type Metrics, queueMetricsHooks } from '../observe/metrics.ts';
 import { createMetricsPort } from '../observe/provider-metrics.ts';
+import { ServiceUpdateFilter } from './changes.ts';
 import type { ControllerConfig } from './config.ts';
 import { type Caches, createCaches, serviceNameOfSlice } from './informers.ts';
 import { OwnedServiceIndex } from './ownership.ts';
@@ -52,6 +53,8 @@ export class Controller {
   private prober: NodeProber | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly nodeDebouncer: Debouncer;
+  /** Drops Service updates reconcile has nothing to do about (our own writes' echoes among them). */
+  private readonly updates = new ServiceUpdateFilter((key) => this.reconciler?.ownWrites(key));
   private lastEligibleNodes = '';
   /** Bumped whenever leadership starts or ends, so a slow lead() notices it was overtaken and stops. */
   private generation = 0;
@@ -197,12 +200,19 @@ export class Controller {
 
   private watchCaches(): void {
     const onService = (svc: V1Service) => {
+      const key = serviceKey(svc);
       const owned = this.reconciler?.owns(svc) ?? false;
       this.index.upsert(svc, owned);
-      if (!owned) return;
+      if (!owned) {
+        this.updates.forget(key);
+        this.reconciler?.forgetWrites(key);
+        return;
+      }
+      const news = this.updates.observe(key, svc);
+      if (!news) return; // e.g. the echo of our own finalizer or status write: nothing for reconcile to do
       // Deletion started: an ensure still in flight for it is pointless; the requeue below tears it down.
-      if (svc.metadata?.deletionTimestamp) this.reconciler?.abort(serviceKey(svc), 'Service is being deleted');
-      this.enqueue(serviceKey(svc));
+      if (news === 'input' && svc.metadata?.deletionTimestamp) this.reconciler?.abort(key, 'Service is being deleted');
+      this.enqueue(key);
     };
     this.caches.services.on('add', onService);
     this.caches.services.on('update', onService);
@@ -210,6 +220,8 @@ export class Controller {
     // provider state from this process (reconcile asks the provider to forget it).
     this.caches.services.on('delete', (svc) => {
       this.index.delete(svc);
+      this.updates.forget(serviceKey(svc));
+      this.reconciler?.forgetWrites(serviceKey(svc));
       this.reconciler?.abort(serviceKey(svc), 'Service was deleted');
       this.enqueue(serviceKey(svc), 'high');
     });
@@ -332,7 +344,7 @@ export class Controller {
     const provider = this.providerInstance;
     if (!provider) return;
     const call = <T>(operation: string, fn: (o: { signal: AbortSignal }) => Promise<T>) =>
-      callProvider(this.metrics, provider.name, operation, signal, fn);
+      callProvider(this.metrics, provider.name, operation, signal, fn, this.config.providerCallTimeoutSeconds * 1000);
     const owned = await call('listOwned', (o) => provider.listOwned(o)).catch((e) => {
       this.log.warn({ err: String(e) }, 'listing owned load balancers failed; orphans are collected at next start');
       return [];

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RetryableError, ThrottledError } from '../../providers/provider.ts';
 import { createMetrics } from '../observe/metrics.ts';
-import { callProvider } from './provider-call.ts';
+import { outcomeOf } from './outcome.ts';
+import { callProvider, ProviderCallTimeoutError } from './provider-call.ts';
 
 test('callProvider records ok, the typed reason, "aborted" or "error", and passes results and errors through', async () => {
   const metrics = createMetrics();
@@ -47,5 +48,38 @@ test('callProvider records ok, the typed reason, "aborted" or "error", and passe
   assert.deepEqual(counts.map((v) => [v.labels.provider, v.labels.operation, v.value]).sort(), [
     ['aws', 'updateHosts', 2],
     ['gcp', 'ensure', 3],
+  ]);
+});
+
+test('a call past its deadline: signal aborted, a retryable ProviderCallTimeout at once, counted', async () => {
+  const metrics = createMetrics();
+  let seen: AbortSignal | undefined;
+  // A provider that ignores its signal entirely: the worker is released anyway.
+  const hung = callProvider(
+    metrics,
+    'fake',
+    'ensure',
+    new AbortController().signal,
+    ({ signal }) => {
+      seen = signal;
+      return new Promise<string>(() => {});
+    },
+    50,
+  );
+  const error = await hung.catch((e: unknown) => e);
+  assert.ok(error instanceof ProviderCallTimeoutError, String(error));
+  assert.equal(seen?.aborted, true, "the call's signal was aborted");
+  assert.deepEqual(outcomeOf(error), { kind: 'retry' }, 'retried with backoff');
+  // A call within its deadline is untouched.
+  assert.equal(
+    await callProvider(metrics, 'fake', 'ensure', new AbortController().signal, async () => 'ok', 5000),
+    'ok',
+  );
+  const timeouts = (await metrics.providerCallTimeouts.get()).values.map((v) => [v.labels.operation, v.value]);
+  assert.deepEqual(timeouts, [['ensure', 1]]);
+  const results = (await metrics.providerCallsTotal.get()).values.map((v) => [v.labels.result, v.value]).sort();
+  assert.deepEqual(results, [
+    ['ProviderCallTimeout', 1],
+    ['ok', 1],
   ]);
 });

@@ -9,6 +9,7 @@ import { testContext } from '../../test/conformance/context.ts';
 import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION, RELEASE_ANNOTATION } from '../desired/annotations.ts';
 import { createLogger } from '../observe/logging.ts';
 import { createMetrics } from '../observe/metrics.ts';
+import { ServiceUpdateFilter } from './changes.ts';
 import { TERMINAL_RECHECK_SECONDS } from './outcome.ts';
 import { WorkQueue } from './queue.ts';
 import { Reconciler } from './reconcile.ts';
@@ -34,7 +35,14 @@ function lbService(name: string, edit: (s: V1Service) => void = () => {}): V1Ser
 }
 
 /** An in-memory cluster: the reconciler reads it through ClusterView and writes it through ServiceWriter. */
-async function world(options: { ownClassless?: boolean; fakeConfig?: Record<string, unknown> } = {}) {
+async function world(
+  options: {
+    ownClassless?: boolean;
+    fakeConfig?: Record<string, unknown>;
+    /** Sees every object written, before the write returns (a watch event can beat the write's response). */
+    echo?: (svc: V1Service) => void;
+  } = {},
+) {
   const services = new Map<string, V1Service>();
   const nodes: V1Node[] = [node('node-a'), node('node-b')];
   const slices: V1EndpointSlice[] = [];
@@ -73,6 +81,7 @@ async function world(options: { ownClassless?: boolean; fakeConfig?: Record<stri
         }
         next.metadata!.annotations = merged;
         services.set(key(next), next);
+        options.echo?.(next);
         return next;
       },
       setIngress: async (svc, ingress: V1LoadBalancerIngress[]) => {
@@ -80,6 +89,7 @@ async function world(options: { ownClassless?: boolean; fakeConfig?: Record<stri
         const next = structuredClone(services.get(key(svc)) ?? svc);
         next.status = { loadBalancer: { ingress } };
         services.set(key(next), next);
+        options.echo?.(next);
       },
     },
   });
@@ -353,5 +363,60 @@ describe('Reconciler', () => {
     w.services.delete('shop/web');
     await w.reconciler.reconcile('shop/web');
     assert.deepEqual(w.provider.loadBalancers(), []);
+  });
+});
+
+describe('Reconciler and the update filter', () => {
+  test("the echoes of a reconcile's own finalizer and status writes are not news, even before the write returns", async () => {
+    let filter: ServiceUpdateFilter | undefined;
+    const news: (string | undefined)[] = [];
+    const w = await world({ echo: (svc) => news.push(filter?.observe('shop/web', svc)) });
+    filter = new ServiceUpdateFilter((key) => w.reconciler.ownWrites(key));
+    w.put(lbService('web'));
+    assert.equal(filter.observe('shop/web', w.get('web')!), 'unseen');
+    await w.reconciler.reconcile('shop/web');
+    assert.deepEqual(w.writes, ['finalizer', 'status']);
+    assert.deepEqual(news, [undefined, undefined], 'neither echo queues another reconcile');
+    assert.equal(w.provider.count('ensure'), 1);
+  });
+
+  test('someone else clearing the status, removing the finalizer or editing the spec is news', async () => {
+    const w = await world();
+    const filter = new ServiceUpdateFilter((key) => w.reconciler.ownWrites(key));
+    w.put(lbService('web'));
+    await w.reconciler.reconcile('shop/web');
+    filter.observe('shop/web', w.get('web')!);
+
+    const cleared = structuredClone(w.get('web')!);
+    cleared.status = { loadBalancer: {} };
+    assert.equal(filter.observe('shop/web', cleared), 'ingress');
+    w.put(cleared);
+    await w.reconciler.reconcile('shop/web');
+    assert.deepEqual(ips(w.get('web')), ['198.18.0.1'], 'the status is put back');
+    assert.equal(filter.observe('shop/web', w.get('web')!), undefined, 'and that write is ours');
+
+    const unfinalized = structuredClone(w.get('web')!);
+    unfinalized.metadata!.finalizers = [];
+    assert.equal(filter.observe('shop/web', unfinalized), 'marks');
+    const edited = structuredClone(unfinalized);
+    edited.spec!.ports![0]!.port = 8080;
+    assert.equal(filter.observe('shop/web', edited), 'input');
+  });
+
+  test('a teardown that keeps the Service (type changed) recognises its own status and finalizer removals', async () => {
+    const news: (string | undefined)[] = [];
+    let filter: ServiceUpdateFilter | undefined;
+    const w = await world({ echo: (svc) => news.push(filter?.observe('shop/web', svc)) });
+    filter = new ServiceUpdateFilter((key) => w.reconciler.ownWrites(key));
+    w.put(lbService('web'));
+    await w.reconciler.reconcile('shop/web');
+    const clusterIp = structuredClone(w.get('web')!);
+    clusterIp.spec!.type = 'ClusterIP';
+    w.put(clusterIp);
+    news.length = 0;
+    assert.equal(filter.observe('shop/web', clusterIp), 'input');
+    await w.reconciler.reconcile('shop/web');
+    assert.deepEqual(w.writes, ['finalizer', 'status', 'status', 'finalizer']);
+    assert.deepEqual(news, [undefined, undefined]);
   });
 });

@@ -23,11 +23,12 @@ import { statusCodeOf } from '../kube/patch.ts';
 import { eligibleNodes } from '../nodes/eligibility.ts';
 import { forService, type Logger } from '../observe/logging.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { marksOf, type OwnWrites } from './changes.ts';
 import { outcomeOf } from './outcome.ts';
 import { callProvider, countChange } from './provider-call.ts';
 import type { Outcome } from './queue.ts';
 import { EventReason, type ReconcileResult } from './reasons.ts';
-import { currentIngress, describeIngress, ingressEqual, toIngress } from './status.ts';
+import { currentIngress, describeIngress, ingressEqual, ingressKey, toIngress } from './status.ts';
 
 /** Read-only views of the informer caches. */
 export interface ClusterView {
@@ -46,6 +47,8 @@ export interface ServiceWriter {
 
 export interface ReconcileSettings {
   provider: string;
+  /** Deadline of one provider call (see callProvider); 0 or unset: none. */
+  providerCallTimeoutSeconds?: number;
   clusterName: string;
   loadBalancerClass: string;
   ownClassless: boolean;
@@ -75,6 +78,8 @@ export class Reconciler {
   private readonly applied = new Map<string, Applied>();
   private readonly inFlight = new Map<string, AbortController>();
   private readonly retained = new Set<string>();
+  /** What we last wrote to each Service, so the update filter can tell our own writes' echoes (changes.ts). */
+  private readonly written = new Map<string, OwnWrites>();
   private readonly deps: ReconcileDeps;
 
   constructor(deps: ReconcileDeps) {
@@ -106,6 +111,16 @@ export class Reconciler {
   isUrgent(svc: V1Service | undefined): boolean {
     if (!svc) return true;
     return Boolean(svc.metadata?.deletionTimestamp) || !hasFinalizer(svc) || currentIngress(svc).length === 0;
+  }
+
+  /** What reconcile last wrote, or found already right, for `key`'s finalizer, owner annotation and status. */
+  ownWrites(key: string): OwnWrites | undefined {
+    return this.written.get(key);
+  }
+
+  /** The Service is gone or no longer ours: nothing of ours to recognise any more. */
+  forgetWrites(key: string): void {
+    this.written.delete(key);
   }
 
   /** Aborts the reconcile running for `key`, if any (the Service is being deleted under it). */
@@ -160,6 +175,7 @@ export class Reconciler {
         return this.retain(key, svc, log);
       case 'ignore':
         this.applied.delete(key);
+        this.written.delete(key);
         return 'ignored';
     }
   }
@@ -200,6 +216,8 @@ export class Reconciler {
 
     // Finalizer first: from here on a provider may create something, and deletion must come back to us.
     let current = svc;
+    // Recorded before the write goes out: its echo may come back through the informer before the write returns.
+    this.wrote(key, { marks: marksOf(true, { [OWNER_CLASS_ANNOTATION]: config.loadBalancerClass }) });
     if (!hasFinalizer(svc) || meta.annotations?.[OWNER_CLASS_ANNOTATION] !== config.loadBalancerClass) {
       const finalizers = [...new Set([...(meta.finalizers ?? []), LOAD_BALANCER_CLEANUP_FINALIZER])];
       signal.throwIfAborted();
@@ -249,6 +267,7 @@ export class Reconciler {
     signal.throwIfAborted(); // nothing half-written: an aborted reconcile publishes no status
     const ingress = toIngress(ensured.status);
     const statusChanged = !ingressEqual(currentIngress(current), ingress);
+    this.wrote(key, { ingress: ingressKey(ingress) });
     if (statusChanged) {
       await this.deps.writer.setIngress(current, ingress);
       this.deps.metrics.serviceWrites.inc({ write: 'status' });
@@ -282,10 +301,12 @@ export class Reconciler {
     signal.throwIfAborted();
     // A Service that is going away takes its status with it; one that merely stopped being ours is left clean.
     if (!svc.metadata?.deletionTimestamp && currentIngress(svc).length > 0) {
+      this.wrote(key, { ingress: ingressKey([]) });
       await writer.setIngress(svc, []);
       metrics.serviceWrites.inc({ write: 'status' });
     }
     const remaining = (svc.metadata?.finalizers ?? []).filter((f) => f !== LOAD_BALANCER_CLEANUP_FINALIZER);
+    this.wrote(key, { marks: marksOf(false, {}) });
     try {
       await writer.setFinalizers(svc, remaining, { [OWNER_CLASS_ANNOTATION]: null });
       metrics.serviceWrites.inc({ write: 'finalizer' });
@@ -310,6 +331,10 @@ export class Reconciler {
     return 'retained';
   }
 
+  private wrote(key: string, writes: OwnWrites): void {
+    this.written.set(key, { ...this.written.get(key), ...writes });
+  }
+
   /** Returns true when `key` newly became retained. */
   private setRetained(key: string, retained: boolean): boolean {
     const had = this.retained.has(key);
@@ -322,6 +347,7 @@ export class Reconciler {
   /** The Service object is gone entirely (it never had our finalizer, or it was removed by hand). */
   private async forgetVanished(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     this.setRetained(key, false);
+    this.written.delete(key);
     const before = this.applied.get(key);
     if (!before) return 'ignored';
     await this.call('ensureDeleted', signal, (o) => this.deps.provider.ensureDeleted(before.identity, o));
@@ -346,7 +372,8 @@ export class Reconciler {
     fn: (options: { signal: AbortSignal }) => Promise<T>,
   ): Promise<T> {
     const name = this.deps.provider.name;
-    const result = await callProvider(this.deps.metrics, name, operation, signal, fn);
+    const timeoutMs = (this.deps.config.providerCallTimeoutSeconds ?? 0) * 1000;
+    const result = await callProvider(this.deps.metrics, name, operation, signal, fn, timeoutMs);
     countChange(this.deps.metrics, name, operation, result.changed);
     return result;
   }

@@ -17,7 +17,8 @@ export function toIngress(status: LoadBalancerStatus): V1LoadBalancerIngress[] {
   });
 }
 
-function canonical(ingress: readonly V1LoadBalancerIngress[] | undefined): string {
+/** A canonical string of an ingress list: equal strings mean equal ingress (see ingressEqual). */
+export function ingressKey(ingress: readonly V1LoadBalancerIngress[] | undefined): string {
   return JSON.stringify(
     (ingress ?? []).map((i) => [
       i.ip ?? '',
@@ -32,7 +33,7 @@ export function ingressEqual(
   a: readonly V1LoadBalancerIngress[] | undefined,
   b: readonly V1LoadBalancerIngress[] | undefined,
 ): boolean {
-  return canonical(a) === canonical(b);
+  return ingressKey(a) === ingressKey(b);
 }
 
 export function currentIngress(svc: V1Service): V1LoadBalancerIngress[] {

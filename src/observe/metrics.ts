@@ -18,6 +18,8 @@ export interface Metrics {
   queueWait: Histogram;
   providerCallsTotal: Counter<'provider' | 'operation' | 'result'>;
   providerCallDuration: Histogram<'provider' | 'operation'>;
+  /** Provider calls abandoned at --provider-call-timeout (also counted in providerCallsTotal, result ProviderCallTimeout). */
+  providerCallTimeouts: Counter<'provider' | 'operation'>;
   /** 1 healthy, 0 not. */
   nodeHealth: Gauge<'node'>;
   /** Provider operations that changed something in the provider (ensure/updateHosts/ensureDeleted). */
@@ -75,6 +77,12 @@ export function createMetrics(): Metrics {
       help: 'Time one provider operation took.',
       labelNames: ['provider', 'operation'] as const,
       buckets: PROVIDER_CALL_BUCKETS,
+      registers,
+    }),
+    providerCallTimeouts: new Counter({
+      name: `${PREFIX}provider_call_timeouts_total`,
+      help: 'Provider operations abandoned at --provider-call-timeout (their signal aborted, the key retried with backoff).',
+      labelNames: ['provider', 'operation'] as const,
       registers,
     }),
     nodeHealth: new Gauge({
