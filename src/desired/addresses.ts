@@ -55,10 +55,12 @@ export function buildRequestedAddresses(service: V1Service): Checked<string[]> {
  */
 export function familyConflicts(service: V1Service, requested: string[], families: IpFamily[]): SpecProblem[] {
   const problems: SpecProblem[] = [];
-  const loadBalancerIP = parseAddress(service.spec?.loadBalancerIP ?? '');
   for (const address of requested) {
     const family: IpFamily = address.includes(':') ? 'IPv6' : 'IPv4';
     if (families.includes(family)) continue;
+    // Parsed only for a conflict: ipaddr.js rejects by throwing, which made this the costliest line of every
+    // ensure (0.4 ms per Service in the metal burst's CPU profile) when it parsed the usual empty loadBalancerIP.
+    const loadBalancerIP = parseAddress(service.spec?.loadBalancerIP ?? '');
     const fromField = loadBalancerIP.ok && loadBalancerIP.address === address;
     problems.push({
       path: fromField ? 'spec.loadBalancerIP' : annotationPath(LOAD_BALANCER_IPS_ANNOTATION),
