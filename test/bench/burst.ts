@@ -27,6 +27,7 @@ export async function burst(env: BenchEnv, provider: ProviderName, n: number): P
       last_create_to_served_s: p.lastCreateToServedS,
       api_writes_per_svc: per(d.apiWrites, n),
       provider_calls_per_svc: per(d.providerCalls, n),
+      events_dropped: d.eventsDropped,
       cpu_ms_per_svc: per(cpu, n),
       rss_idle_mb: s.rssIdleMb,
       rss_peak_mb: rssPeakMb,
