@@ -132,8 +132,8 @@ test('a periodic resync with nothing changed writes nothing', async () => {
   const { core } = cluster;
   await createService(core, ns, lbService('steady'));
   await waitForIngress(core, ns, 'steady');
-  // The creation's own writes (finalizer, status) come back as updates and are reconciled again; only once the
-  // controller has handled all of them is what it writes from here on the resync's doing.
+  // Once the controller has handled the creation (and seen its own writes come back, which queue nothing), what it
+  // writes from here on is the resync's doing.
   await waitForSettled(controller, core, ns);
   const before = await readService(core, ns, 'steady');
   const eventsBefore = (await eventsFor(core, ns, 'steady')).map((e) => `${e.reason}:${e.count}`);
