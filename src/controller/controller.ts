@@ -85,9 +85,9 @@ export class Controller {
       onError: (e) => this.log.debug({ err: String(e) }, 'could not record event'),
       onDropped: (reason) => this.metrics.eventsDropped.inc({ reason }),
       onWritten: (verb) => this.metrics.eventsWritten.inc({ verb }),
-      // Senders scale with the workers: a burst records two Events per new Service, and with 32 workers the
-      // recorder's default 4 senders fell behind until its 1,000-Event queue overflowed and dropped them.
-      concurrency: Math.max(4, Math.ceil(options.config.concurrency / 4)),
+      // Senders scale with the workers (one per two, as the 4 senders for 8 workers before): a burst records two
+      // Events per new Service, and with 32 workers 4 senders fell behind until the 1,000-Event queue overflowed.
+      concurrency: Math.max(4, Math.ceil(options.config.concurrency / 2)),
     });
     this.nodeDebouncer = new Debouncer({
       windowMs: this.config.nodeDebounceSeconds * 1000,
