@@ -13,7 +13,7 @@
 //   A user (or another controller) clearing or changing it is news, so it is repaired at once.
 // Labels, other finalizers, other status fields and resourceVersion-only updates are not news. The periodic
 // resync still reconciles every Service, whatever its events said.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { V1Service } from '@kubernetes/client-node';
 import { LOAD_BALANCER_CLEANUP_FINALIZER, OWNER_CLASS_ANNOTATION } from '../desired/annotations.ts';
 import { currentIngress, ingressKey } from './status.ts';
@@ -41,9 +41,11 @@ export function factsOf(svc: V1Service): ServiceFacts {
     if (k !== OWNER_CLASS_ANNOTATION && k !== ANNOUNCING_NODE_ANNOTATION) annotations[k] = v;
   return {
     // Hashed: the filter keeps one of these per Service, and the informer cache already holds the object itself.
-    input: createHash('sha256')
-      .update(JSON.stringify([svc.spec ?? {}, meta.uid ?? '', meta.deletionTimestamp ?? '', annotations]))
-      .digest('base64url'),
+    input: hash(
+      'sha256',
+      JSON.stringify([svc.spec ?? {}, meta.uid ?? '', meta.deletionTimestamp ?? '', annotations]),
+      'base64url',
+    ),
     marks: marksOf(meta.finalizers?.includes(LOAD_BALANCER_CLEANUP_FINALIZER) ?? false, meta.annotations),
     ingress: ingressKey(currentIngress(svc)),
   };

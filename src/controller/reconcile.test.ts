@@ -257,6 +257,22 @@ describe('Reconciler', () => {
     }
   });
 
+  test('abort by key leaves a teardown in flight to finish: deletion is what it serves', async () => {
+    const w = await world({ fakeConfig: { latencyMs: 100 } });
+    w.put(lbService('web'));
+    await w.reconciler.reconcile('shop/web');
+    const svc = structuredClone(w.get('web')!);
+    svc.metadata!.deletionTimestamp = new Date();
+    w.put(svc);
+    const teardown = w.reconciler.reconcile('shop/web');
+    await new Promise((r) => setTimeout(r, 30)); // inside ensureDeleted
+    w.reconciler.abort('shop/web', 'Service was deleted');
+    await teardown;
+    assert.deepEqual(w.provider.loadBalancers(), []);
+    assert.deepEqual(w.get('web')?.metadata?.finalizers, []);
+    assert.equal(w.reasons().at(-1), 'DeletedLoadBalancer');
+  });
+
   test('delete with finalizer: load balancer removed, then the finalizer, with Events', async () => {
     const w = await world();
     w.put(lbService('web'));

@@ -77,6 +77,8 @@ interface Applied {
 export class Reconciler {
   private readonly applied = new Map<string, Applied>();
   private readonly inFlight = new Map<string, AbortController>();
+  /** Keys whose in-flight reconcile is a teardown: deletion needs it to finish, so abort() leaves it alone. */
+  private readonly tearingDown = new Set<string>();
   private readonly retained = new Set<string>();
   /** What we last wrote to each Service, so the update filter can tell our own writes' echoes (changes.ts). */
   private readonly written = new Map<string, OwnWrites>();
@@ -123,8 +125,13 @@ export class Reconciler {
     this.written.delete(key);
   }
 
-  /** Aborts the reconcile running for `key`, if any (the Service is being deleted under it). */
+  /**
+   * Aborts the ensure running for `key`, if any (the Service is being deleted under it). A teardown is left to
+   * finish: it is what the deletion needs, and its own finalizer removal is what sends the Service's delete event
+   * (aborting it then cost an Error per deleted Service: 6% of the metal burst's CPU profile).
+   */
   abort(key: string, why: string): void {
+    if (this.tearingDown.has(key)) return;
     this.inFlight.get(key)?.abort(new Error(why));
   }
 
@@ -170,7 +177,12 @@ export class Reconciler {
       case 'serve':
         return this.ensure(key, svc, log, signal);
       case 'cleanUp':
-        return this.teardown(key, svc, log, signal);
+        this.tearingDown.add(key);
+        try {
+          return await this.teardown(key, svc, log, signal);
+        } finally {
+          this.tearingDown.delete(key);
+        }
       case 'retain':
         return this.retain(key, svc, log);
       case 'ignore':
