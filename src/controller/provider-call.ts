@@ -4,10 +4,11 @@ import { type CallOptions, ProviderError, RetryableError } from '../../providers
 import type { Metrics } from '../observe/metrics.ts';
 
 /** A provider call that did not answer within --provider-call-timeout: transient, retried with backoff. */
-export class ProviderCallTimeoutError extends RetryableError {
-  constructor(operation: string, timeoutMs: number) {
-    super('ProviderCallTimeout', `${operation} did not answer within ${timeoutMs / 1000} s (--provider-call-timeout)`);
-  }
+export function providerCallTimeout(operation: string, timeoutMs: number): RetryableError {
+  return new RetryableError(
+    'ProviderCallTimeout',
+    `${operation} did not answer within ${timeoutMs / 1000} s (--provider-call-timeout)`,
+  );
 }
 
 /**
@@ -15,7 +16,7 @@ export class ProviderCallTimeoutError extends RetryableError {
  * error's stable reason (a bounded set of CamelCase strings; 'ProviderCallTimeout' for a call past its deadline),
  * 'aborted', or 'error' for anything untyped; the error is rethrown unchanged.
  *
- * With `timeoutMs` > 0 the call gets that long: then its signal is aborted and ProviderCallTimeoutError is thrown at
+ * With `timeoutMs` > 0 the call gets that long: then its signal is aborted and a retryable ProviderCallTimeout is thrown at
  * once, even if the provider ignores the signal, so a hung cloud call never holds a worker (and its key) forever.
  */
 export async function callProvider<T>(
@@ -34,7 +35,7 @@ export async function callProvider<T>(
     const deadline = new AbortController();
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = new ProviderCallTimeoutError(operation, timeoutMs);
+        const error = providerCallTimeout(operation, timeoutMs);
         metrics.providerCallTimeouts.inc({ provider, operation });
         deadline.abort(error);
         reject(error);
