@@ -639,3 +639,32 @@ describe('AllocReason', () => {
     }
   });
 });
+
+describe('AddressAllocator: the lowest free address, at scale', () => {
+  it('after releases the lowest free address is handed out again, then the search resumes above the rest', () => {
+    const a = new AddressAllocator([pool('p', ['10.0.0.0/24'])]);
+    const ips = Array.from({ length: 6 }, (_, i) => ipOf(a.assign(request(`ns/s${i}`))));
+    assert.deepEqual(ips, ['10.0.0.0', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5']);
+    a.release('ns/s1');
+    a.release('ns/s4');
+    assert.equal(ipOf(a.assign(request('ns/t1'))), '10.0.0.1');
+    assert.equal(ipOf(a.assign(request('ns/t2'))), '10.0.0.4');
+    assert.equal(ipOf(a.assign(request('ns/t3'))), '10.0.0.6');
+  });
+
+  it('an address restored below the search point is never handed out twice', () => {
+    const a = new AddressAllocator([pool('p', ['10.0.0.0/24'])]);
+    ipOf(a.assign(request('ns/a')));
+    a.release('ns/a');
+    assert.ok(a.restore('ns/old', '10.0.0.0', { sharingKey: null, ports: HTTP }).ok);
+    assert.equal(ipOf(a.assign(request('ns/b'))), '10.0.0.1');
+  });
+
+  it('20,000 allocations from a /16 hand out consecutive addresses (each search starts where the last one ended)', () => {
+    const a = new AddressAllocator([pool('p', ['100.64.0.0/16'])]);
+    for (let i = 0; i < 20_000; i++) ipOf(a.assign(request(`ns/s${i}`)));
+    const usage = a.usage().find((u) => u.pool === 'p');
+    assert.equal(usage?.used, 20_000);
+    assert.equal(ipOf(a.assign(request('ns/last'))), '100.64.78.32');
+  });
+});

@@ -95,6 +95,12 @@ export class AddressAllocator {
   #allocations = new Map<string, Map<IpFamily, Held>>();
   /** Address -> the keys holding it. Entries are deleted when empty, so `has` means "in use". */
   #holders: Record<IpFamily, Map<bigint, Set<string>>> = { IPv4: new Map(), IPv6: new Map() };
+  /**
+   * Per range: every address below this one is in use or never handed out, so the search for the lowest free
+   * address starts here instead of at the range's first address (a burst of N would otherwise scan N^2 / 2).
+   * Forgotten for the family whenever an address comes free; ranges are new objects when the pools change.
+   */
+  #searchFrom: Record<IpFamily, WeakMap<object, bigint>> = { IPv4: new WeakMap(), IPv6: new WeakMap() };
 
   constructor(pools: readonly AddressPool[] = []) {
     this.setPools(pools);
@@ -306,12 +312,17 @@ export class AddressAllocator {
     for (const pool of pools) {
       for (const range of pool.ranges) {
         if (range.family !== family) continue;
-        for (let value = range.first; value <= range.last; value++) {
+        const from = this.#searchFrom[family].get(range) ?? range.first;
+        for (let value = from; value <= range.last; value++) {
           if (inUse.has(value)) continue;
           const address: Address = { family, value };
           if (isSubnetRouterAnycast(range, address)) continue;
-          if (!(pool.avoidBuggyIPs && isBuggyAddress(address))) return { address, pool: pool.name };
+          if (!(pool.avoidBuggyIPs && isBuggyAddress(address))) {
+            this.#searchFrom[family].set(range, value);
+            return { address, pool: pool.name };
+          }
         }
+        this.#searchFrom[family].set(range, range.last + 1n);
       }
     }
     return null;
@@ -364,7 +375,10 @@ export class AddressAllocator {
   #unhold(key: string, address: Address): void {
     const keys = this.#holders[address.family].get(address.value);
     keys?.delete(key);
-    if (keys?.size === 0) this.#holders[address.family].delete(address.value);
+    if (keys?.size === 0) {
+      this.#holders[address.family].delete(address.value);
+      this.#searchFrom[address.family] = new WeakMap();
+    }
   }
 
   #poolsContaining(address: Address): AddressPool[] {
