@@ -86,6 +86,13 @@ export class MembershipMachine {
   private reference: string[];
   private readonly listeners: Array<() => void> = [];
   private left = false;
+  /**
+   * Accused (someone suspects us, or holds us dead): until `accusedUntil` we leave ourselves out of our own eligible
+   * members, so we stop answering before anyone can act on the accusation, and come back only once our refutation has
+   * had time to reach everyone (see `apply`).
+   */
+  private accused = false;
+  private accusedUntil = 0;
 
   constructor(options: MachineOptions, now: number) {
     this.name = options.name;
@@ -117,9 +124,16 @@ export class MembershipMachine {
     return names.sort();
   }
 
-  /** Live members that may announce. */
+  /** Live members that may announce; ourselves only while nobody's accusation of us is pending (see `apply`). */
   eligibleMembers(): string[] {
-    return this.live().filter((name) => (name === this.name ? this.eligible : this.members.get(name)!.eligible));
+    return this.live().filter((name) =>
+      name === this.name ? this.eligible && !this.accused : this.members.get(name)!.eligible,
+    );
+  }
+
+  /** Whether we are stepping back after an accusation (see `apply`). */
+  isAccused(): boolean {
+    return this.accused;
   }
 
   stateOf(name: string): MemberState | undefined {
@@ -182,6 +196,10 @@ export class MembershipMachine {
 
   tick(now: number): void {
     if (this.left) return;
+    if (this.accused && now >= this.accusedUntil) {
+      this.accused = false;
+      this.changed();
+    }
     if (this.members.size === 0 && this.seeds.length > 0 && now >= this.nextSyncAt) {
       // Not joined yet: ask every seed for its view until one answers.
       for (const seed of this.seeds)
@@ -262,6 +280,16 @@ export class MembershipMachine {
       if (update.state !== 'alive' && update.incarnation >= this.incarnation && !this.left) {
         this.incarnation = update.incarnation + 1;
         this.fanOut(this.selfUpdate());
+        // An accusation is about to become a takeover if our refutation is late (our loop or theirs starved, a lost
+        // datagram): the others give our addresses to someone else after the suspicion timeout while we, alive and
+        // hearing them, would keep answering too (split brain, seen in the lab under load). So stop answering now,
+        // well inside that timeout, and answer again only `refuteSettleMs` after the last accusation, by when the
+        // refutation has reached everyone and whoever took over has given the addresses back: a gap, never an overlap.
+        this.accusedUntil = now + this.config.refuteSettleMs;
+        if (!this.accused) {
+          this.accused = true;
+          this.changed();
+        }
       }
       return;
     }
