@@ -16,6 +16,13 @@ import { type AnnouncedService, assignments, ownedAddresses } from './table.ts';
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
 /** The soonest the others can take a silent member's addresses over: first missed ack, indirect probe, suspicion. */
 const MIN_TAKEOVER_MS = 250;
+/**
+ * Isolated (no quorum, apiserver reachable): how long after losing quorum before answering again for what we held.
+ * A majority that can still reach the apiserver takes our addresses over within a second and names itself on their
+ * Services; waiting this long lets that annotation reach our cache first, so we stay silent rather than answer next
+ * to the new owner. With no majority (the membership broken everywhere), this is the gap before we resume.
+ */
+const ISOLATED_REANSWER_MS = 3000;
 
 export interface SpeakerOptions {
   node: string;
@@ -138,15 +145,15 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     }
     const owned = partition === 'quorum' ? memo!.owned : new Map<string, string[]>();
     if (partition === 'isolated') {
-      // Cut off from the members but not from the apiserver: keep what we held when quorum went, take nothing over
-      // (we cannot tell dead members from unreachable ones), and give up an address once its Service names another
-      // announcing node.
+      // Cut off from the members but not from the apiserver: answer again, after ISOLATED_REANSWER_MS, for what we held
+      // when quorum went, unless its Service names another announcing node by then (the majority took it over); take
+      // nothing over (we cannot tell dead members from unreachable ones).
       for (const [ip, { services: keys }] of assignments(table)) {
         const elsewhere = keys.some((key) => {
           const node = cache.service(key)?.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION];
           return node !== undefined && node !== o.node;
         });
-        if (fence.keepable().has(ip) && !elsewhere) owned.set(ip, keys);
+        if (fence.keepable().has(ip) && !elsewhere && now - quorumLostAt >= ISOLATED_REANSWER_MS) owned.set(ip, keys);
       }
     }
     for (const ip of [...held.keys()]) {
