@@ -4,8 +4,10 @@
 //   1. the speaker's resource cost: RSS and CPU idle, CPU while the client sends 1,000 ARP requests per second for the
 //      Service address, and membership traffic (bytes/s from its /metrics);
 //   2. the node-failure experiment, FAILOVER_RUNS times (default 20) per failure kind, the kinds interleaved: the
-//      owning node's link down, its speaker SIGKILLed, its kube-proxy stand-in unhealthy, and its speaker SIGKILLed
-//      during an apiserver outage. Each run waits for a settled lab (three members alive and eligible everywhere, one
+//      owning node's link down, its speaker SIGKILLed, its kube-proxy stand-in unhealthy, its speaker SIGKILLed
+//      during an apiserver outage, and `leader-node`: the owning node also runs the controller's leader (metal
+//      provider, leader election on, started there before the run and holding the Lease) and dies with it: link
+//      down, speaker and controller SIGKILLed at once. Each run waits for a settled lab (three members alive and eligible everywhere, one
 //      holder, the client served by it), starts the client polling (a new connection every 10 ms, 100 ms connect
 //      timeout), fails the owner and measures the time from the failure to the first answer served by another node;
 //      then it repairs the node and waits for the lab to settle again.
@@ -22,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
 import { ownerOf } from '../../providers/metal/speaker/owner.ts';
 import { OWNER_CLASS_ANNOTATION } from '../../src/desired/annotations.ts';
@@ -45,7 +47,13 @@ const NODES = [
   { name: 'node-c', ip: `${SUB}.13`, mac: '02:db:02:00:00:0c' },
 ] as const;
 type NodeName = (typeof NODES)[number]['name'];
-const ALL_KINDS = ['link-down', 'speaker-killed', 'kube-proxy-unhealthy', 'apiserver-down-speaker-killed'] as const;
+const ALL_KINDS = [
+  'link-down',
+  'speaker-killed',
+  'kube-proxy-unhealthy',
+  'apiserver-down-speaker-killed',
+  'leader-node',
+] as const;
 type Kind = (typeof ALL_KINDS)[number];
 const RENDEZVOUS_OWNER = ownerOf(
   VIP,
@@ -272,6 +280,33 @@ async function main(): Promise<void> {
       }
       return undefined;
     };
+    const coordination = cp.kubeConfig.makeApiClient(CoordinationV1Api);
+    const lease = { name: 'drawbridge-controller', namespace: 'kube-system' };
+    /**
+     * The controller as the leader, on the owning node: the previous run's leader was killed holding the Lease, so it
+     * is deleted first (setup, not part of the measured failover), then the new one must hold it before the run.
+     */
+    const startLeader = async (ns: string, kubeconfigPath: string, identity: string): Promise<ChildProcess> => {
+      await coordination.deleteNamespacedLease(lease).catch(() => undefined);
+      const controller = spawn(
+        'ip',
+        [
+          ...['netns', 'exec', ns, process.execPath, BIN, 'controller', '--provider', 'metal'],
+          ...['--kubeconfig', kubeconfigPath, '--identity', identity, '--metrics-bind-address', '0'],
+        ],
+        { stdio: ['ignore', 'ignore', 'ignore'] },
+      );
+      const deadline = performance.now() + 30_000;
+      for (;;) {
+        const held = await coordination.readNamespacedLease(lease).catch(() => undefined);
+        if (held?.spec?.holderIdentity === identity) return controller;
+        if (performance.now() > deadline) {
+          controller.kill('SIGKILL');
+          throw new Error(`the controller on ${ns} did not become leader within 30 s`);
+        }
+        await sleep(100);
+      }
+    };
     const owner0 = await settled(60_000);
     if (owner0 === undefined) throw new Error(`the lab did not settle; logs in ${logDir}`);
     out(`lab ready in ${Math.round(performance.now() - started)} ms; ${VIP} held by ${owner0}`);
@@ -347,11 +382,16 @@ async function main(): Promise<void> {
           // Long enough for every watch to fail and every speaker to see the apiserver gone.
           await sleep(2500);
         }
+        let controller: ChildProcess | undefined;
+        if (kind === 'leader-node') controller = await startLeader(ns, kubeconfig, `bench-leader-${owner}`);
         client.send(`watch ${owner}`);
         if ((await client.next()) !== 'watching') throw new Error('client out of step');
         await sleep(100);
         const failedAt = Date.now();
-        if (kind === 'link-down') await sh('ip', '-n', ns, 'link', 'set', nodeIf(owner), 'down');
+        if (kind === 'leader-node') {
+          controller!.kill('SIGKILL');
+          await Promise.all([speakers.get(owner)!.kill(), sh('ip', '-n', ns, 'link', 'set', nodeIf(owner), 'down')]);
+        } else if (kind === 'link-down') await sh('ip', '-n', ns, 'link', 'set', nodeIf(owner), 'down');
         else if (kind === 'kube-proxy-unhealthy') await servers.get(owner)!.setHealthy(false);
         else await speakers.get(owner)!.kill();
         const answer = await client.next();
@@ -366,7 +406,10 @@ async function main(): Promise<void> {
           out(`run kind=${kind} n=${run} from=${owner} to=${match[1]} failover_ms=${ms}`);
         }
         // Repair the node.
-        if (kind === 'link-down') await sh('ip', '-n', ns, 'link', 'set', nodeIf(owner), 'up');
+        if (kind === 'leader-node') {
+          await sh('ip', '-n', ns, 'link', 'set', nodeIf(owner), 'up');
+          await startSpeaker(node);
+        } else if (kind === 'link-down') await sh('ip', '-n', ns, 'link', 'set', nodeIf(owner), 'up');
         else if (kind === 'kube-proxy-unhealthy') await servers.get(owner)!.setHealthy(true);
         else {
           if (kind === 'apiserver-down-speaker-killed') await proxy.start();
