@@ -82,3 +82,25 @@ export async function captureClaims(o: CaptureOptions, during: () => Promise<voi
 export function holders(claims: string[]): string[] {
   return claims.filter((mac, i) => i === 0 || claims[i - 1] !== mac);
 }
+
+/**
+ * Asserts that a capture shows a handover without overlap: the claims start with `from`, end with `to` (or, with
+ * `back`, pass through `to` and end with `from` again), and every MAC's claims form one run, so no two nodes ever
+ * claimed the address in turn, which is what two nodes answering at once looks like at 200 requests a second. A node
+ * that held the address for a moment in between (it thought the successor dead under load, then let go) is allowed:
+ * one run of its own, with nobody else claiming meanwhile.
+ */
+export function assertHandover(claims: string[], from: string, to: string, back = false): void {
+  const runs = holders(claims);
+  const middle = back ? runs.slice(1, -1) : runs.slice(1);
+  const ok =
+    runs[0] === from &&
+    (back ? runs.at(-1) === from && runs.length >= 3 : runs.at(-1) === to) &&
+    middle.includes(to) &&
+    !middle.includes(from) &&
+    new Set(middle).size === middle.length;
+  if (!ok) {
+    const want = back ? `${from}, ${to}, ${from}` : `${from}, ${to}`;
+    throw new Error(`claims passed ${runs.join(' -> ')} (want ${want}, each MAC once): ${claims.join(' ')}`);
+  }
+}
