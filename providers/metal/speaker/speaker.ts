@@ -23,6 +23,8 @@ const MIN_TAKEOVER_MS = 250;
  * to the new owner. With no majority (the membership broken everywhere), this is the gap before we resume.
  */
 const ISOLATED_REANSWER_MS = 3000;
+/** A planned move waits for every member's acknowledgement (see recompute), but never longer than this. */
+const PLANNED_MOVE_MAX_MS = 2000;
 
 export interface SpeakerOptions {
   node: string;
@@ -136,7 +138,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       // Back in the quorum after long enough for the others to have taken our addresses over (a healed partition):
       // taking them back is a planned move from live owners. A shorter blip (a starved event loop tripping the
       // isolation fence) moved nothing: nobody can take over in less than the membership's minimum detection time.
-      if (next === 'quorum' && now - quorumLostAt >= MIN_TAKEOVER_MS) eligibleSince = now;
+      if (next === 'quorum' && now - quorumLostAt >= MIN_TAKEOVER_MS) {
+        eligibleSince = now;
+        machine.confirm(now);
+      }
       partition = next;
     }
     const table = { self: o.node, services, members: machine.eligibleMembers(), ...inputs };
@@ -165,7 +170,13 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     // A planned move (we just became eligible: probation over, health back, a healed partition): the old owner is
     // alive and stops when our fan-out reaches it, so we start only plannedMoveDelayMs after it, a short gap rather
     // than a moment where both answer. Takeovers from dead or ineligible members are not delayed.
-    const settling = now - eligibleSince < plannedMoveDelayMs;
+    // And not before every live member has acknowledged a ping sent after it: a loaded old owner may not have read
+    // the change yet after 200 ms (seen in the lab: both answering at a restart), and it acks only after reading it.
+    // (At most PLANNED_MOVE_MAX_MS: a member that joined since may never be pinged by us.)
+    const sinceEligible = now - eligibleSince;
+    const settling =
+      sinceEligible < plannedMoveDelayMs ||
+      (sinceEligible < PLANNED_MOVE_MAX_MS && !machine.confirmedSince(eligibleSince));
     for (const [ip, keys] of owned) {
       if (held.has(ip)) {
         held.set(ip, keys);
@@ -267,8 +278,11 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     const eligible = probationOver && health.healthy;
     if (eligible === machine.isEligible()) return;
     log.warn({ eligible, nodeHealthy: health.healthy }, 'eligibility changed');
-    if (eligible) eligibleSince = performance.now();
     machine.setEligible(eligible);
+    if (eligible) {
+      eligibleSince = performance.now();
+      machine.confirm(eligibleSince);
+    }
   };
   const probationTimer =
     o.probationMs > 0

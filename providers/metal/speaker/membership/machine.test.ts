@@ -175,6 +175,20 @@ describe('membership machine', () => {
     assert.equal(victim.isAccused(), false);
   });
 
+  it('confirm: confirmedSince turns true only once every live member has acknowledged a ping sent after it', () => {
+    const net = new Net(names(3));
+    net.run(3000);
+    const member = net.get('node-0');
+    net.muted.add('node-2');
+    const since = net.now;
+    member.confirm(since);
+    net.run(200);
+    assert.equal(member.confirmedSince(since), false, 'node-2 cannot have acknowledged');
+    net.muted.delete('node-2');
+    net.run(60);
+    assert.equal(member.confirmedSince(since), true);
+  });
+
   it('one broken link does not condemn a member: the indirect probe gets through', () => {
     const net = new Net(names(3));
     net.run(3000);
