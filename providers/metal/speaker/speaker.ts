@@ -278,11 +278,11 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     const eligible = probationOver && health.healthy;
     if (eligible === machine.isEligible()) return;
     log.warn({ eligible, nodeHealthy: health.healthy }, 'eligibility changed');
+    // Set before the machine's change runs recompute, so that recompute already counts this as a planned move.
+    if (eligible) eligibleSince = performance.now();
     machine.setEligible(eligible);
-    if (eligible) {
-      eligibleSince = performance.now();
-      machine.confirm(eligibleSince);
-    }
+    // After the fan-out, so the members' acks to these pings prove they have read it.
+    if (eligible) machine.confirm(eligibleSince);
   };
   const probationTimer =
     o.probationMs > 0
