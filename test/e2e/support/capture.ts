@@ -64,7 +64,10 @@ export async function captureClaims(o: CaptureOptions, during: () => Promise<voi
   );
   const escaped = o.ip.replaceAll('.', '\\.');
   const claims = new RegExp(`(Reply ${escaped} is-at|Request who-has ${escaped} tell ${escaped},)`);
-  const request = new RegExp(`Request who-has ${escaped} tell ${o.clientIp.replaceAll('.', '\\.')},`);
+  // The client's requests carry a target MAC (broadcast), which tcpdump prints in parentheses.
+  const request = new RegExp(
+    `Request who-has ${escaped} (\\([0-9a-f:]+\\) )?tell ${o.clientIp.replaceAll('.', '\\.')},`,
+  );
   try {
     // The sender takes a moment to start: begin only once its requests are being answered.
     const deadline = performance.now() + 20_000;
