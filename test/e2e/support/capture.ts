@@ -1,7 +1,7 @@
 // A capture of ARP on a lab's LAN bridge while a client asks for an address 200 times a second: the evidence that a
 // failover never had two nodes answering for the same address at the same time. Every frame that claims the address
-// (a reply, or a gratuitous request or reply) is kept, in the order the bridge forwarded it, with the number of the
-// client's request it follows; two MACs claiming after the same request are two nodes answering at once.
+// (a reply to the client, or a gratuitous request or reply) is kept, in the order the bridge forwarded it, with its
+// time and the number of the client's request it follows (see assertHandover for what counts as two answering).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,10 @@ export interface CaptureOptions {
 /** A frame claiming the address: its source MAC, and how many requests from the client the capture had seen then. */
 export interface Claim {
   mac: string;
+  /** tcpdump's timestamp, ms since midnight. */
+  at: number;
+  /** A reply sent to the client (not a gratuitous announcement to everyone). */
+  reply: boolean;
   afterRequest: number;
 }
 
@@ -69,9 +73,13 @@ export async function captureClaims(o: CaptureOptions, during: () => Promise<voi
     `Request who-has ${escaped} (\\([0-9a-f:]+\\) )?tell ${o.clientIp.replaceAll('.', '\\.')},`,
   );
   try {
-    // The sender takes a moment to start: begin only once its requests are being answered.
+    // The sender takes a moment to start (seconds on a loaded machine): begin only once its requests are answered.
     const deadline = performance.now() + 20_000;
-    while (!frames.some((line) => claims.test(line))) {
+    const answered = () => {
+      const first = frames.findIndex((line) => request.test(line));
+      return first >= 0 && frames.slice(first).some((line) => claims.test(line));
+    };
+    while (!answered()) {
       if (performance.now() > deadline) throw new Error(`the capture never saw ${o.ip} answered`);
       await sleep(50);
     }
@@ -89,7 +97,16 @@ export async function captureClaims(o: CaptureOptions, during: () => Promise<voi
   let requests = 0;
   for (const line of frames) {
     if (request.test(line)) requests++;
-    else if (claims.test(line)) result.push({ mac: line.split(' ')[1]!.toLowerCase(), afterRequest: requests });
+    else if (claims.test(line)) {
+      const [time = '', source = '', , destination = ''] = line.split(' ');
+      const [h, m, sec] = time.split(':').map(Number);
+      result.push({
+        mac: source.toLowerCase(),
+        at: ((h! * 60 + m!) * 60 + sec!) * 1000,
+        reply: line.includes(' is-at ') && !destination.startsWith('ff:ff:ff:ff:ff:ff'),
+        afterRequest: requests,
+      });
+    }
   }
   return result;
 }
@@ -99,20 +116,36 @@ export function holders(claims: Claim[]): string[] {
   return claims.map((c) => c.mac).filter((mac, i, macs) => i === 0 || macs[i - 1] !== mac);
 }
 
+/** Two claims by one node this close around another node's claim are two nodes answering at once (see below). */
+const BOUNCE_MS = 150;
+
 /**
- * Asserts that a capture shows a handover without overlap. No two MACs may claim the address between two successive
- * requests of the client (5 ms apart at 200 a second): that is two nodes answering at once. A handover always
- * leaves a gap of many requests (a failure is detected in 250 ms or more; a planned move waits until the old owner
- * has let go). And the holders must go from `from` to `to` (with `back`, through `to` and back to `from`); a node
- * that held the address for a moment in between (it thought the successor dead under load, then let go) is allowed.
+ * Asserts that a capture shows a handover without overlap: never two nodes answering at once. That shows in two ways:
+ * two nodes reply to the same request of the client, or a node claims the address again within BOUNCE_MS of its own
+ * previous claim with another node's claim in between (both answering, interleaved). A legitimate handover claims
+ * once: the old node stops, the new one starts, and a node only comes back after hundreds of milliseconds (detection
+ * takes 250 ms or more; a planned move waits until the old owner has let go). The holders must go from `from` to
+ * `to` (with `back`, through `to` and back to `from`); a node that held the address for a while in between (it
+ * thought the successor dead under load, then let go) is allowed.
  */
 export function assertHandover(claims: Claim[], from: string, to: string, back = false): void {
-  const byWindow = new Map<number, Set<string>>();
-  for (const { mac, afterRequest } of claims)
-    byWindow.set(afterRequest, (byWindow.get(afterRequest) ?? new Set()).add(mac));
-  const overlaps = [...byWindow]
+  const repliers = new Map<number, Set<string>>();
+  for (const c of claims.filter((c) => c.reply)) {
+    repliers.set(c.afterRequest, (repliers.get(c.afterRequest) ?? new Set()).add(c.mac));
+  }
+  const problems = [...repliers]
     .filter(([, macs]) => macs.size > 1)
-    .map(([n, macs]) => `after request ${n}: ${[...macs].join(' + ')}`);
+    .map(([n, macs]) => `request ${n} answered by ${[...macs].join(' and ')}`);
+  const lastClaim = new Map<string, number>();
+  claims.forEach((c, i) => {
+    const previous = lastClaim.get(c.mac);
+    if (i > 0 && claims[i - 1]!.mac !== c.mac && previous !== undefined && c.at - previous < BOUNCE_MS) {
+      problems.push(
+        `${c.mac} claimed again ${Math.round(c.at - previous)} ms after its previous claim, ${claims[i - 1]!.mac} in between`,
+      );
+    }
+    lastClaim.set(c.mac, c.at);
+  });
   const runs = holders(claims);
   const counts: string[] = [];
   claims.forEach((c, i) => {
@@ -120,8 +153,8 @@ export function assertHandover(claims: Claim[], from: string, to: string, back =
     else counts[counts.length - 1] = `${c.mac} x${Number(counts.at(-1)!.split(' x')[1]) + 1}`;
   });
   const trace = counts.join(' -> ');
-  if (overlaps.length > 0) throw new Error(`two nodes answered at once (${overlaps.join('; ')}); holders ${trace}`);
+  if (problems.length > 0)
+    throw new Error(`two nodes answered at once: ${problems.slice(0, 5).join('; ')}; claims ${trace}`);
   const ok = runs[0] === from && runs.at(-1) === (back ? from : to) && runs.slice(1).includes(to);
-  if (!ok)
-    throw new Error(`holders ${runs.join(' -> ')}, want ${back ? `${from} -> ${to} -> ${from}` : `${from} -> ${to}`}`);
+  if (!ok) throw new Error(`holders ${trace}, want ${back ? `${from} -> ${to} -> ${from}` : `${from} -> ${to}`}`);
 }
