@@ -1,19 +1,22 @@
 // The speaker lab: a LAN bridge, three node namespaces each running `drawbridge speaker` for its node, and a client
 // namespace, all created and deleted here. The test control plane listens on the root namespace's loopback; the lab
-// reaches it through a relay on an address of a veth the lab adds between the bridge and the root namespace.
-// Checks: exactly one node (the rendezvous owner) answers ARP for the Service address, and NDP for an IPv6 one; an assigned address outside
-// every pool is never answered; with the apiserver unreachable the owner keeps answering, and when its speaker is
-// then killed another node takes over and the client's existing neighbor entry moves to its MAC without the client
-// asking; once the apiserver is back, the new announcing node is reported on the Service; the killed speaker
-// restarted rejoins and takes its address back with never two answers to one request; the owner's link taken down
-// fences it (minority: it holds nothing) while the others take over; a `Local` Service's address is announced only by
-// the node with its ready endpoint, and follows the endpoint when it moves. Each node namespace also runs a web
-// server reached through a kube-proxy-like DNAT rule (nftables) for the Service addresses and a kube-proxy stand-in
-// health endpoint that its speaker checks: `curl` to the Service address is served by the owner, and by the new owner
-// after each failure; the stand-in turned unhealthy makes its node give the address up, and healthy again takes it
-// back, while a tcpdump capture on the bridge shows the claims to the address pass from one MAC to the other, never
-// interleaved.
-// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping, nftables, tcpdump and curl.
+// reaches it through a relay on an address of a veth the lab adds between the bridge and the root namespace. Each node
+// namespace also runs a web server reached through a kube-proxy-like DNAT rule (nftables, IPv4 and IPv6) for the
+// Service addresses and a kube-proxy stand-in health endpoint that its speaker checks.
+// Checks: exactly one node (the rendezvous owner) answers ARP for the Service address, and NDP for an IPv6 one, and
+// `curl` to either address is served by it; an assigned address outside every pool, or on a Service that is not ours,
+// is never answered; with the apiserver unreachable the owner keeps answering. Then the owner fails in every way the
+// failure model names, each time while a tcpdump capture on the bridge records every frame claiming the address as
+// the client asks for it 200 times a second: the claims must pass from one MAC to the next, never interleaved (no
+// moment where two nodes answer), the client's existing neighbor entry must move to the new owner's MAC without the
+// client asking, and `curl` must be served by the new owner. The failures: its speaker killed during the apiserver
+// outage (then restarted: it rejoins and takes its address back); its kube-proxy stand-in unhealthy, then healthy; the
+// node partitioned from the other nodes and from the apiserver (it fences itself: minority), then healed; partitioned
+// from the other nodes only (apiserver reachable: isolated, it stays silent because the new owner names itself on the
+// Service), then healed; its link down, then up; and the owner running the controller's leader dying with it (link
+// down, speaker and controller killed at once: nothing on the failover path waits for the leader's Lease). Last, a
+// `Local` Service's address is announced only by the node with its ready endpoint, and follows the endpoint.
+// Needs root, the built addon (scripts/build-native), iproute2, iputils-arping, ndisc6, nftables, tcpdump and curl.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -31,10 +34,10 @@ import { ANNOUNCING_NODE_ANNOTATION } from '../../providers/metal/speaker/speake
 import { OWNER_CLASS_ANNOTATION } from '../../src/desired/annotations.ts';
 import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
 import { ApiserverProxy } from './support/apiserver-proxy.ts';
+import { assertHandover, captureClaims } from './support/capture.ts';
 import { isRoot, Lab, NodeServer, probe, servedBy, sh, sleep } from './support/lab.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
-const FLOOD_MAIN = fileURLToPath(new URL('../bench/arp-flood-main.ts', import.meta.url));
 const CLASS = 'drawbridge.io/metal';
 // A subnet per test process, so the host-side route cannot collide with another run's.
 const SUB = `10.201.${process.pid % 250}`;
@@ -43,13 +46,15 @@ const PROXY_PORT = 16443;
 const VIP = `${SUB}.100`;
 const OUTSIDE = `${SUB}.200`;
 const UNOWNED = `${SUB}.101`;
-const VIP_LOCAL = `${SUB}.102`;
+// Far from the first free addresses, which the controller (started on the owner in the leader test) hands out.
+const VIP_LOCAL = `${SUB}.110`;
 const SUB6 = `fd00:201:${(process.pid % 250).toString(16)}`;
-const VIP6 = `${SUB6}::100`;
+// Not the pool's first address, which the controller (started in the leader test) does not hand out.
+const VIP6 = `${SUB6}::105`;
 const NODES = [
-  { name: 'node-a', ip: `${SUB}.11`, mac: '02:db:01:00:00:0a' },
-  { name: 'node-b', ip: `${SUB}.12`, mac: '02:db:01:00:00:0b' },
-  { name: 'node-c', ip: `${SUB}.13`, mac: '02:db:01:00:00:0c' },
+  { name: 'node-a', ip: `${SUB}.11`, ip6: `${SUB6}::11`, mac: '02:db:01:00:00:0a' },
+  { name: 'node-b', ip: `${SUB}.12`, ip6: `${SUB6}::12`, mac: '02:db:01:00:00:0b' },
+  { name: 'node-c', ip: `${SUB}.13`, ip6: `${SUB6}::13`, mac: '02:db:01:00:00:0c' },
 ] as const;
 const MAC_OF = Object.fromEntries(NODES.map((n) => [n.name, n.mac]));
 
@@ -61,6 +66,9 @@ async function createLbService(
   owned = true,
   policy: 'Cluster' | 'Local' = 'Cluster',
 ): Promise<void> {
+  // Single-stack of the address's family, as the controller would keep it (it would re-address an IPv4 Service
+  // showing an IPv6 address).
+  const family = ip.includes(':') ? 'IPv6' : 'IPv4';
   await core.createNamespacedService({
     namespace: 'default',
     body: {
@@ -69,6 +77,8 @@ async function createLbService(
         type: 'LoadBalancer',
         loadBalancerClass: CLASS,
         externalTrafficPolicy: policy,
+        ipFamilyPolicy: 'SingleStack',
+        ipFamilies: [family],
         ports: [{ port: 80, targetPort: 8080 }],
       },
     },
@@ -142,6 +152,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   let controller: ChildProcess | undefined;
   let proxy: ApiserverProxy | undefined;
   let passed = 0;
+  const TESTS = 14;
   let startSpeaker: (node: (typeof NODES)[number]) => Promise<void> = async () => {};
   const nodeIf = (name: string) => lab.ifname(`n${name.slice(-1)}`);
   const heldBy = async () => {
@@ -180,6 +191,26 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       ip,
     );
     return [...out.matchAll(/reply from (\S+) \[([0-9A-Fa-f:]+)\]/g)].map((m) => m[2]!.toLowerCase());
+  };
+  /**
+   * arping's two requests both answered by `node`, one reply each. Never any reply from another MAC, nor two replies
+   * to one request (arping stops after two replies, so a second answer to the first request shows as a wrong or
+   * extra MAC): that fails at once. An unanswered request is retried (up to 5 runs): under load a speaker whose event
+   * loop stalls past its isolation fence (250 ms without a datagram) stops answering until it hears its peers again,
+   * a documented gap, not an overlap.
+   */
+  const answeredOnlyBy = async (ip: string, node: string) => {
+    const runs: string[][] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const macs = await replies(ip);
+      runs.push(macs);
+      assert.ok(
+        macs.length <= 2 && macs.every((mac) => mac === MAC_OF[node]),
+        `${ip}: replies ${JSON.stringify(runs)}, only ${node} (${MAC_OF[node]}) may answer; logs in ${logDir}`,
+      );
+      if (macs.length === 2) return;
+    }
+    assert.fail(`${ip}: ${node} left requests unanswered in every run: ${JSON.stringify(runs)}; logs in ${logDir}`);
   };
   const neighbor = (ip: string) => sh('ip', '-n', client, 'neigh', 'show', ip, 'dev', clientIf);
   const metric = async (node: string, name: string) => {
@@ -228,7 +259,8 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       const ifname = lab.ifname(`n${node.name.slice(-1)}`);
       await attach(ns, ifname, lab.ifname(`ln${node.name.slice(-1)}`), node.mac);
       await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', ifname);
-      servers.set(node.name, await NodeServer.start(ns, node.name, node.ip, [VIP, VIP_LOCAL]));
+      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip6}/64`, 'dev', ifname, 'nodad');
+      servers.set(node.name, await NodeServer.start(ns, node.name, node.ip, [VIP, VIP_LOCAL], node.ip6, [VIP6]));
     }
     startSpeaker = async (node) => {
       const log = join(logDir, `${node.name}-${performance.now().toFixed(0)}.log`);
@@ -238,22 +270,33 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       );
     };
     await Promise.all(NODES.map((node) => startSpeaker(node)));
-    // Converged: everyone sees three members, and the owner holds the address.
+    // Converged: everyone sees three members, and the owners hold the addresses, unchanged for 1.5 s: while the
+    // members join, an address may move back and forth, and the gratuitous burst of its last move (3 rounds, 400 ms)
+    // would show in the first tests as extra advertisements.
+    let convergedSince = Number.POSITIVE_INFINITY;
     await eventually(
-      'three members everywhere and the address held by its owner',
+      'three members everywhere and the addresses held by their owners, for 1.5 s',
       async () => {
-        for (const node of NODES) {
-          if ((await metric(node.name, 'drawbridge_speaker_members{state="alive"}')) !== 3) return undefined;
-          const held = await metric(node.name, 'drawbridge_speaker_addresses_held{family="IPv4"}');
-          if (held !== (node.name === owner ? 1 : 0)) return undefined;
-          const held6 = await metric(node.name, 'drawbridge_speaker_addresses_held{family="IPv6"}');
-          if (held6 !== (node.name === owner6 ? 1 : 0)) return undefined;
-        }
-        return true;
+        const converged = await convergedNow();
+        if (!converged) convergedSince = Number.POSITIVE_INFINITY;
+        else convergedSince = Math.min(convergedSince, performance.now());
+        return performance.now() - convergedSince >= 1500 ? true : undefined;
       },
       30_000,
     );
   });
+
+  /** Everyone sees three members, and the owners (and only they) hold the IPv4 and IPv6 addresses. */
+  async function convergedNow(): Promise<boolean> {
+    for (const node of NODES) {
+      if ((await metric(node.name, 'drawbridge_speaker_members{state="alive"}')) !== 3) return false;
+      const held = await metric(node.name, 'drawbridge_speaker_addresses_held{family="IPv4"}');
+      if (held !== (node.name === owner ? 1 : 0)) return false;
+      const held6 = await metric(node.name, 'drawbridge_speaker_addresses_held{family="IPv6"}');
+      if (held6 !== (node.name === owner6 ? 1 : 0)) return false;
+    }
+    return true;
+  }
 
   after(async () => {
     for (const speaker of speakers.values()) speaker.kill();
@@ -262,12 +305,12 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     await proxy?.stop();
     await lab.deleteAll();
     // The speakers' logs are kept only when something failed, for the message that names them.
-    if (passed === 11 && logDir !== '') await rm(logDir, { recursive: true, force: true });
+    if (passed === TESTS && logDir !== '') await rm(logDir, { recursive: true, force: true });
   });
 
   it('arping from the client gets exactly one reply per request, with the owner’s MAC', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
-    assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]], `owner ${owner}; logs in ${logDir}`);
+    await answeredOnlyBy(VIP, owner);
     passed++;
   });
 
@@ -277,12 +320,36 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
-  it('ndisc6 from the client gets exactly one advertisement, with the IPv6 address’s owner’s MAC', async (t) => {
+  it('ndisc6 from the client gets exactly one advertisement, with the IPv6 address’s owner’s MAC, and curl over IPv6 is served by it', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
-    // -m: keep listening for the whole wait and print every advertisement, so a second answer would show.
-    const out = await probe('ip', 'netns', 'exec', client, 'ndisc6', '-m', '-r', '1', '-w', '1000', VIP6, clientIf);
-    const macs = [...out.matchAll(/Target link-layer address: ([0-9A-Fa-f:]+)/g)].map((m) => m[1]!.toLowerCase());
-    assert.deepEqual(macs, [MAC_OF[owner6]], out);
+    // -m: keep listening for the whole wait and print every advertisement, so another node's answer would show.
+    // ndisc6 cannot tell an answer from the owner's unsolicited advertisements (a gratuitous round may fall in the
+    // window), so the speakers' own counters say how many answers the one solicitation got: exactly one, from the
+    // owner. An unanswered solicitation is retried, as in answeredOnlyBy.
+    const repliesSent = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          NODES.map(async (n) => [n.name, await metric(n.name, 'drawbridge_speaker_replies_sent_total')] as const),
+        ),
+      );
+    let answered = false;
+    for (let attempt = 0; attempt < 5 && !answered; attempt++) {
+      const before = await repliesSent();
+      const out = await probe('ip', 'netns', 'exec', client, 'ndisc6', '-m', '-r', '1', '-w', '1000', VIP6, clientIf);
+      const after = await repliesSent();
+      const macs = [...out.matchAll(/Target link-layer address: ([0-9A-Fa-f:]+)/g)].map((m) => m[1]!.toLowerCase());
+      const sent = NODES.map((n) => after[n.name]! - before[n.name]!);
+      const detail = `${out}; replies sent ${JSON.stringify(sent)}; logs in ${logDir}`;
+      assert.ok(
+        macs.every((mac) => mac === MAC_OF[owner6]),
+        detail,
+      );
+      for (const [i, n] of NODES.entries()) assert.ok(sent[i]! <= (n.name === owner6 ? 1 : 0), detail);
+      answered = macs.length > 0 && sent[NODES.findIndex((n) => n.name === owner6)] === 1;
+    }
+    assert.ok(answered, `no advertisement from ${owner6} in 5 tries; logs in ${logDir}`);
+    // And traffic to it reaches the owner's kube-proxy-like DNAT rule over IPv6.
+    for (let i = 0; i < 3; i++) assert.equal(await servedBy(client, VIP6), owner6, `request ${i}; logs in ${logDir}`);
     passed++;
   });
 
@@ -299,7 +366,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     await proxy!.stop();
     // Long enough for every watch to fail and every speaker to notice the apiserver is gone.
     await sleep(2500);
-    assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]]);
+    await answeredOnlyBy(VIP, owner);
     for (const node of NODES) {
       assert.equal(await metric(node.name, 'drawbridge_speaker_apiserver_reachable'), 0, node.name);
       assert.equal(await metric(node.name, 'drawbridge_speaker_partition_state{state="quorum"}'), 1, node.name);
@@ -307,27 +374,18 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
-  it('the owner’s speaker killed during the outage: another node answers, the client’s neighbor entry moves', async (t) => {
+  it('the owner’s speaker killed during the outage: another node answers, the client’s neighbor entry moves, never two answering', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     // The client has resolved the address to the owner (a datagram makes its kernel ask).
     await sh('ip', 'netns', 'exec', client, 'bash', '-c', `echo probe > /dev/udp/${VIP}/9`);
     await eventually('the client resolves the address', async () =>
       (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined,
     );
-    const killedAt = performance.now();
-    speakers.get(owner)!.kill();
-    let entry = '';
-    while (performance.now() - killedAt < 10_000) {
-      entry = await neighbor(VIP);
-      if (entry.includes(`lladdr ${MAC_OF[successor]}`)) break;
-      await sleep(5);
-    }
-    const movedMs = Math.round(performance.now() - killedAt);
-    console.log(
-      `lab failover_ms kind=speaker-killed-apiserver-down neighbor_moved=${movedMs} (${owner} -> ${successor})`,
-    );
-    assert.match(entry, new RegExp(`lladdr ${MAC_OF[successor]}`), `after ${movedMs} ms; logs in ${logDir}`);
-    assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
+    const claims = await captureClaims(captureOptions(), async () => {
+      await failOver('speaker-killed-apiserver-down', async () => speakers.get(owner)!.kill());
+    });
+    assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!);
+    await answeredOnlyBy(VIP, successor);
     assert.equal(await servedBy(client, VIP), successor);
     passed++;
   });
@@ -360,108 +418,89 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     passed++;
   });
 
-  it('the killed speaker restarted: it rejoins and takes its address back, one reply per request throughout', async (t) => {
+  it('the killed speaker restarted: it rejoins and takes its address back, never two answering', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
-    await startSpeaker(NODES.find((n) => n.name === owner)!);
-    const watching = (async () => {
-      // While it rejoins, no request may get two answers.
-      // Without -w, arping sends one request, listens for a second and prints every reply, duplicates included.
-      const seen: string[][] = [];
-      for (let i = 0; i < 4; i++) {
-        const out = await probe('ip', 'netns', 'exec', client, 'arping', '-c', '1', '-I', clientIf, VIP);
-        seen.push([...out.matchAll(/reply from \S+ \[([0-9A-Fa-f:]+)\]/g)].map((m) => m[1]!.toLowerCase()));
-      }
-      return seen;
-    })();
-    await eventually('the address back on its owner', async () => {
-      const held = await heldBy();
-      return held.length === 1 && held[0] === owner ? true : undefined;
+    const claims = await captureClaims(captureOptions(), async () => {
+      await startSpeaker(NODES.find((n) => n.name === owner)!);
+      await backOnOwner();
     });
-    const seen = await watching;
-    for (const answer of seen) assert.ok(answer.length <= 1, JSON.stringify(seen));
-    assert.ok(seen.flat().length >= 3, `requests went unanswered: ${JSON.stringify(seen)}`);
-    assert.deepEqual(await replies(VIP), [MAC_OF[owner], MAC_OF[owner]]);
+    assertHandover(claims, MAC_OF[successor]!, MAC_OF[owner]!);
+    await answeredOnlyBy(VIP, owner);
     passed++;
   });
 
-  it('the owner’s kube-proxy stand-in turns unhealthy, then healthy: the address moves away and back, and a capture on the LAN never shows two nodes claiming it', async (t) => {
+  it('the owner’s kube-proxy stand-in turns unhealthy, then healthy: the address moves away and back, never two answering', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
     assert.equal(await servedBy(client, VIP), owner);
-    // A capture on the LAN bridge for the whole move and the move back, while the client asks 200 times a second.
-    const captured = await captureAnswers(VIP, 5, async () => {
-      await moveAwayAndBack();
+    const claims = await captureClaims(captureOptions(), async () => {
+      await failOver('kube-proxy-unhealthy', () => servers.get(owner)!.setHealthy(false));
+      assert.equal(await metric(owner, 'drawbridge_speaker_eligible'), 0);
+      // Healthy again: after its probation (0 here) it is eligible and takes its address back.
+      await servers.get(owner)!.setHealthy(true);
+      await backOnOwner();
     });
-    // Every ARP frame that claims the address (reply, gratuitous request or reply), in order: first only the owner,
-    // then only the successor, then only the owner again; never the two interleaved.
-    const runs = captured.filter((mac, i) => i === 0 || captured[i - 1] !== mac);
-    assert.deepEqual(runs, [MAC_OF[owner], MAC_OF[successor], MAC_OF[owner]], `answers ${captured.join(' ')}`);
+    assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
     passed++;
   });
 
-  async function moveAwayAndBack(): Promise<void> {
-    const failedAt = performance.now();
-    await servers.get(owner)!.setHealthy(false);
-    let served = '';
-    while (performance.now() - failedAt < 10_000) {
-      served = await servedBy(client, VIP);
-      if (served === successor) break;
-      await sleep(10);
-    }
-    const movedMs = Math.round(performance.now() - failedAt);
-    console.log(`lab failover_ms kind=kube-proxy-unhealthy served_by_new_node=${movedMs} (${owner} -> ${successor})`);
-    assert.equal(served, successor, `after ${movedMs} ms; logs in ${logDir}`);
-    assert.equal(await metric(owner, 'drawbridge_speaker_eligible'), 0);
-    assert.deepEqual(await heldBy(), [successor]);
-    assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
-    // Healthy again: after its probation (0 here) it is eligible and takes its address back.
-    await servers.get(owner)!.setHealthy(true);
-    await eventually('the address back on its owner', async () => {
-      const held = await heldBy();
-      return held.length === 1 && held[0] === owner ? true : undefined;
-    });
-  }
-
-  /**
-   * Runs `during` while tcpdump captures ARP on the LAN bridge and the client sends 200 ARP requests a second for `ip`
-   * for `seconds`; returns the source MAC of every frame that claims `ip` (replies and gratuitous ARPs), in order.
-   */
-  async function captureAnswers(ip: string, seconds: number, during: () => Promise<void>): Promise<string[]> {
-    const tcpdump = spawn('ip', ['netns', 'exec', lab.ns('lan'), 'tcpdump', '-i', 'br0', '-nn', '-e', '-l', 'arp'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const frames: string[] = [];
-    createInterface({ input: tcpdump.stdout! }).on('line', (line) => frames.push(line));
-    await new Promise<void>((resolve) => {
-      tcpdump.stderr!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('listening on')) resolve();
-      });
-    });
-    const flood = spawn(
-      'ip',
-      ['netns', 'exec', client, process.execPath, FLOOD_MAIN, clientIf, `${SUB}.1`, ip, '200', String(seconds)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const flooded = new Promise((resolve) => flood.once('exit', resolve));
-    const escaped = ip.replaceAll('.', '\\.');
-    const claims = new RegExp(`(Reply ${escaped} is-at|Request who-has ${escaped} tell ${escaped},)`);
-    // The sender takes a moment to start: begin only once its requests are being answered.
-    await eventually('the capture sees the address answered', async () =>
-      frames.some((line) => claims.test(line)) ? true : undefined,
-    );
-    await during();
-    await flooded;
-    await sleep(200);
-    const stopped = new Promise((resolve) => tcpdump.once('exit', resolve));
-    tcpdump.kill('SIGTERM');
-    await stopped;
-    return frames.filter((line) => claims.test(line)).map((line) => line.split(' ')[1]!.toLowerCase());
-  }
-
-  it('the owner, which also runs the controller’s leader, loses its link: it fences itself, the others take over and the client’s entry moves', async (t) => {
+  it('the owner partitioned from the other nodes and from the apiserver: it stops answering, the majority takes over, never two answering; healed, it takes its address back', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
-    await eventually('the client’s entry on the owner again', async () =>
-      (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined,
-    );
+    // Still on the LAN for the client: if it kept answering, the capture would show it.
+    const claims = await captureClaims(captureOptions(), async () => {
+      await failOver('partition-apiserver-unreachable', () => partition(owner, true));
+      await eventually('the cut-off node in the minority state', async () =>
+        (await metric(owner, 'drawbridge_speaker_partition_state{state="minority"}')) === 1 ? true : undefined,
+      );
+      assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
+      await heal(owner);
+      await backOnOwner();
+    });
+    assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
+    passed++;
+  });
+
+  it('the owner partitioned from the other nodes but not from the apiserver: isolated, it stays silent once the majority’s new owner names itself on the Service, never two answering; healed, it takes its address back', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    const core = cluster!.kubeConfig.makeApiClient(CoreV1Api);
+    const claims = await captureClaims(captureOptions(), async () => {
+      await failOver('partition-apiserver-reachable', () => partition(owner, false));
+      await eventually('the cut-off node in the isolated state', async () =>
+        (await metric(owner, 'drawbridge_speaker_partition_state{state="isolated"}')) === 1 ? true : undefined,
+      );
+      await eventually('the new owner named on the Service', async () => {
+        const svc = await core.readNamespacedService({ name: 'web', namespace: 'default' });
+        return svc.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION] === successor ? true : undefined;
+      });
+      // Past the isolated speaker's delay before it would answer again for what it held (3 s after the loss): it
+      // must stay silent, the Service naming another node.
+      await sleep(4000);
+      assert.equal(await metric(owner, 'drawbridge_speaker_partition_state{state="isolated"}'), 1);
+      assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
+      assert.equal(await servedBy(client, VIP), successor);
+      await heal(owner);
+      await backOnOwner();
+    });
+    assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
+    passed++;
+  });
+
+  it('the owner loses its link: it fences itself (minority), the others take over, never two answering; link back, it takes its address back', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    const claims = await captureClaims(captureOptions(), async () => {
+      await failOver('link-down', () => sh('ip', '-n', namespaces.get(owner)!, 'link', 'set', nodeIf(owner), 'down'));
+      await eventually('the cut-off node in the minority state', async () =>
+        (await metric(owner, 'drawbridge_speaker_partition_state{state="minority"}')) === 1 ? true : undefined,
+      );
+      assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
+      await sh('ip', '-n', namespaces.get(owner)!, 'link', 'set', nodeIf(owner), 'up');
+      await backOnOwner();
+    });
+    assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
+    passed++;
+  });
+
+  it('the owner also runs the controller’s leader and dies with it (link down, speaker and controller killed at once): the others take over without waiting for the Lease, never two answering', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
     // The controller (metal provider, leader election on) runs on the owning node and holds the leader Lease: its
     // death must not delay the failover (nothing on that path waits for a controller or a Lease).
     const identity = `controller-on-${owner}`;
@@ -484,35 +523,25 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       },
       30_000,
     );
-    const downAt = performance.now();
-    await sh('ip', '-n', namespaces.get(owner)!, 'link', 'set', nodeIf(owner), 'down');
-    let entry = '';
-    while (performance.now() - downAt < 10_000) {
-      entry = await neighbor(VIP);
-      if (entry.includes(`lladdr ${MAC_OF[successor]}`)) break;
-      await sleep(5);
-    }
-    const movedMs = Math.round(performance.now() - downAt);
-    console.log(`lab failover_ms kind=link-down neighbor_moved=${movedMs} (${owner} -> ${successor})`);
-    assert.match(entry, new RegExp(`lladdr ${MAC_OF[successor]}`), `after ${movedMs} ms; logs in ${logDir}`);
-    // Cut off from the members and from the apiserver: the minority side, holding nothing.
-    await eventually('the cut-off node in the minority state', async () =>
-      (await metric(owner, 'drawbridge_speaker_partition_state{state="minority"}')) === 1 ? true : undefined,
-    );
-    assert.equal(await metric(owner, 'drawbridge_speaker_addresses_held{family="IPv4"}'), 0);
-    assert.deepEqual(await replies(VIP), [MAC_OF[successor], MAC_OF[successor]]);
-    assert.equal(await servedBy(client, VIP), successor);
-    // Still the Lease holder on paper (cut off, it cannot give it up): the failover did not wait for it.
+    const claims = await captureClaims(captureOptions(), async () => {
+      await failOver('leader-node', async () => {
+        controller!.kill('SIGKILL');
+        speakers.get(owner)!.kill();
+        await sh('ip', '-n', namespaces.get(owner)!, 'link', 'set', nodeIf(owner), 'down');
+      });
+    });
+    assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!);
+    await answeredOnlyBy(VIP, successor);
+    // Still the Lease holder on paper (killed, it never gave it up): the failover did not wait for it.
     const lease = await coordination.readNamespacedLease({ name: 'drawbridge-controller', namespace: 'kube-system' });
     assert.equal(lease.spec?.holderIdentity, identity);
-    controller.kill('SIGKILL');
     passed++;
   });
 
   it('Local policy: only a node with a ready endpoint announces; when the endpoint moves, so does the announcement', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
-    // The two nodes still up (the previous test took the owner's link down); the endpoint goes first to the one
-    // rendezvous hashing would not pick, so only the endpoint can explain who answers.
+    // The two nodes still up (the previous test took the owner down); the endpoint goes first to the one rendezvous
+    // hashing would not pick, so only the endpoint can explain who answers.
     const live = NODES.map((n) => n.name).filter((n) => n !== owner);
     const first = live.find((n) => n !== ownerOf(VIP_LOCAL, live))!;
     const second = live.find((n) => n !== first)!;
@@ -534,13 +563,89 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
         return macs.length === 1 && macs[0] === MAC_OF[node] ? true : undefined;
       });
     await answeredBy(first);
-    assert.deepEqual(await replies(VIP_LOCAL), [MAC_OF[first], MAC_OF[first]]);
+    await answeredOnlyBy(VIP_LOCAL, first);
     await discovery.patchNamespacedEndpointSlice(
       { name: 'local-1', namespace: 'default', body: { endpoints: endpointsOn(second) } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     await answeredBy(second);
-    assert.deepEqual(await replies(VIP_LOCAL), [MAC_OF[second], MAC_OF[second]]);
+    await answeredOnlyBy(VIP_LOCAL, second);
     passed++;
   });
+
+  /** Where every failover's capture looks: the LAN bridge, the client asking for the Service address. */
+  function captureOptions() {
+    return { lanNs: lab.ns('lan'), bridge: 'br0', clientNs: client, clientIf, clientIp: `${SUB}.1`, ip: VIP };
+  }
+
+  /**
+   * Fails the owner with `fail` once the client's neighbor entry is on it, then waits for the entry to move to the
+   * successor's MAC (moved by the successor's gratuitous ARP: the client does not ask) and for curl to be served by the
+   * successor. Prints the time the entry took to move; the 10 s deadline is not a speed claim (the benchmark measures).
+   */
+  async function failOver(kind: string, fail: () => Promise<unknown>): Promise<void> {
+    await sh('ip', 'netns', 'exec', client, 'bash', '-c', `echo probe > /dev/udp/${VIP}/9`);
+    await eventually('the client’s entry on the owner', async () =>
+      (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined,
+    );
+    const failedAt = performance.now();
+    await fail();
+    let entry = '';
+    while (performance.now() - failedAt < 10_000) {
+      entry = await neighbor(VIP);
+      if (entry.includes(`lladdr ${MAC_OF[successor]}`)) break;
+      await sleep(5);
+    }
+    const movedMs = Math.round(performance.now() - failedAt);
+    console.log(`lab failover_ms kind=${kind} neighbor_moved=${movedMs} (${owner} -> ${successor})`);
+    assert.match(entry, new RegExp(`lladdr ${MAC_OF[successor]}`), `${kind}: after ${movedMs} ms; logs in ${logDir}`);
+    assert.equal(await servedBy(client, VIP), successor, `${kind}: logs in ${logDir}`);
+  }
+
+  /** Waits until the owner alone holds the address again and the client's entry is back on its MAC. */
+  async function backOnOwner(): Promise<void> {
+    await eventually(
+      'the address back on its owner',
+      async () => {
+        const held = await heldBy();
+        if (held.length !== 1 || held[0] !== owner) return undefined;
+        return (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined;
+      },
+      30_000,
+    );
+  }
+
+  /**
+   * Cuts `node` off from the other nodes' membership traffic, and from the apiserver too if `fromApiserver`, with
+   * an nftables table in its namespace; its link stays up, so the client still reaches it at layer 2.
+   */
+  async function partition(node: string, fromApiserver: boolean): Promise<void> {
+    const api = fromApiserver
+      ? {
+          input: `ip saddr ${HOST_IP} tcp sport ${PROXY_PORT} drop;`,
+          output: `ip daddr ${HOST_IP} tcp dport ${PROXY_PORT} drop;`,
+        }
+      : { input: '', output: '' };
+    const rules = [
+      'table inet drawbridge_partition {',
+      `  chain input { type filter hook input priority filter; policy accept; udp dport 7947 drop; ${api.input} }`,
+      `  chain output { type filter hook output priority filter; policy accept; udp dport 7947 drop; ${api.output} }`,
+      '}',
+    ].join('\n');
+    await new Promise<void>((resolve, reject) => {
+      const nft = spawn('ip', ['netns', 'exec', namespaces.get(node)!, 'nft', '-f', '-'], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
+      let err = '';
+      nft.stderr!.on('data', (chunk) => {
+        err += chunk;
+      });
+      nft.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft: ${err}`))));
+      nft.stdin!.end(rules);
+    });
+  }
+
+  async function heal(node: string): Promise<void> {
+    await sh('ip', 'netns', 'exec', namespaces.get(node)!, 'nft', 'delete', 'table', 'inet', 'drawbridge_partition');
+  }
 });

@@ -16,6 +16,15 @@ import { type AnnouncedService, assignments, ownedAddresses } from './table.ts';
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
 /** The soonest the others can take a silent member's addresses over: first missed ack, indirect probe, suspicion. */
 const MIN_TAKEOVER_MS = 250;
+/**
+ * Isolated (no quorum, apiserver reachable): how long after losing quorum before answering again for what we held.
+ * A majority that can still reach the apiserver takes our addresses over within a second and names itself on their
+ * Services; waiting this long lets that annotation reach our cache first, so we stay silent rather than answer next
+ * to the new owner. With no majority (the membership broken everywhere), this is the gap before we resume.
+ */
+const ISOLATED_REANSWER_MS = 3000;
+/** A planned move waits for every member's acknowledgement (see recompute), but never longer than this. */
+const PLANNED_MOVE_MAX_MS = 2000;
 
 export interface SpeakerOptions {
   node: string;
@@ -129,7 +138,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       // Back in the quorum after long enough for the others to have taken our addresses over (a healed partition):
       // taking them back is a planned move from live owners. A shorter blip (a starved event loop tripping the
       // isolation fence) moved nothing: nobody can take over in less than the membership's minimum detection time.
-      if (next === 'quorum' && now - quorumLostAt >= MIN_TAKEOVER_MS) eligibleSince = now;
+      if (next === 'quorum' && now - quorumLostAt >= MIN_TAKEOVER_MS) {
+        eligibleSince = now;
+        machine.confirm(now);
+      }
       partition = next;
     }
     const table = { self: o.node, services, members: machine.eligibleMembers(), ...inputs };
@@ -138,15 +150,15 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     }
     const owned = partition === 'quorum' ? memo!.owned : new Map<string, string[]>();
     if (partition === 'isolated') {
-      // Cut off from the members but not from the apiserver: keep what we held when quorum went, take nothing over
-      // (we cannot tell dead members from unreachable ones), and give up an address once its Service names another
-      // announcing node.
+      // Cut off from the members but not from the apiserver: answer again, after ISOLATED_REANSWER_MS, for what we held
+      // when quorum went, unless its Service names another announcing node by then (the majority took it over); take
+      // nothing over (we cannot tell dead members from unreachable ones).
       for (const [ip, { services: keys }] of assignments(table)) {
         const elsewhere = keys.some((key) => {
           const node = cache.service(key)?.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION];
           return node !== undefined && node !== o.node;
         });
-        if (fence.keepable().has(ip) && !elsewhere) owned.set(ip, keys);
+        if (fence.keepable().has(ip) && !elsewhere && now - quorumLostAt >= ISOLATED_REANSWER_MS) owned.set(ip, keys);
       }
     }
     for (const ip of [...held.keys()]) {
@@ -158,7 +170,13 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     // A planned move (we just became eligible: probation over, health back, a healed partition): the old owner is
     // alive and stops when our fan-out reaches it, so we start only plannedMoveDelayMs after it, a short gap rather
     // than a moment where both answer. Takeovers from dead or ineligible members are not delayed.
-    const settling = now - eligibleSince < plannedMoveDelayMs;
+    // And not before every live member has acknowledged a ping sent after it: a loaded old owner may not have read
+    // the change yet after 200 ms (seen in the lab: both answering at a restart), and it acks only after reading it.
+    // (At most PLANNED_MOVE_MAX_MS: a member that joined since may never be pinged by us.)
+    const sinceEligible = now - eligibleSince;
+    const settling =
+      sinceEligible < plannedMoveDelayMs ||
+      (sinceEligible < PLANNED_MOVE_MAX_MS && !machine.confirmedSince(eligibleSince));
     for (const [ip, keys] of owned) {
       if (held.has(ip)) {
         held.set(ip, keys);
@@ -260,8 +278,11 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     const eligible = probationOver && health.healthy;
     if (eligible === machine.isEligible()) return;
     log.warn({ eligible, nodeHealthy: health.healthy }, 'eligibility changed');
+    // Set before the machine's change runs recompute, so that recompute already counts this as a planned move.
     if (eligible) eligibleSince = performance.now();
     machine.setEligible(eligible);
+    // After the fan-out, so the members' acks to these pings prove they have read it.
+    if (eligible) machine.confirm(eligibleSince);
   };
   const probationTimer =
     o.probationMs > 0

@@ -135,7 +135,8 @@ export class ResponderProcess {
 const NODE_SERVER_MAIN = fileURLToPath(new URL('./node-server-main.ts', import.meta.url));
 
 /**
- * A node's workload in the lab (node-server-main.ts): a web server on `<ip>:8080` that answers with the node's name,
+ * A node's workload in the lab (node-server-main.ts): a web server on `<ip>:8080` (and `[<ip6>]:8080` if given) that
+ * answers with the node's name,
  * reached through a kube-proxy-like DNAT rule (nftables) from `<service address>:80`, and a kube-proxy stand-in health
  * endpoint on 127.0.0.1:10256/healthz that the test can make fail.
  */
@@ -148,15 +149,27 @@ export class NodeServer {
     this.lines = lines;
   }
 
-  static async start(ns: string, node: string, ip: string, serviceAddresses: string[]): Promise<NodeServer> {
-    // kube-proxy's part: the Service address's port 80 goes to this node's backend, whatever node the packet reached.
-    const rules = [
-      'table ip drawbridge_lab {',
+  static async start(
+    ns: string,
+    node: string,
+    ip: string,
+    serviceAddresses: string[],
+    ip6?: string,
+    serviceAddresses6: string[] = [],
+  ): Promise<NodeServer> {
+    // kube-proxy's part: the Service address's port 80 goes to this node's backend, whatever node the packet reached;
+    // with an IPv6 node address, the same for the IPv6 Service addresses.
+    const table = (family: 'ip' | 'ip6', daddrs: string[], to: string) => [
+      `table ${family} drawbridge_lab {`,
       '  chain prerouting {',
       '    type nat hook prerouting priority dstnat; policy accept;',
-      `    ip daddr { ${serviceAddresses.join(', ')} } tcp dport 80 dnat to ${ip}:8080`,
+      `    ${family} daddr { ${daddrs.join(', ')} } tcp dport 80 dnat to ${to}`,
       '  }',
       '}',
+    ];
+    const rules = [
+      ...table('ip', serviceAddresses, `${ip}:8080`),
+      ...(ip6 !== undefined && serviceAddresses6.length > 0 ? table('ip6', serviceAddresses6, `[${ip6}]:8080`) : []),
     ].join('\n');
     await new Promise<void>((resolve, reject) => {
       const nft = spawn('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -167,9 +180,13 @@ export class NodeServer {
       nft.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft in ${ns}: ${err}`))));
       nft.stdin!.end(rules);
     });
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, NODE_SERVER_MAIN, node, ip], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, NODE_SERVER_MAIN, node, ip, ...(ip6 ? [ip6] : [])],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     const ready = await lines.next();
     if (ready.value !== 'ready') throw new Error(`node server in ${ns} did not start: ${JSON.stringify(ready.value)}`);
@@ -191,6 +208,8 @@ export class NodeServer {
 
 /** One HTTP request to `ip:80` from inside `ns` (curl, 1 s budget): the serving node's name, or '' if none answered. */
 export async function servedBy(ns: string, ip: string): Promise<string> {
-  const out = await probe('ip', 'netns', 'exec', ns, 'curl', '-s', '--max-time', '1', `http://${ip}/`);
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  // -g: the brackets of an IPv6 address are not a curl glob.
+  const out = await probe('ip', 'netns', 'exec', ns, 'curl', '-s', '-g', '--max-time', '1', `http://${host}/`);
   return out.trim();
 }

@@ -26,6 +26,8 @@ class Net {
   readonly cut = new Set<string>();
   /** Killed members do not even tick. */
   readonly killed = new Set<string>();
+  /** Members whose own datagrams are lost while they still hear everyone (a half-broken NIC, a starved sender). */
+  readonly muted = new Set<string>();
   datagrams = 0;
 
   constructor(names: string[], seed = 1) {
@@ -43,6 +45,7 @@ class Net {
   }
 
   private lost(from: string, to: string): boolean {
+    if (this.muted.has(from)) return true;
     return this.down.has(from) || this.down.has(to) || this.cut.has(`${from}|${to}`) || this.cut.has(`${to}|${from}`);
   }
 
@@ -128,6 +131,62 @@ describe('membership machine', () => {
     net.run(1000);
     assert.ok(net.agree(['node-0', 'node-1'], 'node-2', 'alive'));
     assert.deepEqual(net.get('node-0').live(), names(3));
+  });
+
+  it('an accused member stops counting itself eligible before anyone can take over from it, and until its refutation has settled', () => {
+    const net = new Net(names(3));
+    net.run(3000);
+    const victim = net.get('node-2');
+    const others = [net.get('node-0'), net.get('node-1')];
+    // Announcing, as the speaker decides it: quorum, eligible in its own view, and, back in the quorum after losing it,
+    // the speaker's 200 ms planned-move delay over. Someone else may take over once it is out of their view.
+    let quorumSince = 0;
+    const announces = () => {
+      const quorum = victim.quorum(net.now).quorum;
+      if (!quorum) quorumSince = Number.POSITIVE_INFINITY;
+      else if (quorumSince === Number.POSITIVE_INFINITY) quorumSince = net.now;
+      return quorum && net.now - quorumSince >= 200 && victim.eligibleMembers().includes('node-2');
+    };
+    const takenOver = () => others.some((m) => !m.eligibleMembers().includes('node-2'));
+    // Its datagrams are lost, but it still hears the others: it is accused, cannot refute in time and is declared
+    // dead, while nothing tells it it is cut off. At no millisecond may it announce while another would take over.
+    net.muted.add('node-2');
+    let overlap = 0;
+    let accusedAt = -1;
+    for (let ms = 0; ms < 3000; ms++) {
+      net.run(1);
+      if (victim.isAccused() && accusedAt < 0) accusedAt = net.now;
+      if (announces() && takenOver()) overlap++;
+    }
+    assert.ok(accusedAt > 0, 'never accused');
+    assert.ok(net.agree(['node-0', 'node-1'], 'node-2', 'dead'));
+    assert.equal(overlap, 0, 'milliseconds with two announcers');
+    // Heard again: the refutation settles everyone, then it announces again, and only then.
+    net.muted.delete('node-2');
+    let back = -1;
+    for (let ms = 0; ms < 3000 && back < 0; ms++) {
+      net.run(1);
+      if (announces() && takenOver()) overlap++;
+      if (announces()) back = net.now;
+    }
+    assert.equal(overlap, 0, 'milliseconds with two announcers after the heal');
+    assert.ok(back > 0, 'never announced again');
+    assert.ok(net.agree(['node-0', 'node-1'], 'node-2', 'alive'));
+    assert.equal(victim.isAccused(), false);
+  });
+
+  it('confirm: confirmedSince turns true only once every live member has acknowledged a ping sent after it', () => {
+    const net = new Net(names(3));
+    net.run(3000);
+    const member = net.get('node-0');
+    net.muted.add('node-2');
+    const since = net.now;
+    member.confirm(since);
+    net.run(200);
+    assert.equal(member.confirmedSince(since), false, 'node-2 cannot have acknowledged');
+    net.muted.delete('node-2');
+    net.run(60);
+    assert.equal(member.confirmedSince(since), true);
   });
 
   it('one broken link does not condemn a member: the indirect probe gets through', () => {

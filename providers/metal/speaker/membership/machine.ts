@@ -86,6 +86,20 @@ export class MembershipMachine {
   private reference: string[];
   private readonly listeners: Array<() => void> = [];
   private left = false;
+  /**
+   * Accused (someone suspects us, or holds us dead): until `accusedUntil` we leave ourselves out of our own eligible
+   * members, so we stop answering before anyone can act on the accusation, and come back only once our refutation has
+   * had time to reach everyone (see `apply`).
+   */
+  private accused = false;
+  private accusedUntil = 0;
+  private refutedAt = 0;
+  /** Per member, when we sent the latest ping it acknowledged (see `confirm`). */
+  private readonly ackedSentAt = new Map<string, number>();
+  /** Pings sent by `confirm`, by seq: not failure detection, only evidence that the target has read what we sent. */
+  private readonly confirmPings = new Map<number, { target: string; sentAt: number }>();
+  private confirmWanted: number | undefined;
+  private confirmSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: MachineOptions, now: number) {
     this.name = options.name;
@@ -117,9 +131,32 @@ export class MembershipMachine {
     return names.sort();
   }
 
-  /** Live members that may announce. */
+  /** Live members that may announce; ourselves only while nobody's accusation of us is pending (see `apply`). */
   eligibleMembers(): string[] {
-    return this.live().filter((name) => (name === this.name ? this.eligible : this.members.get(name)!.eligible));
+    return this.live().filter((name) =>
+      name === this.name ? this.eligible && !this.accused : this.members.get(name)!.eligible,
+    );
+  }
+
+  /**
+   * Asks every live member to acknowledge a ping sent now, resent every ackTimeoutMs until each has (or is dead).
+   * A member reads its datagrams in order, so its ack to a ping we sent after a fan-out means it has applied the
+   * fan-out (and stopped answering for what it no longer owns): `confirmedSince(since)` turns true then.
+   */
+  confirm(since: number): void {
+    this.confirmWanted = Math.max(this.confirmWanted ?? since, since);
+    this.confirmSentAt = Number.NEGATIVE_INFINITY;
+    this.sendConfirmPings(since);
+  }
+
+  /** Whether every live member has acknowledged a ping we sent at or after `since`. */
+  confirmedSince(since: number): boolean {
+    return this.live().every((name) => name === this.name || (this.ackedSentAt.get(name) ?? -1) >= since);
+  }
+
+  /** Whether we are stepping back after an accusation (see `apply`). */
+  isAccused(): boolean {
+    return this.accused;
   }
 
   stateOf(name: string): MemberState | undefined {
@@ -182,6 +219,11 @@ export class MembershipMachine {
 
   tick(now: number): void {
     if (this.left) return;
+    if (this.confirmWanted !== undefined) this.sendConfirmPings(now);
+    if (this.accused && now >= this.accusedUntil && this.confirmedSince(this.refutedAt)) {
+      this.accused = false;
+      this.changed();
+    }
     if (this.members.size === 0 && this.seeds.length > 0 && now >= this.nextSyncAt) {
       // Not joined yet: ask every seed for its view until one answers.
       for (const seed of this.seeds)
@@ -214,10 +256,12 @@ export class MembershipMachine {
           this.send(relay.originAddr, this.withGossip({ type: 'ack', from: relay.target, seq: relay.originSeq }));
           break;
         }
-        const probe = this.probes.get(message.seq);
+        const probe = this.probes.get(message.seq) ?? this.confirmPings.get(message.seq);
         if (probe !== undefined) {
           this.probes.delete(message.seq);
-          this.inFlight.delete(probe.target);
+          this.confirmPings.delete(message.seq);
+          if (this.inFlight.get(probe.target) === message.seq) this.inFlight.delete(probe.target);
+          this.ackedSentAt.set(probe.target, Math.max(this.ackedSentAt.get(probe.target) ?? -1, probe.sentAt));
         }
         break;
       }
@@ -262,6 +306,19 @@ export class MembershipMachine {
       if (update.state !== 'alive' && update.incarnation >= this.incarnation && !this.left) {
         this.incarnation = update.incarnation + 1;
         this.fanOut(this.selfUpdate());
+        // An accusation is about to become a takeover if our refutation is late (our loop or theirs starved, a lost
+        // datagram): the others give our addresses to someone else after the suspicion timeout while we, alive and
+        // hearing them, would keep answering too (split brain, seen in the lab under load). So stop answering now,
+        // well inside that timeout, and answer again only `refuteSettleMs` after the last accusation, by when the
+        // refutation has reached everyone and whoever took over has given the addresses back: a gap, never an overlap.
+        this.accusedUntil = now + this.config.refuteSettleMs;
+        // And not before every live member has acknowledged a ping sent after the refutation (read it, let go).
+        this.refutedAt = now;
+        this.confirm(now);
+        if (!this.accused) {
+          this.accused = true;
+          this.changed();
+        }
       }
       return;
     }
@@ -287,6 +344,25 @@ export class MembershipMachine {
     known.accusers = accusersOf(update);
     this.queue(update);
     if (liveChanged) this.viewChanged(now);
+  }
+
+  private sendConfirmPings(now: number): void {
+    const since = this.confirmWanted;
+    if (since === undefined) return;
+    if (this.confirmedSince(since)) {
+      this.confirmWanted = undefined;
+      return;
+    }
+    if (now - this.confirmSentAt < this.config.ackTimeoutMs) return;
+    this.confirmSentAt = now;
+    for (const [seq, ping] of this.confirmPings)
+      if (now - ping.sentAt > 2 * this.config.ackTimeoutMs) this.confirmPings.delete(seq);
+    for (const name of this.live()) {
+      if (name === this.name || (this.ackedSentAt.get(name) ?? -1) >= since) continue;
+      const seq = ++this.seq;
+      this.confirmPings.set(seq, { target: name, sentAt: now });
+      this.send(this.addrOf(name), this.withGossip({ type: 'ping', from: this.name, seq }));
+    }
   }
 
   private sendProbes(now: number): void {

@@ -52,6 +52,8 @@ export interface MembershipConfig {
   referenceStableMs: number;
   /** Hearing no datagram at all from anyone this long means we are cut off. */
   isolationMs: number;
+  /** Accused of being suspect or dead, a member stops announcing until this long after the last accusation. */
+  refuteSettleMs: number;
 }
 
 export const DEFAULT_MEMBERSHIP_CONFIG: MembershipConfig = {
@@ -67,4 +69,5 @@ export const DEFAULT_MEMBERSHIP_CONFIG: MembershipConfig = {
   tombstoneMs: 60_000,
   referenceStableMs: 2000,
   isolationMs: 250,
+  refuteSettleMs: 300,
 };

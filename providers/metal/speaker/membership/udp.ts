@@ -21,6 +21,9 @@ export interface UdpMembership {
   stop(): Promise<void>;
 }
 
+/** A tick this many periods after the previous one is late (see the timer below). */
+const LATE_TICK_FACTOR = 5;
+
 export async function startUdpMembership(options: UdpMembershipOptions): Promise<UdpMembership> {
   const { host, port, tickMs = 10 } = options;
   const family = host.includes(':') ? 'udp6' : 'udp4';
@@ -54,12 +57,20 @@ export async function startUdpMembership(options: UdpMembershipOptions): Promise
     machine.receive(message, performance.now());
     flush();
   });
-  const timer = setInterval(() => {
-    machine.tick(performance.now());
+  let lastTickAt = performance.now();
+  const tick = () => {
+    lastTickAt = performance.now();
+    machine.tick(lastTickAt);
     flush();
+  };
+  const timer = setInterval(() => {
+    // A late tick means our event loop was held up (CPU starvation, a long task), and datagrams that arrived
+    // meanwhile still wait in the socket: judged now, a probe whose ack is already here would time out and accuse a
+    // live member. Timers run before the loop reads sockets; setImmediate runs after, so read first, then judge.
+    if (performance.now() - lastTickAt > LATE_TICK_FACTOR * tickMs) setImmediate(tick);
+    else tick();
   }, tickMs);
-  machine.tick(performance.now());
-  flush();
+  tick();
   return {
     machine,
     addr,
