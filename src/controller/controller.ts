@@ -4,6 +4,7 @@ import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node, type V1Serv
 import { providerDefinition } from '../../providers/index.ts';
 import type { Provider } from '../../providers/provider.ts';
 import { identityKey, serviceKey } from '../desired/keys.ts';
+import { kubeClientOf } from '../kube/api/source.ts';
 import { shareConnections } from '../kube/connection.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/lease.ts';
@@ -70,7 +71,7 @@ export class Controller {
     // Every API client below shares one connection pool (see src/kube/connection.ts for why this matters).
     shareConnections(options.kubeConfig);
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.caches = createCaches(options.kubeConfig, this.log);
+    this.caches = createCaches(kubeClientOf(options.kubeConfig), this.log);
     this.index = new OwnedServiceIndex(
       (key) => {
         const [namespace = '', name = ''] = key.split('/');
