@@ -178,8 +178,11 @@ export class KubeClient {
     const response: IncomingMessage = await this.transport.open('GET', path, { query, signal: o.signal });
     const done = readWatchStream<T>(response, onEvent).catch((error: unknown) => {
       response.destroy();
-      throw error;
+      // Aborted by the caller: say so (an AbortError), not the "aborted" of the torn-down response.
+      throw o.signal?.aborted ? o.signal.reason : error;
     });
+    // A caller that aborts and walks away must not leave an unhandled rejection behind; awaiting still throws.
+    done.catch(() => {});
     return { done };
   }
 
