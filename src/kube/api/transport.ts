@@ -63,15 +63,28 @@ export class Transport {
       headers['Content-Type'] = o.contentType ?? 'application/json';
       headers['Content-Length'] = payload.length;
     }
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const request = (this.#secure ? https : http).request(
-        url,
-        { method, headers, agent: this.agentFor(credentials), signal: o.signal },
-        resolve,
-      );
-      request.on('error', reject);
-      request.end(payload);
-    });
+    const attempt = () =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        let answered = false;
+        const request = (this.#secure ? https : http).request(
+          url,
+          { method, headers, agent: this.agentFor(credentials), signal: o.signal },
+          (response) => {
+            answered = true;
+            resolve(response);
+          },
+        );
+        request.on('error', (error: NodeJS.ErrnoException) => {
+          // The apiserver closed an idle keep-alive connection just as we reused it: the request never got there,
+          // so it is sent once more on a fresh connection (the retry Node's documentation gives for reusedSocket).
+          // Once an answer has begun (a watch streaming), a reset is the stream's to report, not a reason to resend.
+          if (answered) return;
+          if (request.reusedSocket && error.code === 'ECONNRESET' && !o.signal?.aborted) resolve(attempt());
+          else reject(error);
+        });
+        request.end(payload);
+      });
+    const response = await attempt();
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return response;
     const text = await readAll(response).catch(() => '');
