@@ -20,6 +20,7 @@ import type {
   LoadBalancerStatus,
   SpecProblem,
 } from '../src/desired/types.ts';
+import type { KubeSource } from '../src/kube/api/source.ts';
 
 export type { IpFamily, LoadBalancerIdentity, LoadBalancerSpec, LoadBalancerStatus, SpecProblem };
 
@@ -192,8 +193,11 @@ export interface ProviderContext {
   clusterName: string;
   /** The loadBalancerClass this controller serves. */
   loadBalancerClass: string;
-  /** For providers that read their own Kubernetes objects (metal's AddressPools). */
-  kubeConfig: KubeConfig;
+  /**
+   * For providers that read their own Kubernetes objects (metal's AddressPools): the controller's KubeClient
+   * (src/kube/api), or a client-node KubeConfig in tests; kubeClientOf() turns either into a client.
+   */
+  kubeConfig: KubeSource;
   services: ServiceIndex;
   /** Ask the core to reconcile these Services (`namespace/name`) again, e.g. an address freed up. */
   requeue(serviceKeys: Iterable<string>, reason: string): void;

@@ -1,6 +1,5 @@
 // `drawbridge controller`: run the controller against the cluster in --kubeconfig (or in-cluster config).
 
-import { KubeConfig } from '@kubernetes/client-node';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { allProviderDefinitions, providerDefinition, providerNames } from '../../providers/index.ts';
 import {
@@ -11,6 +10,7 @@ import {
 } from '../controller/config.ts';
 import { Controller } from '../controller/controller.ts';
 import { parseProviderConfig } from '../controller/provider-config.ts';
+import { type KubeSource, loadKubeClient } from '../kube/api/source.ts';
 import { delegatedAccess } from '../observe/access.ts';
 import { createLogger } from '../observe/logging.ts';
 import { startObservabilityServer } from '../observe/server.ts';
@@ -177,7 +177,7 @@ export function registerController(program: Command): void {
       }
       throw error;
     }
-    await runController(config, loadKubeConfig(flags.kubeconfig));
+    await runController(config, loadKubeClient(flags.kubeconfig));
   });
 }
 
@@ -236,15 +236,8 @@ function bool(value: string): boolean {
   throw new InvalidArgumentError(`"${value}" is not true or false`);
 }
 
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 /** Runs until SIGTERM/SIGINT (exit 0 after a graceful stop) or until leadership is lost (exit 1). */
-export async function runController(config: ControllerConfig, kubeConfig: KubeConfig): Promise<void> {
+export async function runController(config: ControllerConfig, kubeConfig: KubeSource): Promise<void> {
   const log = createLogger({ level: config.logLevel });
   const controller = new Controller({
     config,

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { providerDefinition, providerNames } from '../../providers/index.ts';
 import type { DemoSetup, ProviderDefinition } from '../../providers/provider.ts';
@@ -15,7 +15,6 @@ import { parseControllerConfig } from '../controller/config.ts';
 import { Controller } from '../controller/controller.ts';
 import { createLogger } from '../observe/logging.ts';
 import { startObservabilityServer } from '../observe/server.ts';
-import { loadKubeConfig } from './controller.ts';
 import { createDemoObjects, DEMO_NAMESPACE, DEMO_NODES, startNodeHealthServers } from './demo-cluster.ts';
 import { formatServices } from './table.ts';
 
@@ -232,4 +231,12 @@ async function show(
     console.log(`\nFrom http://127.0.0.1:${metricsPort}/metrics:`);
     for (const l of lines) console.log(`  ${l}`);
   }
+}
+
+/** --kubeconfig, else client-node's defaults ($KUBECONFIG, ~/.kube/config, in-cluster). */
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
 }

@@ -1,11 +1,10 @@
 // `drawbridge speaker`: the bare-metal announcer, one per node (DaemonSet, host network, CAP_NET_RAW). It answers
 // ARP / neighbor solicitations for the addresses its node owns, as agreed with the other speakers over UDP.
 import { networkInterfaces } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { startSpeaker } from '../../providers/metal/speaker/speaker.ts';
-import { shareConnections } from '../kube/connection.ts';
+import { loadKubeClient } from '../kube/api/source.ts';
 import { createLogger } from '../observe/logging.ts';
 
 const num = (value: string): number => {
@@ -59,10 +58,7 @@ export function registerSpeaker(program: Command): void {
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: SpeakerFlags) => {
       const log = createLogger({ level: flags.logLevel as LevelWithSilent });
-      const kubeConfig = new KubeConfig();
-      if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
-      else kubeConfig.loadFromDefault();
-      shareConnections(kubeConfig);
+      const kubeConfig = loadKubeClient(flags.kubeconfig);
       const ifname = flags.interface ?? interfaceOf(flags.bindAddress);
       const speaker = await startSpeaker({
         node: flags.node,

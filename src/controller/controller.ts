@@ -1,11 +1,12 @@
 // The controller's lifecycle: caches on every replica; the work (queue, provider, prober, resync) only on the
 // leader. A replica that is not the leader reads but never writes.
-import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { providerDefinition } from '../../providers/index.ts';
 import type { Provider } from '../../providers/provider.ts';
 import { identityKey, serviceKey } from '../desired/keys.ts';
-import { shareConnections } from '../kube/connection.ts';
-import { EventRecorder } from '../kube/events.ts';
+import type { KubeClient } from '../kube/api/client.ts';
+import { type KubeSource, kubeClientOf } from '../kube/api/source.ts';
+import { EventRecorder, kubeEventsApi } from '../kube/events.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { kubeServiceWriter } from '../kube/patch.ts';
 import { Debouncer } from '../nodes/debounce.ts';
@@ -26,7 +27,8 @@ import { Reconciler } from './reconcile.ts';
 
 export interface ControllerOptions {
   config: ControllerConfig;
-  kubeConfig: KubeConfig;
+  /** The apiserver: our client (the CLI), or a client-node KubeConfig it is built from (tests, the bench). */
+  kubeConfig: KubeSource;
   log?: Logger;
   metrics?: Metrics;
   /** Called when this replica loses the lease it held (the CLI exits, as client-go based controllers do). */
@@ -39,7 +41,7 @@ export class Controller {
   readonly log: Logger;
   readonly caches: Caches;
   readonly events: EventRecorder;
-  private readonly core: CoreV1Api;
+  private readonly client: KubeClient;
   private readonly options: ControllerOptions;
   private providerInstance: Provider | undefined;
   private readonly index: OwnedServiceIndex;
@@ -67,10 +69,9 @@ export class Controller {
     this.config = options.config;
     this.log = options.log ?? createLogger({ level: options.config.logLevel });
     this.metrics = options.metrics ?? createMetrics();
-    // Every API client below shares one connection pool (see src/kube/connection.ts for why this matters).
-    shareConnections(options.kubeConfig);
-    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.caches = createCaches(options.kubeConfig, this.log);
+    // One client, so one connection pool, for everything the controller asks of the apiserver.
+    this.client = kubeClientOf(options.kubeConfig);
+    this.caches = createCaches(this.client, this.log);
     this.index = new OwnedServiceIndex(
       (key) => {
         const [namespace = '', name = ''] = key.split('/');
@@ -79,7 +80,7 @@ export class Controller {
       () => this.caches.services.list(),
     );
     this.events = new EventRecorder({
-      core: this.core,
+      core: kubeEventsApi(this.client),
       component: 'drawbridge',
       instance: options.config.identity,
       onError: (e) => this.log.debug({ err: String(e) }, 'could not record event'),
@@ -116,7 +117,7 @@ export class Controller {
       {
         clusterName: this.config.clusterName,
         loadBalancerClass: this.config.loadBalancerClass,
-        kubeConfig: this.options.kubeConfig,
+        kubeConfig: this.client,
         services: this.index,
         requeue: (keys, reason) => {
           for (const key of keys) this.enqueue(key, 'normal');
@@ -132,7 +133,7 @@ export class Controller {
     this.reconciler = new Reconciler({
       config: this.config,
       provider,
-      writer: kubeServiceWriter(this.core),
+      writer: kubeServiceWriter(this.client),
       events: this.events,
       log: this.log,
       metrics: this.metrics,
@@ -152,7 +153,7 @@ export class Controller {
       return;
     }
     this.elector = new LeaderElector({
-      coordination: this.options.kubeConfig.makeApiClient(CoordinationV1Api),
+      client: this.client,
       namespace: le.namespace,
       name: le.name,
       identity: this.config.identity,

@@ -1,12 +1,6 @@
 // The three caches the controller reads: Services, Nodes and EndpointSlices (all namespaces).
-import {
-  CoreV1Api,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type V1EndpointSlice,
-  type V1Node,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/api/client.ts';
 import { type ResilientInformer, resilientInformer } from '../kube/informer.ts';
 import { slimNode, slimObject } from '../kube/slim.ts';
 import type { Logger } from '../observe/logging.ts';
@@ -23,32 +17,27 @@ export interface Caches {
   stop(): Promise<void>;
 }
 
-export function createCaches(kubeConfig: KubeConfig, log: Logger): Caches {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+export function createCaches(client: KubeClient, log: Logger): Caches {
   const onError = (what: string) => (error: unknown, retryInMs: number) =>
     log.warn(
       { informer: what, err: String((error as Error)?.message ?? error), retryInMs },
       'watch failed; restarting',
     );
   const services = resilientInformer<V1Service>({
-    kubeConfig,
+    client,
     path: '/api/v1/services',
-    list: () => core.listServiceForAllNamespaces(),
     transform: slimObject,
     onError: onError('services'),
   });
   const nodes = resilientInformer<V1Node>({
-    kubeConfig,
+    client,
     path: '/api/v1/nodes',
-    list: () => core.listNode(),
     transform: slimNode,
     onError: onError('nodes'),
   });
   const slices = resilientInformer<V1EndpointSlice>({
-    kubeConfig,
+    client,
     path: '/apis/discovery.k8s.io/v1/endpointslices',
-    list: () => discovery.listEndpointSliceForAllNamespaces(),
     transform: slimObject,
     onError: onError('endpointslices'),
   });

@@ -1,7 +1,7 @@
 // A provider's configuration: its section of --provider-config (YAML or JSON, one top-level section per provider)
 // overlaid with its documented flags, validated by the provider's own schema. Every problem names its field.
 import { readFileSync } from 'node:fs';
-import { loadYaml } from '@kubernetes/client-node';
+import { load as loadYaml } from 'js-yaml';
 import { providerNames } from '../../providers/index.ts';
 import type { ProviderDefinition } from '../../providers/provider.ts';
 import { ConfigError } from './config.ts';

@@ -1,4 +1,6 @@
-// One connection pool per cluster instead of one per request. @kubernetes/client-node 2.0 builds a new undici
+// For code that still uses @kubernetes/client-node (the bench's load clients, the one-shot verbs; the controller
+// and speaker use src/kube/api, which pools its connections itself): one connection pool per cluster instead of
+// one per request. @kubernetes/client-node 2.0 builds a new undici
 // Agent for every API call (KubeConfig.createDispatcher), so every call pays a TCP + TLS handshake and leaves a
 // TLSSocket behind until it times out: in the 1,000-Service burst that was ~700 live sockets, most of the process's
 // native memory (never returned to the OS) and half its CPU. Here the dispatcher is reused for as long as the TLS

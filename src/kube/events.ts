@@ -7,7 +7,9 @@
 //   flapping node or a failing cloud cannot write more than that for any one object.
 // - Nothing is lost silently: every Event that is dropped (rate limit, full queue, write failure) is counted.
 import { randomBytes } from 'node:crypto';
-import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1ObjectReference } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ObjectReference } from '@kubernetes/client-node';
+import type { KubeClient } from './api/client.ts';
+import { core as corePath } from './api/paths.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -22,8 +24,23 @@ export interface EventTarget {
 
 export type DropReason = 'rate-limited' | 'queue-full' | 'write-failed';
 
+/** The two Event writes the recorder makes (kubeEventsApi: over the apiserver; tests: in memory). */
+export interface EventsApi {
+  createNamespacedEvent(request: { namespace: string; body: CoreV1Event }): Promise<unknown>;
+  patchNamespacedEvent(request: { name: string; namespace: string; body: Partial<CoreV1Event> }): Promise<unknown>;
+}
+
+/** EventsApi over the apiserver: a POST, and a JSON merge patch of count and lastTimestamp. */
+export function kubeEventsApi(client: KubeClient): EventsApi {
+  return {
+    createNamespacedEvent: ({ namespace, body }) => client.create(corePath('events', namespace), body),
+    patchNamespacedEvent: ({ name, namespace, body }) =>
+      client.patch(corePath('events', namespace, name), body, 'merge'),
+  };
+}
+
 export interface EventRecorderOptions {
-  core: Pick<CoreV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+  core: EventsApi;
   component: string;
   instance: string;
   /** Repeats within this window update the existing Event (default 10 minutes). */
@@ -144,10 +161,11 @@ export class EventRecorder {
       if (seen && p.at.getTime() - seen.lastSeen < this.o.windowMs) {
         seen.count += p.count;
         seen.lastSeen = p.at.getTime();
-        await this.o.core.patchNamespacedEvent(
-          { name: seen.name, namespace: seen.namespace, body: { count: seen.count, lastTimestamp: p.at } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
+        await this.o.core.patchNamespacedEvent({
+          name: seen.name,
+          namespace: seen.namespace,
+          body: { count: seen.count, lastTimestamp: p.at },
+        });
         this.o.onWritten?.('patch');
         return;
       }

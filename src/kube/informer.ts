@@ -1,34 +1,37 @@
-// A client-node informer that keeps itself running.
+// An informer that keeps itself running: LIST, then WATCH from the list's resourceVersion, keeping a cache by
+// namespace and name and telling handlers what was added, updated and deleted.
 //
-// client-node's ListWatch reconnects on its own only after a clean close, a 410 Gone or a client-side timeout; on
-// any other error (apiserver restarting, connection refused, 5xx, a failed LIST) it calls its error callbacks and
-// stops for good. We restart it with exponential backoff, and also restart a watch that has been silent for too
-// long (a half-open TCP connection looks exactly like a quiet resource). Restarting keeps the last resourceVersion,
-// so it resumes the watch; only a 410 makes it relist.
-import {
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  ListWatch,
-  Watch,
-} from '@kubernetes/client-node';
-import { transformWatchCallback } from './slim.ts';
+// - The watch asks for bookmarks and a server-side timeout of 5-10 minutes (as client-go), and resumes from the
+//   last resourceVersion it saw when the apiserver ends it, so a long-lived cache never replays what it has.
+// - 410 Gone (the resourceVersion was compacted away) relists: objects that vanished meanwhile are deleted (and
+//   handlers told), the rest added or updated (only those whose resourceVersion changed).
+// - Any other failure (apiserver restarting, connection refused or reset, 5xx, a failed LIST) restarts it after an
+//   exponential backoff, resuming the watch from the last resourceVersion when there is one.
+// - A watch silent for quietRestartMs (no event, no bookmark) is restarted too: a half-open TCP connection looks
+//   exactly like a quiet resource.
+// - `transform` runs on every object before the cache keeps it (see slim.ts).
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeClient } from './api/client.ts';
+import { KubeApiError, statusCodeOf } from './api/errors.ts';
+import type { WatchEvent } from './api/watch.ts';
 
 export interface ResilientInformerOptions<T extends KubernetesObject> {
-  kubeConfig: KubeConfig;
+  client: KubeClient;
+  /** The collection: /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices, /api/v1/namespaces/x/configmaps. */
   path: string;
-  list: () => Promise<KubernetesListObject<T>>;
   labelSelector?: string;
-  /** Restart the watch after this long without any event. */
+  /** Restart the watch after this long without any event (bookmarks count). */
   quietRestartMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
   onError?: (error: unknown, retryInMs: number) => void;
   /**
-   * Applied to every object, listed or watched, before the cache keeps it: drop what the controller never reads
-   * (see slim.ts), so the cache costs what the controller needs rather than what the apiserver sends.
+   * Applied to every object, listed or watched, before the cache keeps it: drop what the process never reads
+   * (see slim.ts), so the cache costs what the process needs rather than what the apiserver sends.
    */
   transform?: (obj: T) => T;
+  /** LIST page size (default 500). */
+  pageSize?: number;
 }
 
 export interface ResilientInformer<T extends KubernetesObject> {
@@ -38,52 +41,80 @@ export interface ResilientInformer<T extends KubernetesObject> {
   /** Resolves once the first LIST has completed (retrying until it does). */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The first LIST has completed (stays true while later relists run). */
   readonly synced: boolean;
   readonly restarts: number;
 }
 
-/** A Watch whose object events pass through `transform` before ListWatch caches them. */
-class TransformingWatch<T> extends Watch {
-  readonly #transform: (obj: T) => T;
+type Verb = 'add' | 'update' | 'delete';
 
-  constructor(kubeConfig: KubeConfig, transform: (obj: T) => T) {
-    super(kubeConfig);
-    this.#transform = transform;
-  }
-
-  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
-    return super.watch(path, query, transformWatchCallback(this.#transform, callback), done);
-  }
-}
+/** The apiserver ends each watch after 5-10 minutes (randomised so many watches do not reconnect together). */
+const watchTimeoutSeconds = () => 300 + Math.floor(Math.random() * 300);
+/** A watch the apiserver closes sooner than this without a single event counts as a failure (no tight loop). */
+const MIN_CLEAN_WATCH_MS = 1000;
 
 export function resilientInformer<T extends KubernetesObject>(
   options: ResilientInformerOptions<T>,
 ): ResilientInformer<T> {
-  const { quietRestartMs = 10 * 60_000, minBackoffMs = 500, maxBackoffMs = 30_000 } = options;
-  const transform = options.transform;
-  const list = transform
-    ? async () => {
-        const result = await options.list();
-        result.items = result.items.map(transform);
-        return result;
-      }
-    : options.list;
-  const watch = transform ? new TransformingWatch(options.kubeConfig, transform) : new Watch(options.kubeConfig);
-  // autoStart=false: start() below owns the lifecycle.
-  const inner = new ListWatch<T>(options.path, watch, list, false, options.labelSelector);
+  const {
+    client,
+    path,
+    labelSelector,
+    quietRestartMs = 10 * 60_000,
+    minBackoffMs = 500,
+    maxBackoffMs = 30_000,
+  } = options;
+  const transform = options.transform ?? ((obj: T) => obj);
+  const objects = new Map<string, Map<string, T>>();
+  const handlers: Record<Verb, ((obj: T) => void)[]> = { add: [], update: [], delete: [] };
+  let resourceVersion = '';
+  let synced = false;
   let stopped = true;
   let backoffMs = minBackoffMs;
   let restarts = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let quietTimer: NodeJS.Timeout | undefined;
-  let firstSync: { resolve: () => void } | undefined;
+  let firstSync: (() => void) | undefined;
+  /** The running session's abort, and its end. One session at a time: a restart aborts the old one first. */
+  let session: { abort: AbortController; ended: Promise<void> } | undefined;
 
-  const synced = () => inner.latestResourceVersion() !== '';
+  const emit = (verb: Verb, obj: T) => {
+    for (const cb of handlers[verb]) cb(obj);
+  };
+  const keyOf = (obj: T) => [obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''] as const;
+
+  const upsert = (obj: T) => {
+    const [namespace, name] = keyOf(obj);
+    let inNamespace = objects.get(namespace);
+    if (!inNamespace) {
+      inNamespace = new Map();
+      objects.set(namespace, inNamespace);
+    }
+    const found = inNamespace.get(name);
+    if (
+      found &&
+      found.metadata?.resourceVersion !== undefined &&
+      found.metadata.resourceVersion === obj.metadata?.resourceVersion
+    )
+      return;
+    inNamespace.set(name, obj);
+    emit(found ? 'update' : 'add', obj);
+  };
+
+  const remove = (obj: T) => {
+    const [namespace, name] = keyOf(obj);
+    const inNamespace = objects.get(namespace);
+    const found = inNamespace?.get(name);
+    if (!inNamespace || !found) return;
+    inNamespace.delete(name);
+    if (inNamespace.size === 0) objects.delete(namespace);
+    emit('delete', obj);
+  };
 
   const armQuietTimer = () => {
     clearTimeout(quietTimer);
     if (stopped) return;
-    quietTimer = setTimeout(() => void restart(), quietRestartMs);
+    quietTimer = setTimeout(() => restart(), quietRestartMs);
     quietTimer.unref();
   };
 
@@ -92,77 +123,123 @@ export function resilientInformer<T extends KubernetesObject>(
     armQuietTimer();
   };
 
+  const relist = async (signal: AbortSignal) => {
+    const list = await client.list<T>(path, { labelSelector, signal, limit: options.pageSize });
+    if (signal.aborted) return;
+    const items = list.items.map(transform);
+    const present = new Set(items.map((obj) => keyOf(obj).join('/')));
+    for (const inNamespace of [...objects.values()]) {
+      for (const obj of [...inNamespace.values()]) if (!present.has(keyOf(obj).join('/'))) remove(obj);
+    }
+    for (const obj of items) upsert(obj);
+    resourceVersion = list.metadata?.resourceVersion ?? '';
+    if (!synced) {
+      synced = true;
+      firstSync?.();
+      firstSync = undefined;
+    }
+  };
+
+  const onEvent = (event: WatchEvent<T>) => {
+    if (event.type === 'ERROR') {
+      const status = event.object as { code?: number };
+      throw new KubeApiError('WATCH', path, status.code ?? 500, status);
+    }
+    const obj = event.type === 'BOOKMARK' ? event.object : transform(event.object);
+    // Before the handlers run: one that throws restarts the watch after this event, not before it.
+    resourceVersion = obj.metadata?.resourceVersion ?? resourceVersion;
+    if (event.type === 'ADDED' || event.type === 'MODIFIED') upsert(obj);
+    else if (event.type === 'DELETED') remove(obj);
+    onActivity();
+  };
+
+  const run = async (signal: AbortSignal) => {
+    if (resourceVersion === '') await relist(signal);
+    while (!signal.aborted) {
+      const openedAt = performance.now();
+      let seen = false;
+      try {
+        const { done } = await client.watch<T>(
+          path,
+          { resourceVersion, labelSelector, timeoutSeconds: watchTimeoutSeconds(), signal },
+          (event) => {
+            seen = true;
+            onEvent(event);
+          },
+        );
+        armQuietTimer();
+        await done;
+      } catch (error) {
+        if (statusCodeOf(error) !== 410 || signal.aborted) throw error;
+        resourceVersion = '';
+        await relist(signal);
+        continue;
+      }
+      if (!seen && performance.now() - openedAt < MIN_CLEAN_WATCH_MS && !signal.aborted) {
+        throw new Error(`the apiserver closed the watch of ${path} at once`);
+      }
+    }
+  };
+
+  const launch = () => {
+    const abort = new AbortController();
+    const ended = run(abort.signal).catch((error: unknown) => {
+      if (!abort.signal.aborted) scheduleRestart(error);
+    });
+    session = { abort, ended };
+  };
+
   const scheduleRestart = (error: unknown) => {
     if (stopped) return;
     clearTimeout(retryTimer);
     const delay = backoffMs;
     backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
     options.onError?.(error, delay);
-    retryTimer = setTimeout(() => void restart(), delay);
+    retryTimer = setTimeout(() => restart(), delay);
     retryTimer.unref();
   };
 
-  const run = async () => {
-    try {
-      await inner.start();
-    } catch (error) {
-      scheduleRestart(error);
-      return;
-    }
-    if (synced()) {
-      firstSync?.resolve();
-      firstSync = undefined;
-      armQuietTimer();
-    }
-  };
-
-  // The quiet timer and a retry timer can both fire while a restart is still connecting; one at a time, or two
-  // watches would run and one would leak.
-  let restarting = false;
-  const restart = async () => {
-    if (stopped || restarting) return;
-    restarting = true;
+  // The quiet timer and a retry timer can both fire: either way the running session is aborted first, so there is
+  // never more than one watch.
+  const restart = () => {
+    if (stopped) return;
+    clearTimeout(retryTimer);
     restarts++;
-    try {
-      await inner.stop();
-      await run();
-    } finally {
-      restarting = false;
-    }
+    session?.abort.abort();
+    launch();
   };
-
-  // ListWatch reports the abort of its own watch request, which only its stop() does (our restart or stop), as an
-  // error. Treating that as a failure would make every restart of a live watch schedule another one, forever.
-  inner.on('error', (error) => {
-    if ((error as Error)?.name !== 'AbortError') scheduleRestart(error);
-  });
-  for (const verb of ['add', 'update', 'delete'] as const) inner.on(verb, onActivity);
-  inner.on('connect', () => armQuietTimer());
 
   return {
-    on: (verb, cb) => inner.on(verb, cb),
-    get: (name, namespace) => inner.get(name, namespace),
-    list: (namespace) => inner.list(namespace),
+    on: (verb, cb) => void handlers[verb].push(cb),
+    get: (name, namespace) => objects.get(namespace ?? '')?.get(name),
+    list: (namespace) => {
+      if (namespace) return [...(objects.get(namespace)?.values() ?? [])];
+      const all: T[] = [];
+      for (const inNamespace of objects.values()) all.push(...inNamespace.values());
+      return all;
+    },
     get synced() {
-      return synced();
+      return synced;
     },
     get restarts() {
       return restarts;
     },
     start() {
       stopped = false;
-      const ready = new Promise<void>((resolve) => {
-        firstSync = { resolve };
-      });
-      void run();
+      const ready = synced ? Promise.resolve() : new Promise<void>((resolve) => (firstSync = resolve));
+      launch();
       return ready;
     },
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);
       clearTimeout(quietTimer);
-      await inner.stop();
-      firstSync?.resolve();
+      const current = session;
+      session = undefined;
+      current?.abort.abort();
+      await current?.ended;
+      firstSync?.();
+      firstSync = undefined;
     },
   };
 }

@@ -4,20 +4,21 @@
 // - the leader renews every retryPeriod and gives up leadership if it cannot renew within renewDeadline;
 // - every write carries the resourceVersion we read, so two candidates can never both win one round;
 // - release() on graceful shutdown empties the holder so a standby takes over at its next retry.
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
-import { statusCodeOf } from './patch.ts';
+import type { V1Lease } from '@kubernetes/client-node';
+import type { KubeClient } from './api/client.ts';
+import { statusCodeOf } from './api/errors.ts';
+import { resourcePath } from './api/paths.ts';
 
 /**
- * Lease times are MicroTime (`2006-01-02T15:04:05.000000Z`): the apiserver rejects the millisecond form that
- * client-node's serializer writes for a Date. The serializer passes non-Date values through untouched, so we hand
- * it the string in the right shape (typed as the Date the generated model declares).
+ * Lease times are MicroTime (`2006-01-02T15:04:05.000000Z`): the apiserver rejects the millisecond form a Date
+ * serializes to. We send the string in the right shape (typed as the Date client-node's model declares).
  */
 export function microTime(date: Date): Date {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
 
 export interface LeaderElectionOptions {
-  coordination: CoordinationV1Api;
+  client: KubeClient;
   namespace: string;
   name: string;
   identity: string;
@@ -106,17 +107,19 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { coordination, namespace, name, identity } = this.o;
+    const { client, namespace, name, identity } = this.o;
     const now = new Date();
     let lease: V1Lease;
     try {
-      lease = await coordination.readNamespacedLease({ name, namespace });
+      lease = await client.get<V1Lease>(leasePath(namespace, name));
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw error;
       try {
-        await coordination.createNamespacedLease({
-          namespace,
-          body: { metadata: { name, namespace }, spec: this.spec(now, now, 0) },
+        await client.create(leasePath(namespace), {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: this.spec(now, now, 0),
         });
         return true;
       } catch (createError) {
@@ -137,13 +140,11 @@ export class LeaderElector {
     const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
     const acquired = holder === identity && spec.acquireTime ? new Date(spec.acquireTime) : now;
     try {
-      await coordination.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
-          spec: this.spec(acquired, now, transitions),
-        },
+      await client.replace(leasePath(namespace, name), {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
+        spec: this.spec(acquired, now, transitions),
       });
       return true;
     } catch (error) {
@@ -163,22 +164,23 @@ export class LeaderElector {
   }
 
   private async release(): Promise<void> {
-    const { coordination, namespace, name, identity } = this.o;
-    const lease = await coordination.readNamespacedLease({ name, namespace });
+    const { client, namespace, name, identity } = this.o;
+    const lease = await client.get<V1Lease>(leasePath(namespace, name));
     if (lease.spec?.holderIdentity !== identity) return;
-    await coordination.replaceNamespacedLease({
-      name,
-      namespace,
-      body: {
-        metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
-        spec: {
-          ...lease.spec,
-          acquireTime: lease.spec?.acquireTime ? microTime(new Date(lease.spec.acquireTime)) : undefined,
-          holderIdentity: '',
-          leaseDurationSeconds: 1,
-          renewTime: microTime(new Date()),
-        },
+    await client.replace(leasePath(namespace, name), {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
+      spec: {
+        ...lease.spec,
+        acquireTime: lease.spec?.acquireTime ? microTime(new Date(lease.spec.acquireTime)) : undefined,
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        renewTime: microTime(new Date()),
       },
     });
   }
 }
+
+const leasePath = (namespace: string, name?: string) =>
+  resourcePath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, name });

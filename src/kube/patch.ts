@@ -1,24 +1,21 @@
 // The few writes the controller makes to Services, each a JSON merge patch of exactly the fields it owns.
-import {
-  type CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1LoadBalancerIngress,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
+import type { KubeClient } from './api/client.ts';
+import { core as corePath } from './api/paths.ts';
 
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export { statusCodeOf } from './api/errors.ts';
 
 /** Replaces status.loadBalancer.ingress through the status subresource. */
 export async function patchServiceIngress(
-  core: CoreV1Api,
+  client: KubeClient,
   svc: V1Service,
   ingress: V1LoadBalancerIngress[],
 ): Promise<void> {
   const { name = '', namespace = '' } = svc.metadata ?? {};
-  await core.patchNamespacedServiceStatus(
-    { name, namespace, body: { status: { loadBalancer: { ingress } } } },
-    mergePatch(),
+  await client.patch(
+    corePath('services', namespace, name, 'status'),
+    { status: { loadBalancer: { ingress } } },
+    'merge',
   );
 }
 
@@ -28,29 +25,23 @@ export async function patchServiceIngress(
  * instead of dropping their finalizer.
  */
 export async function patchServiceFinalizers(
-  core: CoreV1Api,
+  client: KubeClient,
   svc: V1Service,
   finalizers: string[],
   annotations?: Record<string, string | null>,
 ): Promise<V1Service> {
   const { name = '', namespace = '', resourceVersion } = svc.metadata ?? {};
   const metadata = annotations ? { finalizers, resourceVersion, annotations } : { finalizers, resourceVersion };
-  return core.patchNamespacedService({ name, namespace, body: { metadata } }, mergePatch());
-}
-
-/** HTTP status of a client-node ApiException, or undefined for anything else. */
-export function statusCodeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
+  return client.patch<V1Service>(corePath('services', namespace, name), { metadata }, 'merge');
 }
 
 /** The ServiceWriter reconcile uses, over the real API. */
-export function kubeServiceWriter(core: CoreV1Api): {
+export function kubeServiceWriter(client: KubeClient): {
   setFinalizers(svc: V1Service, finalizers: string[], annotations: Record<string, string | null>): Promise<V1Service>;
   setIngress(svc: V1Service, ingress: V1LoadBalancerIngress[]): Promise<void>;
 } {
   return {
-    setFinalizers: (svc, finalizers, annotations) => patchServiceFinalizers(core, svc, finalizers, annotations),
-    setIngress: (svc, ingress) => patchServiceIngress(core, svc, ingress),
+    setFinalizers: (svc, finalizers, annotations) => patchServiceFinalizers(client, svc, finalizers, annotations),
+    setIngress: (svc, ingress) => patchServiceIngress(client, svc, ingress),
   };
 }

@@ -3,7 +3,8 @@
 // SubjectAccessReview for `get` on the non-resource URL (may it?), so scrape access is granted with ordinary RBAC
 // (a ClusterRole with nonResourceURLs ["/metrics"]) and nothing here holds a list of callers.
 import { createHash } from 'node:crypto';
-import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { V1SubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
+import { type KubeSource, kubeClientOf } from '../kube/api/source.ts';
 
 export type AccessDecision = { status: 200 } | { status: 401 | 403 | 500; reason: string };
 export type Authorize = (authorization: string | undefined, path: string) => Promise<AccessDecision>;
@@ -14,29 +15,32 @@ export interface DelegatedAccessOptions {
   now?: () => number;
 }
 
-export function delegatedAccess(kubeConfig: KubeConfig, options: DelegatedAccessOptions = {}): Authorize {
-  const authn = kubeConfig.makeApiClient(AuthenticationV1Api);
-  const authz = kubeConfig.makeApiClient(AuthorizationV1Api);
+export function delegatedAccess(kube: KubeSource, options: DelegatedAccessOptions = {}): Authorize {
+  const client = kubeClientOf(kube);
   const cacheMs = options.cacheMs ?? 10_000;
   const now = options.now ?? Date.now;
   // Keyed by a hash, so tokens are not kept in memory longer than a request needs them.
   const cache = new Map<string, { decision: AccessDecision; until: number }>();
 
   async function decide(token: string, path: string): Promise<AccessDecision> {
-    const review = await authn.createTokenReview({ body: { spec: { token } } });
+    const review = await client.post<V1TokenReview>('/apis/authentication.k8s.io/v1/tokenreviews', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token },
+    });
     const user = review.status?.user;
     if (!review.status?.authenticated || !user) {
       return { status: 401, reason: review.status?.error || 'token not authenticated' };
     }
-    const access = await authz.createSubjectAccessReview({
-      body: {
-        spec: {
-          user: user.username,
-          uid: user.uid,
-          groups: user.groups,
-          extra: user.extra,
-          nonResourceAttributes: { path, verb: 'get' },
-        },
+    const access = await client.post<V1SubjectAccessReview>('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: user.username,
+        uid: user.uid,
+        groups: user.groups,
+        extra: user.extra,
+        nonResourceAttributes: { path, verb: 'get' },
       },
     });
     if (access.status?.allowed) return { status: 200 };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
+import { createSecureContext } from 'node:tls';
 import { generateSelfSigned } from './selfsigned.ts';
 
 test('generates a self-signed serving certificate Node itself parses and verifies', () => {
@@ -23,4 +24,11 @@ test('generates a self-signed serving certificate Node itself parses and verifie
 test('dates from 2050 on are GeneralizedTime and still parse', () => {
   const x = new X509Certificate(generateSelfSigned('x', ['localhost'], new Date('2060-06-01T00:00:00Z')).cert);
   assert.equal(new Date(x.validTo).toISOString(), '2061-06-01T00:00:00.000Z');
+});
+
+test('every certificate loads: the random serial never gets a DER-illegal leading zero (was 1 in 256)', () => {
+  for (let i = 0; i < 2000; i++) {
+    const { cert, key } = generateSelfSigned('drawbridge', ['localhost', '127.0.0.1']);
+    assert.doesNotThrow(() => createSecureContext({ cert, key }), `certificate ${i}`);
+  }
 });

@@ -32,7 +32,9 @@ export function generateSelfSigned(commonName: string, hosts: string[], now = ne
     seq(oid('2.5.29.17'), octets(seq(...altNames))),
   ];
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
+  // A positive INTEGER whose first byte is not 0: DER forbids a leading 0x00 before a byte below 0x80, and OpenSSL
+  // refuses such a certificate ("illegal padding"), which a random first byte of 0 made happen 1 time in 256.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const tbs = seq(
     tlv(0xa0, integer(Buffer.from([2]))), // v3
     integer(serial),

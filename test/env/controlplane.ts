@@ -34,6 +34,8 @@ export interface ControlPlaneOptions {
   detached?: boolean;
   /** How long to wait for /readyz. */
   readyTimeoutMs?: number;
+  /** More kube-apiserver flags (a test that needs compaction: --watch-cache=false, --etcd-compaction-interval). */
+  apiserverArgs?: string[];
 }
 
 export interface ControlPlane {
@@ -75,7 +77,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     '--unsafe-no-fsync',
     '--log-level=warn',
   ];
-  const apiArgs = apiserverArgs(pki, etcdClient, securePort, dir);
+  const apiArgs = [...apiserverArgs(pki, etcdClient, securePort, dir), ...(options.apiserverArgs ?? [])];
   let etcd = launch(dir, 'etcd', bins.etcd, etcdArgs);
   let apiserver = launch(dir, 'kube-apiserver', bins.apiserver, apiArgs);
   // Replaced in place when a process is restarted, so stop() always ends the current ones.

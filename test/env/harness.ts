@@ -3,7 +3,7 @@
 // node --test runs files in separate processes, so files can run in parallel without sharing state.
 import { after, before } from 'node:test';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { type ControlPlane, startControlPlane } from './controlplane.ts';
+import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from './controlplane.ts';
 
 export interface TestCluster {
   readonly kubeConfig: KubeConfig;
@@ -16,6 +16,8 @@ export interface ClusterHooks {
   setup?: (cluster: TestCluster) => Promise<void>;
   /** Runs before the control plane stops (stop controllers first, so they do not log a storm of errors). */
   teardown?: () => Promise<void>;
+  /** Options for this file's control plane (extra apiserver flags). */
+  controlPlane?: ControlPlaneOptions;
 }
 
 /**
@@ -26,7 +28,7 @@ export function useControlPlane(hooks: ClusterHooks = {}): TestCluster {
   let cp: ControlPlane | undefined;
   let core: CoreV1Api | undefined;
   before(async () => {
-    cp = await startControlPlane();
+    cp = await startControlPlane(hooks.controlPlane);
     core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await hooks.setup?.(cluster);
   });

@@ -1,10 +1,11 @@
 // The resilient informer (src/kube/informer.ts) against a real apiserver, reached through a TCP proxy on loopback
-// that the test can cut: client-node's ListWatch stops for good on such errors, so these tests prove that ours
-// comes back, resumes, and sees what changed while it was cut off.
+// that the test can cut: a plain LIST+WATCH stops for good on such errors, so these tests prove that ours comes
+// back, resumes, and sees what changed while it was cut off.
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { kubeClientOf } from '../../src/kube/api/source.ts';
 import { type ResilientInformer, type ResilientInformerOptions, resilientInformer } from '../../src/kube/informer.ts';
 import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
 
@@ -111,13 +112,11 @@ function configMapInformer(
   namespace: string,
   extra: Partial<Pick<ResilientInformerOptions<V1ConfigMap>, 'quietRestartMs' | 'minBackoffMs' | 'maxBackoffMs'>> = {},
 ): Recorder {
-  const core = kc.makeApiClient(CoreV1Api);
   const errors: unknown[] = [];
   const retryDelays: number[] = [];
   const informer = resilientInformer<V1ConfigMap>({
-    kubeConfig: kc,
+    client: kubeClientOf(kc),
     path: `/api/v1/namespaces/${namespace}/configmaps`,
-    list: () => core.listNamespacedConfigMap({ namespace }),
     minBackoffMs: 100,
     maxBackoffMs: MAX_BACKOFF_MS,
     onError: (error, retryInMs) => {

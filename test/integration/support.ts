@@ -225,12 +225,18 @@ export interface ControllerProcess {
 /**
  * Starts `drawbridge controller --provider metal` against the test cluster with test-friendly timings; `args`
  * come last, so they can add flags (--no-leader-elect, --identity, lease timings). The process is SIGKILLed if
- * the test process exits first.
+ * the test process exits first. `nodeArgs` go to node itself (e.g. --import a loader hook).
  */
-export function spawnController(kubeconfigPath: string, identity: string, args: string[] = []): ControllerProcess {
+export function spawnController(
+  kubeconfigPath: string,
+  identity: string,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): ControllerProcess {
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       CLI,
       'controller',
       '--provider',

@@ -345,7 +345,9 @@ async function expectRefused(ns: string, name: string, reason: string, { finaliz
 async function assertInvalid(request: Promise<unknown>, field: RegExp): Promise<void> {
   await assert.rejects(request, (error: { code?: number; body?: unknown; message?: string }) => {
     assert.equal(error.code, 422, `422 Invalid, got ${error.message}`);
-    const status = JSON.parse(String(error.body)) as { reason?: string; details?: { causes?: { field?: string }[] } };
+    // client-node's ApiException carries the Status as text, src/kube/api's KubeApiError as the parsed object.
+    const body = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+    const status = body as { reason?: string; details?: { causes?: { field?: string }[] } };
     assert.equal(status.reason, 'Invalid');
     const fields = (status.details?.causes ?? []).map((c) => c.field ?? '');
     assert.ok(

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadYaml } from '@kubernetes/client-node';
-import { ADDRESS_POOL_CRD_FILE, renderAddressPoolCrd, renderAddressPoolCrdYaml, toStructuralSchema } from './crd.ts';
+import { ADDRESS_POOL_CRD_FILE, renderAddressPoolCrd, toStructuralSchema } from './crd.ts';
+import { renderAddressPoolCrdYaml } from './crd-yaml.ts';
 
 const committed = readFileSync(join(import.meta.dirname, '../../..', ADDRESS_POOL_CRD_FILE), 'utf8');
 

@@ -1,11 +1,9 @@
 // Installing the AddressPool CRD and creating pools: used by the demo and the tests, never by the controller
 // itself (in a real cluster the CRD comes from deploy/crds/).
-import {
-  ApiextensionsV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
+import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { statusCodeOf } from '../../../src/kube/api/errors.ts';
+import { resourcePath } from '../../../src/kube/api/paths.ts';
+import { type KubeSource, kubeClientOf } from '../../../src/kube/api/source.ts';
 import { renderAddressPoolCrd } from './crd.ts';
 import {
   ADDRESS_POOL_API_VERSION,
@@ -19,15 +17,17 @@ import {
  * Creates the CRD (409 is fine) and waits until the apiserver serves it. Rendered from the schema rather than read
  * from deploy/crds/ (crd.test.ts keeps the two equal), so a packaged, compiled Drawbridge needs no YAML beside it.
  */
-export async function installAddressPoolCrd(kubeConfig: KubeConfig): Promise<void> {
-  const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
+const CRDS = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
+
+export async function installAddressPoolCrd(kube: KubeSource): Promise<void> {
+  const client = kubeClientOf(kube);
   const crd = renderAddressPoolCrd() as V1CustomResourceDefinition;
   const name = crd.metadata?.name ?? '';
-  await api.createCustomResourceDefinition({ body: crd }).catch((e: { code?: number }) => {
-    if (e.code !== 409) throw e;
+  await client.create(resourcePath(CRDS), crd).catch((e: unknown) => {
+    if (statusCodeOf(e) !== 409) throw e;
   });
   for (let i = 0; i < 100; i++) {
-    const current = await api.readCustomResourceDefinition({ name });
+    const current = await client.get<V1CustomResourceDefinition>(resourcePath({ ...CRDS, name }));
     if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -35,20 +35,18 @@ export async function installAddressPoolCrd(kubeConfig: KubeConfig): Promise<voi
 }
 
 export async function createPool(
-  kubeConfig: KubeConfig,
+  kube: KubeSource,
   name: string,
   addresses: string[],
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  await kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-    group: ADDRESS_POOL_GROUP,
-    version: ADDRESS_POOL_VERSION,
-    plural: ADDRESS_POOL_PLURAL,
-    body: {
+  await kubeClientOf(kube).create(
+    resourcePath({ group: ADDRESS_POOL_GROUP, version: ADDRESS_POOL_VERSION, plural: ADDRESS_POOL_PLURAL }),
+    {
       apiVersion: ADDRESS_POOL_API_VERSION,
       kind: ADDRESS_POOL_KIND,
       metadata: { name },
       spec: { addresses, ...extra },
     },
-  });
+  );
 }

@@ -1,13 +1,10 @@
 // Watches AddressPool resources and keeps the allocator's pool set current. Pools that fail validation are left
 // out (their Services see UnknownPool / PoolExhausted) and get a Warning Event naming every problem; pools that
 // overlap get one too. Nothing else is disturbed by one bad pool.
-import {
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { type KubeSource, kubeClientOf } from '../../../src/kube/api/source.ts';
 import { type ResilientInformer, resilientInformer } from '../../../src/kube/informer.ts';
+import { slimObject } from '../../../src/kube/slim.ts';
 import type { EventPort, LogPort } from '../../provider.ts';
 import { findOverlaps } from './overlap.ts';
 import {
@@ -26,7 +23,7 @@ export const PoolEventReason = {
 } as const;
 
 export interface PoolWatchOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeSource;
   events: EventPort;
   log: LogPort;
   /** Called with the valid pools after every change. */
@@ -39,16 +36,10 @@ export class PoolWatch {
 
   constructor(options: PoolWatchOptions) {
     this.o = options;
-    const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.informer = resilientInformer<KubernetesObject>({
-      kubeConfig: options.kubeConfig,
+      client: kubeClientOf(options.kubeConfig),
       path: `/apis/${ADDRESS_POOL_GROUP}/${ADDRESS_POOL_VERSION}/${ADDRESS_POOL_PLURAL}`,
-      list: async () =>
-        (await custom.listClusterCustomObject({
-          group: ADDRESS_POOL_GROUP,
-          version: ADDRESS_POOL_VERSION,
-          plural: ADDRESS_POOL_PLURAL,
-        })) as KubernetesListObject<KubernetesObject>,
+      transform: slimObject,
       onError: (error, retryInMs) =>
         options.log.warn(
           { err: String((error as Error)?.message ?? error), retryInMs },

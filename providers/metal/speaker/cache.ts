@@ -1,19 +1,11 @@
 // The speaker's own view of the cluster: Services, AddressPools, EndpointSlices and Nodes from its own informers.
 // When the apiserver goes away the informers keep their last contents (and keep retrying), so the speaker goes on
 // answering from what it last knew: a control-plane outage must not take traffic down.
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type V1EndpointSlice,
-  type V1Node,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { OWNER_CLASS_ANNOTATION } from '../../../src/desired/annotations.ts';
+import { type KubeSource, kubeClientOf } from '../../../src/kube/api/source.ts';
 import { type ResilientInformer, resilientInformer } from '../../../src/kube/informer.ts';
+import { slimNode, slimObject } from '../../../src/kube/slim.ts';
 import { EXCLUDE_FROM_LOAD_BALANCERS_LABEL, nodeEligibility } from '../../../src/nodes/eligibility.ts';
 import {
   ADDRESS_POOL_GROUP,
@@ -57,28 +49,19 @@ export interface SpeakerCache {
 }
 
 export function createSpeakerCache(
-  kubeConfig: KubeConfig,
+  kube: KubeSource,
   onError: (what: string, error: unknown) => void,
   loadBalancerClass = METAL_CLASS,
 ): SpeakerCache {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-  const informer = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>) =>
-    resilientInformer<T>({ kubeConfig, path, list, onError: (error) => onError(path, error), maxBackoffMs: 5000 });
-  const services = informer<V1Service>('/api/v1/services', () => core.listServiceForAllNamespaces());
-  const nodes = informer<V1Node>('/api/v1/nodes', () => core.listNode());
-  const slices = informer<V1EndpointSlice>('/apis/discovery.k8s.io/v1/endpointslices', () =>
-    discovery.listEndpointSliceForAllNamespaces(),
-  );
+  const client = kubeClientOf(kube);
+  const informer = <T extends KubernetesObject>(path: string, transform?: (obj: T) => T) =>
+    resilientInformer<T>({ client, path, transform, onError: (error) => onError(path, error), maxBackoffMs: 5000 });
+  const services = informer<V1Service>('/api/v1/services', slimObject);
+  const nodes = informer<V1Node>('/api/v1/nodes', slimNode);
+  const slices = informer<V1EndpointSlice>('/apis/discovery.k8s.io/v1/endpointslices', slimObject);
   const pools = informer<KubernetesObject>(
     `/apis/${ADDRESS_POOL_GROUP}/${ADDRESS_POOL_VERSION}/${ADDRESS_POOL_PLURAL}`,
-    async () =>
-      (await custom.listClusterCustomObject({
-        group: ADDRESS_POOL_GROUP,
-        version: ADDRESS_POOL_VERSION,
-        plural: ADDRESS_POOL_PLURAL,
-      })) as KubernetesListObject<KubernetesObject>,
+    slimObject,
   );
   const all = [services, nodes, slices, pools] as ResilientInformer<KubernetesObject>[];
   const listeners: Array<() => void> = [];

@@ -1,8 +1,9 @@
 // The speaker: membership decides who is alive, the cache says which addresses are assigned, the table says which
 // of them are ours, and the responder answers for exactly those. Nothing on this path waits for the apiserver: the
 // annotation and Event reporting a takeover are written afterwards, best effort.
-import { CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions, VersionApi } from '@kubernetes/client-node';
-import { EventRecorder } from '../../../src/kube/events.ts';
+import { core as corePath } from '../../../src/kube/api/paths.ts';
+import { type KubeSource, kubeClientOf } from '../../../src/kube/api/source.ts';
+import { EventRecorder, kubeEventsApi } from '../../../src/kube/events.ts';
 import type { Logger } from '../../../src/observe/logging.ts';
 import { startObservabilityServer } from '../../../src/observe/server.ts';
 import { createSpeakerCache } from './cache.ts';
@@ -29,7 +30,8 @@ const PLANNED_MOVE_MAX_MS = 2000;
 export interface SpeakerOptions {
   node: string;
   ifname: string;
-  kubeConfig: KubeConfig;
+  /** The apiserver: our client, or a client-node KubeConfig (tests) it is built from. */
+  kubeConfig: KubeSource;
   /** Membership: the address to listen on (this node's LAN address) and port; peers to join through. */
   bindHost: string;
   port: number;
@@ -67,7 +69,8 @@ export interface Speaker {
 
 export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   const { log } = o;
-  const cache = createSpeakerCache(o.kubeConfig, (what, error) =>
+  const client = kubeClientOf(o.kubeConfig);
+  const cache = createSpeakerCache(client, (what, error) =>
     log.warn({ informer: what, err: String((error as Error)?.message ?? error) }, 'watch failed; answering from cache'),
   );
   const membership = await startUdpMembership({
@@ -191,9 +194,8 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     }
   }
 
-  const core = o.kubeConfig.makeApiClient(CoreV1Api);
   const events = new EventRecorder({
-    core,
+    core: kubeEventsApi(client),
     component: 'drawbridge-speaker',
     instance: o.node,
     onError: (error) => log.debug({ err: String(error) }, 'event not written'),
@@ -221,10 +223,11 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       }
       if (inFlight.has(key)) continue;
       inFlight.add(key);
-      core
-        .patchNamespacedService(
-          { name, namespace, body: { metadata: { annotations: { [ANNOUNCING_NODE_ANNOTATION]: o.node } } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      client
+        .patch(
+          corePath('services', namespace, name),
+          { metadata: { annotations: { [ANNOUNCING_NODE_ANNOTATION]: o.node } } },
+          'merge',
         )
         .then(() => {
           if (owed.get(key) !== ip) return;
@@ -243,12 +246,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   const reportTimer = setInterval(flushReports, 2000);
 
   // Whether the apiserver answers: decides isolated (keep what we hold) from minority (stop) when quorum is lost.
-  const version = o.kubeConfig.makeApiClient(VersionApi);
   const checkApi = async () => {
     const startedAt = performance.now();
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref());
     try {
-      await Promise.race([version.getCode(), timeout]);
+      await client.version({ timeoutMs: 1000 });
       apiReachable = true;
       fence.apiAnswered(startedAt);
     } catch {
