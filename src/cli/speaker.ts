@@ -27,6 +27,7 @@ interface SpeakerFlags {
   garpRepeat: number;
   metricsBindAddress?: string;
   nodeHealthUrl: string;
+  loadBalancerClass: string;
   logLevel: string;
 }
 
@@ -55,6 +56,11 @@ export function registerSpeaker(program: Command): void {
       'http://127.0.0.1:10256/healthz',
     )
     .option('--metrics-bind-address <host:port>', 'serve /metrics, /healthz and /readyz here')
+    .option(
+      '--load-balancer-class <class>',
+      'the class the metal controller serves (its --load-balancer-class); class-less Services it owns are announced too',
+      'drawbridge.io/metal',
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: SpeakerFlags) => {
       const log = createLogger({ level: flags.logLevel as LevelWithSilent });
@@ -73,6 +79,7 @@ export function registerSpeaker(program: Command): void {
         repeatMs: flags.garpRepeat * 1000,
         metricsAddress: flags.metricsBindAddress,
         nodeHealthUrl: flags.nodeHealthUrl === 'none' ? undefined : flags.nodeHealthUrl,
+        loadBalancerClass: flags.loadBalancerClass,
         log,
       });
       const stop = async () => {

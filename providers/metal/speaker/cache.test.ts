@@ -1,8 +1,8 @@
 // The speaker's node exclusion is the controller's node eligibility, case by case.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Node } from '@kubernetes/client-node';
-import { excludedNodeNames } from './cache.ts';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import { excludedNodeNames, servedByMetal } from './cache.ts';
 
 const node = (name: string, extra: { labels?: Record<string, string>; taint?: string; noAddress?: boolean } = {}) =>
   ({
@@ -24,5 +24,28 @@ describe('speaker node exclusion', () => {
       node('no-address', { noAddress: true }),
     ]);
     assert.deepEqual([...excluded].sort(), ['autoscaled-away', 'labelled', 'labelled-true', 'no-address']);
+  });
+});
+
+describe('which Services the speaker announces', () => {
+  const svc = (cls: string | undefined, owner: string | undefined, type = 'LoadBalancer') =>
+    ({
+      metadata: { name: 'web', annotations: owner ? { 'drawbridge.io/owner-class': owner } : {} },
+      spec: { type, loadBalancerClass: cls },
+    }) as V1Service;
+
+  it('those the metal controller of that class marked as its own, class-less ones (--own-classless) included', () => {
+    assert.equal(servedByMetal(svc('drawbridge.io/metal', 'drawbridge.io/metal'), 'drawbridge.io/metal'), true);
+    assert.equal(servedByMetal(svc(undefined, 'drawbridge.io/metal'), 'drawbridge.io/metal'), true);
+    assert.equal(servedByMetal(svc('lab.example/l2', 'lab.example/l2'), 'lab.example/l2'), true);
+    assert.equal(servedByMetal(svc(undefined, 'lab.example/l2'), 'lab.example/l2'), true);
+  });
+
+  it('not one the controller has not taken, one of another class, or a Service no longer a LoadBalancer', () => {
+    assert.equal(servedByMetal(svc(undefined, undefined), 'drawbridge.io/metal'), false);
+    assert.equal(servedByMetal(svc('drawbridge.io/metal', undefined), 'drawbridge.io/metal'), false);
+    assert.equal(servedByMetal(svc('other.example/lb', 'drawbridge.io/metal'), 'drawbridge.io/metal'), false);
+    assert.equal(servedByMetal(svc(undefined, 'drawbridge.io/metal'), 'lab.example/l2'), false);
+    assert.equal(servedByMetal(svc(undefined, 'drawbridge.io/metal', 'NodePort'), 'drawbridge.io/metal'), false);
   });
 });

@@ -48,6 +48,19 @@ export interface SpeakerCache {
   stop(): Promise<void>;
 }
 
+/**
+ * Whether the metal controller serving `loadBalancerClass` serves this Service: it marks every Service it serves
+ * with its class (the owner annotation), the class-less ones it took with --own-classless included; a Service of
+ * another class never carries it.
+ */
+export function servedByMetal(svc: V1Service, loadBalancerClass: string): boolean {
+  return (
+    svc.spec?.type === 'LoadBalancer' &&
+    (svc.spec.loadBalancerClass === undefined || svc.spec.loadBalancerClass === loadBalancerClass) &&
+    svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION] === loadBalancerClass
+  );
+}
+
 export function createSpeakerCache(
   kube: KubeSource,
   onError: (what: string, error: unknown) => void,
@@ -70,10 +83,7 @@ export function createSpeakerCache(
     for (const listener of listeners) listener();
   };
 
-  const ours = (svc: V1Service) =>
-    svc.spec?.type === 'LoadBalancer' &&
-    svc.spec.loadBalancerClass === loadBalancerClass &&
-    svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION] === loadBalancerClass;
+  const ours = (svc: V1Service) => servedByMetal(svc, loadBalancerClass);
 
   const readyNodes = (namespace: string, name: string): Set<string> => {
     const ready = new Set<string>();

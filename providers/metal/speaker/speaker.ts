@@ -56,6 +56,8 @@ export interface SpeakerOptions {
   plannedMoveDelayMs?: number;
   /** host:port for /metrics, or undefined for none. */
   metricsAddress?: string;
+  /** The class the metal controller serves (its --load-balancer-class); default drawbridge.io/metal. */
+  loadBalancerClass?: string;
   membership?: Partial<MembershipConfig>;
   log: Logger;
 }
@@ -70,8 +72,14 @@ export interface Speaker {
 export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   const { log } = o;
   const client = kubeClientOf(o.kubeConfig);
-  const cache = createSpeakerCache(client, (what, error) =>
-    log.warn({ informer: what, err: String((error as Error)?.message ?? error) }, 'watch failed; answering from cache'),
+  const cache = createSpeakerCache(
+    client,
+    (what, error) =>
+      log.warn(
+        { informer: what, err: String((error as Error)?.message ?? error) },
+        'watch failed; answering from cache',
+      ),
+    o.loadBalancerClass,
   );
   const membership = await startUdpMembership({
     name: o.node,
