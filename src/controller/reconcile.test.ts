@@ -12,7 +12,7 @@ import { createMetrics } from '../observe/metrics.ts';
 import { ServiceUpdateFilter } from './changes.ts';
 import { TERMINAL_RECHECK_SECONDS } from './outcome.ts';
 import { WorkQueue } from './queue.ts';
-import { Reconciler } from './reconcile.ts';
+import { ENSURING_EVENT_AFTER_MS, Reconciler } from './reconcile.ts';
 
 const CLASS = 'drawbridge.io/fake';
 
@@ -111,8 +111,18 @@ describe('Reconciler', () => {
     assert.equal(svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION], CLASS);
     assert.deepEqual(ips(svc), ['198.18.0.1']);
     assert.deepEqual(w.writes, ['finalizer', 'status']);
-    assert.deepEqual(w.reasons(), ['EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
+    assert.deepEqual(w.reasons(), ['EnsuredLoadBalancer'], 'served at once: no "Ensuring" Event to pay for');
     assert.deepEqual(w.provider.loadBalancers()[0]?.backends, ['node-a', 'node-b']);
+  });
+
+  test('a slow first ensure says EnsuringLoadBalancer while it runs, then EnsuredLoadBalancer', async () => {
+    const w = await world({ fakeConfig: { latencyMs: ENSURING_EVENT_AFTER_MS + 300 } });
+    w.put(lbService('web'));
+    const done = w.reconciler.reconcile('shop/web');
+    await new Promise((r) => setTimeout(r, ENSURING_EVENT_AFTER_MS + 100));
+    assert.deepEqual(w.reasons(), ['EnsuringLoadBalancer'], 'recorded while the provider is still at work');
+    assert.deepEqual(await done, { kind: 'done' });
+    assert.deepEqual(w.reasons(), ['EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
   });
 
   test('resync of an unchanged Service makes zero writes, zero provider changes and no Event', async () => {

@@ -74,6 +74,9 @@ interface Applied {
   hostsHash: string;
 }
 
+/** An ensure still running after this long on a Service with no address yet records EnsuringLoadBalancer. */
+export const ENSURING_EVENT_AFTER_MS = 1000;
+
 export class Reconciler {
   private readonly applied = new Map<string, Applied>();
   private readonly inFlight = new Map<string, AbortController>();
@@ -264,7 +267,14 @@ export class Reconciler {
     }
 
     const provisioning = currentIngress(svc).length === 0;
-    if (provisioning) events.record(refOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer');
+    // "Ensuring" tells a user watching a slow cloud create that work is under way; an address handed out at once
+    // (metal, a converged cloud load balancer) would only pay an extra Event write for it.
+    const ensuring = provisioning
+      ? setTimeout(
+          () => events.record(refOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer'),
+          ENSURING_EVENT_AFTER_MS,
+        )
+      : undefined;
     // Said once per change, not at every resync or restart.
     const nodesChanged = before !== undefined && before.hostsHash !== hostsHash;
     if (spec.nodes.length === 0 && (provisioning || nodesChanged)) {
@@ -275,7 +285,9 @@ export class Reconciler {
         'There are no available nodes for LoadBalancer',
       );
     }
-    const ensured = await this.call('ensure', signal, (o) => provider.ensure(spec, o));
+    const ensured = await this.call('ensure', signal, (o) => provider.ensure(spec, o)).finally(() =>
+      clearTimeout(ensuring),
+    );
     signal.throwIfAborted(); // nothing half-written: an aborted reconcile publishes no status
     const ingress = toIngress(ensured.status);
     const statusChanged = !ingressEqual(currentIngress(current), ingress);
