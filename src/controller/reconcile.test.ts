@@ -34,7 +34,14 @@ function lbService(name: string, edit: (s: V1Service) => void = () => {}): V1Ser
 }
 
 /** An in-memory cluster: the reconciler reads it through ClusterView and writes it through ServiceWriter. */
-async function world(options: { ownClassless?: boolean; fakeConfig?: Record<string, unknown> } = {}) {
+async function world(
+  options: {
+    ownClassless?: boolean;
+    fakeConfig?: Record<string, unknown>;
+    /** Runs as a status write reaches the "apiserver", before it is applied; may throw what the apiserver answers. */
+    onStatusWrite?: (svc: V1Service) => void;
+  } = {},
+) {
   const services = new Map<string, V1Service>();
   const nodes: V1Node[] = [node('node-a'), node('node-b')];
   const slices: V1EndpointSlice[] = [];
@@ -77,6 +84,7 @@ async function world(options: { ownClassless?: boolean; fakeConfig?: Record<stri
       },
       setIngress: async (svc, ingress: V1LoadBalancerIngress[]) => {
         writes.push('status');
+        options.onStatusWrite?.(svc);
         const next = structuredClone(services.get(key(svc)) ?? svc);
         next.status = { loadBalancer: { ingress } };
         services.set(key(next), next);
@@ -344,6 +352,26 @@ describe('Reconciler', () => {
     await Promise.all([a, b]);
     assert.deepEqual(ips(w.get('a')), []);
     assert.equal(ips(w.get('b')).length, 1);
+  });
+
+  test('a Service that vanishes with our finalizer while its status is written is forgotten by the provider', async () => {
+    // The apiserver can delete a Service that carries our finalizer when the user's delete races the finalizer
+    // write (seen in the etcd-down chaos scenario): the DELETED event aborts the reconcile after the provider
+    // built the load balancer but before the status write returned.
+    let reconciler: Reconciler | undefined;
+    const w = await world({
+      onStatusWrite: () => {
+        w.services.delete('shop/web');
+        reconciler?.abort('shop/web', 'Service was deleted');
+        throw Object.assign(new Error('services "web" not found'), { code: 404 });
+      },
+    });
+    reconciler = w.reconciler;
+    w.put(lbService('web'));
+    assert.deepEqual(await w.reconciler.reconcile('shop/web'), { kind: 'done' });
+    assert.equal(w.provider.loadBalancers().length, 1, 'the provider built it before the Service vanished');
+    await w.reconciler.reconcile('shop/web'); // what the DELETED event queues
+    assert.deepEqual(w.provider.loadBalancers(), []);
   });
 
   test('a vanished Service (no finalizer) is forgotten by the provider', async () => {
