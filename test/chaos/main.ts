@@ -51,9 +51,13 @@ async function main(): Promise<boolean> {
       logDir: values.logs,
     };
     for (const scenario of selected) {
-      const summary = await runScenario(env, scenario, runs);
-      summaries.push(summary);
-      log(formatSummary(summary));
+      try {
+        const summary = await runScenario(env, scenario, runs);
+        summaries.push(summary);
+        log(formatSummary(summary));
+      } finally {
+        await scenario.teardown?.();
+      }
     }
   } finally {
     await cp.stop();

@@ -25,7 +25,7 @@ export interface ChaosEnv {
   logDir?: string;
 }
 
-export type Provider = 'metal' | 'fake';
+export type Provider = 'metal' | 'fake' | 'aws' | 'gcp';
 
 /** One run's verdict. */
 export interface Verdict {
