@@ -27,7 +27,7 @@ import { outcomeOf } from './outcome.ts';
 import { callProvider, countChange } from './provider-call.ts';
 import type { Outcome } from './queue.ts';
 import { EventReason, type ReconcileResult } from './reasons.ts';
-import { currentIngress, describeIngress, ingressEqual, toIngress } from './status.ts';
+import { canonicalIngress, currentIngress, describeIngress, toIngress } from './status.ts';
 
 /** Read-only views of the informer caches. */
 export interface ClusterView {
@@ -69,6 +69,12 @@ interface Applied {
   identity: LoadBalancerIdentity;
   specHash: string;
   hostsHash: string;
+  /**
+   * The status we last wrote and the resourceVersion of the object we wrote it over. Until the cache shows a
+   * newer version, the cached status is older than our own write (the watch event of our finalizer write arrives
+   * before the one of our status write) and is not evidence that the status is wrong.
+   */
+  written?: { ingress: string; over: string };
 }
 
 export class Reconciler {
@@ -229,7 +235,7 @@ export class Reconciler {
         },
       );
       if (updated) {
-        this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
+        this.applied.set(key, { ...before, identity: spec.identity, specHash, hostsHash });
         if (!updated.changed) return 'unchanged';
         events.record(
           refOf(svc),
@@ -241,7 +247,12 @@ export class Reconciler {
       }
     }
 
-    const provisioning = currentIngress(svc).length === 0;
+    // What the Service shows: the cache's status, unless the cache has not caught up with our own last status
+    // write yet (same resourceVersion as the object we wrote it over), in which case what we wrote.
+    const written = before?.written;
+    const behind = current === svc && written !== undefined && written.over === meta.resourceVersion;
+    const shown = behind ? written.ingress : canonicalIngress(currentIngress(current));
+    const provisioning = shown === canonicalIngress([]);
     if (provisioning) events.record(refOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer');
     // Said once per change, not at every resync or restart.
     const nodesChanged = before !== undefined && before.hostsHash !== hostsHash;
@@ -256,12 +267,15 @@ export class Reconciler {
     const ensured = await this.call('ensure', signal, (o) => provider.ensure(spec, o));
     signal.throwIfAborted(); // nothing half-written: an aborted reconcile publishes no status
     const ingress = toIngress(ensured.status);
-    const statusChanged = !ingressEqual(currentIngress(current), ingress);
+    const statusChanged = shown !== canonicalIngress(ingress);
     if (statusChanged) {
       await this.deps.writer.setIngress(current, ingress);
       this.deps.metrics.serviceWrites.inc({ write: 'status' });
     }
-    this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
+    const over = current.metadata?.resourceVersion;
+    const nowWritten =
+      statusChanged && over ? { ingress: canonicalIngress(ingress), over } : behind ? written : undefined;
+    this.applied.set(key, { identity: spec.identity, specHash, hostsHash, written: nowWritten });
     if (!ensured.changed && !statusChanged) return 'unchanged';
     if (hostsOnly) {
       events.record(

@@ -17,7 +17,8 @@ export function toIngress(status: LoadBalancerStatus): V1LoadBalancerIngress[] {
   });
 }
 
-function canonical(ingress: readonly V1LoadBalancerIngress[] | undefined): string {
+/** One string per distinct status: equal strings, equal statuses. */
+export function canonicalIngress(ingress: readonly V1LoadBalancerIngress[] | undefined): string {
   return JSON.stringify(
     (ingress ?? []).map((i) => [
       i.ip ?? '',
@@ -32,7 +33,7 @@ export function ingressEqual(
   a: readonly V1LoadBalancerIngress[] | undefined,
   b: readonly V1LoadBalancerIngress[] | undefined,
 ): boolean {
-  return canonical(a) === canonical(b);
+  return canonicalIngress(a) === canonicalIngress(b);
 }
 
 export function currentIngress(svc: V1Service): V1LoadBalancerIngress[] {
