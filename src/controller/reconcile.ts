@@ -83,7 +83,8 @@ export class Reconciler {
    * Every Service this process has asked the provider to ensure and not torn down since: the provider may hold
    * state for it even when the reconcile never got as far as `applied` (its status write failed, or it was
    * aborted). Set before the provider call, so a Service that vanishes at any point after it is still cleaned
-   * up: the apiserver can delete a Service that carries our finalizer when the delete races the finalizer write.
+   * up: the apiserver can delete a Service that carries our finalizer when the delete races the finalizer write
+   * (kubernetes/kubernetes#77988, still open in the v1.33 apiserver the tests run).
    */
   private readonly provisioned = new Map<string, LoadBalancerIdentity>();
   private readonly inFlight = new Map<string, AbortController>();
