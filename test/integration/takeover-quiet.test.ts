@@ -79,12 +79,16 @@ test('a leader ensures each Service once; a new leader that finds them served wr
   assert.equal(new Set(sharedIps).size, 1, 'the shared pair shows one address');
 
   // Each Service was ensured once: its own status write's late watch event is no reason to write it again.
-  const ensured = (await cluster.core.listNamespacedEvent({ namespace: ns })).items.filter(
-    (e) => e.reason === 'EnsuredLoadBalancer',
-  );
+  // Events are written off the reconcile path: flush what is queued, then wait until each Service's is stored.
+  await first.events.flush();
+  const ensured = await eventually('an EnsuredLoadBalancer Event for every Service', async () => {
+    const items = (await cluster.core.listNamespacedEvent({ namespace: ns })).items.filter(
+      (e) => e.reason === 'EnsuredLoadBalancer',
+    );
+    return new Set(items.map((e) => e.involvedObject.name)).size === total ? items : undefined;
+  });
   const repeated = ensured.filter((e) => (e.count ?? 1) > 1).map((e) => `${e.involvedObject.name} x${e.count}`);
   assert.deepEqual(repeated, [], 'no Service was reported ensured twice');
-  assert.equal(new Set(ensured.map((e) => e.involvedObject.name)).size, total);
   assert.equal(await metricValue(first, 'drawbridge_service_writes_total', { write: 'status' }), total);
 
   await first.stop(); // hands the Lease back: the standby takes over at its next retry
@@ -95,6 +99,7 @@ test('a leader ensures each Service once; a new leader that finds them served wr
   );
   await waitForSettled(next, cluster.core, ns);
 
+  await next.events.flush(); // anything the new leader recorded is written before we look
   const after = new Map((await listServices(cluster.core, ns)).map((s) => [s.metadata?.name, s]));
   for (const svc of before) {
     const now = after.get(svc.metadata?.name);
