@@ -41,6 +41,8 @@ async function world(
     fakeConfig?: Record<string, unknown>;
     /** Sees every object written, before the write returns (a watch event can beat the write's response). */
     echo?: (svc: V1Service) => void;
+    /** Runs as a status write reaches the "apiserver", before it is applied; may throw what the apiserver answers. */
+    onStatusWrite?: (svc: V1Service) => void;
   } = {},
 ) {
   const services = new Map<string, V1Service>();
@@ -48,6 +50,8 @@ async function world(
   const slices: V1EndpointSlice[] = [];
   const writes: string[] = [];
   const key = (s: V1Service) => `${s.metadata?.namespace}/${s.metadata?.name}`;
+  // Every write gives the stored object a new resourceVersion, as the apiserver does.
+  let version = 100;
   const t = testContext('fake');
   const provider = (await fake.create(t.context, fake.configSchema.parse(options.fakeConfig ?? {}))) as FakeProvider;
   const metrics = createMetrics();
@@ -80,14 +84,17 @@ async function world(
           else merged[k] = v;
         }
         next.metadata!.annotations = merged;
+        next.metadata!.resourceVersion = String(++version);
         services.set(key(next), next);
         options.echo?.(next);
         return next;
       },
       setIngress: async (svc, ingress: V1LoadBalancerIngress[]) => {
         writes.push('status');
+        options.onStatusWrite?.(svc);
         const next = structuredClone(services.get(key(svc)) ?? svc);
         next.status = { loadBalancer: { ingress } };
+        next.metadata!.resourceVersion = String(++version);
         services.set(key(next), next);
         options.echo?.(next);
       },
@@ -380,6 +387,26 @@ describe('Reconciler', () => {
     await Promise.all([a, b]);
     assert.deepEqual(ips(w.get('a')), []);
     assert.equal(ips(w.get('b')).length, 1);
+  });
+
+  test('a Service that vanishes with our finalizer while its status is written is forgotten by the provider', async () => {
+    // The apiserver can delete a Service that carries our finalizer when the user's delete races the finalizer
+    // write (seen in the etcd-down chaos scenario): the DELETED event aborts the reconcile after the provider
+    // built the load balancer but before the status write returned.
+    let reconciler: Reconciler | undefined;
+    const w = await world({
+      onStatusWrite: () => {
+        w.services.delete('shop/web');
+        reconciler?.abort('shop/web', 'Service was deleted');
+        throw Object.assign(new Error('services "web" not found'), { code: 404 });
+      },
+    });
+    reconciler = w.reconciler;
+    w.put(lbService('web'));
+    assert.deepEqual(await w.reconciler.reconcile('shop/web'), { kind: 'done' });
+    assert.equal(w.provider.loadBalancers().length, 1, 'the provider built it before the Service vanished');
+    await w.reconciler.reconcile('shop/web'); // what the DELETED event queues
+    assert.deepEqual(w.provider.loadBalancers(), []);
   });
 
   test('a vanished Service (no finalizer) is forgotten by the provider', async () => {

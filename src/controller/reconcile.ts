@@ -79,6 +79,14 @@ export const ENSURING_EVENT_AFTER_MS = 1000;
 
 export class Reconciler {
   private readonly applied = new Map<string, Applied>();
+  /**
+   * Every Service this process has asked the provider to ensure and not torn down since: the provider may hold
+   * state for it even when the reconcile never got as far as `applied` (its status write failed, or it was
+   * aborted). Set before the provider call, so a Service that vanishes at any point after it is still cleaned
+   * up: the apiserver can delete a Service that carries our finalizer when the delete races the finalizer write
+   * (kubernetes/kubernetes#77988, still open in the v1.33 apiserver the tests run).
+   */
+  private readonly provisioned = new Map<string, LoadBalancerIdentity>();
   private readonly inFlight = new Map<string, AbortController>();
   /** Keys whose in-flight reconcile is a teardown: deletion needs it to finish, so abort() leaves it alone. */
   private readonly tearingDown = new Set<string>();
@@ -243,6 +251,7 @@ export class Reconciler {
     }
 
     let hostsOnly = before !== undefined && before.specHash === specHash && before.hostsHash !== hostsHash;
+    this.provisioned.set(key, spec.identity);
     if (hostsOnly && provider.updateHosts) {
       const updated = await this.call('updateHosts', signal, (o) => provider.updateHosts!(spec, o)).catch(
         (error: unknown) => {
@@ -338,6 +347,7 @@ export class Reconciler {
       if (statusCodeOf(error) !== 404) throw error; // already gone: nothing left to release
     }
     this.applied.delete(key);
+    this.provisioned.delete(key);
     events.record(refOf(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
     log.info('deleted load balancer');
     return 'deleted';
@@ -368,14 +378,19 @@ export class Reconciler {
     return retained && !had;
   }
 
-  /** The Service object is gone entirely (it never had our finalizer, or it was removed by hand). */
+  /**
+   * The Service object is gone entirely without our teardown: it never had our finalizer, the finalizer was
+   * removed by hand, or the apiserver deleted it while our finalizer write raced the user's delete (seen under
+   * etcd outages). Whatever this process provisioned for it is released.
+   */
   private async forgetVanished(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     this.setRetained(key, false);
     this.written.delete(key);
-    const before = this.applied.get(key);
-    if (!before) return 'ignored';
-    await this.call('ensureDeleted', signal, (o) => this.deps.provider.ensureDeleted(before.identity, o));
+    const identity = this.provisioned.get(key);
     this.applied.delete(key);
+    if (!identity) return 'ignored';
+    await this.call('ensureDeleted', signal, (o) => this.deps.provider.ensureDeleted(identity, o));
+    this.provisioned.delete(key);
     return 'deleted';
   }
 

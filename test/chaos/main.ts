@@ -1,7 +1,8 @@
-// `npm run chaos [-- --quick] [--runs <k>] [--only <regex>] [--seed <n>]`: every chaos scenario against one real
+// `npm run chaos [-- --quick] [--runs <k>] [--only <regex>] [--seed <n>] [--logs <dir>]`: every chaos scenario against one real
 // test control plane, each repeated `runs` times (5, or 2 with --quick; --quick also shrinks the bursts and the
 // etcd outage). Progress goes to stderr; one line per scenario comes last on stdout. Exits 1 unless every run of
-// every scenario converged with no orphan, leak, duplicate or out-of-turn write.
+// every scenario converged with no orphan, leak, duplicate or out-of-turn write. --logs keeps each controller
+// replica's output (`<dir>/<identity>.log`) for diagnosis.
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     only: { type: 'string' },
     seed: { type: 'string', default: '1' },
+    logs: { type: 'string' },
   },
 });
 
@@ -46,11 +48,16 @@ async function main(): Promise<boolean> {
       quick,
       random: seeded(Number(values.seed)),
       log,
+      logDir: values.logs,
     };
     for (const scenario of selected) {
-      const summary = await runScenario(env, scenario, runs);
-      summaries.push(summary);
-      log(formatSummary(summary));
+      try {
+        const summary = await runScenario(env, scenario, runs);
+        summaries.push(summary);
+        log(formatSummary(summary));
+      } finally {
+        await scenario.teardown?.();
+      }
     }
   } finally {
     await cp.stop();

@@ -3,6 +3,8 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { eventually } from '../env/harness.ts';
 import { readLease } from '../integration/support.ts';
+import { type CloudRig, startAwsRig, startGcpRig } from './clouds.ts';
+import type { FaultMode } from './fault-proxy.ts';
 import {
   type Burst,
   type ChaosEnv,
@@ -27,6 +29,8 @@ export interface Scenario {
   /** Services per burst. */
   size(quick: boolean): number;
   run(env: ChaosEnv, namespace: string, n: number): Promise<Verdict>;
+  /** Stops what the scenario's runs shared (a cloud endpoint), after the last run. */
+  teardown?(): Promise<void>;
 }
 
 /** A random moment early in a burst of n Services: the first few seconds, when most of the work is in flight. */
@@ -272,6 +276,69 @@ const fakeHang: Scenario = {
   },
 };
 
+/**
+ * (e) A cloud provider behind the fault proxy: while a burst goes through the real provider, the proxy answers 20%
+ * of the requests with the cloud's 5xx, then throttles nearly everything (a storm), then leaves 20% of the
+ * requests hanging; then the faults stop (hung connections are reset) and everything must converge. Afterwards
+ * every Service is deleted and the cloud must hold nothing: a resource left is an orphan, an external address left
+ * is a leak, and a load balancer beyond the served Services (before the delete) is a duplicate.
+ */
+function cloudFaults(name: string, sizes: [quick: number, full: number], start: (env: ChaosEnv) => Promise<CloudRig>) {
+  let rig: CloudRig | undefined;
+  const scenario: Scenario = {
+    name,
+    size: (quick) => (quick ? sizes[0] : sizes[1]),
+    async run(env, namespace, n) {
+      rig ??= await start(env);
+      const cloud = rig;
+      await createNamespace(env, namespace);
+      const r = startReplica(env, cloud.provider, cloud.args);
+      await waitLeading(r);
+      const before = { ...cloud.proxy.injected };
+      const burst = startBurst(env, namespace, cloud.provider, n);
+      const phaseMs = env.quick ? 4000 : 10_000;
+      for (const mode of CLOUD_FAULTS) {
+        cloud.proxy.set(mode);
+        await sleep(phaseMs);
+      }
+      cloud.proxy.heal();
+      await burst.done;
+      const verdict = await judge(env, burst, deadlineFor(env, n));
+      const served = (await readState(env, burst)).served;
+      verdict.duplicates += Math.max(0, (await cloud.loadBalancers()) - served);
+      try {
+        await cleanUp(env, burst);
+      } catch (error) {
+        env.log(`${namespace}: ${(error as Error).message}`);
+        verdict.converged = false;
+      }
+      const left = await cloud.leftovers();
+      if (left.resources.length > 0) env.log(`${namespace}: left in the cloud: ${left.resources.join(', ')}`);
+      verdict.orphans += left.resources.length - left.addresses;
+      verdict.leaked += left.addresses;
+      const injected = (kind: keyof typeof before) => cloud.proxy.injected[kind] - before[kind];
+      verdict.notes = `injected_5xx=${injected('5xx')} injected_throttle=${injected('throttle')} injected_hang=${injected('hang')}`;
+      await stopReplica(r);
+      return verdict;
+    },
+    async teardown() {
+      await rig?.close();
+      rig = undefined;
+    },
+  };
+  return scenario;
+}
+
+/** The cloud fault phases, in order: the same three faults the fake provider scenarios inject. */
+const CLOUD_FAULTS: FaultMode[] = [
+  { kind: '5xx', rate: 0.2 },
+  { kind: 'throttle', rate: 0.9 },
+  { kind: 'hang', rate: 0.2 },
+];
+
+const awsFaults = cloudFaults('aws-faults', [12, 40], startAwsRig);
+const gcpFaults = cloudFaults('gcp-faults', [20, 100], startGcpRig);
+
 export const SCENARIOS: Scenario[] = [
   killRestart,
   leaderKill,
@@ -280,6 +347,8 @@ export const SCENARIOS: Scenario[] = [
   fake5xx,
   fakeThrottle,
   fakeHang,
+  awsFaults,
+  gcpFaults,
 ];
 
 export interface Summary {

@@ -21,9 +21,11 @@ export interface ChaosEnv {
   /** Pseudo-random in [0, 1): which moment a fault strikes. */
   random(): number;
   log(message: string): void;
+  /** When set, each controller replica's output is written to `<logDir>/<identity>.log` when it exits. */
+  logDir?: string;
 }
 
-export type Provider = 'metal' | 'fake';
+export type Provider = 'metal' | 'fake' | 'aws' | 'gcp';
 
 /** One run's verdict. */
 export interface Verdict {
@@ -59,6 +61,8 @@ export function fakeConfigFile(faults: unknown[]): string {
 export function startReplica(env: ChaosEnv, provider: Provider, args: string[] = []): Replica {
   const identity = `chaos-${++identities}`;
   const proc = spawnController(env.cp.kubeconfigPath, identity, ['--provider', provider, ...args]);
+  const logDir = env.logDir;
+  if (logDir) void proc.exited.then(() => writeFileSync(join(logDir, `${identity}.log`), proc.output()));
   return { proc, identity };
 }
 
