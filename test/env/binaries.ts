@@ -9,15 +9,19 @@ const buildScript = fileURLToPath(new URL('./build-binaries.sh', import.meta.url
 export interface Binaries {
   apiserver: string;
   etcd: string;
+  /** The pinned Kubernetes release the apiserver was built from and stamped with, e.g. `v1.33.13`. */
+  kubernetesVersion: string;
 }
 
 let cached: Promise<Binaries> | undefined;
 
 export function controlPlaneBinaries(): Promise<Binaries> {
   cached ??= run('bash', [buildScript], { maxBuffer: 1 << 20 }).then(({ stdout }) => {
-    const [apiserver, etcd] = stdout.trim().split('\n');
-    if (!apiserver || !etcd) throw new Error(`build-binaries.sh printed no binary paths: ${stdout}`);
-    return { apiserver, etcd };
+    const [apiserver, etcd, kubernetesVersion] = stdout.trim().split('\n');
+    if (!apiserver || !etcd || !kubernetesVersion) {
+      throw new Error(`build-binaries.sh printed no binary paths and version: ${stdout}`);
+    }
+    return { apiserver, etcd, kubernetesVersion };
   });
   return cached;
 }
