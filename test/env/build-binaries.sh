@@ -33,7 +33,7 @@ done_() {
 [ -x "$APISERVER" ] && [ -x "$ETCD" ] && done_
 
 need_go() {
-  command -v go >/dev/null || { echo "drawbridge: Go is required to build kube-apiserver and etcd (apt-get install golang-go, or a newer Go)" >&2; exit 1; }
+  command -v go >/dev/null || { echo "drawbridge: kube-apiserver and etcd are not in $BIN, and building them (once, about ten minutes) needs Go 1.24 or newer on PATH (go.dev/dl)" >&2; exit 1; }
 }
 
 # go install refuses modules whose go.mod has replace directives (both of ours do), so each binary is built from a
@@ -86,6 +86,7 @@ k8s_ldflags() {
 }
 
 if [ ! -x "$ETCD" ]; then
+  need_go
   echo "drawbridge: building etcd v$ETCD_VERSION (first run only, about a minute)..." >&2
   build_in_wrapper "$ETCD" "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" go.etcd.io/etcd/server/v3 ""
 fi
