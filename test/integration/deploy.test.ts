@@ -65,6 +65,19 @@ function loggedMetricsPort(out: () => string): Promise<number> {
 
 /** /metrics refuses a caller without a token (401) or without drawbridge-metrics-reader (403); the body for one with. */
 async function scrapeAsPrometheus(url: string): Promise<string> {
+  // apps/prometheus bound to deploy/'s metrics-reader ClusterRole (once; the controller's and speaker's tests share it).
+  await cluster.kubeConfig
+    .makeApiClient(RbacAuthorizationV1Api)
+    .createClusterRoleBinding({
+      body: {
+        metadata: { name: 'prometheus-drawbridge-metrics' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'drawbridge-metrics-reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'apps' }],
+      },
+    })
+    .catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    });
   const scraper = await serviceAccountToken(cluster.core, 'apps', 'prometheus');
   const stranger = await serviceAccountToken(cluster.core, 'apps', 'stranger');
   assert.equal((await httpsGet(`${url}/metrics`)).status, 401);
@@ -119,8 +132,12 @@ test("the controller runs with the Deployment's arguments and only deploy/'s RBA
   try {
     const ip = await waitForIngress(cluster.core, 'apps', 'shop', 30_000);
     assert.match(ip, /^192\.0\.2\.(6[4-9]|7\d)$/);
-    const reasons = (await eventsFor(cluster.core, 'apps', 'shop')).map((e) => e.reason);
-    assert.ok(reasons.includes('EnsuredLoadBalancer'), 'the ServiceAccount may record Events');
+    // Events are written after the status, best effort: wait for it rather than race it.
+    await eventually('the EnsuredLoadBalancer Event (the ServiceAccount may record Events)', async () =>
+      (await eventsFor(cluster.core, 'apps', 'shop')).some((e) => e.reason === 'EnsuredLoadBalancer')
+        ? true
+        : undefined,
+    );
     const lease = await eventually('the leader Lease in drawbridge-system', () =>
       cluster.kubeConfig
         .makeApiClient(CoordinationV1Api)
@@ -137,13 +154,6 @@ test("the controller runs with the Deployment's arguments and only deploy/'s RBA
       const res = await httpsGet(url + path);
       assert.equal(`${res.status} ${res.body.trim()}`, '200 ok', path);
     }
-    await cluster.kubeConfig.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
-      body: {
-        metadata: { name: 'prometheus-drawbridge-metrics' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'drawbridge-metrics-reader' },
-        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'apps' }],
-      },
-    });
     const metrics = await scrapeAsPrometheus(url);
     assert.match(metrics, /^drawbridge_leader\{identity="[^"]+"\} 1$/m, 'this replica reports itself leader');
     assert.match(metrics, /^drawbridge_reconcile_total\{provider="metal",outcome="ensured"\} [1-9]/m);
