@@ -9,7 +9,12 @@ const root = join(import.meta.dirname, '..');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 let commit = process.env.DRAWBRIDGE_COMMIT ?? 'unknown'; // the Dockerfile's build has no .git: it may pass this
 try {
-  commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  // stderr ignored: outside a checkout git's "not a git repository" is the expected case, handled below.
+  commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim();
   const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' });
   if (dirty.trim() !== '') commit += '-dirty';
 } catch {

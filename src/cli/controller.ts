@@ -1,6 +1,6 @@
 // `drawbridge controller`: run the controller against the cluster in --kubeconfig (or in-cluster config).
 
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { allProviderDefinitions, providerDefinition, providerNames } from '../../providers/index.ts';
 import {
   ConfigError,
@@ -11,10 +11,9 @@ import {
 import { Controller } from '../controller/controller.ts';
 import { parseProviderConfig } from '../controller/provider-config.ts';
 import { type KubeSource, loadKubeClient } from '../kube/api/source.ts';
-import { delegatedAccess } from '../observe/access.ts';
 import { createLogger } from '../observe/logging.ts';
+import { metricsSecurity, metricsSecurityOptions } from '../observe/metrics-security.ts';
 import { startObservabilityServer } from '../observe/server.ts';
-import { servingCertificate } from '../observe/serving-cert.ts';
 import { addProviderOptions, num, providerConfigFrom } from './provider-flags.ts';
 
 // Defaults come from the one schema, so --help cannot drift from what the controller does.
@@ -55,6 +54,7 @@ export interface ControllerFlags {
 }
 
 export function registerController(program: Command): void {
+  const [metricsSecure, metricsCertDir] = metricsSecurityOptions(d.metrics.secure);
   const command = program
     .command('controller')
     .description('Watch LoadBalancer Services and converge their load balancers through a provider')
@@ -141,17 +141,9 @@ export function registerController(program: Command): void {
       '--metrics-bind-address <host:port>',
       `serve /metrics, /healthz, /readyz here; "0" disables (default: ${d.metrics.host}:${d.metrics.port})`,
     )
-    .option(
-      '--metrics-secure <bool>',
-      'HTTPS, and /metrics only for callers whose token the apiserver authenticates (TokenReview) and allows ' +
-        '`get` on the /metrics non-resource URL (SubjectAccessReview); false: plain HTTP, open to anyone ' +
-        `(default: ${d.metrics.secure})`,
-      bool,
-    )
-    .option(
-      '--metrics-cert-dir <dir>',
-      'tls.crt and tls.key for the HTTPS metrics server (default: a self-signed certificate generated at start)',
-    )
+    // The same two flags, with the same meaning, as `drawbridge speaker`'s.
+    .addOption(metricsSecure)
+    .addOption(metricsCertDir)
     .addOption(
       new Option('--log-level <level>', `log level (default: ${d.logLevel})`).choices([
         'fatal',
@@ -229,13 +221,6 @@ function parseBindAddress(value: string | undefined): { host?: string; port?: nu
   return { host: match[1] || '0.0.0.0', port: Number(match[2]) };
 }
 
-/** `--metrics-secure=false` as Go flags spell it; commander would otherwise take any string as true. */
-function bool(value: string): boolean {
-  if (/^(true|1)$/i.test(value)) return true;
-  if (/^(false|0)$/i.test(value)) return false;
-  throw new InvalidArgumentError(`"${value}" is not true or false`);
-}
-
 /** Runs until SIGTERM/SIGINT (exit 0 after a graceful stop) or until leadership is lost (exit 1). */
 export async function runController(config: ControllerConfig, kubeConfig: KubeSource): Promise<void> {
   const log = createLogger({ level: config.logLevel });
@@ -256,9 +241,7 @@ export async function runController(config: ControllerConfig, kubeConfig: KubeSo
           metrics: controller.metrics,
           isReady: () => controller.isReady,
           isHealthy: () => controller.isHealthy,
-          ...(config.metrics.secure
-            ? { tls: await servingCertificate(config.metrics.certDir), authorize: delegatedAccess(kubeConfig) }
-            : {}),
+          ...(await metricsSecurity(config.metrics, kubeConfig)),
         })
       : undefined;
   if (server) log.info({ port: server.port, scheme: server.scheme }, 'serving /metrics, /healthz, /readyz');

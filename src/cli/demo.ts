@@ -1,11 +1,13 @@
 // `drawbridge demo`: a local control plane, three Nodes, an AddressPool, the controller, and a LoadBalancer
 // Service that gets its EXTERNAL-IP, printed the way `kubectl get svc` prints it.
-// The control plane comes from test/env (loaded only here, so the controller itself never depends on it).
+// The control plane comes from test/env (loaded only here, so the controller itself never depends on it; the npm
+// package ships it compiled). Its kube-apiserver and etcd are the cached ones (~/.cache/drawbridge/bin), built once
+// with Go when missing, or the caller's own (--kube-apiserver, --etcd).
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
@@ -28,10 +30,36 @@ export function registerDemo(program: Command): void {
     )
     .addOption(new Option('--provider <name>', 'provider to demonstrate').choices([...providerNames]).default('metal'))
     .option('--keep', 'leave the control plane and the controller running, and print how to reach and stop them', false)
-    .action(async (flags: { provider: string; keep: boolean }) => {
-      const provider = providerDefinition(flags.provider);
-      await (flags.keep ? demoKeep(provider) : demoOnce(provider));
-    });
+    .option('--down', 'stop what `demo --keep` left running', false)
+    .option(
+      '--kube-apiserver <path>',
+      'kube-apiserver binary to run (with --etcd; default: the one in ~/.cache/drawbridge/bin, built once with Go)',
+    )
+    .option('--etcd <path>', 'etcd binary to run (with --kube-apiserver)')
+    .action(
+      async (flags: { provider: string; keep: boolean; down: boolean; kubeApiserver?: string; etcd?: string }) => {
+        if (flags.down) {
+          const { ensureDown } = await import('../../test/env/state.ts');
+          await ensureDown(say);
+          return;
+        }
+        const provider = providerDefinition(flags.provider);
+        // Read by test/env/binaries.ts wherever the control plane is started.
+        if (flags.kubeApiserver) process.env.DRAWBRIDGE_KUBE_APISERVER = flags.kubeApiserver;
+        if (flags.etcd) process.env.DRAWBRIDGE_ETCD = flags.etcd;
+        try {
+          await (flags.keep ? demoKeep(provider) : demoOnce(provider));
+        } catch (error) {
+          if (!(await isControlPlaneFailure(error))) throw error;
+          say(`cannot start a local control plane: ${(error as Error).message}`);
+          say(
+            'give your own binaries with --kube-apiserver <path> --etcd <path> (Kubernetes 1.33, etcd 3.5), or ' +
+              'install Go and run again to build them (once)',
+          );
+          process.exit(1);
+        }
+      },
+    );
 
   // The long-running half of `demo --keep`: node healthz servers + controller, until SIGTERM.
   program
@@ -51,6 +79,18 @@ export function registerDemo(program: Command): void {
       process.on('SIGTERM', () => void stop());
       process.on('SIGINT', () => void stop());
     });
+}
+
+/** Errors that mean "no control plane could be started here", as opposed to a bug in the demo. */
+async function isControlPlaneFailure(error: unknown): Promise<boolean> {
+  const { BinariesUnavailableError } = await import('../../test/env/binaries.ts');
+  if (error instanceof BinariesUnavailableError) return true;
+  // The apiserver's certificates are made with openssl.
+  if ((error as NodeJS.ErrnoException)?.code === 'ENOENT' && /openssl/.test(String(error))) {
+    (error as Error).message = "openssl is required on PATH to make the control plane's certificates";
+    return true;
+  }
+  return false;
 }
 
 async function demoOnce(provider: ProviderDefinition): Promise<void> {
@@ -88,7 +128,8 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
   let backendPort = running?.port;
   if (!running) {
     const log = openSync(join(stateDir, 'controller.log'), 'a');
-    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    // main.ts in a checkout, the compiled main.js in an installed package (this module's own extension says which).
+    const main = fileURLToPath(new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
     const args = [main, 'demo-agent', '--kubeconfig', state.kubeconfigPath, '--provider', provider.name];
     if (provider.demo?.backend) {
       backendPort = await freePort();
@@ -110,7 +151,7 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
   await show(kubeConfig, svc, undefined, provider, backendPort, setup);
   console.log(`\nexport KUBECONFIG=${state.kubeconfigPath}`);
   console.log('kubectl describe svc -n demo web     # the Events');
-  console.log('test/env/down                        # stop the controller and the control plane');
+  console.log('drawbridge demo --down               # stop the controller and the control plane');
   if (setup.stopCommand) console.log(`${setup.stopCommand.padEnd(36)} # stop the ${provider.name} backend`);
 }
 

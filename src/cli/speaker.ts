@@ -6,6 +6,7 @@ import type { LevelWithSilent } from 'pino';
 import { startSpeaker } from '../../providers/metal/speaker/speaker.ts';
 import { loadKubeClient } from '../kube/api/source.ts';
 import { createLogger } from '../observe/logging.ts';
+import { type MetricsSecurityFlags, metricsSecurity, metricsSecurityOptions } from '../observe/metrics-security.ts';
 
 const num = (value: string): number => {
   const n = Number(value);
@@ -14,7 +15,7 @@ const num = (value: string): number => {
 };
 const list = (value: string): string[] => value.split(',').filter((s) => s !== '');
 
-interface SpeakerFlags {
+interface SpeakerFlags extends MetricsSecurityFlags {
   node: string;
   interface?: string;
   kubeconfig?: string;
@@ -32,6 +33,8 @@ interface SpeakerFlags {
 }
 
 export function registerSpeaker(program: Command): void {
+  // The controller's flags for the same thing, with the same defaults: HTTPS, /metrics for authorised callers only.
+  const [metricsSecure, metricsCertDir] = metricsSecurityOptions(true);
   program
     .command('speaker')
     .description('Announce this node’s share of the bare-metal addresses (ARP / NDP), agreed with the other speakers')
@@ -55,7 +58,9 @@ export function registerSpeaker(program: Command): void {
       'this node’s kube-proxy health endpoint; failing twice in a row makes the node give its addresses up ("none": not checked)',
       'http://127.0.0.1:10256/healthz',
     )
-    .option('--metrics-bind-address <host:port>', 'serve /metrics, /healthz and /readyz here')
+    .option('--metrics-bind-address <host:port>', 'serve /metrics, /healthz and /readyz here (default: not served)')
+    .addOption(metricsSecure)
+    .addOption(metricsCertDir)
     .option(
       '--load-balancer-class <class>',
       'the class the metal controller serves (its --load-balancer-class); class-less Services it owns are announced too',
@@ -66,6 +71,11 @@ export function registerSpeaker(program: Command): void {
       const log = createLogger({ level: flags.logLevel as LevelWithSilent });
       const kubeConfig = loadKubeClient(flags.kubeconfig);
       const ifname = flags.interface ?? interfaceOf(flags.bindAddress);
+      const secure = flags.metricsSecure ?? true;
+      const security =
+        flags.metricsBindAddress === undefined
+          ? undefined
+          : await metricsSecurity({ secure, certDir: flags.metricsCertDir }, kubeConfig);
       const speaker = await startSpeaker({
         node: flags.node,
         ifname,
@@ -78,10 +88,17 @@ export function registerSpeaker(program: Command): void {
         burstIntervalMs: flags.garpInterval,
         repeatMs: flags.garpRepeat * 1000,
         metricsAddress: flags.metricsBindAddress,
+        metricsSecurity: security,
         nodeHealthUrl: flags.nodeHealthUrl === 'none' ? undefined : flags.nodeHealthUrl,
         loadBalancerClass: flags.loadBalancerClass,
         log,
       });
+      if (speaker.metricsPort !== undefined) {
+        log.info(
+          { port: speaker.metricsPort, scheme: secure ? 'https' : 'http' },
+          'serving /metrics, /healthz, /readyz',
+        );
+      }
       const stop = async () => {
         await speaker.stop();
         process.exit(0);

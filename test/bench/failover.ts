@@ -101,7 +101,7 @@ class Speaker {
     const args = [
       ...['netns', 'exec', ns, process.execPath, BIN, 'speaker', '--node', node.name, '--interface', ifname],
       ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig],
-      ...['--metrics-bind-address', '127.0.0.1:9470'],
+      ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
     ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(logPath, { flags: 'a' });

@@ -118,7 +118,8 @@ class SpeakerProcess {
     const args = [
       ...['netns', 'exec', ns, process.execPath, BIN, 'speaker', '--node', node.name, '--interface', ifname],
       ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig, '--probation', '0'],
-      ...['--garp-count', '3', '--garp-interval', '200', '--metrics-bind-address', '127.0.0.1:9470'],
+      ...['--garp-count', '3', '--garp-interval', '200'],
+      ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
       ...['--node-health-url', 'http://127.0.0.1:10256/healthz'],
     ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,10 +1,9 @@
 // deploy/ is true to the code: every manifest is accepted by a real apiserver, and the controller runs with the
 // Deployment's exact arguments under the ServiceAccount and RBAC from deploy/ (nothing more), serving a
-// Service, holding its Lease in drawbridge-system, and exiting 0 on SIGTERM.
+// Service, holding its Lease in drawbridge-system, and exiting 0 on SIGTERM. The speaker then runs with the
+// DaemonSet's arguments under its own ServiceAccount and RBAC, on loopback, and announces that Service.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +16,13 @@ import {
   KubernetesObjectApi,
   loadAllYaml,
   RbacAuthorizationV1Api,
+  type V1DaemonSet,
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { eventually, useControlPlane } from '../env/harness.ts';
+import { freePort } from '../env/ports.ts';
 import { manifestTools, render } from '../env/tools.ts';
-import { httpsGet, serviceAccountToken } from './serviceaccounts.ts';
+import { httpsGet, serviceAccountToken, tokenKubeconfig } from './serviceaccounts.ts';
 import { createNamespace, createPool, createService, eventsFor, lbService, waitForIngress } from './support.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,24 +38,53 @@ async function manifests(): Promise<KubernetesObject[]> {
   return docs;
 }
 
-async function serviceAccountKubeconfig(): Promise<string> {
-  const token = await cluster.core.createNamespacedServiceAccountToken({
-    name: 'drawbridge-controller',
-    namespace: 'drawbridge-system',
-    body: { spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 3600 } },
+/** A kubeconfig authenticating as one of deploy/'s ServiceAccounts in drawbridge-system. */
+async function serviceAccountKubeconfig(name = 'drawbridge-controller'): Promise<string> {
+  const token = await serviceAccountToken(cluster.core, 'drawbridge-system', name);
+  return tokenKubeconfig(cluster.kubeConfig, token, name);
+}
+
+/** Asserts that `call` is refused with 403 Forbidden. */
+async function forbidden(what: string, call: () => Promise<unknown>): Promise<void> {
+  const error = await call().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.equal((error as { code?: number } | undefined)?.code, 403, `${what} must be forbidden`);
+}
+
+/** The metrics port a controller or speaker logged ("serving /metrics, /healthz, /readyz"). */
+function loggedMetricsPort(out: () => string): Promise<number> {
+  return eventually('the metrics port in the log', () => {
+    const line = out()
+      .split('\n')
+      .find((l) => l.includes('serving /metrics'));
+    return line ? (JSON.parse(line) as { port: number }).port : undefined;
   });
-  const admin = cluster.kubeConfig.getCurrentCluster();
-  assert.ok(admin);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [admin],
-    users: [{ name: 'sa', token: token.status?.token }],
-    contexts: [{ name: 'sa', cluster: admin.name, user: 'sa' }],
-    currentContext: 'sa',
-  });
-  const path = join(tmpdir(), `drawbridge-sa-${process.pid}.kubeconfig`);
-  await writeFile(path, kc.exportConfig(), { mode: 0o600 });
-  return path;
+}
+
+/** /metrics refuses a caller without a token (401) or without drawbridge-metrics-reader (403); the body for one with. */
+async function scrapeAsPrometheus(url: string): Promise<string> {
+  // apps/prometheus bound to deploy/'s metrics-reader ClusterRole (once; the controller's and speaker's tests share it).
+  await cluster.kubeConfig
+    .makeApiClient(RbacAuthorizationV1Api)
+    .createClusterRoleBinding({
+      body: {
+        metadata: { name: 'prometheus-drawbridge-metrics' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'drawbridge-metrics-reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'apps' }],
+      },
+    })
+    .catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    });
+  const scraper = await serviceAccountToken(cluster.core, 'apps', 'prometheus');
+  const stranger = await serviceAccountToken(cluster.core, 'apps', 'stranger');
+  assert.equal((await httpsGet(`${url}/metrics`)).status, 401);
+  assert.equal((await httpsGet(`${url}/metrics`, stranger)).status, 403);
+  const scrape = await httpsGet(`${url}/metrics`, scraper);
+  assert.equal(scrape.status, 200);
+  return scrape.body;
 }
 
 test('every manifest in deploy/ is accepted by the apiserver', async () => {
@@ -102,8 +132,12 @@ test("the controller runs with the Deployment's arguments and only deploy/'s RBA
   try {
     const ip = await waitForIngress(cluster.core, 'apps', 'shop', 30_000);
     assert.match(ip, /^192\.0\.2\.(6[4-9]|7\d)$/);
-    const reasons = (await eventsFor(cluster.core, 'apps', 'shop')).map((e) => e.reason);
-    assert.ok(reasons.includes('EnsuredLoadBalancer'), 'the ServiceAccount may record Events');
+    // Events are written after the status, best effort: wait for it rather than race it.
+    await eventually('the EnsuredLoadBalancer Event (the ServiceAccount may record Events)', async () =>
+      (await eventsFor(cluster.core, 'apps', 'shop')).some((e) => e.reason === 'EnsuredLoadBalancer')
+        ? true
+        : undefined,
+    );
     const lease = await eventually('the leader Lease in drawbridge-system', () =>
       cluster.kubeConfig
         .makeApiClient(CoordinationV1Api)
@@ -114,29 +148,13 @@ test("the controller runs with the Deployment's arguments and only deploy/'s RBA
 
     // The probes the Deployment points at (HTTPS, no token), and the metrics it exposes to a scraper bound to
     // deploy/'s metrics-reader ClusterRole; without a token or that binding, /metrics is refused.
-    const port = await eventually('the metrics port in the log', () => {
-      const line = out.split('\n').find((l) => l.includes('serving /metrics'));
-      return line ? (JSON.parse(line) as { port: number }).port : undefined;
-    });
+    const port = await loggedMetricsPort(() => out);
     const url = `https://127.0.0.1:${port}`;
     for (const path of ['/healthz', '/readyz']) {
       const res = await httpsGet(url + path);
       assert.equal(`${res.status} ${res.body.trim()}`, '200 ok', path);
     }
-    await cluster.kubeConfig.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
-      body: {
-        metadata: { name: 'prometheus-drawbridge-metrics' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'drawbridge-metrics-reader' },
-        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'apps' }],
-      },
-    });
-    const scraper = await serviceAccountToken(cluster.core, 'apps', 'prometheus');
-    const stranger = await serviceAccountToken(cluster.core, 'apps', 'stranger');
-    assert.equal((await httpsGet(`${url}/metrics`)).status, 401);
-    assert.equal((await httpsGet(`${url}/metrics`, stranger)).status, 403);
-    const scrape = await httpsGet(`${url}/metrics`, scraper);
-    assert.equal(scrape.status, 200);
-    const metrics = scrape.body;
+    const metrics = await scrapeAsPrometheus(url);
     assert.match(metrics, /^drawbridge_leader\{identity="[^"]+"\} 1$/m, 'this replica reports itself leader');
     assert.match(metrics, /^drawbridge_reconcile_total\{provider="metal",outcome="ensured"\} [1-9]/m);
   } finally {
@@ -149,13 +167,6 @@ test("the controller's ServiceAccount cannot read Secrets, write Pods, or touch 
   const kc = new KubeConfig();
   kc.loadFromFile(await serviceAccountKubeconfig());
   const core = kc.makeApiClient(CoreV1Api);
-  const forbidden = async (what: string, call: () => Promise<unknown>) => {
-    const error = await call().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.equal((error as { code?: number } | undefined)?.code, 403, `${what} must be forbidden`);
-  };
   await forbidden('creating a Secret', () =>
     core.createNamespacedSecret({ namespace: 'apps', body: { metadata: { name: 'mine' }, stringData: { a: 'b' } } }),
   );
@@ -176,6 +187,102 @@ test("the controller's ServiceAccount cannot read Secrets, write Pods, or touch 
   await forbidden('a Lease outside its namespace', () =>
     kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
       namespace: 'apps',
+      body: { metadata: { name: 'grab' }, spec: { holderIdentity: 'x' } },
+    }),
+  );
+});
+
+test("the speaker runs with the DaemonSet's arguments and only deploy/'s RBAC, and serves metrics the same way", async () => {
+  const daemonSet = (await manifests()).find((d) => d.kind === 'DaemonSet') as V1DaemonSet;
+  const container = daemonSet.spec?.template.spec?.containers[0];
+  assert.equal(daemonSet.spec?.template.spec?.serviceAccountName, 'drawbridge-speaker');
+  // The kubelet's substitutions: this "node" is the loopback interface, where ARP and its replies stay.
+  const args = (container?.args ?? []).map((a) =>
+    a.replace('$(NODE_NAME)', 'node-a').replace('$(HOST_IP)', '127.0.0.1'),
+  );
+  assert.equal(args[0], 'speaker');
+  assert.ok(!args.some((a) => a.startsWith('--metrics-secure')), 'the DaemonSet keeps the secure default');
+  const kubeconfig = await serviceAccountKubeconfig('drawbridge-speaker');
+  // The manifest's own arguments; later flags only pick free loopback ports and the interface, and turn off what a
+  // test machine lacks (kube-proxy's health endpoint) or waits on (probation before announcing).
+  const child = spawn(
+    process.execPath,
+    [
+      join(repo, 'src/cli/main.ts'),
+      ...args,
+      ...['--kubeconfig', kubeconfig, '--interface', 'lo', '--membership-port', String(await freePort())],
+      ...['--metrics-bind-address', '127.0.0.1:0', '--probation', '0', '--node-health-url', 'none'],
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const port = await loggedMetricsPort(() => out);
+    const url = `https://127.0.0.1:${port}`;
+    // The probes the DaemonSet points at: HTTPS, no token; ready once its cache (list/watch under its RBAC) synced.
+    for (const probe of [container?.livenessProbe, container?.readinessProbe]) {
+      assert.equal(probe?.httpGet?.scheme, 'HTTPS');
+      assert.equal(probe?.httpGet?.port, 'https-metrics');
+    }
+    assert.equal(container?.ports?.find((p) => p.name === 'https-metrics')?.containerPort, 7473);
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await eventually(`${path} answering ok`, async () => {
+        const r = await httpsGet(url + path);
+        return r.status === 200 ? r : undefined;
+      });
+      assert.equal(res.body.trim(), 'ok', path);
+    }
+    // What it needs: the announcing-node annotation (patch services) and the takeover Event, for the Service the
+    // controller provisioned above.
+    await eventually('the speaker to annotate the Service it announces', async () => {
+      const svc = await cluster.core.readNamespacedService({ name: 'shop', namespace: 'apps' });
+      return svc.metadata?.annotations?.['drawbridge.io/announcing-node'] === 'node-a' ? true : undefined;
+    });
+    await eventually('the AnnouncingNode Event', async () =>
+      (await eventsFor(cluster.core, 'apps', 'shop')).some(
+        (e) => e.reason === 'AnnouncingNode' && e.message?.startsWith('node-a announces 192.0.2.'),
+      )
+        ? true
+        : undefined,
+    );
+    // /metrics over HTTPS for the same scraper as the controller's (TokenReview + SubjectAccessReview, made with the
+    // speaker's own ServiceAccount).
+    const metrics = await scrapeAsPrometheus(url);
+    assert.match(metrics, /^drawbridge_speaker_addresses_held\{family="IPv4"\} 1$/m);
+    assert.match(metrics, /^drawbridge_speaker_apiserver_reachable 1$/m);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, 'SIGTERM is a graceful stop');
+});
+
+test("the speaker's ServiceAccount cannot read Secrets or write what it does not own", async () => {
+  const kc = new KubeConfig();
+  kc.loadFromFile(await serviceAccountKubeconfig('drawbridge-speaker'));
+  const core = kc.makeApiClient(CoreV1Api);
+  await forbidden('reading a Secret', () => core.readNamespacedSecret({ name: 'decoy', namespace: 'apps' }));
+  await forbidden('listing Secrets', () => core.listSecretForAllNamespaces());
+  await forbidden('listing Secrets in its own namespace', () =>
+    core.listNamespacedSecret({ namespace: 'drawbridge-system' }),
+  );
+  await forbidden('writing a Service status', () =>
+    core.patchNamespacedServiceStatus({ name: 'shop', namespace: 'apps', body: { status: {} } }),
+  );
+  await forbidden('deleting a Service', () => core.deleteNamespacedService({ name: 'shop', namespace: 'apps' }));
+  await forbidden('creating a Pod', () =>
+    core.createNamespacedPod({
+      namespace: 'apps',
+      body: { metadata: { name: 'evil' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    }),
+  );
+  await forbidden('updating a Node', () => core.patchNode({ name: 'any', body: { metadata: { labels: { a: 'b' } } } }));
+  await forbidden('a Lease', () =>
+    kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
+      namespace: 'drawbridge-system',
       body: { metadata: { name: 'grab' }, spec: { holderIdentity: 'x' } },
     }),
   );

@@ -1,10 +1,12 @@
 // deploy/Dockerfile, linted without a container engine or hadolint (a Haskell program, not installable from the
 // registries these machines reach): the hadolint rules that matter for this image, plus checks that it copies
-// what exists and what .dockerignore lets through. Pure file checks; no apiserver.
+// what exists and what .dockerignore lets through, and everything the build compiles. File checks; no apiserver.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfile = readFileSync(`${repo}deploy/Dockerfile`, 'utf8');
@@ -78,5 +80,34 @@ test('every file it copies from the context exists and passes .dockerignore; the
   assert.ok(
     final.some((i) => i.op === 'COPY' && i.args.endsWith(addon.replace('/app/', ''))),
     'and copies it exactly there',
+  );
+});
+
+test('the build stage copies every file `npm run build` compiles or copies', async () => {
+  const build = stages[0] ?? [];
+  const copied = build
+    .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
+    .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+  const covered = (file: string) => copied.some((source) => file === source || file.startsWith(`${source}/`));
+  // tsc's own list of what it compiles (sources and everything they import), relative to the repository.
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [`${repo}node_modules/typescript/bin/tsc`, '-p', `${repo}tsconfig.build.json`, '--listFilesOnly'],
+    { maxBuffer: 16 << 20 },
+  );
+  const compiled = stdout
+    .split('\n')
+    .filter((f) => f.startsWith(repo) && !f.includes('/node_modules/'))
+    .map((f) => f.slice(repo.length));
+  assert.ok(compiled.includes('src/cli/main.ts'), 'tsc lists the CLI');
+  // And the files the build script copies into dist/ as they are.
+  const script = (JSON.parse(readFileSync(`${repo}package.json`, 'utf8')) as { scripts: { build: string } }).scripts
+    .build;
+  const assets = [...script.matchAll(/\bcp\s+([^&]+?)\s+dist\/\S*/g)].flatMap((m) => m[1]?.split(/\s+/) ?? []);
+  assert.ok(assets.length > 0, 'the build script copies the control plane scripts');
+  assert.deepEqual(
+    [...compiled, ...assets, 'tsconfig.build.json', 'scripts/stamp-build.ts'].filter((f) => !covered(f)),
+    [],
+    'files the image build needs but does not copy',
   );
 });

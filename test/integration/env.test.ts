@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { controlPlaneBinaries } from '../env/binaries.ts';
 import { startControlPlane } from '../env/controlplane.ts';
 import { eventually } from '../env/harness.ts';
 
@@ -17,15 +18,15 @@ const run = promisify(execFile);
 const controlplane = fileURLToPath(new URL('../env/controlplane.ts', import.meta.url));
 const updown = fileURLToPath(new URL('../env/updown.ts', import.meta.url));
 
-/** GET /readyz the way `kubectl get --raw /readyz` does: with the kubeconfig's server, CA and credentials. */
-async function readyz(kubeconfigPath: string): Promise<string> {
+/** GET a path the way `kubectl get --raw <path>` does: with the kubeconfig's server, CA and credentials. */
+async function getRaw(kubeconfigPath: string, path: string): Promise<string> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
   const server = kc.getCurrentCluster()?.server ?? '';
   return new Promise((resolve, reject) => {
-    const req = request(`${server}/readyz`, opts, (res) => {
+    const req = request(`${server}${path}`, opts, (res) => {
       let body = '';
       res.on('data', (c) => {
         body += c;
@@ -86,7 +87,17 @@ test('up is idempotent and down stops exactly what up started', async () => {
     assert.deepEqual(again.pids, state.pids);
 
     const kubeconfig = first.stdout.trim().replace('export KUBECONFIG=', '');
-    assert.equal(await readyz(kubeconfig), 'ok', 'the printed kubeconfig reaches a ready apiserver');
+    assert.equal(await getRaw(kubeconfig, '/readyz'), 'ok', 'the printed kubeconfig reaches a ready apiserver');
+    // The apiserver reports the release it was built from (what `kubectl version` prints), not the
+    // `v0.0.0-master+$Format:%H$` of a build without the Kubernetes version ldflags.
+    const { kubernetesVersion } = await controlPlaneBinaries();
+    assert.match(kubernetesVersion, /^v1\.33\.\d+$/, 'the pinned release is a 1.33 patch release');
+    const version = JSON.parse(await getRaw(kubeconfig, '/version')) as Record<string, string>;
+    assert.equal(version.gitVersion, kubernetesVersion);
+    assert.equal(version.major, '1');
+    assert.equal(version.minor, kubernetesVersion.split('.')[1]);
+    assert.match(version.buildDate ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.notEqual(version.buildDate, '1970-01-01T00:00:00Z', 'stamped with the build date');
 
     await run(process.execPath, [updown, 'down'], { env });
     assert.ok(!alive(state.pids.apiserver) && !alive(state.pids.etcd), 'down stopped both processes');

@@ -88,6 +88,8 @@ test('the speaker syncs its cache without ever loading client-node', async () =>
       String(membershipPort),
       '--metrics-bind-address',
       `127.0.0.1:${metricsPort}`,
+      // Plain HTTP, so the probe below is a bare fetch (the speaker's metrics are HTTPS by default).
+      '--metrics-secure=false',
       '--node-health-url',
       'none',
       '--kubeconfig',

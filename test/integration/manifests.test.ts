@@ -16,6 +16,7 @@ import {
   type V1DaemonSet,
   type V1Deployment,
   type V1PodDisruptionBudget,
+  type V1Service,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { useControlPlane } from '../env/harness.ts';
@@ -101,6 +102,34 @@ function checkWorkloads(docs: KubernetesObject[], provider: string): void {
     ['7947/UDP', '7473/TCP'],
     'the membership UDP port and metrics, nothing else',
   );
+  // Metrics served like the controller's: HTTPS by default, probes on the health endpoints of the metrics port.
+  assert.equal(
+    sc?.args?.some((a) => a.startsWith('--metrics-secure=false')),
+    false,
+    'speaker metrics stay HTTPS',
+  );
+  for (const [probe, path] of [
+    [sc?.livenessProbe, '/healthz'],
+    [sc?.readinessProbe, '/readyz'],
+  ] as const) {
+    assert.deepEqual(
+      [probe?.httpGet?.path, probe?.httpGet?.port, probe?.httpGet?.scheme],
+      [path, 'https-metrics', 'HTTPS'],
+    );
+  }
+  const rules = find<V1ClusterRole>(docs, 'ClusterRole', 'drawbridge-speaker')?.rules ?? [];
+  for (const [group, resource] of [
+    ['authentication.k8s.io', 'tokenreviews'],
+    ['authorization.k8s.io', 'subjectaccessreviews'],
+  ] as const) {
+    assert.ok(
+      rules.some((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource) && r.verbs.includes('create')),
+      `the speaker may create ${resource} (delegated metrics auth)`,
+    );
+  }
+  const service = find<V1Service>(docs, 'Service', 'drawbridge-speaker-metrics');
+  assert.deepEqual(service?.spec?.selector, speaker.spec?.selector.matchLabels, 'a metrics Service for the speakers');
+  assert.equal(service?.spec?.ports?.[0]?.targetPort, 'https-metrics');
 }
 
 const rules = (docs: KubernetesObject[], name: string) =>
@@ -168,4 +197,62 @@ test("the chart's CRD is deploy/crds' (generated from the controller's schema)",
     await readFile(join(chart, 'crds', name), 'utf8'),
     await readFile(join(repo, 'deploy/crds', name), 'utf8'),
   );
+});
+
+test('the chart renders ServiceMonitors for the controller and speaker metrics only when asked', async () => {
+  const metal = join(chart, 'values-metal.yaml');
+  assert.equal(find(await helm('-f', metal), 'ServiceMonitor'), undefined, 'off by default');
+  const docs = await helm(
+    '-f',
+    metal,
+    '--set',
+    'metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.labels.release=kps',
+  );
+  // The ServiceMonitor CRD is Prometheus Operator's, not in this apiserver: the rest is still applied for real.
+  await dryRunApply(docs.filter((d) => d.kind !== 'ServiceMonitor'));
+  interface ServiceMonitor extends KubernetesObject {
+    spec: {
+      selector: { matchLabels: Record<string, string> };
+      namespaceSelector: { matchNames: string[] };
+      endpoints: { port: string; path: string; scheme: string; bearerTokenFile?: string; tlsConfig?: object }[];
+    };
+  }
+  const monitors = docs.filter((d): d is ServiceMonitor => d.kind === 'ServiceMonitor');
+  assert.deepEqual(
+    monitors.map((m) => m.metadata?.name),
+    ['drawbridge-controller', 'drawbridge-speaker'],
+  );
+  for (const monitor of monitors) {
+    assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(monitor.metadata?.labels?.release, 'kps', 'extra labels for the Prometheus selector');
+    assert.deepEqual(monitor.spec.namespaceSelector.matchNames, [NS]);
+    // Each selects exactly one of the chart's metrics Services, on a port that Service names.
+    const services = docs.filter(
+      (d): d is V1Service =>
+        d.kind === 'Service' &&
+        Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => d.metadata?.labels?.[k] === v),
+    );
+    assert.equal(services.length, 1, `${monitor.metadata?.name} selects one Service`);
+    const [endpoint] = monitor.spec.endpoints;
+    assert.ok(services[0]?.spec?.ports?.some((p) => p.name === endpoint?.port));
+    assert.deepEqual(
+      [endpoint?.path, endpoint?.scheme, endpoint?.bearerTokenFile, endpoint?.tlsConfig],
+      ['/metrics', 'https', '/var/run/secrets/kubernetes.io/serviceaccount/token', { insecureSkipVerify: true }],
+      'HTTPS with the Prometheus token, as the metrics servers require',
+    );
+  }
+  const plain = await helm(
+    '-f',
+    join(chart, 'values-gcp.yaml'),
+    '--set',
+    'metrics.serviceMonitor.enabled=true,metrics.secure=false',
+  );
+  const gcpMonitors = plain.filter((d) => d.kind === 'ServiceMonitor') as ServiceMonitor[];
+  assert.deepEqual(
+    gcpMonitors.map((m) => m.metadata?.name),
+    ['drawbridge-controller'],
+    'no speaker off bare metal',
+  );
+  assert.equal(gcpMonitors[0]?.spec.endpoints[0]?.scheme, 'http');
+  assert.equal(gcpMonitors[0]?.spec.endpoints[0]?.bearerTokenFile, undefined);
 });

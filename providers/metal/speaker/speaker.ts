@@ -5,6 +5,7 @@ import { core as corePath } from '../../../src/kube/api/paths.ts';
 import { type KubeSource, kubeClientOf } from '../../../src/kube/api/source.ts';
 import { EventRecorder, kubeEventsApi } from '../../../src/kube/events.ts';
 import type { Logger } from '../../../src/observe/logging.ts';
+import type { MetricsSecurity } from '../../../src/observe/metrics-security.ts';
 import { startObservabilityServer } from '../../../src/observe/server.ts';
 import { createSpeakerCache } from './cache.ts';
 import { Fence } from './fence.ts';
@@ -58,6 +59,8 @@ export interface SpeakerOptions {
   metricsAddress?: string;
   /** The class the metal controller serves (its --load-balancer-class); default drawbridge.io/metal. */
   loadBalancerClass?: string;
+  /** HTTPS and the /metrics access check (src/observe/metrics-security.ts); omitted: plain, open HTTP. */
+  metricsSecurity?: MetricsSecurity;
   membership?: Partial<MembershipConfig>;
   log: Logger;
 }
@@ -364,6 +367,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       metrics: { registry },
       isReady: () => cache.synced,
       isHealthy: () => true,
+      ...o.metricsSecurity,
     });
   }
 
