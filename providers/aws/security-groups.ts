@@ -97,23 +97,33 @@ const BACKEND_RULE = 'drawbridge.io/nlb-backend';
 const isDuplicate = (e: unknown) =>
   errorCode(e) === 'InvalidGroup.Duplicate' || errorCode(e) === 'InvalidPermission.Duplicate';
 
+async function describeGroups(
+  clients: Sender,
+  Filters: { Name: string; Values: string[] }[],
+  signal: AbortSignal,
+): Promise<SecurityGroup[]> {
+  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
+    'ec2',
+    new DescribeSecurityGroupsCommand({ Filters }),
+    signal,
+  );
+  return res.SecurityGroups ?? [];
+}
+
 async function groupsNamed(
   clients: Sender,
   vpcId: string,
   names: string[],
   signal: AbortSignal,
 ): Promise<SecurityGroup[]> {
-  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
-    'ec2',
-    new DescribeSecurityGroupsCommand({
-      Filters: [
-        { Name: 'vpc-id', Values: [vpcId] },
-        { Name: 'group-name', Values: names },
-      ],
-    }),
+  return describeGroups(
+    clients,
+    [
+      { Name: 'vpc-id', Values: [vpcId] },
+      { Name: 'group-name', Values: names },
+    ],
     signal,
   );
-  return res.SecurityGroups ?? [];
 }
 
 async function createGroup(
@@ -243,17 +253,13 @@ async function nodeGroups(
   vpcId: string | null,
   signal: AbortSignal,
 ): Promise<SecurityGroup[]> {
-  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
-    'ec2',
-    new DescribeSecurityGroupsCommand({
-      Filters: [
-        { Name: 'tag-key', Values: [clusterTag(cluster)] },
-        ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
-      ],
-    }),
-    signal,
+  const filters = [
+    { Name: 'tag-key', Values: [clusterTag(cluster)] },
+    ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
+  ];
+  return (await describeGroups(clients, filters, signal)).filter(
+    (g) => !g.Tags?.some((t) => t.Key === TagKeys.cluster),
   );
-  return (res.SecurityGroups ?? []).filter((g) => !g.Tags?.some((t) => t.Key === TagKeys.cluster));
 }
 
 /**
@@ -266,18 +272,16 @@ export async function deleteFrontendGroups(
   uid: string,
   signal: AbortSignal,
 ): Promise<boolean> {
-  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
-    'ec2',
-    new DescribeSecurityGroupsCommand({
-      Filters: [
-        { Name: `tag:${TagKeys.uid}`, Values: [uid] },
-        { Name: `tag:${TagKeys.cluster}`, Values: [cluster] },
-      ],
-    }),
+  const groups = await describeGroups(
+    clients,
+    [
+      { Name: `tag:${TagKeys.uid}`, Values: [uid] },
+      { Name: `tag:${TagKeys.cluster}`, Values: [cluster] },
+    ],
     signal,
   );
   let changed = false;
-  for (const g of res.SecurityGroups ?? []) {
+  for (const g of groups) {
     try {
       await clients.send('ec2', new DeleteSecurityGroupCommand({ GroupId: g.GroupId }), signal);
       changed = true;

@@ -265,13 +265,7 @@ export class Reconciler {
       if (updated) {
         this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
         if (!updated.changed) return 'unchanged';
-        events.record(
-          refOf(svc),
-          'Normal',
-          EventReason.UpdatedLoadBalancer,
-          `Updated load balancer with ${spec.nodes.length} node(s)`,
-        );
-        return 'hosts-updated';
+        return this.hostsUpdated(svc, spec.nodes.length);
       }
     }
 
@@ -308,13 +302,7 @@ export class Reconciler {
     this.applied.set(key, { identity: spec.identity, specHash, hostsHash });
     if (!ensured.changed && !statusChanged) return 'unchanged';
     if (hostsOnly) {
-      events.record(
-        refOf(svc),
-        'Normal',
-        EventReason.UpdatedLoadBalancer,
-        `Updated load balancer with ${spec.nodes.length} node(s)`,
-      );
-      return 'hosts-updated';
+      return this.hostsUpdated(svc, spec.nodes.length);
     }
     events.record(
       refOf(svc),
@@ -324,6 +312,16 @@ export class Reconciler {
     );
     log.info({ ingress: describeIngress(ingress) }, 'ensured load balancer');
     return 'ensured';
+  }
+
+  private hostsUpdated(svc: V1Service, nodes: number): ReconcileResult {
+    this.deps.events.record(
+      refOf(svc),
+      'Normal',
+      EventReason.UpdatedLoadBalancer,
+      `Updated load balancer with ${nodes} node(s)`,
+    );
+    return 'hosts-updated';
   }
 
   private async teardown(key: string, svc: V1Service, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
