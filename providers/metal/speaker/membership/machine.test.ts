@@ -175,6 +175,27 @@ describe('membership machine', () => {
     assert.equal(victim.isAccused(), false);
   });
 
+  it('a healing partition: the cut-off side’s stale view never makes a bystander drop a live member', () => {
+    const net = new Net(names(3));
+    net.run(3000);
+    // node-2 cut off from both others: each side holds the other side dead.
+    net.down.add('node-2');
+    net.run(3000);
+    assert.ok(net.agree(['node-0', 'node-1'], 'node-2', 'dead'));
+    assert.equal(net.get('node-2').stateOf('node-1'), 'dead');
+    // Healed: node-2's view (node-0 and node-1 dead) reaches them. node-0 has heard node-1 all along: at no
+    // millisecond may it hold node-1 dead (it would take node-1's addresses while node-1 still answers).
+    net.down.delete('node-2');
+    let dropped = 0;
+    for (let ms = 0; ms < 3000; ms++) {
+      net.run(1);
+      if (net.get('node-0').stateOf('node-1') !== 'alive') dropped++;
+      if (net.get('node-1').stateOf('node-0') !== 'alive') dropped++;
+    }
+    assert.equal(dropped, 0, 'milliseconds in which a bystander held a live member not alive');
+    for (const machine of net.machines.values()) assert.deepEqual(machine.live(), names(3), 'views merged');
+  });
+
   it('confirm: confirmedSince turns true only once every live member has acknowledged a ping sent after it', () => {
     const net = new Net(names(3));
     net.run(3000);

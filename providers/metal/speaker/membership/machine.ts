@@ -70,6 +70,8 @@ export class MembershipMachine {
   private incarnation: number;
   private eligible: boolean;
   private readonly random: () => number;
+  /** When a datagram last came from each member: first-hand evidence that it is alive. */
+  private readonly heardAt = new Map<string, number>();
   private readonly members = new Map<string, Member>();
   private readonly probes = new Map<number, Probe>();
   private readonly inFlight = new Map<string, number>();
@@ -244,7 +246,22 @@ export class MembershipMachine {
   receive(message: Message, now: number): void {
     if (this.left || message.from === this.name) return;
     this.lastDatagramAt = now;
-    for (const update of message.updates) this.apply(update, now);
+    // A sender we hold dead speaks from the other side of a partition that is healing: its view of the others is
+    // stale (it holds dead the members we have heard all along). Take what it says of itself (so it rejoins) and of
+    // us (so we refute), but not its accusations of third members: acting on them would drop a live member for a
+    // moment and hand its addresses to another node while it still answers (seen in the lab as a third node
+    // answering once on a heal).
+    // Likewise, once it is back, an accusation of a member we have ourselves heard from within the suspicion timeout
+    // is older news than our own: that member is alive, and it refutes the accusation itself when it hears it.
+    const fromOtherSide = this.members.get(message.from)?.state === 'dead';
+    this.heardAt.set(message.from, now);
+    for (const update of message.updates) {
+      const accusation = update.state !== 'alive' && update.name !== message.from && update.name !== this.name;
+      const heardLately =
+        now - (this.heardAt.get(update.name) ?? Number.NEGATIVE_INFINITY) < this.config.suspicionTimeoutMs;
+      if (accusation && (fromOtherSide || heardLately)) continue;
+      this.apply(update, now);
+    }
     switch (message.type) {
       case 'ping':
         this.send(this.addrOf(message.from), this.withGossip({ type: 'ack', from: this.name, seq: message.seq }));
