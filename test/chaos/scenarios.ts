@@ -174,40 +174,39 @@ const leaderKill: Scenario = {
   },
 };
 
+/** One metal replica, a burst, and `disrupt` at a random moment in it; judged once the burst is done. */
+async function disruptMidBurst(env: ChaosEnv, namespace: string, n: number, disrupt: () => Promise<void>) {
+  await createNamespace(env, namespace);
+  const r = startReplica(env, 'metal', ['--no-leader-elect']);
+  await waitLeading(r);
+  const burst = startBurst(env, namespace, 'metal', n);
+  await sleep(randomMoment(env, n));
+  await disrupt();
+  await burst.done;
+  return finish(env, burst, () => r, true);
+}
+
 /** (c) kube-apiserver stopped and started again (same port, certificates, etcd) mid-burst. */
 const apiserverRestart: Scenario = {
   name: 'apiserver-restart',
   size: (quick) => (quick ? 200 : 1000),
-  async run(env, namespace, n) {
-    await createNamespace(env, namespace);
-    const r = startReplica(env, 'metal', ['--no-leader-elect']);
-    await waitLeading(r);
-    const burst = startBurst(env, namespace, 'metal', n);
-    await sleep(randomMoment(env, n));
-    await env.cp.restartApiserver();
-    env.log('apiserver restarted');
-    await burst.done;
-    env.log('burst done');
-    return finish(env, burst, () => r, true);
-  },
+  run: (env, namespace, n) =>
+    disruptMidBurst(env, namespace, n, async () => {
+      await env.cp.restartApiserver();
+      env.log('apiserver restarted');
+    }),
 };
 
 /** (c) etcd stopped for 30 s (10 s with --quick) mid-burst: the apiserver fails every storage call meanwhile. */
 const etcdDown: Scenario = {
   name: 'etcd-down',
   size: (quick) => (quick ? 200 : 1000),
-  async run(env, namespace, n) {
-    await createNamespace(env, namespace);
-    const r = startReplica(env, 'metal', ['--no-leader-elect']);
-    await waitLeading(r);
-    const burst = startBurst(env, namespace, 'metal', n);
-    await sleep(randomMoment(env, n));
-    await env.cp.stopEtcd();
-    await sleep(env.quick ? 10_000 : 30_000);
-    await env.cp.startEtcd();
-    await burst.done;
-    return finish(env, burst, () => r, true);
-  },
+  run: (env, namespace, n) =>
+    disruptMidBurst(env, namespace, n, async () => {
+      await env.cp.stopEtcd();
+      await sleep(env.quick ? 10_000 : 30_000);
+      await env.cp.startEtcd();
+    }),
 };
 
 /** Fake provider latency in the fault scenarios: a cloud round trip, short enough for a quick run. */
