@@ -23,7 +23,7 @@ import { OwnedServiceIndex } from './ownership.ts';
 import { callProvider } from './provider-call.ts';
 import { parseProviderConfig } from './provider-config.ts';
 import { WorkQueue } from './queue.ts';
-import { Reconciler } from './reconcile.ts';
+import { Reconciler, refOf } from './reconcile.ts';
 
 export interface ControllerOptions {
   config: ControllerConfig;
@@ -227,6 +227,8 @@ export class Controller {
       this.updates.forget(serviceKey(svc));
       this.reconciler?.forgetWrites(serviceKey(svc));
       this.reconciler?.abort(serviceKey(svc), 'Service was deleted');
+      // Its Events can no longer be aggregated into (they are garbage too): keep nothing about them.
+      this.events.forget(refOf(svc));
       this.enqueue(serviceKey(svc), 'high');
     });
     const onNode = () => this.nodeDebouncer.push();

@@ -446,7 +446,8 @@ export function identityOf(svc: V1Service, clusterName: string): LoadBalancerIde
   return { clusterName, namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '' };
 }
 
-function refOf(svc: V1Service): ObjectRef {
+/** The Service as the object its Events are recorded on. */
+export function refOf(svc: V1Service): ObjectRef {
   const m = svc.metadata ?? {};
   return { kind: 'Service', apiVersion: 'v1', name: m.name ?? '', namespace: m.namespace, uid: m.uid };
 }

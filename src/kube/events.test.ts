@@ -114,3 +114,34 @@ test('a failed write is counted as dropped, and the recorder keeps working', asy
   assert.deepEqual(dropped, ['write-failed']);
   assert.equal([...events.values()][0]?.reason, 'B');
 });
+
+test('forget(): an object that is gone leaves nothing behind, also when its last Event was still being written', async () => {
+  const { api, events, release } = slowApi();
+  const { r } = recorder(api);
+  const other = { ...svc, name: 'other', uid: 'u2' };
+  r.record(svc, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+  r.record(other, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+  await release();
+  await r.flush();
+  assert.equal(r.remembered, 2);
+  assert.equal(r.limited, 2);
+
+  // The Service's last Event is in flight when its delete is observed: it is forgotten once that write lands.
+  r.record(svc, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');
+  r.forget(svc);
+  assert.equal(r.remembered, 2, 'nothing dropped while its write is pending');
+  await release();
+  await r.flush();
+  assert.equal(r.remembered, 1, 'only the other object is remembered');
+  assert.equal(r.limited, 1);
+  assert.equal(events.size, 3, 'every Event was still written');
+
+  // The other object is idle: forgotten at once; a repeat of its Event is then a new Event, not a patch.
+  r.forget(other);
+  assert.equal(r.remembered, 0);
+  assert.equal(r.limited, 0);
+  r.record(other, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+  await release();
+  await r.flush();
+  assert.equal(events.size, 4);
+});

@@ -6,6 +6,8 @@
 // - Per-object rate limit (client-go's spam filter: a burst of 25, then one write per 5 minutes per object), so a
 //   flapping node or a failing cloud cannot write more than that for any one object.
 // - Nothing is lost silently: every Event that is dropped (rate limit, full queue, write failure) is counted.
+// - What it remembers per object (the Events to aggregate into, the rate-limit bucket) goes when the object does
+//   (forget()), so a burst of Services created and deleted leaves nothing behind.
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Event, V1ObjectReference } from '@kubernetes/client-node';
 import type { KubeClient } from './api/client.ts';
@@ -67,6 +69,8 @@ interface Recent {
 
 interface Pending {
   key: string;
+  /** objectKey(target): what forget() and the rate limit go by. */
+  object: string;
   target: EventTarget;
   type: EventType;
   reason: string;
@@ -86,7 +90,13 @@ interface Bucket {
 export class EventRecorder {
   private readonly o: Required<Omit<EventRecorderOptions, 'onError' | 'onDropped' | 'onWritten'>> &
     Pick<EventRecorderOptions, 'onError' | 'onDropped' | 'onWritten'>;
-  private readonly recent = new Map<string, Recent>();
+  /** objectKey -> Event key -> the Event that repeats of it are aggregated into. */
+  private readonly recent = new Map<string, Map<string, Recent>>();
+  private recentCount = 0;
+  /** Writes queued or in flight per object, so forget() can wait for them. */
+  private readonly pendingByObject = new Map<string, number>();
+  /** Objects forgotten while writes for them were still pending: cleared when the last one finishes. */
+  private readonly forgetting = new Set<string>();
   /** Keys queued or being written, so repeats coalesce into the write already on its way. */
   private readonly queued = new Map<string, Pending>();
   private readonly queue: Pending[] = [];
@@ -108,7 +118,8 @@ export class EventRecorder {
 
   /** Queues the Event and returns at once; the write happens in the background. */
   record(target: EventTarget, type: EventType, reason: string, message: string): void {
-    const key = `${objectKey(target)}\u0000${type}\u0000${reason}\u0000${message}`;
+    const object = objectKey(target);
+    const key = `${object}\u0000${type}\u0000${reason}\u0000${message}`;
     const queued = this.queued.get(key);
     if (queued && !queued.started) {
       // The write already queued carries this repeat too: no extra API call.
@@ -116,7 +127,7 @@ export class EventRecorder {
       queued.count++;
       return;
     }
-    if (!this.take(objectKey(target))) {
+    if (!this.take(object)) {
       this.drop('rate-limited');
       return;
     }
@@ -124,10 +135,40 @@ export class EventRecorder {
       this.drop('queue-full');
       return;
     }
-    const pending: Pending = { key, target, type, reason, message, at: new Date(), count: 1, started: false };
+    const pending: Pending = { key, object, target, type, reason, message, at: new Date(), count: 1, started: false };
+    this.pendingByObject.set(object, (this.pendingByObject.get(object) ?? 0) + 1);
     this.queued.set(key, pending);
     this.queue.push(pending);
     this.pump();
+  }
+
+  /**
+   * The object is gone (the informer saw its delete): drop its aggregation entries and rate-limit bucket, at once or,
+   * when writes for it are still queued or in flight (the DeletedLoadBalancer Event), as soon as the last finishes.
+   */
+  forget(target: EventTarget): void {
+    const object = objectKey(target);
+    if (this.pendingByObject.has(object)) this.forgetting.add(object);
+    else this.clear(object);
+  }
+
+  /** Aggregation entries held, over all objects (tests, the bench's memory accounting). */
+  get remembered(): number {
+    return this.recentCount;
+  }
+
+  /** Rate-limit buckets held. */
+  get limited(): number {
+    return this.buckets.size;
+  }
+
+  private clear(object: string): void {
+    const entries = this.recent.get(object);
+    if (entries) {
+      this.recentCount -= entries.size;
+      this.recent.delete(object);
+    }
+    this.buckets.delete(object);
   }
 
   /** Resolves once everything queued so far has been written or dropped (shutdown, tests). */
@@ -149,14 +190,25 @@ export class EventRecorder {
         this.writing.delete(next.key);
         this.inFlight--;
         if (this.queued.get(next.key) === next) this.queued.delete(next.key);
+        this.finished(next.object);
         this.pump();
         if (this.queue.length === 0 && this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
       });
     }
   }
 
+  private finished(object: string): void {
+    const left = (this.pendingByObject.get(object) ?? 1) - 1;
+    if (left > 0) {
+      this.pendingByObject.set(object, left);
+      return;
+    }
+    this.pendingByObject.delete(object);
+    if (this.forgetting.delete(object)) this.clear(object);
+  }
+
   private async write(p: Pending): Promise<void> {
-    const seen = this.recent.get(p.key);
+    const seen = this.recent.get(p.object)?.get(p.key);
     try {
       if (seen && p.at.getTime() - seen.lastSeen < this.o.windowMs) {
         seen.count += p.count;
@@ -195,10 +247,11 @@ export class EventRecorder {
         },
       });
       this.o.onWritten?.('create');
-      this.remember(p.key, { name, namespace, count: p.count, lastSeen: p.at.getTime() });
+      this.remember(p.object, p.key, { name, namespace, count: p.count, lastSeen: p.at.getTime() });
     } catch (error) {
       // The aggregated Event may have expired (default TTL 1h): forget it so the next one is created afresh.
-      this.recent.delete(p.key);
+      const entries = this.recent.get(p.object);
+      if (entries?.delete(p.key)) this.recentCount--;
       this.drop('write-failed');
       this.o.onError?.(error);
     }
@@ -233,11 +286,26 @@ export class EventRecorder {
     this.o.onDropped?.(reason);
   }
 
-  private remember(key: string, entry: Recent): void {
-    this.recent.set(key, entry);
-    if (this.recent.size > 4096) {
-      const cutoff = Date.now() - this.o.windowMs;
-      for (const [k, v] of this.recent) if (v.lastSeen < cutoff) this.recent.delete(k);
+  private remember(object: string, key: string, entry: Recent): void {
+    let entries = this.recent.get(object);
+    if (!entries) {
+      entries = new Map();
+      this.recent.set(object, entries);
+    }
+    if (!entries.has(key)) this.recentCount++;
+    entries.set(key, entry);
+    if (this.recentCount > 4096) this.pruneRecent(Date.now() - this.o.windowMs);
+  }
+
+  /** Entries past the window can no longer be aggregated into: drop them. */
+  private pruneRecent(cutoff: number): void {
+    for (const [object, entries] of this.recent) {
+      for (const [key, entry] of entries) {
+        if (entry.lastSeen >= cutoff) continue;
+        entries.delete(key);
+        this.recentCount--;
+      }
+      if (entries.size === 0) this.recent.delete(object);
     }
   }
 }
