@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `drawbridge` command. In a checkout (src/ beside it) it runs the TypeScript sources directly with Node 24's
 // type stripping, so it never runs a stale dist/ left by an earlier build; an installed package ships no sources
-// and runs the compiled CLI in dist/.
+// and runs the compiled CLI in dist/. DRAWBRIDGE_ENTRY=dist runs dist/ in a checkout too (after `npm run build`):
+// the benches measure what the image runs, without the ~17 MB and the start-up work of Node's type stripper.
 //
 // Deliberately plain JavaScript that older Nodes parse (no top-level await, no `?.` or `??`): on them this file
 // must get as far as the version check and say what to install, rather than crash importing a .ts file
@@ -23,7 +24,9 @@ if (major < 24) {
 setFlagsFromString('--optimize-for-size');
 
 const sources = new URL('../src/cli/main.ts', import.meta.url);
-import(existsSync(sources) ? sources.href : new URL('../dist/src/cli/main.js', import.meta.url).href);
+const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
+const useSources = process.env.DRAWBRIDGE_ENTRY !== 'dist' && existsSync(sources);
+import(useSources ? sources.href : compiled.href);
 
 /** package.json's engines.node, so the message cannot drift from it; ">= 24" if it cannot be read. */
 function engineRange() {

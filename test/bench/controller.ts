@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { eventually } from '../env/harness.ts';
 import { queueIdleIn, sumSamples } from '../integration/support.ts';
+import { type Entry, entryEnv } from './entry.ts';
 import { cpuMs, rssHighWaterMb, rssMb } from './proc.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
@@ -31,6 +32,8 @@ export interface ControllerArgs {
   args?: string[];
   /** Extra Node flags for the controller process (e.g. --heapsnapshot-signal=SIGUSR2). */
   nodeArgs?: string[];
+  /** The compiled build (prepared by prepareEntry) or the TypeScript sources. */
+  entry: Entry;
 }
 
 export async function startBenchController(o: ControllerArgs): Promise<BenchController> {
@@ -57,7 +60,7 @@ export async function startBenchController(o: ControllerArgs): Promise<BenchCont
       'info',
       ...(o.args ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: entryEnv(o.entry) },
   );
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the controller');

@@ -17,7 +17,8 @@
 // moved before the failure (a loaded machine can trip a speaker's fence between the settled check and the failure). Every run fails the address's rendezvous owner, so
 // the address moves from it to its runner-up and back. Everything it creates (namespaces, the host-side
 // veth, the control plane) is removed at the end, also on failure or Ctrl-C. Sends packets only inside those namespaces.
-// Environment: FAILOVER_RUNS, FAILOVER_KINDS (comma-separated subset), FAILOVER_LOGS (keep the speakers' logs there).
+// Environment: FAILOVER_RUNS, FAILOVER_KINDS (comma-separated subset), FAILOVER_LOGS (keep the speakers' logs there),
+// FAILOVER_ENTRY (dist, the default: the compiled build the image runs, built first; src: the TypeScript sources).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -32,6 +33,7 @@ import { OWNER_CLASS_ANNOTATION } from '../../src/desired/annotations.ts';
 import { ApiserverProxy } from '../e2e/support/apiserver-proxy.ts';
 import { isRoot, Lab, NodeServer, probe, sh, sleep } from '../e2e/support/lab.ts';
 import { type ControlPlane, startControlPlane } from '../env/controlplane.ts';
+import { entryEnv, parseEntry, prepareEntry } from './entry.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
 const CLIENT_MAIN = fileURLToPath(new URL('./client-main.ts', import.meta.url));
@@ -61,6 +63,7 @@ const RENDEZVOUS_OWNER = ownerOf(
   NODES.map((n) => n.name),
 );
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 20);
+const ENTRY = parseEntry(process.env.FAILOVER_ENTRY);
 const KINDS = (process.env.FAILOVER_KINDS?.split(',') ?? [...ALL_KINDS]) as Kind[];
 const IDLE_SECONDS = 10;
 const ARP_RATE = 1000;
@@ -103,7 +106,7 @@ class Speaker {
       ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig],
       ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
     ];
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: entryEnv(ENTRY) });
     const log = createWriteStream(logPath, { flags: 'a' });
     child.stderr!.pipe(log);
     const lines = createInterface({ input: child.stdout! });
@@ -141,6 +144,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
+  prepareEntry(ENTRY, (m) => process.stderr.write(`failover: ${m}\n`));
   if (!isRoot) throw new Error('the failover benchmark creates network namespaces: run it as root');
   const lab = new Lab('f');
   const keepLogs = process.env.FAILOVER_LOGS;
@@ -295,7 +299,7 @@ async function main(): Promise<void> {
           ...['netns', 'exec', ns, process.execPath, BIN, 'controller', '--provider', 'metal'],
           ...['--kubeconfig', kubeconfigPath, '--identity', identity, '--metrics-bind-address', '0'],
         ],
-        { stdio: ['ignore', 'ignore', 'ignore'] },
+        { stdio: ['ignore', 'ignore', 'ignore'], env: entryEnv(ENTRY) },
       );
       const deadline = performance.now() + 30_000;
       for (;;) {

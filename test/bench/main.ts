@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only <regex>] [--memory] [--settle <s>] [--node-arg <flag>]...`: every scenario against one real test
+// `npm run bench [-- --quick] [--only <regex>] [--memory] [--settle <s>] [--entry dist|src] [--node-arg <flag>]...`: every scenario against one real test
 // control plane, the controller as a separate process per scenario. Progress goes to stderr; the result lines come
 // last on stdout, one per scenario, and the burst chart is written to docs/bench-burst.svg.
 import { writeFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/i
 import { shareConnections } from '../../src/kube/connection.ts';
 import { startControlPlane } from '../env/controlplane.ts';
 import { burstChart } from './chart.ts';
+import { parseEntry, prepareEntry } from './entry.ts';
 import { formatResult, type Result } from './result.ts';
 import { type Scenario, scenarios } from './scenarios.ts';
 import type { BenchEnv } from './session.ts';
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     /** Extra Node flag for the controller process, repeatable (experiments: --node-arg=--import=./patch.mjs). */
     'node-arg': { type: 'string', multiple: true, default: [] },
     'no-chart': { type: 'boolean', default: false },
+    /** dist (default): the compiled controller the image runs, built first; src: the TypeScript sources. */
+    entry: { type: 'string' },
   },
 });
 
@@ -35,10 +38,12 @@ const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 async function main(): Promise<void> {
   const started = performance.now();
   const only = values.only ? new RegExp(values.only) : undefined;
+  const entry = parseEntry(values.entry);
+  prepareEntry(entry, log);
   const selected = scenarios(values.quick).filter((s: Scenario) => !only || only.test(s.label));
   log(
     `machine: nproc=${cpus().length} memory_gb=${(totalmem() / 2 ** 30).toFixed(1)} node=${process.version}; ` +
-      `${selected.length} scenarios${values.quick ? ' (quick)' : ''}`,
+      `${selected.length} scenarios${values.quick ? ' (quick)' : ''}; controller from ${entry}`,
   );
   const cp = await startControlPlane();
   const results: Result[] = [];
@@ -56,6 +61,7 @@ async function main(): Promise<void> {
       memory: values.memory,
       // SIGUSR2 makes the controller write a .heapsnapshot into its working directory (this one).
       nodeArgs: [...(values['heapsnapshot-signal'] ? ['--heapsnapshot-signal=SIGUSR2'] : []), ...values['node-arg']],
+      entry,
       log,
     };
     for (const scenario of selected) {

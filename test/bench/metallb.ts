@@ -29,6 +29,7 @@ import { startControlPlane } from '../env/controlplane.ts';
 import { eventually } from '../env/harness.ts';
 import { createNodes, createServices, deleteServices, nodeNames, serviceNames } from './clients.ts';
 import { startBenchController } from './controller.ts';
+import { parseEntry, prepareEntry } from './entry.ts';
 import { cpuMs, rssHighWaterMb, rssMb } from './proc.ts';
 import { sleep } from './session.ts';
 
@@ -39,7 +40,12 @@ const SETTLE_MS = 2000;
 const METALLB_NAMESPACE = 'metallb-system';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' } },
+  options: {
+    n: { type: 'string', default: '1000' },
+    runs: { type: 'string', default: '3' },
+    /** dist (default): Drawbridge's compiled controller, what its image runs; src: the TypeScript sources. */
+    entry: { type: 'string' },
+  },
 });
 const log = (message: string) => process.stderr.write(`bench:metallb: ${message}\n`);
 
@@ -198,6 +204,8 @@ async function run(kubeConfig: KubeConfig, contender: Contender, runIndex: numbe
 async function main(): Promise<void> {
   const n = Number(values.n);
   const runs = Number(values.runs);
+  const entry = parseEntry(values.entry);
+  prepareEntry(entry, log);
   const { binary, crds } = metallbBuild();
   const cp = await startControlPlane();
   const lines: string[] = [];
@@ -210,7 +218,7 @@ async function main(): Promise<void> {
       {
         name: 'drawbridge',
         start: async () => {
-          const c = await startBenchController({ kubeconfigPath: cp.kubeconfigPath, provider: 'metal' });
+          const c = await startBenchController({ kubeconfigPath: cp.kubeconfigPath, provider: 'metal', entry });
           return { pid: c.pid, stop: () => c.stop() };
         },
       },

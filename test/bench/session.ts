@@ -6,6 +6,7 @@ import { eventually } from '../env/harness.ts';
 import { createNodes, createServices, deleteNodes, deleteServices, nodeNames, serviceNames } from './clients.ts';
 import { type BenchController, startBenchController } from './controller.ts';
 import { memoryBreakdown } from './counters.ts';
+import type { Entry } from './entry.ts';
 import { rssByMapping } from './proc.ts';
 import { type ServedWatch, watchServed } from './served.ts';
 
@@ -20,6 +21,8 @@ export interface BenchEnv {
   memory: boolean;
   /** Extra Node flags for the controller process. */
   nodeArgs: string[];
+  /** Which build the controller runs. */
+  entry: Entry;
   log(message: string): void;
 }
 
@@ -63,6 +66,7 @@ export async function openSession(env: BenchEnv, o: SessionOptions): Promise<Ses
     provider: o.provider,
     args: [...providerArgs, ...(o.args ?? [])],
     nodeArgs: env.nodeArgs,
+    entry: env.entry,
   });
   await sleep(env.settleMs);
   const session: Session = {
