@@ -16,8 +16,15 @@ import { startResponder } from './responder.ts';
 import { type AnnouncedService, assignments, ownedAddresses } from './table.ts';
 
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
-/** The soonest the others can take a silent member's addresses over: first missed ack, indirect probe, suspicion. */
-const MIN_TAKEOVER_MS = 250;
+/**
+ * The soonest the others can take our addresses over, counted from the moment we lost quorum. A cut-off member
+ * fences after `isolationMs` (150 ms) of silence; the first survivor declares it dead no sooner than ack + indirect +
+ * confirmed suspicion (250 ms) after the cut: about 100 ms later (the machine test's worst case over cut phases is
+ * 109 ms). A quorum blip shorter than this moved nothing, so we answer again at once; a longer one may have, so
+ * taking addresses back is a planned move (acknowledged, a gap not an overlap). Kept below the 100 ms on purpose:
+ * treating a blip as a move costs one round trip, treating a move as a blip costs a double answer.
+ */
+const MIN_TAKEOVER_MS = 50;
 /**
  * Isolated (no quorum, apiserver reachable): how long after losing quorum before answering again for what we held.
  * A majority that can still reach the apiserver takes our addresses over within a second and names itself on their

@@ -236,6 +236,33 @@ describe('membership machine', () => {
     assert.ok(fencedAt < deadAt, `fenced at +${fencedAt - cutAt} ms, dead at +${deadAt - cutAt} ms`);
   });
 
+  it('a member cut off from everyone fences itself well before any survivor can declare it dead, whenever the cut falls', () => {
+    // The takeover race of a partition: the cut-off owner must stop answering before the first survivor acts on its
+    // death. The speaker re-evaluates quorum every 25 ms, and a loaded machine delays that further, so a tie is a
+    // double answer: the fence must lead by a margin, for every phase of the cut against the probe schedule.
+    const MARGIN_MS = 75;
+    let worst = Number.POSITIVE_INFINITY;
+    for (let seed = 1; seed <= 12; seed++) {
+      for (const settle of [3000, 3013, 3029, 3041, 3067, 3089]) {
+        const net = new Net(names(3), seed * 7);
+        net.run(settle);
+        net.down.add('node-2');
+        const cutAt = net.now;
+        const fencedAt = net.run(1000, () => !net.get('node-2').quorum(net.now).quorum);
+        const survivors = names(2);
+        const dead = () => survivors.some((n) => net.get(n).stateOf('node-2') === 'dead');
+        assert.equal(dead(), false, 'declared dead before the cut-off member fenced itself');
+        const firstDeadAt = net.run(1000, dead);
+        worst = Math.min(worst, firstDeadAt - fencedAt);
+        assert.ok(
+          firstDeadAt - fencedAt >= MARGIN_MS,
+          `seed ${seed}, cut at ${settle}: fenced at +${fencedAt - cutAt} ms, first declared dead at +${firstDeadAt - cutAt} ms`,
+        );
+      }
+    }
+    assert.ok(worst >= MARGIN_MS, `worst lead ${worst} ms`);
+  });
+
   it('a cut-off member that declared everyone dead, and was declared dead, rejoins once its link is back', () => {
     const net = new Net(names(3));
     net.run(3000);

@@ -68,6 +68,6 @@ export const DEFAULT_MEMBERSHIP_CONFIG: MembershipConfig = {
   antiEntropyIntervalMs: 1000,
   tombstoneMs: 60_000,
   referenceStableMs: 2000,
-  isolationMs: 250,
+  isolationMs: 150,
   refuteSettleMs: 300,
 };
