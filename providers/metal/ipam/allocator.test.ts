@@ -668,3 +668,31 @@ describe('AddressAllocator: the lowest free address, at scale', () => {
     assert.equal(ipOf(a.assign(request('ns/last'))), '100.64.78.32');
   });
 });
+
+describe('AddressAllocator: usage as addresses come and go', () => {
+  it('counts an address once per pool containing it, through shares, releases and pool changes', () => {
+    const allocator = new AddressAllocator([pool('a', ['10.0.0.0/30'])]);
+    const used = () => Object.fromEntries(allocator.usage().map((u) => [u.pool, u.used]));
+    assert.equal(ipOf(allocator.assign(request('default/x', { sharingKey: 'k' }))), '10.0.0.0');
+    assert.equal(ipOf(allocator.assign(request('default/y', { sharingKey: 'k', ports: DNS }))), '10.0.0.0');
+    assert.equal(ipOf(allocator.assign(request('default/z'))), '10.0.0.1');
+    assert.deepEqual(used(), { a: 2 }, 'a shared address counts once');
+
+    // A second pool over the same addresses (an overlap): both count the addresses inside them.
+    allocator.setPools([pool('a', ['10.0.0.0/30']), pool('b', ['10.0.0.1/32', '10.0.1.0/30'])]);
+    assert.deepEqual(used(), { a: 2, b: 1 });
+
+    assert.equal(allocator.release('default/x'), true);
+    assert.deepEqual(used(), { a: 2, b: 1 }, 'still held by default/y');
+    allocator.release('default/y');
+    assert.deepEqual(used(), { a: 1, b: 1 });
+    allocator.release('default/z');
+    assert.deepEqual(used(), { a: 0, b: 0 });
+
+    // Pools replaced while an address is held: the new pool counts it, the old one is gone.
+    allocator.setPools([pool('a', ['10.0.0.0/30'])]);
+    assert.equal(ipOf(allocator.assign(request('default/w'))), '10.0.0.0');
+    allocator.setPools([pool('c', ['10.0.0.0/29'])]);
+    assert.deepEqual(used(), { c: 1 });
+  });
+});

@@ -101,6 +101,12 @@ export class AddressAllocator {
    * Forgotten for the family whenever an address comes free; ranges are new objects when the pools change.
    */
   #searchFrom: Record<IpFamily, WeakMap<object, bigint>> = { IPv4: new WeakMap(), IPv6: new WeakMap() };
+  /**
+   * Pool name -> addresses in use inside it, kept as addresses come into and out of use (an address in two
+   * overlapping pools counts in both), so usage() is O(pools) per call: the metal provider reports it after every
+   * change, and counting the holders each time made a burst of N cost N^2 / 2 range checks.
+   */
+  #usedByPool = new Map<string, number>();
 
   constructor(pools: readonly AddressPool[] = []) {
     this.setPools(pools);
@@ -126,6 +132,10 @@ export class AddressAllocator {
     }
     for (const byFamily of this.#allocations.values()) {
       for (const held of byFamily.values()) held.pool = this.#poolsContaining(held.address)[0]?.name ?? held.pool;
+    }
+    this.#usedByPool = new Map(this.#pools.map((pool) => [pool.name, 0]));
+    for (const family of FAMILIES) {
+      for (const value of this.#holders[family].keys()) this.#countUse({ family, value }, 1);
     }
   }
 
@@ -197,13 +207,7 @@ export class AddressAllocator {
         total += rangeSize(range) - countSubnetRouterAnycast(range);
         total -= pool.avoidBuggyIPs ? countBuggyAddresses(range) : 0n;
       }
-      let used = 0;
-      for (const family of FAMILIES) {
-        for (const value of this.#holders[family].keys()) {
-          if (pool.ranges.some((range) => rangeContains(range, { family, value }))) used++;
-        }
-      }
-      return { pool: pool.name, total, used };
+      return { pool: pool.name, total, used: this.#usedByPool.get(pool.name) ?? 0 };
     });
   }
 
@@ -367,9 +371,20 @@ export class AddressAllocator {
     if (previous && previous.address.value !== value) this.#unhold(key, previous.address);
     byFamily.set(family, held);
     this.#allocations.set(key, byFamily);
-    const keys = this.#holders[family].get(value) ?? new Set<string>();
+    let keys = this.#holders[family].get(value);
+    if (!keys) {
+      keys = new Set<string>();
+      this.#holders[family].set(value, keys);
+      this.#countUse(held.address, 1);
+    }
     keys.add(key);
-    this.#holders[family].set(value, keys);
+  }
+
+  /** An address came into (+1) or went out of (-1) use: every pool containing it counts it. */
+  #countUse(address: Address, delta: 1 | -1): void {
+    for (const pool of this.#poolsContaining(address)) {
+      this.#usedByPool.set(pool.name, (this.#usedByPool.get(pool.name) ?? 0) + delta);
+    }
   }
 
   #unhold(key: string, address: Address): void {
@@ -377,6 +392,7 @@ export class AddressAllocator {
     keys?.delete(key);
     if (keys?.size === 0) {
       this.#holders[address.family].delete(address.value);
+      this.#countUse(address, -1);
       this.#searchFrom[address.family] = new WeakMap();
     }
   }
