@@ -145,3 +145,18 @@ test('forget(): an object that is gone leaves nothing behind, also when its last
   await r.flush();
   assert.equal(events.size, 4);
 });
+
+test('Event names are client-go style (<object>.<hex nanoseconds>) and distinct even when recorded in one instant', async () => {
+  const { api, events, release } = slowApi();
+  const { r } = recorder(api, { burst: 100 });
+  for (let i = 0; i < 50; i++) r.record(svc, 'Warning', 'SyncLoadBalancerFailed', `attempt ${i}`);
+  await release();
+  await r.flush();
+  assert.equal(events.size, 50);
+  const suffixes = [...events.keys()].map((name) => {
+    assert.match(name, /^web\.[0-9a-f]{16,}$/);
+    return BigInt(`0x${name.slice('web.'.length)}`);
+  });
+  const nowNanos = BigInt(Date.now()) * 1_000_000n;
+  for (const s of suffixes) assert.ok(nowNanos - s < 60_000_000_000n && s - nowNanos < 60_000_000_000n);
+});

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { Credentials } from './credentials.ts';
 import { KubeApiError } from './errors.ts';
 import type { KubeAccess } from './kubeconfig.ts';
@@ -130,9 +131,16 @@ export class Transport {
     }
     const options = {
       keepAlive: true,
-      // Watches hold a socket each for minutes; requests share the rest.
+      // Watches hold a socket each for minutes; requests share the rest. As many may stay open idle as may be
+      // open at all: with fewer, the connections above that number were closed after every request of a burst
+      // and opened again (a TLS handshake each) for the next.
       maxSockets: 64,
-      maxFreeSockets: 16,
+      maxFreeSockets: 64,
+      // One TLS context for every connection: given only ca/cert/key, Node parses them into a new context per
+      // connection (a quarter of a second of CPU in a 1,000-Service burst).
+      secureContext: this.#secure
+        ? createSecureContext({ ca: this.access.ca, cert: credentials.cert, key: credentials.key })
+        : undefined,
       ca: this.access.ca,
       cert: credentials.cert,
       key: credentials.key,
