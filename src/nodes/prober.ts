@@ -3,7 +3,7 @@
 // healthCheckNodePort. A target turns unhealthy after `failureThreshold` consecutive failures and healthy again
 // on the first success. Results feed metrics and Events; on clouds they never change pool membership
 // (KEP-3458: churning pools on flaps drops connections), on metal they decide who announces.
-import { request } from 'node:http';
+import { http } from '../node-http.ts';
 
 export interface ProbeTarget {
   node: string;
@@ -102,7 +102,7 @@ export class NodeProber {
 function probe(t: ProbeTarget, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
   const host = t.address.includes(':') ? `[${t.address}]` : t.address;
   return new Promise((resolve) => {
-    const req = request(`http://${host}:${t.port}${t.path}`, { timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.request(`http://${host}:${t.port}${t.path}`, { timeout: timeoutMs, agent: false }, (res) => {
       res.resume();
       const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
       resolve({ ok, detail: `HTTP ${res.statusCode} from ${host}:${t.port}${t.path}` });

@@ -4,9 +4,9 @@
 //
 // Given `tls` and `authorize`, it serves HTTPS and /metrics only to callers `authorize` admits (see access.ts),
 // as current Kubernetes controllers do; the probes stay open because the kubelet sends no credentials.
-import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { http, https } from '../node-http.ts';
 import type { Authorize } from './access.ts';
 import type { Metrics } from './metrics.ts';
 import type { ServingCertificate } from './selfsigned.ts';
@@ -41,8 +41,8 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
     });
   };
   const server = options.tls
-    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, listener)
-    : createServer(listener);
+    ? https.createServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, listener)
+    : http.createServer(listener);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {

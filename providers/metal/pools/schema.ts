@@ -1,21 +1,35 @@
 // The AddressPool custom resource (drawbridge.io/v1alpha1, cluster-scoped): its zod schema, which is also the source
 // of the CRD's OpenAPI schema (see crd.ts), and parsePool(), which turns one resource into the typed model the
-// allocator uses, reporting every problem with its path so one kubectl round trip fixes them all.
+// allocator uses, reporting every problem with its path so one kubectl round trip fixes them all. The names, the
+// model and the speaker's zod-free check (same verdict, no problems) live in pool.ts.
 import { z } from 'zod';
-import type { IpFamily } from '../../../src/desired/types.ts';
-import { type AddressRange, formatRange, intersectRanges, parseAddressEntry } from './addresses.ts';
+import { formatRange, parseAddressEntry } from './addresses.ts';
+import {
+  ADDRESS_POOL_API_VERSION,
+  ADDRESS_POOL_KIND,
+  type AddressPool,
+  isRecord,
+  NAMESPACE_NAME,
+  NAMESPACE_NAME_MAX,
+  overlappingEntries,
+  parsedEntries,
+  poolModel,
+} from './pool.ts';
 
-export const ADDRESS_POOL_GROUP = 'drawbridge.io';
-export const ADDRESS_POOL_VERSION = 'v1alpha1';
-export const ADDRESS_POOL_API_VERSION = `${ADDRESS_POOL_GROUP}/${ADDRESS_POOL_VERSION}`;
-export const ADDRESS_POOL_KIND = 'AddressPool';
-export const ADDRESS_POOL_PLURAL = 'addresspools';
+export {
+  ADDRESS_POOL_API_VERSION,
+  ADDRESS_POOL_GROUP,
+  ADDRESS_POOL_KIND,
+  ADDRESS_POOL_PLURAL,
+  ADDRESS_POOL_VERSION,
+  type AddressPool,
+} from './pool.ts';
 
 /** A Kubernetes namespace name (RFC 1123 label). */
 const namespaceName = z
   .string()
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name (lower-case RFC 1123 label)');
+  .max(NAMESPACE_NAME_MAX)
+  .regex(NAMESPACE_NAME, 'must be a namespace name (lower-case RFC 1123 label)');
 
 const addressEntry = z
   .string()
@@ -53,17 +67,6 @@ const addressPoolResourceSchema = z.looseObject({
   spec: addressPoolSpecSchema,
 });
 
-/** The typed model of one pool, as the allocator uses it. */
-export interface AddressPool {
-  name: string;
-  /** Sorted (IPv4 first, then by start) and disjoint: parsePool rejects entries that overlap each other. */
-  ranges: AddressRange[];
-  autoAssign: boolean;
-  avoidBuggyIPs: boolean;
-  /** null: every namespace may use the pool. */
-  namespaces: string[] | null;
-}
-
 export interface Problem {
   path: string;
   message: string;
@@ -84,15 +87,13 @@ export function parsePool(obj: unknown): PoolParse {
   const { metadata, spec } = result.data;
   return {
     ok: true,
-    pool: {
-      name: metadata.name,
-      ranges: parsedEntries(spec.addresses)
-        .map((entry) => entry.range)
-        .sort(compareRanges),
-      autoAssign: spec.autoAssign,
-      avoidBuggyIPs: spec.avoidBuggyIPs,
-      namespaces: spec.namespaces ?? null,
-    },
+    pool: poolModel(
+      metadata.name,
+      parsedEntries(spec.addresses),
+      spec.autoAssign,
+      spec.avoidBuggyIPs,
+      spec.namespaces ?? null,
+    ),
   };
 }
 
@@ -119,46 +120,10 @@ function rawAddresses(obj: unknown): unknown[] {
   return Array.isArray(spec.addresses) ? spec.addresses : [];
 }
 
-interface ParsedEntry {
-  index: number;
-  text: string;
-  range: AddressRange;
-}
-
-function parsedEntries(entries: readonly unknown[]): ParsedEntry[] {
-  const parsed: ParsedEntry[] = [];
-  entries.forEach((text, index) => {
-    if (typeof text !== 'string') return;
-    const entry = parseAddressEntry(text);
-    if (entry.ok) parsed.push({ index, text, range: entry.range });
-  });
-  return parsed;
-}
-
 /** Entries of one pool must be disjoint, or counting and walking the pool would see addresses twice. */
 function overlapsWithinPool(entries: readonly unknown[]): Problem[] {
-  const parsed = parsedEntries(entries);
-  const problems: Problem[] = [];
-  for (const [i, later] of parsed.entries()) {
-    for (const earlier of parsed.slice(0, i)) {
-      const common = intersectRanges(earlier.range, later.range);
-      if (!common) continue;
-      problems.push({
-        path: formatPath(['spec', 'addresses', later.index]),
-        message: `"${later.text}" overlaps spec.addresses[${earlier.index}] "${earlier.text}" (${formatRange(common)})`,
-      });
-    }
-  }
-  return problems;
-}
-
-const FAMILY_ORDER: Record<IpFamily, number> = { IPv4: 0, IPv6: 1 };
-
-function compareRanges(a: AddressRange, b: AddressRange): number {
-  if (a.family !== b.family) return FAMILY_ORDER[a.family] - FAMILY_ORDER[b.family];
-  return a.first < b.first ? -1 : a.first > b.first ? 1 : 0;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return overlappingEntries(parsedEntries(entries)).map(({ later, earlier, common }) => ({
+    path: formatPath(['spec', 'addresses', later.index]),
+    message: `"${later.text}" overlaps spec.addresses[${earlier.index}] "${earlier.text}" (${formatRange(common)})`,
+  }));
 }

@@ -12,8 +12,8 @@ import {
   ADDRESS_POOL_PLURAL,
   ADDRESS_POOL_VERSION,
   type AddressPool,
-  parsePool,
-} from '../pools/schema.ts';
+  poolOf,
+} from '../pools/pool.ts';
 import type { AnnouncedService } from './table.ts';
 
 export const METAL_CLASS = 'drawbridge.io/metal';
@@ -116,8 +116,8 @@ export function createSpeakerCache(
         }),
     pools: () =>
       pools.list().flatMap((obj) => {
-        const parsed = parsePool(obj);
-        return parsed.ok ? [parsed.pool] : [];
+        const pool = poolOf(obj);
+        return pool === null ? [] : [pool];
       }),
     excludedNodes: () => excludedNodeNames(nodes.list()),
     nodeAddresses: () => {

@@ -1,6 +1,14 @@
 // The speaker's /metrics. Counters the responder and membership already keep are read at scrape time (collect), so
 // the packet path never touches prom-client.
-import { Counter, Gauge, Registry } from 'prom-client';
+//
+// Only the three prom-client modules used, by path: the package's index also loads its default metrics (whose CPU
+// metric loads @opentelemetry/api), Histogram, Summary (and tdigest), the Pushgateway (http, https, zlib) and the
+// cluster aggregator, which cost the idle speaker several MB of its RSS for nothing it uses (docs/benchmarks.md).
+// Types: prom-client-lib.d.ts.
+import type { Registry as PromRegistry } from 'prom-client';
+import Counter from 'prom-client/lib/counter.js';
+import Gauge from 'prom-client/lib/gauge.js';
+import Registry from 'prom-client/lib/registry.js';
 
 export interface SpeakerStats {
   requestsSeen(): number;
@@ -17,8 +25,8 @@ export interface SpeakerStats {
 
 export type PartitionState = 'quorum' | 'isolated' | 'minority';
 
-export function speakerRegistry(stats: SpeakerStats): Registry {
-  const registry = new Registry();
+export function speakerRegistry(stats: SpeakerStats): PromRegistry {
+  const registry: PromRegistry = new Registry();
   const counter = (name: string, help: string, read: () => number) =>
     new Counter({
       name,

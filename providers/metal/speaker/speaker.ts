@@ -9,6 +9,7 @@ import type { MetricsSecurity } from '../../../src/observe/metrics-security.ts';
 import { startObservabilityServer } from '../../../src/observe/server.ts';
 import { createSpeakerCache } from './cache.ts';
 import { Fence } from './fence.ts';
+import { checkHealthUrl } from './health.ts';
 import type { MembershipConfig } from './membership/types.ts';
 import { formatAddr, startUdpMembership } from './membership/udp.ts';
 import { type PartitionState, speakerRegistry } from './metrics.ts';
@@ -316,11 +317,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     healthInFlight = true;
     let ok = false;
     try {
-      const response = await fetch(o.nodeHealthUrl, { signal: AbortSignal.timeout(o.nodeHealthTimeoutMs ?? 250) });
-      await response.arrayBuffer();
-      ok = response.ok;
-    } catch {
-      ok = false;
+      ok = await checkHealthUrl(o.nodeHealthUrl, o.nodeHealthTimeoutMs ?? 250);
     } finally {
       healthInFlight = false;
     }

@@ -4,7 +4,7 @@
 // another controller's) can never make a speaker answer for it.
 
 import { formatAddress, parseAddress, rangeContains } from '../pools/addresses.ts';
-import type { AddressPool } from '../pools/schema.ts';
+import type { AddressPool } from '../pools/pool.ts';
 import { candidatesFor, ownerOf, type TrafficPolicy } from './owner.ts';
 
 export interface AnnouncedService {

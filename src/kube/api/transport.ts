@@ -5,9 +5,9 @@
 // request (they rotate); a client certificate that changes (a rotated file, a new exec credential) gets a fresh
 // agent, and the old one is closed once the requests and watches that were on it have had time to end.
 import { createHash } from 'node:crypto';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent, IncomingMessage } from 'node:http';
 import { createSecureContext } from 'node:tls';
+import { http, https } from '../../node-http.ts';
 import type { Credentials } from './credentials.ts';
 import { KubeApiError } from './errors.ts';
 import type { KubeAccess } from './kubeconfig.ts';
@@ -30,7 +30,7 @@ export class Transport {
   readonly access: KubeAccess;
   readonly #secure: boolean;
   readonly #base: URL;
-  #agent: { key: string; cert?: Buffer; key_?: Buffer; agent: http.Agent } | undefined;
+  #agent: { key: string; cert?: Buffer; key_?: Buffer; agent: Agent } | undefined;
   readonly #retired = new Set<NodeJS.Timeout>();
 
   constructor(access: KubeAccess) {
@@ -119,7 +119,7 @@ export class Transport {
     this.#agent = undefined;
   }
 
-  private agentFor(credentials: Credentials): http.Agent {
+  private agentFor(credentials: Credentials): Agent {
     const current = this.#agent;
     // The common case: the same certificate objects as last time (or none), so no hashing per request.
     if (current && current.cert === credentials.cert && current.key_ === credentials.key) return current.agent;
