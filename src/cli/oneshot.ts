@@ -128,7 +128,7 @@ export async function openProvider(
     config: settings,
     provider,
     writer: { setFinalizers: refuse, setIngress: refuse },
-    events: { record: () => {} },
+    events: { record: () => {}, forget: () => {} },
     log,
     metrics,
     view: {

@@ -56,6 +56,7 @@ async function world(
   const provider = (await fake.create(t.context, fake.configSchema.parse(options.fakeConfig ?? {}))) as FakeProvider;
   const metrics = createMetrics();
   const events: { reason: string; type: string; message: string }[] = [];
+  const forgotten: string[] = [];
   const reconciler = new Reconciler({
     config: {
       provider: 'fake',
@@ -66,7 +67,10 @@ async function world(
     provider,
     metrics,
     log: createLogger({ level: 'silent' }),
-    events: { record: (_target, type, reason, message) => void events.push({ type, reason, message }) },
+    events: {
+      record: (_target, type, reason, message) => void events.push({ type, reason, message }),
+      forget: (target) => void forgotten.push(target.name),
+    },
     view: {
       service: (namespace, name) => services.get(`${namespace}/${name}`),
       nodes: () => nodes,
@@ -103,7 +107,7 @@ async function world(
   const put = (svc: V1Service) => services.set(key(svc), svc);
   const get = (name: string) => services.get(`shop/${name}`);
   const reasons = () => events.map((e) => e.reason);
-  return { services, nodes, slices, writes, provider, reconciler, events, reasons, put, get, metrics };
+  return { services, nodes, slices, writes, provider, reconciler, events, forgotten, reasons, put, get, metrics };
 }
 
 const ips = (svc: V1Service | undefined) => (svc?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
@@ -302,6 +306,7 @@ describe('Reconciler', () => {
     assert.deepEqual(w.get('web')?.metadata?.finalizers, []);
     assert.equal(w.get('web')?.metadata?.annotations?.[OWNER_CLASS_ANNOTATION], undefined);
     assert.deepEqual(w.reasons().slice(-2), ['DeletingLoadBalancer', 'DeletedLoadBalancer']);
+    assert.deepEqual(w.forgotten, ['web'], 'the recorder lets go of a Service that is going away');
   });
 
   test('a failed delete keeps the finalizer and retries', async () => {

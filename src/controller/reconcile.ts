@@ -54,11 +54,16 @@ export interface ReconcileSettings {
   ownClassless: boolean;
 }
 
+/** Where the reconciler records Events; forget() lets go of what the recorder keeps about a Service that is gone. */
+export interface ServiceEvents extends EventPort {
+  forget(target: ObjectRef): void;
+}
+
 export interface ReconcileDeps {
   config: ReconcileSettings;
   provider: Provider;
   writer: ServiceWriter;
-  events: EventPort;
+  events: ServiceEvents;
   log: Logger;
   metrics: Metrics;
   view: ClusterView;
@@ -347,6 +352,9 @@ export class Reconciler {
     this.applied.delete(key);
     this.provisioned.delete(key);
     events.record(refOf(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
+    // Going away: nothing will be aggregated into its Events again, so the recorder keeps nothing about it once they
+    // are written (the informer's delete, which also forgets it, usually arrives before this Event is recorded).
+    if (svc.metadata?.deletionTimestamp) events.forget(refOf(svc));
     log.info('deleted load balancer');
     return 'deleted';
   }
