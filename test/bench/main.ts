@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     `machine: nproc=${cpus().length} memory_gb=${(totalmem() / 2 ** 30).toFixed(1)} node=${process.version}; ` +
       `${selected.length} scenarios${values.quick ? ' (quick)' : ''}; controller from ${entry}`,
   );
-  const cp = await startControlPlane();
+  // Room for the 10,000-Service bursts: every LoadBalancer Service takes a NodePort, and Kubernetes' default range
+  // holds 2,768. (A repeated flag: the last value wins.)
+  const cp = await startControlPlane({ apiserverArgs: ['--service-node-port-range=20000-44999'] });
   const results: Result[] = [];
   try {
     await installAddressPoolCrd(cp.kubeConfig);
