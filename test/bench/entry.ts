@@ -23,7 +23,13 @@ export function prepareEntry(entry: Entry, log: (message: string) => void): void
   if (build.status !== 0) throw new Error(`npm run build failed (exit ${build.status ?? build.signal})`);
 }
 
-/** The environment for a controller process started through bin/drawbridge.js. */
+/** The checkout's built packet-socket addon: dist/ has no native/ beside it, so (as the image does) we say where. */
+const ADDON = fileURLToPath(
+  new URL('../../providers/metal/speaker/native/build/Release/packet_socket.node', import.meta.url),
+);
+
+/** The environment for a controller or speaker process started through bin/drawbridge.js. */
 export function entryEnv(entry: Entry): NodeJS.ProcessEnv {
-  return { ...process.env, DRAWBRIDGE_ENTRY: entry };
+  const addon = entry === 'dist' ? { DRAWBRIDGE_PACKET_SOCKET_ADDON: ADDON } : {};
+  return { ...process.env, DRAWBRIDGE_ENTRY: entry, ...addon };
 }
