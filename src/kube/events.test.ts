@@ -160,3 +160,30 @@ test('Event names are client-go style (<object>.<hex nanoseconds>) and distinct 
   const nowNanos = BigInt(Date.now()) * 1_000_000n;
   for (const s of suffixes) assert.ok(nowNanos - s < 60_000_000_000n && s - nowNanos < 60_000_000_000n);
 });
+
+test('the recorder keeps at most 4,096 objects, forgetting the least recently used first', async () => {
+  const { api, events, release } = slowApi();
+  const { r, written, dropped } = recorder(api);
+  const target = (i: number) => ({ ...svc, name: `web-${i}`, uid: `u-${i}` });
+  for (let i = 0; i < 5000; i++) {
+    r.record(target(i), 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+    if (i % 500 === 499) {
+      await release();
+      await r.flush();
+    }
+  }
+  assert.deepEqual(dropped, []);
+  assert.equal(events.size, 5000);
+  assert.equal(r.remembered, 4096);
+  assert.equal(r.limited, 4096);
+  // A recently used object's repeat is still aggregated (a patch); the first object was forgotten (a new Event).
+  r.record(target(4999), 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+  await release();
+  await r.flush();
+  r.record(target(0), 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+  await release();
+  await r.flush();
+  assert.deepEqual(written.slice(-2), ['patch', 'create']);
+  assert.equal(events.size, 5001);
+  assert.equal(r.remembered, 4096);
+});
