@@ -11,6 +11,7 @@
 import type { CoreV1Event, V1ObjectReference } from '@kubernetes/client-node';
 import type { KubeClient } from './api/client.ts';
 import { core as corePath } from './api/paths.ts';
+import { LruMap } from './lru.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -86,15 +87,18 @@ interface Bucket {
   refilledAt: number;
 }
 
-/** Objects with a rate-limit bucket, and aggregation entries, kept at most (client-go: 4,096 each). */
+/**
+ * Objects the recorder keeps aggregation entries and rate-limit buckets for, at most (client-go: 4,096), least
+ * recently used forgotten first. Scanning for expired entries instead, once past that size, cost O(entries) per
+ * Event and found none within the window: 84 s of CPU in a 10,000-Service burst.
+ */
 const CACHE_ENTRIES = 4096;
 
 export class EventRecorder {
   private readonly o: Required<Omit<EventRecorderOptions, 'onError' | 'onDropped' | 'onWritten'>> &
     Pick<EventRecorderOptions, 'onError' | 'onDropped' | 'onWritten'>;
-  /** objectKey -> Event key -> the Event that repeats of it are aggregated into. */
-  private readonly recent = new Map<string, Map<string, Recent>>();
-  private recentCount = 0;
+  /** objectKey -> Event key -> the Event that repeats of it are aggregated into; at most CACHE_ENTRIES objects. */
+  private readonly recent = new LruMap<string, Map<string, Recent>>(CACHE_ENTRIES);
   /** Writes queued or in flight per object, so forget() can wait for them. */
   private readonly pendingByObject = new Map<string, number>();
   /** Objects forgotten while writes for them were still pending: cleared when the last one finishes. */
@@ -102,7 +106,8 @@ export class EventRecorder {
   /** Keys queued or being written, so repeats coalesce into the write already on its way. */
   private readonly queued = new Map<string, Pending>();
   private readonly queue: Pending[] = [];
-  private readonly buckets = new Map<string, Bucket>();
+  /** Rate-limit buckets; an object forgotten here only gets its burst back (client-go's spam filter does the same). */
+  private readonly buckets = new LruMap<string, Bucket>(CACHE_ENTRIES);
   private readonly writing = new Set<string>();
   private inFlight = 0;
   private idle: (() => void)[] = [];
@@ -154,9 +159,11 @@ export class EventRecorder {
     else this.clear(object);
   }
 
-  /** Aggregation entries held, over all objects (tests, the bench's memory accounting). */
+  /** Aggregation entries held, over all objects (tests). */
   get remembered(): number {
-    return this.recentCount;
+    let n = 0;
+    for (const entries of this.recent.values()) n += entries.size;
+    return n;
   }
 
   /** Rate-limit buckets held. */
@@ -165,11 +172,7 @@ export class EventRecorder {
   }
 
   private clear(object: string): void {
-    const entries = this.recent.get(object);
-    if (entries) {
-      this.recentCount -= entries.size;
-      this.recent.delete(object);
-    }
+    this.recent.delete(object);
     this.buckets.delete(object);
   }
 
@@ -223,7 +226,7 @@ export class EventRecorder {
   }
 
   private async write(p: Pending): Promise<void> {
-    const seen = this.recent.get(p.object)?.get(p.key);
+    const seen = this.recent.peek(p.object)?.get(p.key);
     try {
       if (seen && p.at.getTime() - seen.lastSeen < this.o.windowMs) {
         seen.count += p.count;
@@ -265,8 +268,7 @@ export class EventRecorder {
       this.remember(p.object, p.key, { name, namespace, count: p.count, lastSeen: p.at.getTime() });
     } catch (error) {
       // The aggregated Event may have expired (default TTL 1h): forget it so the next one is created afresh.
-      const entries = this.recent.get(p.object);
-      if (entries?.delete(p.key)) this.recentCount--;
+      this.recent.peek(p.object)?.delete(p.key);
       this.drop('write-failed');
       this.o.onError?.(error);
     }
@@ -275,19 +277,13 @@ export class EventRecorder {
   /** Token bucket per object: `burst` writes, then one per `refillMs`. */
   private take(object: string): boolean {
     const now = Date.now();
-    const bucket = this.buckets.get(object) ?? { tokens: this.o.burst, refilledAt: now };
+    const bucket = this.buckets.peek(object) ?? { tokens: this.o.burst, refilledAt: now };
     const refill = Math.floor((now - bucket.refilledAt) / this.o.refillMs);
     if (refill > 0) {
       bucket.tokens = Math.min(this.o.burst, bucket.tokens + refill);
       bucket.refilledAt += refill * this.o.refillMs;
     }
-    // Least recently used first (a Map iterates in insertion order): re-inserting marks it used.
-    this.buckets.delete(object);
     this.buckets.set(object, bucket);
-    // At most CACHE_ENTRIES objects, the least recently used forgotten first, as client-go's spam filter does; a
-    // forgotten object only gets its burst back. (Scanning for full buckets instead cost O(objects) per Event once
-    // more than that many were writing: 23 s of CPU in a 10,000-Service burst.)
-    if (this.buckets.size > CACHE_ENTRIES) this.buckets.delete(this.buckets.keys().next().value as string);
     if (bucket.tokens <= 0) return false;
     bucket.tokens--;
     return true;
@@ -298,21 +294,9 @@ export class EventRecorder {
   }
 
   private remember(object: string, key: string, entry: Recent): void {
-    // Re-inserted, so the most recently used object comes last.
-    const entries = this.recent.get(object) ?? new Map<string, Recent>();
-    this.recent.delete(object);
-    this.recent.set(object, entries);
-    if (!entries.has(key)) this.recentCount++;
+    const entries = this.recent.peek(object) ?? new Map<string, Recent>();
     entries.set(key, entry);
-    // At most CACHE_ENTRIES aggregation entries (client-go's LRU holds 4,096), whole objects forgotten least recently
-    // used first; an entry past the window is never aggregated into anyway (write() checks). Before, every write over
-    // the limit scanned all entries for expired ones, found none within 10 minutes, and scanned again on the next:
-    // O(entries) per Event, 61 s of CPU in a 10,000-Service burst.
-    while (this.recentCount > CACHE_ENTRIES) {
-      const [oldest, dropped] = this.recent.entries().next().value as [string, Map<string, Recent>];
-      this.recent.delete(oldest);
-      this.recentCount -= dropped.size;
-    }
+    this.recent.set(object, entries);
   }
 }
 
