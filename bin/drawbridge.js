@@ -23,8 +23,8 @@ if (major < 24) {
 // (docs/benchmarks.md). Set before any application code runs, so every heap space is created under it.
 setFlagsFromString('--optimize-for-size');
 
-const sources = new URL('../src/cli/main.ts', import.meta.url);
-const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
+const sources = new URL('../src/commands/main.ts', import.meta.url);
+const compiled = new URL('../dist/src/commands/main.js', import.meta.url);
 const useSources = process.env.DRAWBRIDGE_ENTRY !== 'dist' && existsSync(sources);
 import(useSources ? sources.href : compiled.href);
 

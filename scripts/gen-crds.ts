@@ -3,8 +3,8 @@
 // Run after changing a schema: node scripts/gen-crds.ts   (crd.test.ts fails until the files are regenerated)
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ADDRESS_POOL_CRD_FILE } from '../providers/metal/pools/crd.ts';
-import { renderAddressPoolCrdYaml } from '../providers/metal/pools/crd-yaml.ts';
+import { ADDRESS_POOL_CRD_FILE } from '../providers/metal/model/crd.ts';
+import { renderAddressPoolCrdYaml } from '../providers/metal/model/crd-yaml.ts';
 
 const root = join(import.meta.dirname, '..');
 for (const path of [ADDRESS_POOL_CRD_FILE, join('deploy/helm/drawbridge/crds', basename(ADDRESS_POOL_CRD_FILE))]) {

@@ -2,7 +2,7 @@
 // Any other aws-load-balancer-* annotation is reported as a problem rather than silently ignored: a user who
 // asks for, say, an ssl-cert must learn it is not applied.
 import type { V1Service } from '@kubernetes/client-node';
-import type { SpecProblem } from '../provider.ts';
+import type { SpecProblem } from '../../src/contract/provider.ts';
 
 export const PREFIX = 'service.beta.kubernetes.io/aws-load-balancer-';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RetryableError, ThrottledError } from '../provider.ts';
+import { RetryableError, ThrottledError } from '../../src/contract/provider.ts';
 import { translate } from './clients.ts';
 
 const awsError = (name: string, httpStatusCode: number) =>

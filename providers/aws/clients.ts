@@ -4,7 +4,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import Bottleneck from 'bottleneck';
-import { type PlannedAction, RetryableError, ThrottledError } from '../provider.ts';
+import { type PlannedAction, RetryableError, ThrottledError } from '../../src/contract/provider.ts';
 import type { AwsConfig } from './index.ts';
 
 type Family = 'elbv2Read' | 'elbv2Write' | 'ec2';

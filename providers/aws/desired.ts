@@ -1,7 +1,7 @@
 // Pure: what a spec asks AWS for. One listener and one target group per Service port (TCP and UDP on the same
 // port with the same NodePort merge into TCP_UDP, the only way an NLB serves both), health checks per traffic
 // policy with the annotation overrides, and the node security-group rules.
-import { type LoadBalancerSpec, TerminalError } from '../provider.ts';
+import { type LoadBalancerSpec, TerminalError } from '../../src/contract/provider.ts';
 import type { AwsOptions, HealthProtocol } from './annotations.ts';
 import { type ListenerProtocol, targetGroupName } from './names.ts';
 

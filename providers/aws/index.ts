@@ -2,7 +2,7 @@
 // Light on purpose: the AWS SDK loads only in `create`. Credentials come from the SDK's default chain (env,
 // shared config, IMDS/IRSA), never from a flag or this config.
 import { z } from 'zod';
-import type { ProviderDefinition } from '../provider.ts';
+import type { ProviderDefinition } from '../../src/contract/provider.ts';
 import type { AwsOptions } from './annotations.ts';
 import { loadBalancerName } from './names.ts';
 
@@ -55,6 +55,6 @@ export const aws: ProviderDefinition<AwsConfig, AwsOptions> = {
   },
   demo: {
     describe: 'a moto endpoint (localstack/start) with one EC2 instance per demo Node',
-    setUp: async (options) => (await import('./demo.ts')).setUpAwsDemo(options),
+    setUp: async (options) => (await import('../../test/demo/providers/aws.ts')).setUpAwsDemo(options),
   },
 };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { node } from '../../test/conformance/suite.ts';
+import { recordingProxy, startMoto } from '../../test/support/moto.ts';
 import { AwsClients } from './clients.ts';
 import { AwsConfigSchema } from './index.ts';
 import { InstanceCache } from './instance-cache.ts';
-import { recordingProxy, startMoto } from './moto.testing.ts';
 
 const moto = await startMoto('instances', ['node-a=10.0.0.1@a', 'node-b=10.0.0.2@a']);
 const proxy = await recordingProxy(moto.endpoint);

@@ -1,7 +1,7 @@
 // Deterministic AWS names and ownership tags. ELBv2 names are at most 32 characters of [A-Za-z0-9-], so they
 // carry a hash of (cluster, Service UID) rather than the Service's name; the tags say whose they are.
 import { createHash } from 'node:crypto';
-import type { LoadBalancerIdentity } from '../provider.ts';
+import type { LoadBalancerIdentity } from '../../src/contract/provider.ts';
 
 /** 16 hex characters of sha256(cluster/uid): 64 bits, collisions are not a practical concern. */
 function stem(identity: Pick<LoadBalancerIdentity, 'clusterName' | 'uid'>): string {

@@ -9,7 +9,7 @@ import {
   type DescribeVpcsCommandOutput,
   type Subnet,
 } from '@aws-sdk/client-ec2';
-import { type LoadBalancerSpec, RetryAfterError, TerminalError } from '../provider.ts';
+import { type LoadBalancerSpec, RetryAfterError, TerminalError } from '../../src/contract/provider.ts';
 import type { AwsOptions } from './annotations.ts';
 import type { Sender } from './clients.ts';
 import { clusterTag } from './names.ts';

@@ -5,7 +5,7 @@ import {
   DescribeTagsCommand,
   type DescribeTagsCommandOutput,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { LoadBalancerIdentity } from '../provider.ts';
+import type { LoadBalancerIdentity } from '../../src/contract/provider.ts';
 import type { Sender } from './clients.ts';
 import { TagKeys } from './names.ts';
 

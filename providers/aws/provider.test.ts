@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import type { LoadBalancerSpec } from '../../src/contract/provider.ts';
 import { testContext } from '../../test/conformance/context.ts';
 import { baseSpec, node, providerConformance } from '../../test/conformance/suite.ts';
-import type { LoadBalancerSpec } from '../provider.ts';
+import { mutations, recordingProxy, startMoto } from '../../test/support/moto.ts';
 import type { AwsOptions } from './annotations.ts';
 import { AwsConfigSchema, aws } from './index.ts';
-import { mutations, recordingProxy, startMoto } from './moto.testing.ts';
 import { backendGroupName, loadBalancerName, ownerTags, TagKeys, toAwsTags } from './names.ts';
 import type { AwsProvider } from './provider.ts';
 

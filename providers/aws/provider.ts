@@ -34,7 +34,7 @@ import {
   type ServiceCheck,
   TerminalError,
   ThrottledError,
-} from '../provider.ts';
+} from '../../src/contract/provider.ts';
 import { type AwsOptions, readAnnotations } from './annotations.ts';
 import { AwsClients, errorCode, PlanRecorder, type Sender } from './clients.ts';
 import { desiredPorts, desiredRules, frontendRules } from './desired.ts';

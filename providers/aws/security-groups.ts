@@ -12,7 +12,7 @@ import {
   RevokeSecurityGroupIngressCommand,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import { RetryAfterError } from '../provider.ts';
+import { RetryAfterError } from '../../src/contract/provider.ts';
 import { errorCode, type Sender } from './clients.ts';
 import type { RuleKey } from './desired.ts';
 import { backendGroupName, clusterTag, ruleDescription, TagKeys } from './names.ts';

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
+const CLI = join(import.meta.dirname, '../../src/commands/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'drawbridge-aws-startup-'));
 const kubeconfig = join(dir, 'kubeconfig');
 // Port 9 (discard) on loopback: nothing listens there, so a connection is refused at once.

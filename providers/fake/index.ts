@@ -2,7 +2,7 @@
 // chaos runs (`--provider fake`): configurable latency per call, injected faults, and a call log. It builds
 // nothing anywhere; its "load balancers" live in the controller's memory.
 import { z } from 'zod';
-import type { ProviderDefinition } from '../provider.ts';
+import type { ProviderDefinition } from '../../src/contract/provider.ts';
 import type { FakeOptions } from './provider.ts';
 
 export const OPERATIONS = ['start', 'ensure', 'ensureDeleted', 'updateHosts', 'listOwned', 'get', 'plan'] as const;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ProviderError, type RetryAfterError, ThrottledError } from '../../src/contract/provider.ts';
 import { testContext } from '../../test/conformance/context.ts';
 import { baseSpec, providerConformance } from '../../test/conformance/suite.ts';
-import { ProviderError, type RetryAfterError, ThrottledError } from '../provider.ts';
 import { FakeConfigSchema, fake } from './index.ts';
 import type { FakeProvider } from './provider.ts';
 

@@ -21,7 +21,7 @@ import {
   type ServiceCheck,
   TerminalError,
   ThrottledError,
-} from '../provider.ts';
+} from '../../src/contract/provider.ts';
 import { AddressBook } from './addresses.ts';
 import type { FakeConfig, Fault, Operation } from './index.ts';
 import { seeded } from './random.ts';

@@ -2,10 +2,10 @@
 // README.md). A converged load balancer must cost zero writes: resyncs run for every Service periodically.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import type { LoadBalancerSpec } from '../../src/contract/provider.ts';
 import { testContext } from '../../test/conformance/context.ts';
 import { baseSpec, node } from '../../test/conformance/suite.ts';
 import { startGceFake } from '../../test/fakes/gce/server.ts';
-import type { LoadBalancerSpec } from '../provider.ts';
 import { GcpConfigSchema, gcp } from './index.ts';
 import type { GcpOptions, GcpProvider } from './provider.ts';
 

@@ -1,5 +1,5 @@
 // What GCE should hold for one spec: pure, no I/O. The provider compares this with what it observed.
-import type { LoadBalancerSpec } from '../provider.ts';
+import type { LoadBalancerSpec } from '../../src/contract/provider.ts';
 import { type LoadBalancerNames, namesFor } from './names.ts';
 
 /** Google's health-check and L4 proxy source ranges (reference 2.3). */

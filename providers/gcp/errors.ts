@@ -1,7 +1,7 @@
 // GCE failures as the contract's typed errors (reference 2.8: 404 = absent, 400 "being used by" = in use,
 // 403 rateLimitExceeded = throttled). Both transports (the gax clients and the legacy health-check REST module)
 // come through here, so the mapping lives in one place.
-import { type ProviderError, RetryableError, TerminalError, ThrottledError } from '../provider.ts';
+import { type ProviderError, RetryableError, TerminalError, ThrottledError } from '../../src/contract/provider.ts';
 
 /** What both transports' errors carry: the HTTP status and Google's message. */
 export interface GceFailure {

@@ -4,12 +4,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PassThroughClient } from 'google-auth-library';
+import {
+  type LoadBalancerSpec,
+  type ProviderError,
+  RetryableError,
+  ThrottledError,
+} from '../../src/contract/provider.ts';
 import { baseSpec } from '../../test/conformance/suite.ts';
-import { type LoadBalancerSpec, type ProviderError, RetryableError, ThrottledError } from '../provider.ts';
+import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from '../../test/support/gce-rig.ts';
 import { Gce } from './gce.ts';
 import { GcpConfigSchema } from './index.ts';
 import { PRIORITY } from './limits.ts';
-import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from './rig.testing.ts';
 import type { GcpOptions } from './service-check.ts';
 
 const { fakeWith: rigFake, providerFor } = gcpRig({ readRetry: { baseDelayMs: 1, maxDelayMs: 10 } });

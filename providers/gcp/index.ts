@@ -2,8 +2,8 @@
 // address when requested, legacy HTTP health check, firewall rules, target pool, regional forwarding rule).
 // Light on purpose: @google-cloud/compute loads only in `create`, when this provider is chosen.
 import { z } from 'zod';
-import type { ProviderDefinition } from '../provider.ts';
-import { gcpDemo } from './demo.ts';
+import type { ProviderDefinition } from '../../src/contract/provider.ts';
+import { gcpDemo } from '../../test/demo/providers/gcp.ts';
 import { namesFor } from './names.ts';
 import type { GcpOptions } from './service-check.ts';
 

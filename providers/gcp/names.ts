@@ -3,7 +3,7 @@
 // characters, dropping the UID's last hex digit; we keep all 33 (still within GCE's 63, with `k8s-fw-` and
 // `-http-hc` around it) so two UIDs differing only at the end never share a load balancer.
 // GCE names must match [a-z]([-a-z0-9]{0,61}[a-z0-9])?, at most 63 characters.
-import type { LoadBalancerIdentity } from '../provider.ts';
+import type { LoadBalancerIdentity } from '../../src/contract/provider.ts';
 
 export interface LoadBalancerNames {
   /** Forwarding rule, target pool, static address and the Local health check share it. */

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
+import { type LoadBalancerSpec, type ProviderError, TerminalError } from '../../src/contract/provider.ts';
 import { testContext } from '../../test/conformance/context.ts';
 import { baseSpec, node } from '../../test/conformance/suite.ts';
 import { startGceFake } from '../../test/fakes/gce/server.ts';
-import { type LoadBalancerSpec, type ProviderError, TerminalError } from '../provider.ts';
 import { GcpConfigSchema, gcp } from './index.ts';
 import type { GcpOptions, GcpProvider } from './provider.ts';
 

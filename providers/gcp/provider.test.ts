@@ -1,10 +1,10 @@
 // The gcp provider against the GCE REST fake: the shared conformance suite, then GCP-specific behaviour.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { type LoadBalancerSpec, TerminalError, ThrottledError } from '../../src/contract/provider.ts';
 import { testContext } from '../../test/conformance/context.ts';
 import { baseSpec, providerConformance } from '../../test/conformance/suite.ts';
 import { startGceFake } from '../../test/fakes/gce/server.ts';
-import { type LoadBalancerSpec, TerminalError, ThrottledError } from '../provider.ts';
 import { GcpConfigSchema, gcp } from './index.ts';
 import type { GcpOptions, GcpProvider } from './provider.ts';
 

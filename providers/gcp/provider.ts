@@ -18,7 +18,7 @@ import {
   RetryableError,
   type ServiceCheck,
   TerminalError,
-} from '../provider.ts';
+} from '../../src/contract/provider.ts';
 import { type DesiredLoadBalancer, desiredFor, instanceFromProviderId, unsupported } from './desired.ts';
 import type { Call, Gce } from './gce.ts';
 import type { GcpConfig } from './index.ts';

@@ -3,11 +3,11 @@
 // shared node health check. Every case runs against the GCE fake (paging, faults and latency injected there).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { type LoadBalancerSpec, RetryableError } from '../../src/contract/provider.ts';
 import { baseSpec } from '../../test/conformance/suite.ts';
+import { gcpDemo } from '../../test/demo/providers/gcp.ts';
 import type { GceFake, GceFakeOptions } from '../../test/fakes/gce/server.ts';
-import { type LoadBalancerSpec, RetryableError } from '../provider.ts';
-import { gcpDemo } from './demo.ts';
-import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from './rig.testing.ts';
+import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from '../../test/support/gce-rig.ts';
 import type { GcpOptions } from './service-check.ts';
 
 const { fakeWith: rigFake, providerFor } = gcpRig({ readRetry: { baseDelayMs: 2, maxDelayMs: 20 } });

@@ -1,6 +1,6 @@
 // What the gcp provider reads from a Service beyond the neutral spec, and what it refuses before any GCE call.
 import type { V1Service } from '@kubernetes/client-node';
-import type { ServiceCheck, SpecProblem } from '../provider.ts';
+import type { ServiceCheck, SpecProblem } from '../../src/contract/provider.ts';
 
 /** GKE's annotation for the forwarding rule's (and a reserved address's) network tier: Standard or Premium. */
 export const NETWORK_TIER_ANNOTATION = 'cloud.google.com/network-tier';

@@ -1,6 +1,6 @@
 // The diff half of the gcp provider's observe -> diff -> apply: every GCE change that converges what exists to what
 // is wanted, as steps in the order upstream runs them (reference 2.4). plan() shows their actions, ensure() runs them.
-import { type LoadBalancerSpec, type PlannedAction, ProviderError } from '../provider.ts';
+import { type LoadBalancerSpec, type PlannedAction, ProviderError } from '../../src/contract/provider.ts';
 import { chunks, type DesiredLoadBalancer, HEALTH_CHECK_RANGES, HEALTH_CHECK_TIMINGS, instanceKey } from './desired.ts';
 import type { Address, Call, Firewall, ForwardingRule, Gce, HttpHealthCheck, TargetPool } from './gce.ts';
 import { clusterDescription, ownerDescription } from './names.ts';

@@ -1,6 +1,6 @@
 // Deleting a gcp load balancer, in the order GCE requires (reference 2.6): the rule before the pool it targets,
 // the pool before the health check it uses; the cluster's shared node check only once no pool uses it.
-import { type LoadBalancerIdentity, ProviderError } from '../provider.ts';
+import { type LoadBalancerIdentity, ProviderError } from '../../src/contract/provider.ts';
 import type { Call, Gce } from './gce.ts';
 import { type LoadBalancerNames, namesFor, ownerOf } from './names.ts';
 import type { SharedCheckLock } from './shared-lock.ts';

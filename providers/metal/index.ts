@@ -1,7 +1,7 @@
 // The metal provider's registry entry: configuration schema, flags and demo set-up. Light on purpose; the
 // provider itself (provider.ts) loads only when metal is chosen.
 import { z } from 'zod';
-import type { ProviderDefinition } from '../provider.ts';
+import type { ProviderDefinition } from '../../src/contract/provider.ts';
 import { createPool, installAddressPoolCrd } from './pools/install.ts';
 import type { MetalOptions } from './service.ts';
 

@@ -21,7 +21,7 @@ import {
   type ServiceChange,
   serviceRef,
   TerminalError,
-} from '../provider.ts';
+} from '../../src/contract/provider.ts';
 import type { MetalConfig } from './index.ts';
 import { AddressAllocator, type PortClaim } from './ipam/allocator.ts';
 import { PoolWatch } from './pools/watch.ts';

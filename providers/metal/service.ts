@@ -1,7 +1,7 @@
 // checkService for metal: the Service's metal-specific parts (pool name, sharing key, what sharing depends on),
 // read once into typed options. Pure.
 import type { V1Service } from '@kubernetes/client-node';
-import type { ServiceCheck, SpecProblem } from '../provider.ts';
+import type { ServiceCheck, SpecProblem } from '../../src/contract/provider.ts';
 import { ADDRESS_POOL_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION } from './annotations.ts';
 import { selectorKeyOf } from './ipam/sharing.ts';
 

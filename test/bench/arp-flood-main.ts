@@ -2,9 +2,9 @@
 //   node arp-flood-main.ts <ifname> <sender-ip> <target-ip> <requests per second> <seconds>
 // Sends broadcast ARP requests for <target-ip> at the given rate (paced against the clock in 10 ms steps) through the
 // speaker's own packet-socket addon, then prints `sent <n>` and exits.
-import { encodeArp } from '../../providers/metal/speaker/arp.ts';
-import { BROADCAST_MAC, ZERO_MAC } from '../../providers/metal/speaker/ethernet.ts';
-import { openPacketSocket } from '../../providers/metal/speaker/packet-socket.ts';
+import { encodeArp } from '../../src/speaker/arp.ts';
+import { BROADCAST_MAC, ZERO_MAC } from '../../src/speaker/ethernet.ts';
+import { openPacketSocket } from '../../src/speaker/packet-socket.ts';
 
 const [ifname, senderIp, targetIp, rateText, secondsText] = process.argv.slice(2);
 if (ifname === undefined || senderIp === undefined || targetIp === undefined) {

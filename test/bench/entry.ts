@@ -24,9 +24,7 @@ export function prepareEntry(entry: Entry, log: (message: string) => void): void
 }
 
 /** The checkout's built packet-socket addon: dist/ has no native/ beside it, so (as the image does) we say where. */
-const ADDON = fileURLToPath(
-  new URL('../../providers/metal/speaker/native/build/Release/packet_socket.node', import.meta.url),
-);
+const ADDON = fileURLToPath(new URL('../../src/speaker/native/build/Release/packet_socket.node', import.meta.url));
 
 /** The environment for a controller or speaker process started through bin/drawbridge.js. */
 export function entryEnv(entry: Entry): NodeJS.ProcessEnv {

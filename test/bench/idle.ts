@@ -21,12 +21,10 @@ import { startControlPlane } from '../env/controlplane.ts';
 import { freePort } from '../env/ports.ts';
 
 const ENTRIES = {
-  src: fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)),
-  dist: fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url)),
+  src: fileURLToPath(new URL('../../src/commands/main.ts', import.meta.url)),
+  dist: fileURLToPath(new URL('../../dist/src/commands/main.js', import.meta.url)),
 };
-const ADDON = fileURLToPath(
-  new URL('../../providers/metal/speaker/native/build/Release/packet_socket.node', import.meta.url),
-);
+const ADDON = fileURLToPath(new URL('../../src/speaker/native/build/Release/packet_socket.node', import.meta.url));
 const IDLE_MS = Number(process.env.IDLE_SECONDS ?? 15) * 1000;
 const NODE_FLAGS = ['--optimize-for-size', ...(process.env.IDLE_NODE_FLAGS?.split(' ').filter((s) => s !== '') ?? [])];
 

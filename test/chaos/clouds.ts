@@ -10,9 +10,9 @@ import {
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { startMoto } from '../../providers/aws/moto.testing.ts';
 import { backendGroupName } from '../../providers/aws/names.ts';
 import { startGceFake } from '../fakes/gce/server.ts';
+import { startMoto } from '../support/moto.ts';
 import { awsShapes, type FaultProxy, faultProxy, gceShapes } from './fault-proxy.ts';
 import type { ChaosEnv } from './world.ts';
 

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreV1Api, KubeConfig, V1Service } from '@kubernetes/client-node';
-import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/desired/annotations.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/lib/service/annotations.ts';
 import { inParallel, serviceNames } from '../bench/clients.ts';
 import type { ControlPlane } from '../env/controlplane.ts';
 import { eventually } from '../env/harness.ts';

@@ -1,12 +1,12 @@
 // A ProviderContext for running a provider outside the controller (conformance runs, unit tests): an owned-Service
 // index the test fills, Events and requeues recorded in arrays, a silent logger, and a real metrics registry.
 import { KubeConfig, type V1Service } from '@kubernetes/client-node';
-import type { ObjectRef, ProviderContext } from '../../providers/provider.ts';
-import { OwnedServiceIndex } from '../../src/controller/ownership.ts';
-import { serviceKey } from '../../src/desired/keys.ts';
-import { createLogger } from '../../src/observe/logging.ts';
-import { createMetrics, type Metrics } from '../../src/observe/metrics.ts';
-import { createMetricsPort } from '../../src/observe/provider-metrics.ts';
+import type { ObjectRef, ProviderContext } from '../../src/contract/provider.ts';
+import { OwnedServiceIndex } from '../../src/core/controller/ownership.ts';
+import { createMetrics, type Metrics } from '../../src/core/metrics/controller-metrics.ts';
+import { createMetricsPort } from '../../src/core/metrics/provider-metrics.ts';
+import { createLogger } from '../../src/lib/observe/logging.ts';
+import { serviceKey } from '../../src/lib/service/keys.ts';
 
 export interface RecordedEvent {
   target: ObjectRef;

@@ -3,9 +3,9 @@
 // provider and specs; anything a provider cannot support is declared in `skips` with its reason, never dropped.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { CallOptions, LoadBalancerSpec, Provider } from '../../providers/provider.ts';
-import { LoadBalancerNotFoundError, ProviderError } from '../../providers/provider.ts';
-import type { BackendNode } from '../../src/desired/types.ts';
+import type { CallOptions, LoadBalancerSpec, Provider } from '../../src/contract/provider.ts';
+import { LoadBalancerNotFoundError, ProviderError } from '../../src/contract/provider.ts';
+import type { BackendNode } from '../../src/contract/spec.ts';
 
 export interface ConformanceTarget {
   provider(): Provider;

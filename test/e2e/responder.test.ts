@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ADDON_PATH } from '../../providers/metal/speaker/packet-socket.ts';
+import { ADDON_PATH } from '../../src/speaker/packet-socket.ts';
 import { hasCommand, isRoot, Lab, probe, ResponderProcess, sh, waitFor } from './support/lab.ts';
 
 const NODE_MAC = '02:db:00:00:00:02';

@@ -11,9 +11,9 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { peakRate, recordingProxy, startMoto } from '../../providers/aws/moto.testing.ts';
-import type { Controller } from '../../src/controller/controller.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
+import { peakRate, recordingProxy, startMoto } from '../support/moto.ts';
 import { createNamespace, listServices, metricValue, startController, sumSamples } from './support.ts';
 
 const CLUSTER = 'faults';

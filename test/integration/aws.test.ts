@@ -20,11 +20,11 @@ import {
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { readAnnotations } from '../../providers/aws/annotations.ts';
 import { AwsConfigSchema, aws as awsDefinition } from '../../providers/aws/index.ts';
-import { mutations, recordingProxy, startMoto } from '../../providers/aws/moto.testing.ts';
 import { backendGroupName, loadBalancerName } from '../../providers/aws/names.ts';
-import type { Controller } from '../../src/controller/controller.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
 import { testContext } from '../conformance/context.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
+import { mutations, recordingProxy, startMoto } from '../support/moto.ts';
 import { createNamespace, readService, startController, waitForEvent, waitForSettled } from './support.ts';
 
 const CLUSTER = 'itest';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Controller } from '../../src/controller/controller.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
 import { useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { Controller } from '../../src/controller/controller.ts';
-import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/desired/annotations.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/lib/service/annotations.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

@@ -7,13 +7,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Controller } from '../../src/controller/controller.ts';
-import { type ObservabilityServer, startObservabilityServer } from '../../src/observe/server.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
+import { type ObservabilityServer, startObservabilityServer } from '../../src/lib/observe/server.ts';
 import { useControlPlane } from '../env/harness.ts';
 import { createPool, installAddressPoolCrd, startController } from './support.ts';
 
 const dashboardFile = new URL('../../deploy/grafana/drawbridge.json', import.meta.url);
-const speakerMetricsFile = fileURLToPath(new URL('../../providers/metal/speaker/metrics.ts', import.meta.url));
+const speakerMetricsFile = fileURLToPath(new URL('../../src/speaker/metrics.ts', import.meta.url));
 
 let controller: Controller | undefined;
 let server: ObservabilityServer | undefined;

@@ -25,7 +25,7 @@ import { manifestTools, render } from '../env/tools.ts';
 import { httpsGet, serviceAccountToken, tokenKubeconfig } from './serviceaccounts.ts';
 import { createNamespace, createPool, createService, eventsFor, lbService, waitForIngress } from './support.ts';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
+const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cluster = useControlPlane();
 
 /** deploy/overlays/metal as kustomize renders it: base (CRD, namespace, RBAC, controller) plus the speaker. */
@@ -113,7 +113,7 @@ test("the controller runs with the Deployment's arguments and only deploy/'s RBA
   const child = spawn(
     process.execPath,
     [
-      join(repo, 'src/cli/main.ts'),
+      join(repo, 'src/commands/main.ts'),
       ...args,
       '--kubeconfig',
       kubeconfig,
@@ -208,7 +208,7 @@ test("the speaker runs with the DaemonSet's arguments and only deploy/'s RBAC, a
   const child = spawn(
     process.execPath,
     [
-      join(repo, 'src/cli/main.ts'),
+      join(repo, 'src/commands/main.ts'),
       ...args,
       ...['--kubeconfig', kubeconfig, '--interface', 'lo', '--membership-port', String(await freePort())],
       ...['--metrics-bind-address', '127.0.0.1:0', '--probation', '0', '--node-health-url', 'none'],

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
+const repo = fileURLToPath(new URL('../..', import.meta.url));
 const dockerfile = readFileSync(`${repo}deploy/Dockerfile`, 'utf8');
 // Instructions with their continuation lines joined, comments dropped.
 const instructions = dockerfile
@@ -99,7 +99,7 @@ test('the build stage copies every file `npm run build` compiles or copies', asy
     .split('\n')
     .filter((f) => f.startsWith(repo) && !f.includes('/node_modules/'))
     .map((f) => f.slice(repo.length));
-  assert.ok(compiled.includes('src/cli/main.ts'), 'tsc lists the CLI');
+  assert.ok(compiled.includes('src/commands/main.ts'), 'tsc lists the CLI');
   // And the files the build script copies into dist/ as they are.
   const script = (JSON.parse(readFileSync(`${repo}package.json`, 'utf8')) as { scripts: { build: string } }).scripts
     .build;

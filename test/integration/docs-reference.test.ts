@@ -14,12 +14,12 @@ import { DesiredReasons } from '../../providers/aws/desired.ts';
 import { AllocReason } from '../../providers/metal/ipam/reasons.ts';
 import { PoolEventReason } from '../../providers/metal/pools/watch.ts';
 import { MetalEventReason } from '../../providers/metal/provider.ts';
-import { speakerRegistry } from '../../providers/metal/speaker/metrics.ts';
-import { EventReason } from '../../src/controller/reasons.ts';
-import { Reason } from '../../src/desired/reasons.ts';
-import { createMetrics } from '../../src/observe/metrics.ts';
+import { EventReason } from '../../src/core/controller/reasons.ts';
+import { Reason } from '../../src/core/desired/reasons.ts';
+import { createMetrics } from '../../src/core/metrics/controller-metrics.ts';
+import { speakerRegistry } from '../../src/speaker/metrics.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const reference = readFileSync(join(root, 'docs/reference.md'), 'utf8');
 
 /** Non-test TypeScript under src/ and providers/, by repo-relative path. */
@@ -179,9 +179,9 @@ test('every drawbridge_* metric named in README.md and docs/ exists', async () =
   const known = new Set([
     ...(await metricsOf(createMetrics().registry)).keys(),
     ...providerMetrics().keys(),
-    ...[
-      ...readFileSync(join(root, 'providers/metal/speaker/metrics.ts'), 'utf8').matchAll(/'(drawbridge_speaker_\w+)'/g),
-    ].map((m) => m[1] as string),
+    ...[...readFileSync(join(root, 'src/speaker/metrics.ts'), 'utf8').matchAll(/'(drawbridge_speaker_\w+)'/g)].map(
+      (m) => m[1] as string,
+    ),
   ]);
   const files = [
     'README.md',

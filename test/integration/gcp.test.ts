@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { namesFor } from '../../providers/gcp/names.ts';
-import type { Controller } from '../../src/controller/controller.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import { startGceFake } from '../fakes/gce/server.ts';
 import { createNamespace, ingressIps, readService, startController, waitForEvent, waitForSettled } from './support.ts';

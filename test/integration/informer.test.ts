@@ -1,12 +1,16 @@
-// The resilient informer (src/kube/informer.ts) against a real apiserver, reached through a TCP proxy on loopback
+// The resilient informer (src/lib/kube/informer.ts) against a real apiserver, reached through a TCP proxy on loopback
 // that the test can cut: a plain LIST+WATCH stops for good on such errors, so these tests prove that ours comes
 // back, resumes, and sees what changed while it was cut off.
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { kubeClientOf } from '../../src/kube/api/source.ts';
-import { type ResilientInformer, type ResilientInformerOptions, resilientInformer } from '../../src/kube/informer.ts';
+import { kubeClientOf } from '../../src/lib/kube/api/source.ts';
+import {
+  type ResilientInformer,
+  type ResilientInformerOptions,
+  resilientInformer,
+} from '../../src/lib/kube/informer.ts';
 import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
 
 const cluster = useControlPlane({

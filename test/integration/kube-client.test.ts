@@ -1,4 +1,4 @@
-// src/kube/api against a real apiserver: LIST paging, the errors the controller branches on (404, 409 Conflict and
+// src/lib/kube/api against a real apiserver: LIST paging, the errors the controller branches on (404, 409 Conflict and
 // AlreadyExists), every patch kind, watch resume from a resourceVersion, 410 Gone for a compacted one, the
 // informer's relist after a 410 (deletes for what vanished, adds and updates for the rest), and an exec credential
 // plugin. This file's apiserver watches etcd directly (--watch-cache=false) and compacts every second, so an old
@@ -8,13 +8,13 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { KubeClient } from '../../src/kube/api/client.ts';
-import { KubeApiError } from '../../src/kube/api/errors.ts';
-import { fromKubeconfigFiles } from '../../src/kube/api/kubeconfig.ts';
-import { core } from '../../src/kube/api/paths.ts';
-import { kubeClientOf } from '../../src/kube/api/source.ts';
-import type { WatchEvent } from '../../src/kube/api/watch.ts';
-import { resilientInformer } from '../../src/kube/informer.ts';
+import { KubeClient } from '../../src/lib/kube/api/client.ts';
+import { KubeApiError } from '../../src/lib/kube/api/errors.ts';
+import { fromKubeconfigFiles } from '../../src/lib/kube/api/kubeconfig.ts';
+import { core } from '../../src/lib/kube/api/paths.ts';
+import { kubeClientOf } from '../../src/lib/kube/api/source.ts';
+import type { WatchEvent } from '../../src/lib/kube/api/watch.ts';
+import { resilientInformer } from '../../src/lib/kube/informer.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 
 const NAMESPACES = ['paging', 'errors', 'patches', 'resume', 'gone', 'exec'];

@@ -4,7 +4,7 @@
 // Replicas run in-process (their metrics read directly) and as `drawbridge controller` processes (scraped).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Controller } from '../../src/controller/controller.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   type ControllerProcess,

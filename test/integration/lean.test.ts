@@ -20,7 +20,7 @@ import {
 } from './support.ts';
 
 const HOOK = fileURLToPath(new URL('./forbid-client-node.ts', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/commands/main.ts', import.meta.url));
 const NS = 'lean';
 
 const cluster = useControlPlane({

@@ -22,7 +22,7 @@ import {
 import { useControlPlane } from '../env/harness.ts';
 import { manifestTools, render } from '../env/tools.ts';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
+const repo = fileURLToPath(new URL('../..', import.meta.url));
 const chart = join(repo, 'deploy/helm/drawbridge');
 const NS = 'drawbridge-system';
 const cluster = useControlPlane({

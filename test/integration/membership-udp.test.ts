@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startUdpMembership, type UdpMembership } from '../../providers/metal/speaker/membership/udp.ts';
+import { startUdpMembership, type UdpMembership } from '../../src/speaker/membership/udp.ts';
 
 const MEMBER_MAIN = fileURLToPath(new URL('./membership/member-main.ts', import.meta.url));
 const DEADLINE_MS = 5000;

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ALLOW_SHARED_IP_ANNOTATION } from '../../providers/metal/annotations.ts';
-import type { Controller } from '../../src/controller/controller.ts';
-import { LOAD_BALANCER_IPS_ANNOTATION, RELEASE_ANNOTATION } from '../../src/desired/annotations.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
+import { LOAD_BALANCER_IPS_ANNOTATION, RELEASE_ANNOTATION } from '../../src/lib/service/annotations.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { delegatedAccess } from '../../src/observe/access.ts';
-import { createMetrics } from '../../src/observe/metrics.ts';
-import { generateSelfSigned } from '../../src/observe/selfsigned.ts';
-import { type ObservabilityServer, startObservabilityServer } from '../../src/observe/server.ts';
+import { createMetrics } from '../../src/core/metrics/controller-metrics.ts';
+import { delegatedAccess } from '../../src/lib/observe/access.ts';
+import { generateSelfSigned } from '../../src/lib/observe/selfsigned.ts';
+import { type ObservabilityServer, startObservabilityServer } from '../../src/lib/observe/server.ts';
 import { useControlPlane } from '../env/harness.ts';
 import { httpsGet, serviceAccountToken } from './serviceaccounts.ts';
 

@@ -17,8 +17,8 @@ import {
   type V1Node,
   type V1Taint,
 } from '@kubernetes/client-node';
-import type { ControllerConfigInput } from '../../src/controller/config.ts';
-import type { Controller } from '../../src/controller/controller.ts';
+import type { ControllerConfigInput } from '../../src/core/controller/config.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const repo = fileURLToPath(new URL('../../', import.meta.url));
+const repo = fileURLToPath(new URL('../..', import.meta.url));
 let dir = '';
 let files: string[] = [];
 
@@ -43,8 +43,8 @@ const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
 test('npm pack ships compiled JS + .d.ts (the CLI and the demo control plane), no sources and no tests', () => {
   for (const f of [
     'bin/drawbridge.js',
-    'dist/src/cli/main.js',
-    'dist/src/cli/main.d.ts',
+    'dist/src/commands/main.js',
+    'dist/src/commands/main.d.ts',
     'dist/build-info.json',
     'dist/test/env/controlplane.js',
     'dist/test/env/controlplane.d.ts',

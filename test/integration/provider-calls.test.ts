@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FakeProvider } from '../../providers/fake/provider.ts';
-import type { Controller } from '../../src/controller/controller.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
 import { useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
 import { ADDRESS_POOL_ANNOTATION } from '../../providers/metal/annotations.ts';
-import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/desired/annotations.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/lib/service/annotations.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   type ControllerProcess,

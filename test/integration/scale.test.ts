@@ -3,8 +3,8 @@
 // The time it took is printed, never asserted (the design's rule: tests do not assert a speed).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Controller } from '../../src/controller/controller.ts';
-import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/desired/annotations.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/lib/service/annotations.ts';
 import { useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

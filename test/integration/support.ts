@@ -13,9 +13,9 @@ import {
   type V1ServiceSpec,
 } from '@kubernetes/client-node';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
-import { type ControllerConfigInput, parseControllerConfig } from '../../src/controller/config.ts';
-import { Controller } from '../../src/controller/controller.ts';
-import { createLogger } from '../../src/observe/logging.ts';
+import { type ControllerConfigInput, parseControllerConfig } from '../../src/core/controller/config.ts';
+import { Controller } from '../../src/core/controller/controller.ts';
+import { createLogger } from '../../src/lib/observe/logging.ts';
 import { eventually } from '../env/harness.ts';
 
 export { createPool, installAddressPoolCrd };
@@ -203,7 +203,7 @@ export async function waitForSettled(
 
 // ---- The controller as a real process (the `drawbridge controller` CLI), for kill/restart and exit-code tests.
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/commands/main.ts', import.meta.url));
 
 export interface ControllerProcess {
   readonly child: ChildProcess;

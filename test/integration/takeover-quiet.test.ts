@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ALLOW_SHARED_IP_ANNOTATION } from '../../providers/metal/annotations.ts';
-import type { Controller } from '../../src/controller/controller.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,

@@ -13,13 +13,13 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { ADDRESS_POOL_ANNOTATION, ALLOW_SHARED_IP_ANNOTATION } from '../../providers/metal/annotations.ts';
-import type { Controller } from '../../src/controller/controller.ts';
-import { TERMINAL_RECHECK_SECONDS } from '../../src/controller/outcome.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
+import { TERMINAL_RECHECK_SECONDS } from '../../src/core/controller/outcome.ts';
 import {
   LOAD_BALANCER_CLEANUP_FINALIZER,
   LOAD_BALANCER_IPS_ANNOTATION,
   SOURCE_RANGES_ANNOTATION,
-} from '../../src/desired/annotations.ts';
+} from '../../src/lib/service/annotations.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,
@@ -346,7 +346,7 @@ async function expectRefused(ns: string, name: string, reason: string, { finaliz
 async function assertInvalid(request: Promise<unknown>, field: RegExp): Promise<void> {
   await assert.rejects(request, (error: { code?: number; body?: unknown; message?: string }) => {
     assert.equal(error.code, 422, `422 Invalid, got ${error.message}`);
-    // client-node's ApiException carries the Status as text, src/kube/api's KubeApiError as the parsed object.
+    // client-node's ApiException carries the Status as text, src/lib/kube/api's KubeApiError as the parsed object.
     const body = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
     const status = body as { reason?: string; details?: { causes?: { field?: string }[] } };
     assert.equal(status.reason, 'Invalid');

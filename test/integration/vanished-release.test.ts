@@ -13,8 +13,8 @@ import {
   setHeaderOptions,
   type V1ClusterRole,
 } from '@kubernetes/client-node';
-import type { Controller } from '../../src/controller/controller.ts';
-import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/desired/annotations.ts';
+import type { Controller } from '../../src/core/controller/controller.ts';
+import { LOAD_BALANCER_CLEANUP_FINALIZER } from '../../src/lib/service/annotations.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import { serviceAccountToken, tokenKubeconfig } from './serviceaccounts.ts';
 import {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IpFamily } from '../../../src/desired/types.ts';
-import { type AddressPool, parsePool } from '../pools/schema.ts';
+import type { IpFamily } from '../../../src/contract/spec.ts';
+import { type AddressPool, parsePool } from '../model/schema.ts';
 import {
   AddressAllocator,
   AllocReason,

@@ -8,7 +8,7 @@
 //
 // Pools are never enumerated: allocation walks a pool's bigint ranges from the bottom and skips held addresses via
 // a per-family Map, so a /16 or a /64 costs the same as a /28.
-import type { IpFamily } from '../../../src/desired/types.ts';
+import type { IpFamily } from '../../../src/contract/spec.ts';
 import {
   type Address,
   type AddressRange,
@@ -21,9 +21,9 @@ import {
   parseAddress,
   rangeContains,
   rangeSize,
-} from '../pools/addresses.ts';
-import { findOverlaps, type PoolOverlap } from '../pools/overlap.ts';
-import type { AddressPool } from '../pools/schema.ts';
+} from '../model/addresses.ts';
+import { findOverlaps, type PoolOverlap } from '../model/overlap.ts';
+import type { AddressPool } from '../model/schema.ts';
 import { AllocReason } from './reasons.ts';
 import { mayShare, type PortClaim, type SharingClaim, type TrafficPolicy } from './sharing.ts';
 

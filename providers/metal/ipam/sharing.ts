@@ -2,7 +2,7 @@
 // key; when either has externalTrafficPolicy Local, both must be Local with the same selector (a Local address is
 // announced only from nodes running the Service's endpoints, and two endpoint sets need not share a node); and no
 // port+protocol is used by both (otherwise the node could not tell whose connection a packet belongs to).
-import type { Protocol } from '../../../src/desired/types.ts';
+import type { Protocol } from '../../../src/contract/spec.ts';
 import { AllocReason } from './reasons.ts';
 
 export interface PortClaim {

@@ -1,17 +1,17 @@
 // Installing the AddressPool CRD and creating pools: used by the demo and the tests, never by the controller
 // itself (in a real cluster the CRD comes from deploy/crds/).
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { statusCodeOf } from '../../../src/kube/api/errors.ts';
-import { resourcePath } from '../../../src/kube/api/paths.ts';
-import { type KubeSource, kubeClientOf } from '../../../src/kube/api/source.ts';
-import { renderAddressPoolCrd } from './crd.ts';
+import { statusCodeOf } from '../../../src/lib/kube/api/errors.ts';
+import { resourcePath } from '../../../src/lib/kube/api/paths.ts';
+import { type KubeSource, kubeClientOf } from '../../../src/lib/kube/api/source.ts';
+import { renderAddressPoolCrd } from '../model/crd.ts';
 import {
   ADDRESS_POOL_API_VERSION,
   ADDRESS_POOL_GROUP,
   ADDRESS_POOL_KIND,
   ADDRESS_POOL_PLURAL,
   ADDRESS_POOL_VERSION,
-} from './schema.ts';
+} from '../model/schema.ts';
 
 /**
  * Creates the CRD (409 is fine) and waits until the apiserver serves it. Rendered from the schema rather than read

@@ -2,11 +2,11 @@
 // out (their Services see UnknownPool / PoolExhausted) and get a Warning Event naming every problem; pools that
 // overlap get one too. Nothing else is disturbed by one bad pool.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { type KubeSource, kubeClientOf } from '../../../src/kube/api/source.ts';
-import { type ResilientInformer, resilientInformer } from '../../../src/kube/informer.ts';
-import { slimObject } from '../../../src/kube/slim.ts';
-import type { EventPort, LogPort } from '../../provider.ts';
-import { findOverlaps } from './overlap.ts';
+import type { EventPort, LogPort } from '../../../src/contract/provider.ts';
+import { type KubeSource, kubeClientOf } from '../../../src/lib/kube/api/source.ts';
+import { type ResilientInformer, resilientInformer } from '../../../src/lib/kube/informer.ts';
+import { slimObject } from '../../../src/lib/kube/slim.ts';
+import { findOverlaps } from '../model/overlap.ts';
 import {
   ADDRESS_POOL_API_VERSION,
   ADDRESS_POOL_GROUP,
@@ -15,7 +15,7 @@ import {
   ADDRESS_POOL_VERSION,
   type AddressPool,
   parsePool,
-} from './schema.ts';
+} from '../model/schema.ts';
 
 export const PoolEventReason = {
   InvalidAddressPool: 'InvalidAddressPool',

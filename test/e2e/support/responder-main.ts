@@ -7,7 +7,7 @@
 //   announce <ip>   send one round of gratuitous ARP (request + reply) or an unsolicited neighbor advertisement
 // On SIGTERM or end of stdin it prints its counters as one JSON line and exits.
 import { createInterface } from 'node:readline';
-import { startResponder } from '../../../providers/metal/speaker/responder.ts';
+import { startResponder } from '../../../src/speaker/responder.ts';
 
 const [ifname, list = ''] = process.argv.slice(2);
 if (ifname === undefined) throw new Error('usage: responder-main.ts <ifname> [ip,ip,...]');
