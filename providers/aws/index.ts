@@ -53,8 +53,4 @@ export const aws: ProviderDefinition<AwsConfig, AwsOptions> = {
     await provider.checkEndpoint(endpoint ? `endpoint ${endpoint}` : `AWS in ${config.region}`);
     return provider;
   },
-  demo: {
-    describe: 'a moto endpoint (localstack/start) with one EC2 instance per demo Node',
-    setUp: async (options) => (await import('../../test/demo/providers/aws.ts')).setUpAwsDemo(options),
-  },
 };

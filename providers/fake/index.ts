@@ -63,5 +63,4 @@ export const fake: ProviderDefinition<FakeConfig, FakeOptions> = {
     { name: 'hostnames', field: 'hostnames', type: 'boolean', description: 'report hostnames instead of IPs' },
   ],
   create: async (context, config) => new (await import('./provider.ts')).FakeProvider(context, config),
-  demo: { describe: 'an in-memory load balancer per Service (no cloud, no announcements)' },
 };

@@ -3,7 +3,6 @@
 // Light on purpose: @google-cloud/compute loads only in `create`, when this provider is chosen.
 import { z } from 'zod';
 import type { ProviderDefinition } from '../../src/contract/provider.ts';
-import { gcpDemo } from '../../test/demo/providers/gcp.ts';
 import { namesFor } from './names.ts';
 import type { GcpOptions } from './service-check.ts';
 
@@ -73,7 +72,6 @@ export const gcp: ProviderDefinition<z.output<typeof GcpConfigSchema>, GcpOption
     { name: 'zones', field: 'zones', type: 'list', description: 'zones to find nodes without a gce:// providerID' },
     { name: 'node-tags', field: 'nodeTags', type: 'list', description: 'instance tags the firewall rules target' },
   ],
-  demo: gcpDemo,
   // Credentials: Application Default Credentials only; an http endpoint (the fake) gets no credentials at all.
   create: async (context, config) => {
     const [{ GcpProvider }, { Gce }, { GoogleAuth, PassThroughClient }] = await Promise.all([

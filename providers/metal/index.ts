@@ -1,8 +1,7 @@
-// The metal provider's registry entry: configuration schema, flags and demo set-up. Light on purpose; the
+// The metal provider's registry entry: configuration schema and flags. Light on purpose; the
 // provider itself (provider.ts) loads only when metal is chosen.
 import { z } from 'zod';
 import type { ProviderDefinition } from '../../src/contract/provider.ts';
-import { createPool, installAddressPoolCrd } from './pools/install.ts';
 import type { MetalOptions } from './service.ts';
 
 export const MetalConfigSchema = z.strictObject({
@@ -10,9 +9,6 @@ export const MetalConfigSchema = z.strictObject({
   poolSyncTimeoutSeconds: z.number().positive().default(30),
 });
 export type MetalConfig = z.output<typeof MetalConfigSchema>;
-
-/** TEST-NET-2 (RFC 5737): documentation addresses. The demo only allocates them, it never sends them traffic. */
-export const DEMO_POOL_CIDR = '198.51.100.0/28';
 
 export const metal: ProviderDefinition<MetalConfig, MetalOptions> = {
   name: 'metal',
@@ -27,15 +23,4 @@ export const metal: ProviderDefinition<MetalConfig, MetalOptions> = {
     },
   ],
   create: async (context, config) => new (await import('./provider.ts')).MetalProvider(context, config),
-  demo: {
-    describe: `the AddressPool CRD and pool demo-pool (${DEMO_POOL_CIDR})`,
-    prepareCluster: async (kubeConfig) => {
-      await installAddressPoolCrd(kubeConfig);
-      await createPool(kubeConfig, 'demo-pool', [DEMO_POOL_CIDR], { avoidBuggyIPs: true }).catch(
-        (e: { code?: number }) => {
-          if (e.code !== 409) throw e;
-        },
-      );
-    },
-  },
 };

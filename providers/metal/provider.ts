@@ -19,9 +19,9 @@ import {
   type ProviderContext,
   RetryAfterError,
   type ServiceChange,
-  serviceRef,
   TerminalError,
 } from '../../src/contract/provider.ts';
+import { serviceRef } from '../../src/lib/service/keys.ts';
 import type { MetalConfig } from './index.ts';
 import { AddressAllocator, type PortClaim } from './ipam/allocator.ts';
 import { PoolWatch } from './pools/watch.ts';
@@ -64,7 +64,7 @@ export class MetalProvider implements Provider<MetalOptions> {
       labelNames: ['pool'],
     });
     this.pools = new PoolWatch({
-      kubeConfig: context.kubeConfig,
+      kubeConfig: context.kube,
       events: context.events,
       log: context.log,
       onPools: (pools) => {

@@ -8,12 +8,12 @@ import {
   ControllerConfigSchema,
   parseControllerConfig,
 } from '../core/controller/config.ts';
-import { Controller } from '../core/controller/controller.ts';
+import { Controller, type ProviderFactory } from '../core/controller/controller.ts';
 import { type KubeSource, loadKubeClient } from '../lib/kube/api/source.ts';
 import { createLogger } from '../lib/observe/logging.ts';
 import { metricsSecurity, metricsSecurityOptions } from '../lib/observe/metrics-security.ts';
 import { startObservabilityServer } from '../lib/observe/server.ts';
-import { parseProviderConfig } from './provider-config.ts';
+import { providerFactory } from './provider-config.ts';
 import { addProviderOptions, num, providerConfigFrom } from './provider-flags.ts';
 
 // Defaults come from the one schema, so --help cannot drift from what the controller does.
@@ -158,10 +158,11 @@ export function registerController(program: Command): void {
   addProviderOptions(command);
   command.action(async (flags: ControllerFlags) => {
     let config: ControllerConfig;
+    let provider: ProviderFactory;
     try {
       config = configFromFlags(flags);
       // The provider's own schema, before anything is watched or written.
-      parseProviderConfig(providerDefinition(config.provider), config.providerConfig);
+      provider = providerFactory(config);
     } catch (error) {
       if (error instanceof ConfigError) {
         process.stderr.write(`drawbridge controller: ${error.message}\n`);
@@ -169,7 +170,7 @@ export function registerController(program: Command): void {
       }
       throw error;
     }
-    await runController(config, loadKubeClient(flags.kubeconfig));
+    await runController(config, loadKubeClient(flags.kubeconfig), provider);
   });
 }
 
@@ -222,11 +223,16 @@ function parseBindAddress(value: string | undefined): { host?: string; port?: nu
 }
 
 /** Runs until SIGTERM/SIGINT (exit 0 after a graceful stop) or until leadership is lost (exit 1). */
-export async function runController(config: ControllerConfig, kubeConfig: KubeSource): Promise<void> {
+export async function runController(
+  config: ControllerConfig,
+  kubeConfig: KubeSource,
+  provider: ProviderFactory = providerFactory(config),
+): Promise<void> {
   const log = createLogger({ level: config.logLevel });
   const controller = new Controller({
     config,
     kubeConfig,
+    provider,
     log,
     onLostLeadership: () => {
       log.error('lost the leader lease; exiting so a fresh start re-reads the world');

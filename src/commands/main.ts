@@ -7,12 +7,12 @@
 // of them. test/integration/lean.test.ts keeps the controller and speaker free of client-node.
 import { Command } from 'commander';
 
-type Register = (program: Command) => void;
+type Register = (program: Command) => void | Promise<void>;
 
 /** In the order `drawbridge --help` lists them. */
 const commands: Record<string, () => Promise<Register>> = {
   controller: async () => (await import('./controller.ts')).registerController,
-  demo: async () => (await import('../../test/demo/command.ts')).registerDemo,
+  demo: async () => (await import('./demo-entry.ts')).registerDemoEntry,
   status: async () => (await import('./status.ts')).registerStatus,
   plan: async () => (await import('./plan.ts')).registerPlan,
   gc: async () => (await import('./gc.ts')).registerGc,
@@ -29,6 +29,6 @@ const program = new Command()
 const verb = process.argv[2];
 const chosen = verb !== undefined && Object.hasOwn(commands, verb) ? [verb] : Object.keys(commands);
 const registers = await Promise.all(chosen.map((name) => commands[name]!()));
-for (const register of registers) register(program);
+for (const register of registers) await register(program);
 
 await program.parseAsync(process.argv);

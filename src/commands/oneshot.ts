@@ -8,6 +8,7 @@ import { OwnedServiceIndex } from '../core/controller/ownership.ts';
 import { Reconciler } from '../core/controller/reconcile.ts';
 import { createMetrics } from '../core/metrics/controller-metrics.ts';
 import { createMetricsPort } from '../core/metrics/provider-metrics.ts';
+import { kubeClientOf } from '../lib/kube/api/source.ts';
 import { createLogger } from '../lib/observe/logging.ts';
 import { serviceKey } from '../lib/service/keys.ts';
 import { parseProviderConfig } from './provider-config.ts';
@@ -112,7 +113,7 @@ export async function openProvider(
     {
       clusterName: settings.clusterName,
       loadBalancerClass: settings.loadBalancerClass,
-      kubeConfig,
+      kube: kubeClientOf(kubeConfig),
       services: index,
       requeue: () => {},
       events: { record: () => {} }, // a one-shot verb records nothing on anyone's objects

@@ -2,9 +2,10 @@
 // overlaid with its documented flags, validated by the provider's own schema. Every problem names its field.
 import { readFileSync } from 'node:fs';
 import { load as loadYaml } from 'js-yaml';
-import { providerNames } from '../../providers/index.ts';
+import { providerDefinition, providerNames } from '../../providers/index.ts';
 import type { ProviderDefinition } from '../contract/provider.ts';
-import { ConfigError } from '../core/controller/config.ts';
+import { ConfigError, type ControllerConfig } from '../core/controller/config.ts';
+import type { ProviderFactory } from '../core/controller/controller.ts';
 
 /** Reads a --provider-config file: `{ <provider>: { ...options } }`. Unknown sections are errors. */
 export function readProviderConfigFile(path: string): Record<string, Record<string, unknown>> {
@@ -57,4 +58,15 @@ export function parseProviderConfig<C>(
       return `provider-config ${field}: ${issue.message}${extra}`;
     }),
   );
+}
+
+/**
+ * The provider the controller is handed: looked up in the registry and its configuration validated here, at the
+ * composition root, so the core never names a provider. Throws ConfigError (every problem with its field) before
+ * anything starts.
+ */
+export function providerFactory(config: Pick<ControllerConfig, 'provider' | 'providerConfig'>): ProviderFactory {
+  const definition = providerDefinition(config.provider);
+  const providerConfig = parseProviderConfig(definition, config.providerConfig);
+  return (context) => definition.create(context, providerConfig);
 }

@@ -1,8 +1,11 @@
 // The provider-neutral description of one load balancer: what a Service (plus the cluster around it) asks for.
 // Built by `buildSpec` (pure, validated); consumed by every provider. Nothing here knows about a cloud.
 
-export type Protocol = 'TCP' | 'UDP' | 'SCTP';
-export type IpFamily = 'IPv4' | 'IPv6';
+import type { IpFamily, Protocol } from '../lib/net/ip.ts';
+import type { BackendNode } from '../lib/service/eligibility.ts';
+
+// The library's vocabulary the spec is written in, so a provider reads one module for it.
+export type { BackendNode, IpFamily, Protocol };
 
 /** Who a load balancer belongs to. Cloud names are derived from clusterName + uid, so they are deterministic. */
 export interface LoadBalancerIdentity {
@@ -18,16 +21,6 @@ export interface PortSpec {
   port: number;
   /** null when `allocateLoadBalancerNodePorts: false` left the port without a NodePort. */
   nodePort: number | null;
-}
-
-/** A node that may carry traffic for the load balancer (eligibility already decided). */
-export interface BackendNode {
-  name: string;
-  providerID: string | null;
-  internalIP: string | null;
-  externalIP: string | null;
-  /** The Node's labels, present only when it has any (providers that pick targets by label read them). */
-  labels?: Readonly<Record<string, string>>;
 }
 
 export interface HealthCheckSpec {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { excludedNodeNames, servedByMetal } from './cache.ts';
+import { announcedBy } from '../lib/service/ownership.ts';
+import { excludedNodeNames } from './cache.ts';
 
 const node = (name: string, extra: { labels?: Record<string, string>; taint?: string; noAddress?: boolean } = {}) =>
   ({
@@ -35,17 +36,17 @@ describe('which Services the speaker announces', () => {
     }) as V1Service;
 
   it('those the metal controller of that class marked as its own, class-less ones (--own-classless) included', () => {
-    assert.equal(servedByMetal(svc('drawbridge.io/metal', 'drawbridge.io/metal'), 'drawbridge.io/metal'), true);
-    assert.equal(servedByMetal(svc(undefined, 'drawbridge.io/metal'), 'drawbridge.io/metal'), true);
-    assert.equal(servedByMetal(svc('lab.example/l2', 'lab.example/l2'), 'lab.example/l2'), true);
-    assert.equal(servedByMetal(svc(undefined, 'lab.example/l2'), 'lab.example/l2'), true);
+    assert.equal(announcedBy(svc('drawbridge.io/metal', 'drawbridge.io/metal'), 'drawbridge.io/metal'), true);
+    assert.equal(announcedBy(svc(undefined, 'drawbridge.io/metal'), 'drawbridge.io/metal'), true);
+    assert.equal(announcedBy(svc('lab.example/l2', 'lab.example/l2'), 'lab.example/l2'), true);
+    assert.equal(announcedBy(svc(undefined, 'lab.example/l2'), 'lab.example/l2'), true);
   });
 
   it('not one the controller has not taken, one of another class, or a Service no longer a LoadBalancer', () => {
-    assert.equal(servedByMetal(svc(undefined, undefined), 'drawbridge.io/metal'), false);
-    assert.equal(servedByMetal(svc('drawbridge.io/metal', undefined), 'drawbridge.io/metal'), false);
-    assert.equal(servedByMetal(svc('other.example/lb', 'drawbridge.io/metal'), 'drawbridge.io/metal'), false);
-    assert.equal(servedByMetal(svc(undefined, 'drawbridge.io/metal'), 'lab.example/l2'), false);
-    assert.equal(servedByMetal(svc(undefined, 'drawbridge.io/metal', 'NodePort'), 'drawbridge.io/metal'), false);
+    assert.equal(announcedBy(svc(undefined, undefined), 'drawbridge.io/metal'), false);
+    assert.equal(announcedBy(svc('drawbridge.io/metal', undefined), 'drawbridge.io/metal'), false);
+    assert.equal(announcedBy(svc('other.example/lb', 'drawbridge.io/metal'), 'drawbridge.io/metal'), false);
+    assert.equal(announcedBy(svc(undefined, 'drawbridge.io/metal'), 'lab.example/l2'), false);
+    assert.equal(announcedBy(svc(undefined, 'drawbridge.io/metal', 'NodePort'), 'drawbridge.io/metal'), false);
   });
 });

@@ -12,11 +12,10 @@ import {
 import { type KubeSource, kubeClientOf } from '../lib/kube/api/source.ts';
 import { type ResilientInformer, resilientInformer } from '../lib/kube/informer.ts';
 import { slimNode, slimObject } from '../lib/kube/slim.ts';
-import { OWNER_CLASS_ANNOTATION } from '../lib/service/annotations.ts';
 import { EXCLUDE_FROM_LOAD_BALANCERS_LABEL, nodeEligibility } from '../lib/service/eligibility.ts';
+import { announcedBy } from '../lib/service/ownership.ts';
 import type { AnnouncedService } from './table.ts';
 
-export const METAL_CLASS = 'drawbridge.io/metal';
 export const EXCLUDE_LABEL = EXCLUDE_FROM_LOAD_BALANCERS_LABEL;
 
 /**
@@ -48,23 +47,10 @@ export interface SpeakerCache {
   stop(): Promise<void>;
 }
 
-/**
- * Whether the metal controller serving `loadBalancerClass` serves this Service: it marks every Service it serves
- * with its class (the owner annotation), the class-less ones it took with --own-classless included; a Service of
- * another class never carries it.
- */
-export function servedByMetal(svc: V1Service, loadBalancerClass: string): boolean {
-  return (
-    svc.spec?.type === 'LoadBalancer' &&
-    (svc.spec.loadBalancerClass === undefined || svc.spec.loadBalancerClass === loadBalancerClass) &&
-    svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION] === loadBalancerClass
-  );
-}
-
 export function createSpeakerCache(
   kube: KubeSource,
   onError: (what: string, error: unknown) => void,
-  loadBalancerClass = METAL_CLASS,
+  loadBalancerClass: string,
 ): SpeakerCache {
   const client = kubeClientOf(kube);
   const informer = <T extends KubernetesObject>(path: string, transform?: (obj: T) => T) =>
@@ -83,7 +69,7 @@ export function createSpeakerCache(
     for (const listener of listeners) listener();
   };
 
-  const ours = (svc: V1Service) => servedByMetal(svc, loadBalancerClass);
+  const ours = (svc: V1Service) => announcedBy(svc, loadBalancerClass);
 
   const readyNodes = (namespace: string, name: string): Set<string> => {
     const ready = new Set<string>();

@@ -65,8 +65,8 @@ export interface SpeakerOptions {
   plannedMoveDelayMs?: number;
   /** host:port for /metrics, or undefined for none. */
   metricsAddress?: string;
-  /** The class the metal controller serves (its --load-balancer-class); default drawbridge.io/metal. */
-  loadBalancerClass?: string;
+  /** The class the metal controller serves (its --load-balancer-class). */
+  loadBalancerClass: string;
   /** HTTPS and the /metrics access check (src/lib/observe/metrics-security.ts); omitted: plain, open HTTP. */
   metricsSecurity?: MetricsSecurity;
   membership?: Partial<MembershipConfig>;

@@ -5,6 +5,7 @@ import type { ObjectRef, ProviderContext } from '../../src/contract/provider.ts'
 import { OwnedServiceIndex } from '../../src/core/controller/ownership.ts';
 import { createMetrics, type Metrics } from '../../src/core/metrics/controller-metrics.ts';
 import { createMetricsPort } from '../../src/core/metrics/provider-metrics.ts';
+import { kubeClientOf } from '../../src/lib/kube/api/source.ts';
 import { createLogger } from '../../src/lib/observe/logging.ts';
 import { serviceKey } from '../../src/lib/service/keys.ts';
 
@@ -43,7 +44,10 @@ export function testContext(provider: string, kubeConfig: KubeConfig = new KubeC
     context: {
       clusterName: 'conformance',
       loadBalancerClass: `drawbridge.io/${provider}`,
-      kubeConfig,
+      // Built on first use: most providers under test never talk to an apiserver (the KubeConfig may be empty).
+      get kube() {
+        return kubeClientOf(kubeConfig);
+      },
       services: index,
       requeue: (keys) => requeued.push(...keys),
       events: { record: (target, type, reason, message) => void events.push({ target, type, reason, message }) },

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
 import type { ProviderDefinition } from '../../src/contract/provider.ts';
+import { demoHooksFor } from './hooks.ts';
 
 export const DEMO_NAMESPACE = 'demo';
 const NODE_ADDRESSES = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
@@ -38,12 +39,12 @@ export async function createDemoObjects(
   providerIDs: readonly string[] = [],
 ): Promise<V1Service> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  await provider.demo?.prepareCluster?.(kubeConfig);
+  await demoHooksFor(provider.name).prepareCluster?.(kubeConfig);
   for (const [i, address] of NODE_ADDRESSES.entries()) {
     const name = DEMO_NODES[i]!;
     // A cloud provider finds a Node's instance by its providerID: one its demo set-up created (aws: seeded EC2
     // instances, ids known only once created) or one its backend holds by name (gcp).
-    const providerID = providerIDs[i] ?? provider.demo?.providerID?.(name);
+    const providerID = providerIDs[i] ?? demoHooksFor(provider.name).providerID?.(name);
     await core
       .createNode({
         body: {

@@ -12,13 +12,15 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { providerDefinition, providerNames } from '../../providers/index.ts';
+import { providerFactory } from '../../src/commands/provider-config.ts';
 import { formatServices } from '../../src/commands/table.ts';
-import type { DemoSetup, ProviderDefinition } from '../../src/contract/provider.ts';
+import type { ProviderDefinition } from '../../src/contract/provider.ts';
 import { parseControllerConfig } from '../../src/core/controller/config.ts';
 import { Controller } from '../../src/core/controller/controller.ts';
 import { createLogger } from '../../src/lib/observe/logging.ts';
 import { startObservabilityServer } from '../../src/lib/observe/server.ts';
 import { createDemoObjects, DEMO_NAMESPACE, DEMO_NODES, startNodeHealthServers } from './cluster.ts';
+import { type DemoSetup, demoHooksFor } from './hooks.ts';
 
 const say = (line: string) => process.stderr.write(`drawbridge demo: ${line}\n`);
 
@@ -70,7 +72,7 @@ export function registerDemo(program: Command): void {
     .action(async (flags: { kubeconfig: string; provider: string; backendPort?: number }) => {
       const provider = providerDefinition(flags.provider);
       // Same set-up as the demo that spawned us: with keep, it reuses what that one left running.
-      const setup = (await provider.demo?.setUp?.({ keep: true })) ?? {};
+      const setup = (await demoHooksFor(provider.name).setUp?.({ keep: true })) ?? {};
       const agent = await startAgent(loadKubeConfig(flags.kubeconfig), provider, flags.backendPort, setup);
       const stop = async () => {
         await agent.stop();
@@ -101,11 +103,11 @@ async function demoOnce(provider: ProviderDefinition): Promise<void> {
   let setup: DemoSetup = {};
   try {
     say(
-      `creating ${provider.demo?.describe ?? 'nothing provider-specific'}, Nodes demo-node-1..3 and Service demo/web...`,
+      `creating ${demoHooksFor(provider.name).describe ?? 'nothing provider-specific'}, Nodes demo-node-1..3 and Service demo/web...`,
     );
-    setup = (await provider.demo?.setUp?.({ keep: false })) ?? {};
+    setup = (await demoHooksFor(provider.name).setUp?.({ keep: false })) ?? {};
     await createDemoObjects(cp.kubeConfig, provider, setup.providerIDs);
-    const backendPort = provider.demo?.backend ? await freePort() : undefined;
+    const backendPort = demoHooksFor(provider.name).backend ? await freePort() : undefined;
     agent = await startAgent(cp.kubeConfig, provider, backendPort, setup);
     const svc = await waitForExternalIp(cp.kubeConfig);
     await show(cp.kubeConfig, svc, agent.metricsPort, provider, backendPort, setup);
@@ -114,7 +116,7 @@ async function demoOnce(provider: ProviderDefinition): Promise<void> {
     await setup.tearDown?.();
     await cp.stop();
   }
-  const backend = setup.tearDown || provider.demo?.backend ? ', the provider backend' : '';
+  const backend = setup.tearDown || demoHooksFor(provider.name).backend ? ', the provider backend' : '';
   say(`stopped the controller${backend} and the control plane (run with --keep to leave them running)`);
 }
 
@@ -122,16 +124,18 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
   const { ensureUp, readState, writeState, stateDir } = await import('../env/state.ts');
   const state = await ensureUp(say);
   const kubeConfig = loadKubeConfig(state.kubeconfigPath);
-  const setup = (await provider.demo?.setUp?.({ keep: true })) ?? {};
+  const setup = (await demoHooksFor(provider.name).setUp?.({ keep: true })) ?? {};
   await createDemoObjects(kubeConfig, provider, setup.providerIDs);
   const running = (state.extra ?? []).find((p) => p.name === 'drawbridge controller');
   let backendPort = running?.port;
   if (!running) {
     const log = openSync(join(stateDir, 'controller.log'), 'a');
     // main.ts in a checkout, the compiled main.js in an installed package (this module's own extension says which).
-    const main = fileURLToPath(new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+    const main = fileURLToPath(
+      new URL(`../../src/commands/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+    );
     const args = [main, 'demo-agent', '--kubeconfig', state.kubeconfigPath, '--provider', provider.name];
-    if (provider.demo?.backend) {
+    if (demoHooksFor(provider.name).backend) {
       backendPort = await freePort();
       args.push('--backend-port', String(backendPort));
     }
@@ -165,8 +169,8 @@ function demoConfig(
   provider: ProviderDefinition,
   backendPort: number | undefined,
 ): Record<string, unknown> | undefined {
-  const backend = provider.demo?.backend;
-  return backend && backendPort !== undefined ? backend.config(backendPort) : provider.demo?.config;
+  const backend = demoHooksFor(provider.name).backend;
+  return backend && backendPort !== undefined ? backend.config(backendPort) : demoHooksFor(provider.name).config;
 }
 
 /** A port free right now on loopback, so a background process's backend can be found again later. */
@@ -184,10 +188,9 @@ async function startAgent(
   backendPort: number | undefined,
   setup: DemoSetup,
 ): Promise<Agent> {
+  const demoBackend = demoHooksFor(provider.name).backend;
   const backend =
-    provider.demo?.backend && backendPort !== undefined
-      ? await provider.demo.backend.start(backendPort, DEMO_NODES)
-      : undefined;
+    demoBackend && backendPort !== undefined ? await demoBackend.start(backendPort, DEMO_NODES) : undefined;
   const health = await startNodeHealthServers();
   const config = parseControllerConfig({
     provider: provider.name,
@@ -198,7 +201,12 @@ async function startAgent(
     metrics: { host: '127.0.0.1', port: 0 },
     logLevel: 'warn',
   });
-  const controller = new Controller({ config, kubeConfig, log: createLogger({ level: config.logLevel }) });
+  const controller = new Controller({
+    config,
+    kubeConfig,
+    provider: providerFactory(config),
+    log: createLogger({ level: config.logLevel }),
+  });
   const server = await startObservabilityServer({
     host: config.metrics.host,
     port: config.metrics.port,
@@ -241,7 +249,7 @@ async function show(
   const core = kubeConfig.makeApiClient(CoreV1Api);
   console.log(`$ kubectl get svc -n ${DEMO_NAMESPACE}`);
   console.log(formatServices([svc]));
-  const described = await definition.demo?.show?.(svc, demoConfig(definition, backendPort) ?? {});
+  const described = await demoHooksFor(definition.name).show?.(svc, demoConfig(definition, backendPort) ?? {});
   if (described?.length) console.log(`\n${described.join('\n')}`);
   if (setup.show) {
     console.log(`\nWhat the ${provider} backend holds for ${DEMO_NAMESPACE}/web:`);

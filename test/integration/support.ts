@@ -13,6 +13,7 @@ import {
   type V1ServiceSpec,
 } from '@kubernetes/client-node';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
+import { providerFactory } from '../../src/commands/provider-config.ts';
 import { type ControllerConfigInput, parseControllerConfig } from '../../src/core/controller/config.ts';
 import { Controller } from '../../src/core/controller/controller.ts';
 import { createLogger } from '../../src/lib/observe/logging.ts';
@@ -39,7 +40,12 @@ export async function startController(
     logLevel: 'silent',
     ...overrides,
   });
-  const controller = new Controller({ config, kubeConfig, log: createLogger({ level: config.logLevel }) });
+  const controller = new Controller({
+    config,
+    kubeConfig,
+    provider: providerFactory(config),
+    log: createLogger({ level: config.logLevel }),
+  });
   await controller.start();
   return controller;
 }

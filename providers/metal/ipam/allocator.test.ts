@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IpFamily } from '../../../src/contract/spec.ts';
+import type { IpFamily } from '../../../src/lib/net/ip.ts';
 import { type AddressPool, parsePool } from '../model/schema.ts';
 import {
   AddressAllocator,

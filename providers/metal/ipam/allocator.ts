@@ -8,7 +8,7 @@
 //
 // Pools are never enumerated: allocation walks a pool's bigint ranges from the bottom and skips held addresses via
 // a per-family Map, so a /16 or a /64 costs the same as a /28.
-import type { IpFamily } from '../../../src/contract/spec.ts';
+import type { IpFamily } from '../../../src/lib/net/ip.ts';
 import {
   type Address,
   type AddressRange,

@@ -2,7 +2,7 @@
 // more than a /24. Parsing is strict (no octal, hex or short IPv4 forms, no zone ids): a pool entry that means
 // something other than what it looks like is worse than one that is rejected.
 import ipaddr from 'ipaddr.js';
-import type { IpFamily } from '../../../src/contract/spec.ts';
+import type { IpFamily } from '../../../src/lib/net/ip.ts';
 
 export interface Address {
   family: IpFamily;

@@ -4,7 +4,7 @@
 // problems with parsePool() (schema.ts, zod, also the CRD's source); pool.test.ts checks that poolOf() accepts
 // exactly what parsePool() accepts and builds the same pool, so the controller and the speakers never disagree
 // about which pools exist.
-import type { IpFamily } from '../../../src/contract/spec.ts';
+import type { IpFamily } from '../../../src/lib/net/ip.ts';
 import { type AddressRange, intersectRanges, parseAddressEntry } from './addresses.ts';
 
 export const ADDRESS_POOL_GROUP = 'drawbridge.io';

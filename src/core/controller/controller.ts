@@ -1,9 +1,7 @@
 // The controller's lifecycle: caches on every replica; the work (queue, provider, prober, resync) only on the
 // leader. A replica that is not the leader reads but never writes.
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { providerDefinition } from '../../../providers/index.ts';
-import { parseProviderConfig } from '../../commands/provider-config.ts';
-import type { Provider } from '../../contract/provider.ts';
+import { identityKey, type Provider, type ProviderContext } from '../../contract/provider.ts';
 import type { KubeClient } from '../../lib/kube/api/client.ts';
 import { type KubeSource, kubeClientOf } from '../../lib/kube/api/source.ts';
 import { EventRecorder, kubeEventsApi } from '../../lib/kube/events.ts';
@@ -11,7 +9,7 @@ import { LeaderElector } from '../../lib/kube/lease.ts';
 import { kubeServiceWriter } from '../../lib/kube/patch.ts';
 import { createLogger, type Logger } from '../../lib/observe/logging.ts';
 import { eligibleNodes } from '../../lib/service/eligibility.ts';
-import { identityKey, serviceKey } from '../../lib/service/keys.ts';
+import { serviceKey, serviceRefOf } from '../../lib/service/keys.ts';
 import { createMetrics, type Metrics, queueMetricsHooks } from '../metrics/controller-metrics.ts';
 import { createMetricsPort } from '../metrics/provider-metrics.ts';
 import { Debouncer } from '../nodes/debounce.ts';
@@ -23,17 +21,24 @@ import { type Caches, createCaches, serviceNameOfSlice } from './informers.ts';
 import { OwnedServiceIndex } from './ownership.ts';
 import { callProvider } from './provider-call.ts';
 import { WorkQueue } from './queue.ts';
-import { Reconciler, refOf } from './reconcile.ts';
+import { Reconciler } from './reconcile.ts';
 
 export interface ControllerOptions {
   config: ControllerConfig;
   /** The apiserver: our client (the CLI), or a client-node KubeConfig it is built from (tests, the bench). */
   kubeConfig: KubeSource;
+  /**
+   * Builds the provider from the ports the controller hands it. The controller never picks a provider itself: the
+   * commands (the composition root) look the name up in the registry and validate its configuration.
+   */
+  provider: ProviderFactory;
   log?: Logger;
   metrics?: Metrics;
   /** Called when this replica loses the lease it held (the CLI exits, as client-go based controllers do). */
   onLostLeadership?: () => void;
 }
+
+export type ProviderFactory = (context: ProviderContext) => Promise<Provider>;
 
 export class Controller {
   readonly config: ControllerConfig;
@@ -111,24 +116,19 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    const definition = providerDefinition(this.config.provider);
-    const providerConfig = parseProviderConfig(definition, this.config.providerConfig);
-    const provider = await definition.create(
-      {
-        clusterName: this.config.clusterName,
-        loadBalancerClass: this.config.loadBalancerClass,
-        kubeConfig: this.client,
-        services: this.index,
-        requeue: (keys, reason) => {
-          for (const key of keys) this.enqueue(key, 'normal');
-          this.log.debug({ reason }, 'provider requested requeue');
-        },
-        events: this.events,
-        log: this.log.child({ provider: this.config.provider }),
-        metrics: createMetricsPort(this.metrics.registry, this.config.provider),
+    const provider = await this.options.provider({
+      clusterName: this.config.clusterName,
+      loadBalancerClass: this.config.loadBalancerClass,
+      kube: this.client,
+      services: this.index,
+      requeue: (keys, reason) => {
+        for (const key of keys) this.enqueue(key, 'normal');
+        this.log.debug({ reason }, 'provider requested requeue');
       },
-      providerConfig,
-    );
+      events: this.events,
+      log: this.log.child({ provider: this.config.provider }),
+      metrics: createMetricsPort(this.metrics.registry, this.config.provider),
+    });
     this.providerInstance = provider;
     this.reconciler = new Reconciler({
       config: this.config,
@@ -228,7 +228,7 @@ export class Controller {
       this.reconciler?.forgetWrites(serviceKey(svc));
       this.reconciler?.abort(serviceKey(svc), 'Service was deleted');
       // Its Events can no longer be aggregated into (they are garbage too): keep nothing about them.
-      this.events.forget(refOf(svc));
+      this.events.forget(serviceRefOf(svc));
       this.enqueue(serviceKey(svc), 'high');
     });
     const onNode = () => this.nodeDebouncer.push();

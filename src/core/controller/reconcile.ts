@@ -9,14 +9,9 @@
 // Service is deleted mid-flight (abort()). After an abort nothing more is written.
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
-import {
-  type EventPort,
-  LoadBalancerNotFoundError,
-  type ObjectRef,
-  type Provider,
-  ProviderError,
-} from '../../contract/provider.ts';
+import { type EventPort, LoadBalancerNotFoundError, type Provider, ProviderError } from '../../contract/provider.ts';
 import type { LoadBalancerIdentity, LoadBalancerSpec, SpecProblem } from '../../contract/spec.ts';
+import type { ObjectRef } from '../../lib/kube/events.ts';
 import { statusCodeOf } from '../../lib/kube/patch.ts';
 import { forService, type Logger } from '../../lib/observe/logging.ts';
 import {
@@ -25,7 +20,9 @@ import {
   RELEASE_ANNOTATION,
 } from '../../lib/service/annotations.ts';
 import { eligibleNodes } from '../../lib/service/eligibility.ts';
-import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from '../desired/build.ts';
+import { serviceRefOf } from '../../lib/service/keys.ts';
+import { decideOwnership, type Ownership, type OwnershipDecision } from '../../lib/service/ownership.ts';
+import { buildSpec, endpointNodesFromSlices } from '../desired/build.ts';
 import type { Metrics } from '../metrics/controller-metrics.ts';
 import { marksOf, type OwnWrites } from './changes.ts';
 import { outcomeOf } from './outcome.ts';
@@ -74,7 +71,7 @@ export interface ReconcileDeps {
 }
 
 /** What this controller does with a Service; see decide(). */
-export type Decision = 'serve' | 'cleanUp' | 'retain' | 'ignore';
+export type Decision = OwnershipDecision;
 
 /** What we last converged for a Service: lets a resync with no change skip provider writes, events and status. */
 interface Applied {
@@ -113,20 +110,9 @@ export class Reconciler {
     return this.decide(svc) !== 'ignore';
   }
 
-  /**
-   * - serve: a LoadBalancer of our class (or class-less with --own-classless), not being deleted.
-   * - cleanUp: carries our finalizer and is being deleted, stopped being a LoadBalancer, or asks to be released.
-   * - retain: carries our finalizer, is still a class-less LoadBalancer, but this controller runs without
-   *   --own-classless. Releasing a serving load balancer because of a flag change would hand its address to
-   *   someone else; it is left exactly as it is until the operator releases it (RELEASE_ANNOTATION) or the flag
-   *   comes back.
-   */
+  /** What to do with the Service: the one answer to "is this Service ours?" (src/lib/service/ownership.ts). */
   decide(svc: V1Service): Decision {
-    if (wantsLoadBalancer(svc, this.ownership())) return 'serve';
-    if (!this.carriesOurFinalizer(svc)) return 'ignore';
-    if (svc.metadata?.deletionTimestamp || svc.spec?.type !== 'LoadBalancer') return 'cleanUp';
-    if (svc.metadata?.annotations?.[RELEASE_ANNOTATION] === 'true') return 'cleanUp';
-    return svc.spec.loadBalancerClass ? 'cleanUp' : 'retain';
+    return decideOwnership(svc, this.ownership());
   }
 
   /** Never provisioned, or being torn down: these go ahead of periodic resyncs. */
@@ -237,7 +223,7 @@ export class Reconciler {
     const meta = svc.metadata ?? {};
     const built = this.desired(svc);
     if (!built.ok) {
-      for (const p of built.problems) events.record(refOf(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
+      for (const p of built.problems) events.record(serviceRefOf(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
       log.info({ problems: built.problems }, 'invalid Service: no load balancer change');
       return 'invalid';
     }
@@ -283,7 +269,7 @@ export class Reconciler {
     // (metal, a converged cloud load balancer) would only pay an extra Event write for it.
     const ensuring = provisioning
       ? setTimeout(
-          () => events.record(refOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer'),
+          () => events.record(serviceRefOf(svc), 'Normal', EventReason.EnsuringLoadBalancer, 'Ensuring load balancer'),
           ENSURING_EVENT_AFTER_MS,
         )
       : undefined;
@@ -291,7 +277,7 @@ export class Reconciler {
     const nodesChanged = before !== undefined && before.hostsHash !== hostsHash;
     if (spec.nodes.length === 0 && (provisioning || nodesChanged)) {
       events.record(
-        refOf(svc),
+        serviceRefOf(svc),
         'Warning',
         EventReason.UnAvailableLoadBalancer,
         'There are no available nodes for LoadBalancer',
@@ -314,7 +300,7 @@ export class Reconciler {
       return this.hostsUpdated(svc, spec.nodes.length);
     }
     events.record(
-      refOf(svc),
+      serviceRefOf(svc),
       'Normal',
       EventReason.EnsuredLoadBalancer,
       `Ensured load balancer: ${describeIngress(ingress)}`,
@@ -325,7 +311,7 @@ export class Reconciler {
 
   private hostsUpdated(svc: V1Service, nodes: number): ReconcileResult {
     this.deps.events.record(
-      refOf(svc),
+      serviceRefOf(svc),
       'Normal',
       EventReason.UpdatedLoadBalancer,
       `Updated load balancer with ${nodes} node(s)`,
@@ -336,7 +322,7 @@ export class Reconciler {
   private async teardown(key: string, svc: V1Service, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
     const { provider, events, writer, metrics } = this.deps;
     const identity = identityOf(svc, this.deps.config.clusterName);
-    events.record(refOf(svc), 'Normal', EventReason.DeletingLoadBalancer, 'Deleting load balancer');
+    events.record(serviceRefOf(svc), 'Normal', EventReason.DeletingLoadBalancer, 'Deleting load balancer');
     await this.call('ensureDeleted', signal, (o) => provider.ensureDeleted(identity, o));
     signal.throwIfAborted();
     // A Service that is going away takes its status with it; one that merely stopped being ours is left clean.
@@ -355,10 +341,10 @@ export class Reconciler {
     }
     this.applied.delete(key);
     this.provisioned.delete(key);
-    events.record(refOf(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
+    events.record(serviceRefOf(svc), 'Normal', EventReason.DeletedLoadBalancer, 'Deleted load balancer');
     // Going away: nothing will be aggregated into its Events again, so the recorder keeps nothing about it once they
     // are written (the informer's delete, which also forgets it, usually arrives before this Event is recorded).
-    if (svc.metadata?.deletionTimestamp) events.forget(refOf(svc));
+    if (svc.metadata?.deletionTimestamp) events.forget(serviceRefOf(svc));
     log.info('deleted load balancer');
     return 'deleted';
   }
@@ -370,7 +356,7 @@ export class Reconciler {
         'The load balancer is kept as it is. To release it, annotate the Service ' +
         `${RELEASE_ANNOTATION}=true; to serve it again, restart the controller with --own-classless.`;
       log.warn('kept a class-less load balancer this controller no longer serves');
-      this.deps.events.record(refOf(svc), 'Warning', EventReason.LoadBalancerRetained, message);
+      this.deps.events.record(serviceRefOf(svc), 'Warning', EventReason.LoadBalancerRetained, message);
     }
     return 'retained';
   }
@@ -412,7 +398,7 @@ export class Reconciler {
         : deleting
           ? EventReason.DeleteLoadBalancerFailed
           : EventReason.SyncLoadBalancerFailed;
-    this.deps.events.record(refOf(svc), 'Warning', reason, describeError(error));
+    this.deps.events.record(serviceRefOf(svc), 'Warning', reason, describeError(error));
   }
 
   private async call<T extends { changed: boolean }>(
@@ -427,25 +413,13 @@ export class Reconciler {
     return result;
   }
 
-  /**
-   * Carries the (shared) Drawbridge finalizer for OUR class. The owner annotation decides; without it (written
-   * by hand, or by an older version) the Service's class does, and a class-less one is ours only with ownClassless.
-   */
-  private carriesOurFinalizer(svc: V1Service): boolean {
-    if (!hasFinalizer(svc)) return false;
-    const owner = svc.metadata?.annotations?.[OWNER_CLASS_ANNOTATION];
-    if (owner !== undefined) return owner === this.deps.config.loadBalancerClass;
-    const cls = svc.spec?.loadBalancerClass;
-    return cls ? cls === this.deps.config.loadBalancerClass : this.deps.config.ownClassless;
-  }
-
   private lookup(key: string): V1Service | undefined {
     const [namespace = '', name = ''] = key.split('/');
     return this.deps.view.service(namespace, name);
   }
 
-  private ownership() {
-    return { classes: [this.deps.config.loadBalancerClass], ownClassless: this.deps.config.ownClassless };
+  private ownership(): Ownership {
+    return { loadBalancerClass: this.deps.config.loadBalancerClass, ownClassless: this.deps.config.ownClassless };
   }
 }
 
@@ -459,10 +433,6 @@ export function identityOf(svc: V1Service, clusterName: string): LoadBalancerIde
 }
 
 /** The Service as the object its Events are recorded on. */
-export function refOf(svc: V1Service): ObjectRef {
-  const m = svc.metadata ?? {};
-  return { kind: 'Service', apiVersion: 'v1', name: m.name ?? '', namespace: m.namespace, uid: m.uid };
-}
 
 function hashOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 22);

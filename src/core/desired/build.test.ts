@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { BackendNode, LoadBalancerSpec } from '../../contract/spec.ts';
-import { buildSpec, endpointNodesFromSlices, wantsLoadBalancer } from './build.ts';
+import { buildSpec, endpointNodesFromSlices } from './build.ts';
 
 const IPS = 'drawbridge.io/load-balancer-ips';
 const RANGES = 'service.beta.kubernetes.io/load-balancer-source-ranges';
@@ -345,34 +345,6 @@ describe('buildSpec', () => {
 
   test('a Service without uid cannot get a deterministic cloud name', () => {
     assert.deepEqual(problemsOf(service((s) => delete s.metadata!.uid)), [['metadata.uid', 'MissingMetadata']]);
-  });
-});
-
-describe('wantsLoadBalancer', () => {
-  const ours = { classes: ['drawbridge.io/metal'], ownClassless: false };
-  const withClass = (loadBalancerClass?: string, type = 'LoadBalancer') =>
-    service((s) => {
-      s.spec!.type = type;
-      if (loadBalancerClass !== undefined) s.spec!.loadBalancerClass = loadBalancerClass;
-    });
-
-  test('takes LoadBalancer Services of our class only', () => {
-    assert.equal(wantsLoadBalancer(withClass('drawbridge.io/metal'), ours), true);
-    assert.equal(wantsLoadBalancer(withClass('drawbridge.io/aws'), ours), false);
-    assert.equal(wantsLoadBalancer(withClass('drawbridge.io/metal', 'NodePort'), ours), false);
-  });
-
-  test('takes classless Services only when told to', () => {
-    assert.equal(wantsLoadBalancer(withClass(), ours), false);
-    assert.equal(wantsLoadBalancer(withClass(), { ...ours, ownClassless: true }), true);
-  });
-
-  test('a Service being deleted goes to cleanup instead', () => {
-    const deleting = service((s) => {
-      s.spec!.loadBalancerClass = 'drawbridge.io/metal';
-      s.metadata!.deletionTimestamp = new Date('2026-01-01T00:00:00Z');
-    });
-    assert.equal(wantsLoadBalancer(deleting, ours), false);
   });
 });
 

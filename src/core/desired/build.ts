@@ -8,7 +8,7 @@ import { type Checked, Reason, type SpecProblem } from './reasons.ts';
 import { buildIpFamilies, buildSessionAffinity, buildTrafficPolicy } from './traffic.ts';
 
 export type { SpecProblem } from './reasons.ts';
-export { endpointNodesFromSlices, type OwnershipOptions, wantsLoadBalancer } from './select.ts';
+export { endpointNodesFromSlices } from './select.ts';
 
 export interface BuildInput<Options = unknown> {
   service: V1Service;

@@ -15,7 +15,7 @@ import { LruMap } from './lru.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
-export interface EventTarget {
+export interface ObjectRef {
   kind: string;
   apiVersion: string;
   name: string;
@@ -71,7 +71,7 @@ interface Pending {
   key: string;
   /** objectKey(target): what forget() and the rate limit go by. */
   object: string;
-  target: EventTarget;
+  target: ObjectRef;
   type: EventType;
   reason: string;
   message: string;
@@ -124,7 +124,7 @@ export class EventRecorder {
   }
 
   /** Queues the Event and returns at once; the write happens in the background. */
-  record(target: EventTarget, type: EventType, reason: string, message: string): void {
+  record(target: ObjectRef, type: EventType, reason: string, message: string): void {
     const object = objectKey(target);
     const key = `${object}\u0000${type}\u0000${reason}\u0000${message}`;
     const queued = this.queued.get(key);
@@ -153,7 +153,7 @@ export class EventRecorder {
    * The object is gone (the informer saw its delete): drop its aggregation entries and rate-limit bucket, at once or,
    * when writes for it are still queued or in flight (the DeletedLoadBalancer Event), as soon as the last finishes.
    */
-  forget(target: EventTarget): void {
+  forget(target: ObjectRef): void {
     const object = objectKey(target);
     if (this.pendingByObject.has(object)) this.forgetting.add(object);
     else this.clear(object);
@@ -300,6 +300,6 @@ export class EventRecorder {
   }
 }
 
-function objectKey(target: EventTarget): string {
+function objectKey(target: ObjectRef): string {
   return target.uid ?? `${target.kind}/${target.namespace}/${target.name}`;
 }

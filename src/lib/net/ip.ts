@@ -2,7 +2,9 @@
 // `10.1` and `0x0a.0.0.1` (inet_aton forms), zone ids (`fe80::1%eth0`), and IPv4-mapped IPv6 addresses whose
 // family is ambiguous. Kubernetes' strict validation rejects those too, so we only accept the unambiguous forms.
 import ipaddr from 'ipaddr.js';
-import type { IpFamily } from '../../contract/spec.ts';
+
+export type IpFamily = 'IPv4' | 'IPv6';
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
 export type ParsedAddress = { ok: true; address: string; family: IpFamily } | { ok: false; why: string };
 export type ParsedCidr = { ok: true; cidr: string; family: IpFamily } | { ok: false; why: string };

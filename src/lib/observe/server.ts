@@ -6,7 +6,7 @@
 // as current Kubernetes controllers do; the probes stay open because the kubelet sends no credentials.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Metrics } from '../../core/metrics/controller-metrics.ts';
+import type { Registry } from 'prom-client';
 import { http, https } from '../node-http.ts';
 import type { Authorize } from './access.ts';
 import type { ServingCertificate } from './selfsigned.ts';
@@ -15,7 +15,7 @@ export interface ObservabilityServerOptions {
   /** 0 picks a free port; the chosen one is returned. */
   port: number;
   host?: string;
-  metrics: Pick<Metrics, 'registry'>;
+  metrics: { registry: Registry };
   isReady: () => boolean;
   isHealthy: () => boolean;
   /** Serve HTTPS with this certificate; plain HTTP without it. */

@@ -3,8 +3,17 @@
 // drops connections and burns API quota, and the load balancer's own health check already routes around a node
 // whose kube-proxy is down.
 import type { V1Node } from '@kubernetes/client-node';
-import type { BackendNode } from '../../contract/spec.ts';
 import { parseAddress } from '../net/ip.ts';
+
+/** A node that may carry traffic for the load balancer (eligibility already decided). */
+export interface BackendNode {
+  name: string;
+  providerID: string | null;
+  internalIP: string | null;
+  externalIP: string | null;
+  /** The Node's labels, present only when it has any (providers that pick targets by label read them). */
+  labels?: Readonly<Record<string, string>>;
+}
 
 export const EXCLUDE_FROM_LOAD_BALANCERS_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 /** Set by cluster-autoscaler on a node it is about to remove. */

@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Service } from '@kubernetes/client-node';
 import { loadBalancerName } from '../../../providers/aws/names.ts';
-import type { DemoSetup } from '../../../src/contract/provider.ts';
 import { startMoto } from '../../support/moto.ts';
+import type { DemoSetup } from '../hooks.ts';
 
 const REGION = 'us-east-1';
 // LocalStack's port with --keep (so `eval "$(localstack/start)"` finds the same endpoint later); otherwise a free

@@ -2,7 +2,7 @@
 // instance per demo Node; the controller talks Compute REST to it exactly as it would to Google. What the demo
 // prints about the load balancer is read back from the fake over HTTP, not from the provider's memory.
 import type { V1Service } from '@kubernetes/client-node';
-import type { DemoHooks } from '../../../src/contract/provider.ts';
+import type { DemoHooks } from '../hooks.ts';
 
 const PROJECT = 'demo-project';
 const REGION = 'us-central1';
