@@ -40,12 +40,13 @@ after(() => rm(dir, { recursive: true, force: true }));
 const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
   run(process.execPath, [join(dir, 'package/bin/drawbridge.js'), ...args], { cwd: dir, env, timeout: 180_000 });
 
-test('npm pack ships compiled JS + .d.ts (the CLI and the demo control plane), no sources and no tests', () => {
+test('npm pack ships compiled JS + .d.ts (the CLI, and the demo with its control plane as the dev entry), no sources and no tests', () => {
   for (const f of [
     'bin/drawbridge.js',
     'dist/src/commands/main.js',
     'dist/src/commands/main.d.ts',
     'dist/build-info.json',
+    'dist/test/demo/command.js',
     'dist/test/env/controlplane.js',
     'dist/test/env/controlplane.d.ts',
     'dist/test/env/build-binaries.sh',
@@ -114,4 +115,17 @@ test('without kube-apiserver and etcd, and without Go to build them, the demo sa
   } finally {
     await rm(emptyCache, { recursive: true, force: true });
   }
+});
+
+test('what the image holds (dist/src and dist/providers, no dev entry): demo says in one line it is not there', async () => {
+  // The image copies the product build only; the same package without dist/test is that tree.
+  await rm(join(dir, 'package/dist/test'), { recursive: true, force: true });
+  const failed = await cli(['demo', '--provider', 'metal']).then(
+    () => assert.fail('the demo cannot run without its dev entry'),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+  assert.equal(failed.code, 1);
+  assert.equal(failed.stderr.trim().split('\n').length, 1, 'one line');
+  assert.match(failed.stderr, /^drawbridge demo: the demo is a development tool and is not in this build/);
+  assert.match((await cli(['controller', '--help'])).stdout, /--provider/, 'the product still runs');
 });
