@@ -16,7 +16,8 @@ import { createMetrics } from '../metrics/controller-metrics.ts';
 import { ServiceUpdateFilter } from './changes.ts';
 import { TERMINAL_RECHECK_SECONDS } from './outcome.ts';
 import { WorkQueue } from './queue.ts';
-import { ENSURING_EVENT_AFTER_MS, Reconciler } from './reconcile.ts';
+import { Reconciler } from './reconcile.ts';
+import { ENSURING_EVENT_AFTER_MS } from './serve.ts';
 
 const CLASS = 'drawbridge.io/fake';
 
