@@ -73,8 +73,8 @@ export class Controller {
       onError: (e) => this.log.debug({ err: String(e) }, 'could not record event'),
       onDropped: (reason) => this.metrics.eventsDropped.inc({ reason }),
       onWritten: (verb) => this.metrics.eventsWritten.inc({ verb }),
-      // Senders scale with the workers (one per two, as the 4 senders for 8 workers before): a burst records two
-      // Events per new Service, and with 32 workers 4 senders fell behind until the 1,000-Event queue overflowed.
+      // Senders scale with the workers (one per two, at least 4): a burst records two Events per new Service, and
+      // with 32 workers 4 senders fall behind until the recorder's 1,000-Event queue overflows.
       concurrency: Math.max(4, Math.ceil(options.config.concurrency / 2)),
     });
     // A burst of node events settled and the eligible set changed: every Service of ours re-converges its hosts.
