@@ -1,3 +1,4 @@
+// Over 300 lines: the cases of every reconcile path (serve.ts, cleanup.ts, retain.ts) share the in-memory world below.
 // Reconciler unit tests: the fake provider, an in-memory cluster and writer, no apiserver. Each case asserts the
 // resulting state of the world (the Service as written, the fake's load balancers, Events) and the queue Outcome.
 import assert from 'node:assert/strict';
