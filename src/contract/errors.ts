@@ -4,7 +4,10 @@ export type ErrorDisposition = 'retry' | 'retryAfter' | 'throttled' | 'terminal'
 
 export abstract class ProviderError extends Error {
   abstract readonly disposition: ErrorDisposition;
-  /** Stable, CamelCase reason used for the Warning Event and the provider_calls_total{result} label. */
+  /**
+   * Stable, CamelCase reason: the drawbridge_provider_calls_total{result} label, and the Warning Event's reason when
+   * the error is terminal (other failures record SyncLoadBalancerFailed or DeleteLoadBalancerFailed).
+   */
   readonly reason: string;
   constructor(reason: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -1,5 +1,6 @@
 // The ports: the narrow views of the process a provider is handed (Events, logs, metrics, the owned Services, the
-// apiserver client). The core implements them; a provider sees nothing else of the process.
+// apiserver client). The controller builds them (src/core/controller/controller.ts hands them to the ProviderFactory);
+// a provider sees nothing else of the process.
 import type { V1Service } from '@kubernetes/client-node';
 import type { KubeClient } from '../lib/kube/api/client.ts';
 import type { ObjectRef } from '../lib/kube/events.ts';

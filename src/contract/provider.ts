@@ -1,4 +1,4 @@
-// The provider contract: the one seam between the provider-neutral core (src/) and an adapter (providers/<name>/).
+// The provider contract: the one seam between the provider-neutral core (src/core) and an adapter (providers/<name>/).
 // It mirrors the Kubernetes cloud-provider LoadBalancer interface, with a provider-neutral spec as input.
 // docs/writing-a-provider.md walks through it with providers/fake as the worked example.
 //
@@ -20,7 +20,10 @@ export * from './errors.ts';
 export * from './ports.ts';
 export type * from './spec.ts';
 
-/** Handed to every call. Aborted when leadership is lost, the Service is deleted mid-flight, or shutdown begins. */
+/**
+ * Handed to every call. Aborted when leadership is lost, the Service is deleted mid-flight, shutdown begins, or the
+ * call outlives --provider-call-timeout (src/core/controller/provider-call.ts).
+ */
 export interface CallOptions {
   readonly signal: AbortSignal;
 }
@@ -65,7 +68,10 @@ export interface Provider<Options = unknown> {
   readonly name: string;
   /** Pure and synchronous: read the provider-specific parts of a Service (annotations, requested addresses). */
   checkService(service: Readonly<V1Service>): ServiceCheck<Options>;
-  /** Once, after the core's caches synced and before the first reconcile (e.g. metal loads pools here). */
+  /**
+   * Once per process, when it first leads: after the core's caches synced and before the first reconcile (e.g. metal
+   * loads pools here). Retried with backoff while it throws (src/core/controller/leadership.ts).
+   */
   start?(options: CallOptions): Promise<void>;
   /** Stop background work (watches, timers). */
   stop?(): Promise<void>;

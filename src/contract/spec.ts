@@ -1,5 +1,6 @@
 // The provider-neutral description of one load balancer: what a Service (plus the cluster around it) asks for.
-// Built by `buildSpec` (pure, validated); consumed by every provider. Nothing here knows about a cloud.
+// Built by `buildSpec` (src/core/desired/build.ts: pure, validated); consumed by every provider. Nothing here knows
+// about a cloud.
 
 import type { IpFamily, Protocol } from '../lib/net/ip.ts';
 import type { BackendNode } from '../lib/service/eligibility.ts';

@@ -1,6 +1,6 @@
 // Which Service updates are news for reconcile (upstream's service controller `needsUpdate`, made exact for what
-// our reconcile reads). Without this filter every Service in a burst was reconciled twice: the echoes of our own
-// finalizer and status writes came back as update events and queued a second, read-only ensure (a provider call).
+// our reconcile reads). Without this filter every Service in a burst would be reconciled twice: the echoes of our own
+// finalizer and status writes come back as update events and would queue a second, read-only ensure (a provider call).
 //
 // An update is news when, compared with the last version this controller saw of the Service, one of these changed:
 // - `input`: everything a user writes that decide() or the desired state reads: the whole spec (only users write

@@ -4,7 +4,7 @@ import type { KubeClient } from '../../lib/kube/api/client.ts';
 import { type ResilientInformer, resilientInformer } from '../../lib/kube/informer.ts';
 import { slimNode, slimObject } from '../../lib/kube/slim.ts';
 import type { Logger } from '../../lib/observe/logging.ts';
-import type { ClusterView } from './reconcile.ts';
+import type { ClusterView } from './reconcile-deps.ts';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 

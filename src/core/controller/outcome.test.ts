@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RetryAfterError, RetryableError, TerminalError, ThrottledError } from '../../contract/provider.ts';
-import { MIN_RETRY_AFTER_SECONDS, outcomeOf, TERMINAL_RECHECK_SECONDS } from './outcome.ts';
+import { KubeApiError } from '../../lib/kube/api/errors.ts';
+import { CONFLICT_RETRY_SECONDS, MIN_RETRY_AFTER_SECONDS, outcomeOf, TERMINAL_RECHECK_SECONDS } from './outcome.ts';
 
 test('each typed provider error maps to its queue behaviour', () => {
   const cases = [
@@ -29,4 +30,13 @@ test('a retry-after below the minimum, or not a number, waits the minimum instea
       seconds: MIN_RETRY_AFTER_SECONDS,
     });
   }
+});
+
+test('an apiserver conflict (409, a write from a stale cached copy) is retried after a second, not with backoff', () => {
+  const conflict = new KubeApiError('PATCH', '/api/v1/namespaces/shop/services/web', 409, { reason: 'Conflict' });
+  assert.deepEqual(outcomeOf(conflict), { kind: 'retryAfter', seconds: CONFLICT_RETRY_SECONDS });
+  assert.equal(CONFLICT_RETRY_SECONDS, 1);
+  assert.deepEqual(outcomeOf(new KubeApiError('PATCH', '/api/v1/namespaces/shop/services/web', 500, {})), {
+    kind: 'retry',
+  });
 });

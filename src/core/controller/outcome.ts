@@ -1,6 +1,7 @@
 // The ONE place where a failure becomes queue behaviour. Providers throw the typed errors of
-// src/contract/provider.ts; reconcile catches whatever it gets and hands it here.
+// src/contract/errors.ts; reconcile catches whatever it gets (theirs, the apiserver's) and hands it here.
 import { ProviderError, RetryAfterError } from '../../contract/provider.ts';
+import { statusCodeOf } from '../../lib/kube/patch.ts';
 import type { Outcome } from './queue.ts';
 
 export type { Outcome };
@@ -19,7 +20,14 @@ export const TERMINAL_RECHECK_SECONDS = 300;
 /** The shortest fixed delay honoured, so a provider returning 0 (or garbage) cannot make a key spin. */
 export const MIN_RETRY_AFTER_SECONDS = 1;
 
+/**
+ * A Service write refused for a stale resourceVersion (409) is retried after this long rather than with backoff:
+ * it was made from a cached copy that was behind, and nothing is wrong but the timing.
+ */
+export const CONFLICT_RETRY_SECONDS = 1;
+
 export function outcomeOf(error: unknown): Outcome {
+  if (statusCodeOf(error) === 409) return { kind: 'retryAfter', seconds: CONFLICT_RETRY_SECONDS }; // stale read
   if (!(error instanceof ProviderError)) {
     // Untyped failures (network resets, bugs, the Kubernetes API) are treated as transient: back off and retry.
     return { kind: 'retry' };

@@ -1,5 +1,7 @@
-// Every provider operation the core makes goes through here: counted, timed, labelled by result, handed the
-// AbortSignal of the reconcile (or start-up) it belongs to, and bounded by the per-call deadline.
+// Every provider call the core makes with a signal (ensure, updateHosts, ensureDeleted from reconcile; listOwned and
+// ensureDeleted from orphan collection) goes through here: counted, timed, labelled by result, handed the AbortSignal
+// of the work it belongs to, and bounded by the per-call deadline. (Provider start-up is retried by leadership.ts,
+// which counts its failures in the same provider_calls_total, operation "start".)
 import { type CallOptions, ProviderError, RetryableError } from '../../contract/provider.ts';
 import type { Metrics } from '../metrics/controller-metrics.ts';
 

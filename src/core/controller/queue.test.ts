@@ -1,3 +1,4 @@
+// Over 300 lines: queue.ts's guarantees (ordering, requeue by outcome, shutdown), each a timed scenario of its own.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import { type Outcome, type WorkContext, WorkQueue } from './queue.ts';

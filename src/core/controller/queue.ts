@@ -156,7 +156,7 @@ export class WorkQueue<K extends string> {
     this.#failures.delete(key);
   }
 
-  /** Begin handing keys to workers. Keys added before start() wait (e.g. until the informer caches sync). */
+  /** Begin handing keys to workers. Keys added before start() wait (the leader starts it once its provider has started). */
   start(): void {
     if (this.#shuttingDown) return;
     this.#started = true;

@@ -1,3 +1,4 @@
+// Over 300 lines: the cases of every reconcile path (serve.ts, cleanup.ts, retain.ts) share the in-memory world below.
 // Reconciler unit tests: the fake provider, an in-memory cluster and writer, no apiserver. Each case asserts the
 // resulting state of the world (the Service as written, the fake's load balancers, Events) and the queue Outcome.
 import assert from 'node:assert/strict';
@@ -16,7 +17,8 @@ import { createMetrics } from '../metrics/controller-metrics.ts';
 import { ServiceUpdateFilter } from './changes.ts';
 import { TERMINAL_RECHECK_SECONDS } from './outcome.ts';
 import { WorkQueue } from './queue.ts';
-import { ENSURING_EVENT_AFTER_MS, Reconciler } from './reconcile.ts';
+import { Reconciler } from './reconcile.ts';
+import { ENSURING_EVENT_AFTER_MS } from './serve.ts';
 
 const CLASS = 'drawbridge.io/fake';
 

@@ -1,3 +1,4 @@
+// Over 300 lines: buildSpec's cases, one or more per rule of desired/*.ts, against the one Service fixture below.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';

@@ -5,7 +5,7 @@ import type { HealthCheckSpec, IpFamily, LoadBalancerSpec } from '../../contract
 import { isPortNumber } from './ports.ts';
 import { type Checked, Reason } from './reasons.ts';
 
-/** kube-proxy's healthz port: what clouds probe for `Cluster` (GCE uses exactly this). */
+/** kube-proxy's healthz port: what GCE probes for `Cluster` (AWS only for UDP-only target groups). */
 export const KUBE_PROXY_HEALTH_PORT = 10256;
 export const HEALTH_CHECK_PATH = '/healthz';
 /** The apiserver's default and maximum for sessionAffinityConfig.clientIP.timeoutSeconds. */

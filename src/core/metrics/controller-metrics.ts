@@ -1,5 +1,6 @@
-// Every metric Drawbridge exports, on a Registry of its own (not prom-client's global one), so tests and
-// embedded uses can create several without "already registered" clashes.
+// Every metric the controller's core exports (a provider's own come through provider-metrics.ts; the speaker's are
+// src/speaker/metrics.ts), on a Registry of its own (not prom-client's global one), so tests and embedded uses can
+// create several without "already registered" clashes.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const PREFIX = 'drawbridge_';

@@ -1,6 +1,10 @@
 // Node health as the controller reports it: what to probe (kube-proxy's healthz on every eligible node, plus each
-// `Local` Service's healthCheckNodePort), and what a flip means (the node_health metric and a Node Event). Health
-// never changes load-balancer membership on clouds (KEP-3458); metal's announcer reads isHealthy().
+// `Local` Service's healthCheckNodePort), and what a flip means. The result feeds only reporting: the
+// drawbridge_node_health gauge and a NodeHealthCheckFailed/Passed Event on the Node (kube-proxy's port only; the
+// last of those Events is how `drawbridge status` tells a failing node), and a log line for every target. It never changes which
+// nodes a load balancer gets (eligibility is src/lib/service/eligibility.ts, KEP-3458): on clouds the cloud's own
+// health check (spec.healthCheck) routes around a failing node; on metal each speaker checks its own node's
+// kube-proxy (src/speaker/health.ts) and the speakers decide among themselves who answers for an address.
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import type { EventRecorder } from '../../lib/kube/events.ts';
 import type { Logger } from '../../lib/observe/logging.ts';

@@ -1,8 +1,7 @@
 // Probes node health the way the clouds' own health checks do: HTTP GET of kube-proxy's healthz
-// (`:10256/healthz`) on each eligible node, plus each `externalTrafficPolicy: Local` Service's
+// (`:10256/healthz` by default) on each eligible node, plus each `externalTrafficPolicy: Local` Service's
 // healthCheckNodePort. A target turns unhealthy after `failureThreshold` consecutive failures and healthy again
-// on the first success. Results feed metrics and Events; on clouds they never change pool membership
-// (KEP-3458: churning pools on flaps drops connections), on metal they decide who announces.
+// on the first success. What a flip means (metrics, Events, logs; never load-balancer membership) is health.ts.
 import { http } from '../../lib/node-http.ts';
 
 export interface ProbeTarget {
@@ -67,7 +66,7 @@ export class NodeProber {
     return this.state.get(targetKey({ node, port }))?.healthy ?? true;
   }
 
-  /** One round over every target; exposed so tests and `drawbridge status` can probe on demand. */
+  /** One round over every target; exposed so tests can probe on demand. */
   async probeOnce(): Promise<void> {
     const targets = this.o.targets();
     const live = new Set(targets.map(targetKey));
