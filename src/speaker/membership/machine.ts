@@ -7,9 +7,12 @@
 // member that decides a change fans it out to everyone at once instead of waiting for gossip rounds.
 import { Confirmations } from './confirm.ts';
 import { GossipBuffer } from './gossip.ts';
+import type { Bare, MachineHost } from './host.ts';
 import { MemberTable, toUpdate } from './members.ts';
+import { Prober } from './probes.ts';
 import { type QuorumView, ReferenceView } from './quorum.ts';
-import { monitorsOf, monitorTargets } from './rings.ts';
+import { monitorTargets } from './rings.ts';
+import { Syncer } from './sync.ts';
 import {
   DEFAULT_MEMBERSHIP_CONFIG,
   type MemberState,
@@ -20,19 +23,6 @@ import {
 } from './types.ts';
 
 export type { QuorumView } from './quorum.ts';
-
-interface Probe {
-  target: string;
-  sentAt: number;
-  indirect: boolean;
-}
-
-interface Relay {
-  originAddr: string;
-  originSeq: number;
-  target: string;
-  expiresAt: number;
-}
 
 export interface MachineOptions {
   name: string;
@@ -46,9 +36,6 @@ export interface MachineOptions {
   random?: () => number;
 }
 
-/** A message before its piggybacked updates are added. */
-type Bare = Message extends infer M ? (M extends Message ? Omit<M, 'updates'> : never) : never;
-
 export class MembershipMachine {
   readonly name: string;
   readonly config: MembershipConfig;
@@ -59,16 +46,11 @@ export class MembershipMachine {
   /** When a datagram last came from each member: first-hand evidence that it is alive. */
   private readonly heardAt = new Map<string, number>();
   private readonly members = new MemberTable();
-  private readonly probes = new Map<number, Probe>();
-  private readonly inFlight = new Map<string, number>();
-  private readonly nextProbeAt = new Map<string, number>();
-  private readonly relays = new Map<number, Relay>();
+  private readonly prober: Prober;
   private readonly gossip: GossipBuffer;
   private outbox: Outgoing[] = [];
   private seq = 0;
-  private targets: string[] = [];
-  private seeds: readonly string[];
-  private nextSyncAt = 0;
+  private readonly syncer: Syncer;
   private readonly reference: ReferenceView;
   private readonly listeners: Array<() => void> = [];
   private left = false;
@@ -89,14 +71,30 @@ export class MembershipMachine {
     this.eligible = options.eligible ?? true;
     this.config = { ...DEFAULT_MEMBERSHIP_CONFIG, ...options.config };
     this.random = options.random ?? Math.random;
-    this.seeds = (options.seeds ?? []).filter((seed) => seed !== this.addr);
     this.gossip = new GossipBuffer(this.config.retransmitMultiplier);
     this.reference = new ReferenceView(this.name, now, this.config);
+    const host: MachineHost = {
+      name: this.name,
+      config: this.config,
+      members: this.members,
+      random: this.random,
+      nextSeq: () => ++this.seq,
+      live: () => this.live(),
+      view: () => this.view(),
+      send: (addr, message) => this.send(addr, message),
+      sendWithGossip: (addr, message) => this.send(addr, this.withGossip(message)),
+      decide: (update, at, fanOut) => {
+        this.apply(update, at);
+        if (fanOut) this.fanOut(update);
+      },
+    };
+    this.syncer = new Syncer(host, this.addr, options.seeds ?? []);
+    this.prober = new Prober(host);
   }
 
   /** Replaces the addresses to join through (learnt later, e.g. from the Nodes once the cache has synced). */
   setSeeds(seeds: readonly string[]): void {
-    this.seeds = seeds.filter((seed) => seed !== this.addr);
+    this.syncer.setSeeds(seeds);
   }
 
   /** Called whenever the set of live members or their eligibility changes. */
@@ -178,12 +176,7 @@ export class MembershipMachine {
 
   /** Whether we may act (quorum.ts). */
   quorum(now: number): QuorumView {
-    return this.reference.quorum(now, this.live(), this.joining());
-  }
-
-  /** Not joined yet although there is someone to join. */
-  private joining(): boolean {
-    return this.members.size === 0 && this.seeds.length > 0;
+    return this.reference.quorum(now, this.live(), this.syncer.joining());
   }
 
   tick(now: number): void {
@@ -193,18 +186,13 @@ export class MembershipMachine {
       this.accused = false;
       this.changed();
     }
-    if (this.joining() && now >= this.nextSyncAt) {
-      // Not joined yet: ask every seed for its view until one answers.
-      for (const seed of this.seeds)
-        this.send(seed, { type: 'sync', from: this.name, reply: true, updates: this.view() });
-      this.nextSyncAt = now + this.config.antiEntropyIntervalMs / 4;
-    }
-    this.expireProbes(now);
-    this.expireSuspicions(now);
-    this.sendProbes(now);
-    this.antiEntropy(now);
-    this.reference.settle(now, this.live(), this.joining());
-    for (const [seq, relay] of this.relays) if (now >= relay.expiresAt) this.relays.delete(seq);
+    this.syncer.join(now);
+    this.prober.expireProbes(now);
+    this.prober.expireSuspicions(now);
+    this.prober.sendProbes(now);
+    this.syncer.antiEntropy(now);
+    this.reference.settle(now, this.live(), this.syncer.joining());
+    this.prober.expireRelays(now);
     this.members.expireTombstones(now, this.config.tombstoneMs);
   }
 
@@ -232,31 +220,14 @@ export class MembershipMachine {
         this.send(this.addrOf(message.from), this.withGossip({ type: 'ack', from: this.name, seq: message.seq }));
         break;
       case 'ack': {
-        const relay = this.relays.get(message.seq);
-        if (relay !== undefined) {
-          this.relays.delete(message.seq);
-          this.send(relay.originAddr, this.withGossip({ type: 'ack', from: relay.target, seq: relay.originSeq }));
-          break;
-        }
-        const probe = this.probes.get(message.seq) ?? this.confirmations.take(message.seq);
-        if (probe !== undefined) {
-          this.probes.delete(message.seq);
-          if (this.inFlight.get(probe.target) === message.seq) this.inFlight.delete(probe.target);
-          this.confirmations.acked(probe.target, probe.sentAt);
-        }
+        if (this.prober.relayAck(message.seq)) break;
+        const ping = this.prober.acked(message.seq) ?? this.confirmations.take(message.seq);
+        if (ping !== undefined) this.confirmations.acked(ping.target, ping.sentAt);
         break;
       }
-      case 'ping-req': {
-        const seq = ++this.seq;
-        this.relays.set(seq, {
-          originAddr: this.addrOf(message.from),
-          originSeq: message.seq,
-          target: message.target,
-          expiresAt: now + this.config.indirectTimeoutMs * 2,
-        });
-        this.send(message.targetAddr, this.withGossip({ type: 'ping', from: this.name, seq }));
+      case 'ping-req':
+        this.prober.relay(message, now);
         break;
-      }
       case 'sync':
         if (message.reply)
           this.send(this.addrOf(message.from), { type: 'sync', from: this.name, reply: false, updates: this.view() });
@@ -314,97 +285,9 @@ export class MembershipMachine {
       this.send(this.addrOf(target), this.withGossip({ type: 'ping', from: this.name, seq }));
   }
 
-  private sendProbes(now: number): void {
-    for (const target of this.targets) {
-      let due = this.nextProbeAt.get(target);
-      if (due === undefined) {
-        // A random phase spreads the K monitors' probes over the interval.
-        due = now + this.random() * this.config.probeIntervalMs;
-        this.nextProbeAt.set(target, due);
-      }
-      if (now < due) continue;
-      this.nextProbeAt.set(target, Math.max(due + this.config.probeIntervalMs, now));
-      if (this.inFlight.has(target)) continue;
-      const seq = ++this.seq;
-      this.probes.set(seq, { target, sentAt: now, indirect: false });
-      this.inFlight.set(target, seq);
-      this.send(this.addrOf(target), this.withGossip({ type: 'ping', from: this.name, seq }));
-    }
-  }
-
-  private expireProbes(now: number): void {
-    const { ackTimeoutMs, indirectTimeoutMs, indirectHelpers } = this.config;
-    for (const [seq, probe] of this.probes) {
-      const target = this.members.get(probe.target);
-      if (target === undefined || target.state === 'dead') {
-        this.probes.delete(seq);
-        this.inFlight.delete(probe.target);
-      } else if (!probe.indirect && now - probe.sentAt >= ackTimeoutMs) {
-        // No ack: maybe only our link to it is bad. Ask others to try before accusing it.
-        probe.indirect = true;
-        const helpers = this.pick(
-          this.live().filter((n) => n !== this.name && n !== probe.target),
-          indirectHelpers,
-        );
-        for (const helper of helpers) {
-          this.send(
-            this.addrOf(helper),
-            this.withGossip({ type: 'ping-req', from: this.name, seq, target: probe.target, targetAddr: target.addr }),
-          );
-        }
-      } else if (probe.indirect && now - probe.sentAt >= ackTimeoutMs + indirectTimeoutMs) {
-        this.probes.delete(seq);
-        this.inFlight.delete(probe.target);
-        if (target.state === 'alive') {
-          const update: MemberUpdate = { ...toUpdate(target), state: 'suspect', by: this.name };
-          this.apply(update, now);
-          this.fanOut(update);
-        }
-      }
-    }
-  }
-
-  private expireSuspicions(now: number): void {
-    const { suspicionTimeoutMs, confirmedSuspicionTimeoutMs, monitors } = this.config;
-    for (const member of this.members.values()) {
-      if (member.state !== 'suspect') continue;
-      const timeout = member.accusers.size >= 2 ? confirmedSuspicionTimeoutMs : suspicionTimeoutMs;
-      if (now - member.since < timeout) continue;
-      const update: MemberUpdate = { ...toUpdate(member), state: 'dead', by: undefined };
-      // Every member times the suspicion out itself; only the suspect's monitors fan the verdict out, so one death
-      // costs K fan-outs, not N.
-      const isMonitor = monitorsOf(member.name, this.live(), monitors).includes(this.name);
-      this.apply(update, now);
-      if (isMonitor) this.fanOut(update);
-    }
-  }
-
-  private antiEntropy(now: number): void {
-    if (now < this.nextSyncAt || this.members.size === 0) return;
-    this.nextSyncAt = now + this.config.antiEntropyIntervalMs;
-    const [peer] = this.pick(
-      this.live().filter((n) => n !== this.name),
-      1,
-    );
-    if (peer !== undefined)
-      this.send(this.addrOf(peer), { type: 'sync', from: this.name, reply: true, updates: this.view() });
-    // A healed partition: each side holds the other dead, and nobody probes or fans out to the dead, so neither would
-    // ever hear from the other again. While its tombstone lasts, one dead member per period also gets our view: if
-    // it is alive it refutes its death, answers with its own view (in which we may be dead: we refute in turn), and
-    // the views merge. A member that really is dead costs one datagram per period.
-    const [ghost] = this.pick(
-      [...this.members.values()].filter((m) => m.state === 'dead'),
-      1,
-    );
-    if (ghost !== undefined)
-      this.send(ghost.addr, { type: 'sync', from: this.name, reply: true, updates: this.view() });
-  }
-
   private viewChanged(now: number): void {
     this.reference.viewChanged(now);
-    this.targets = monitorTargets(this.name, this.live(), this.config.monitors);
-    for (const target of [...this.nextProbeAt.keys()])
-      if (!this.targets.includes(target)) this.nextProbeAt.delete(target);
+    this.prober.setTargets(monitorTargets(this.name, this.live(), this.config.monitors));
     this.changed();
   }
 
@@ -432,14 +315,5 @@ export class MembershipMachine {
 
   private send(to: string, message: Message): void {
     if (to !== '') this.outbox.push({ to, message });
-  }
-
-  private pick<T>(items: T[], count: number): T[] {
-    const copy = [...items];
-    for (let i = copy.length - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
-      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-    }
-    return copy.slice(0, count);
   }
 }
