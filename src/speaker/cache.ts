@@ -7,8 +7,8 @@ import {
   ADDRESS_POOL_PLURAL,
   ADDRESS_POOL_VERSION,
   type AddressPool,
-  poolOf,
 } from '../../providers/metal/model/pool.ts';
+import { parsePool } from '../../providers/metal/model/schema.ts';
 import { type KubeSource, kubeClientOf } from '../lib/kube/api/source.ts';
 import { type ResilientInformer, resilientInformer } from '../lib/kube/informer.ts';
 import { slimNode, slimObject } from '../lib/kube/slim.ts';
@@ -102,8 +102,8 @@ export function createSpeakerCache(
         }),
     pools: () =>
       pools.list().flatMap((obj) => {
-        const pool = poolOf(obj);
-        return pool === null ? [] : [pool];
+        const parsed = parsePool(obj);
+        return parsed.ok ? [parsed.pool] : [];
       }),
     excludedNodes: () => excludedNodeNames(nodes.list()),
     nodeAddresses: () => {

@@ -1,6 +1,7 @@
 // The node health check's one request (kube-proxy's /healthz by default): a GET that passes on a 2xx answer within the
 // timeout, redirects followed (up to 20, as fetch() does, which this replaced). Plain node:http / node:https rather
-// than fetch(): the first fetch() loads undici, ~15 MB of the speaker's resident memory (docs/benchmarks.md).
+// than fetch(): the first fetch() loads undici, about 3 MB of the speaker's resident memory (docs/benchmarks.md:
+// +17.5 MB in a bare node, ~3 MB of the speaker).
 import type { IncomingMessage } from 'node:http';
 import { http, https } from '../lib/node-http.ts';
 

@@ -1,7 +1,8 @@
-// Who announces an address: rendezvous (highest-random-weight) hashing over the live, eligible members. Every speaker
-// and the controller compute it alone from the same inputs and get the same answer, with no election, lease or
-// apiserver write on the failover path. Removing a member moves only the addresses it held (each goes to its own
-// runner-up, so they spread over the survivors); adding one takes over only the addresses it now wins.
+// Who announces an address: rendezvous (highest-random-weight) hashing over the live, eligible members. Only the
+// speakers decide it (the controller allocates addresses, never their announcer): each computes it alone from the
+// same inputs and gets the same answer, with no election, lease or apiserver write on the failover path.
+// Removing a member moves only the addresses it held (each goes to its own runner-up, so they spread over the
+// survivors); adding one takes over only the addresses it now wins.
 //
 // The weight hashes `${address}/${node}` with 32-bit FNV-1a finished by murmur3's fmix32 (FNV alone mixes its last
 // bytes poorly, and node names often differ only there). It is a pure function of the two strings, so it is the same

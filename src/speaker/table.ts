@@ -1,7 +1,7 @@
-// The owned-address table: which assigned addresses this node announces right now. Pure: every speaker (and the
-// controller) computes it from the same inputs and reaches the same answer with no coordination. An address is
-// considered only if it lies inside a configured pool, so a Service whose status names an arbitrary address (a typo,
-// another controller's) can never make a speaker answer for it.
+// The owned-address table: which assigned addresses this node announces right now. Pure: every speaker computes it
+// from the same inputs and reaches the same answer with no coordination. An address is considered only if it lies
+// inside a configured pool, so a Service whose status names an arbitrary address (a typo, another controller's) can
+// never make a speaker answer for it.
 
 import { formatAddress, parseAddress, rangeContains } from '../../providers/metal/model/addresses.ts';
 import type { AddressPool } from '../../providers/metal/model/pool.ts';

@@ -1,7 +1,7 @@
 // The long-running commands run without @kubernetes/client-node (its import alone costs ~85 MB of RSS; see
 // docs/benchmarks.md). Each starts as a real process under a loader hook that fails any runtime import of it
 // (forbid-client-node.ts), does its job against the real apiserver, and must never have tried. The speaker must not
-// load zod or prom-client's index either (its idle RSS; docs/benchmarks.md). The resident memory each reaches is
+// load prom-client's index either (its idle RSS; docs/benchmarks.md); zod it may (about 4 MB of it). The resident memory each reaches is
 // printed, not asserted (the machine is shared).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -37,7 +37,7 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 /** What the speaker must not load besides client-node (forbid-client-node.ts). */
-const SPEAKER_FORBIDS = { DRAWBRIDGE_FORBID_IMPORTS: 'zod,zod/,prom-client' };
+const SPEAKER_FORBIDS = { DRAWBRIDGE_FORBID_IMPORTS: 'prom-client' };
 
 function assertLean(output: string): void {
   const forbidden = output.split('\n').filter((l) => l.startsWith('FORBIDDEN_IMPORT'));
@@ -74,7 +74,7 @@ test('the controller serves a Service without ever loading client-node', async (
   assertLean(proc.output());
 });
 
-test("the speaker syncs its cache without ever loading client-node, zod or prom-client's index", async () => {
+test("the speaker syncs its cache without ever loading client-node or prom-client's index", async () => {
   const [membershipPort, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,

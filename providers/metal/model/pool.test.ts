@@ -1,14 +1,62 @@
-// poolOf() (the speaker's zod-free check) against parsePool() (the controller's, zod): the same verdict and the same
-// pool for every resource, on hand-picked cases and on many random mutations of valid ones. If they disagreed, a
-// speaker could announce addresses of a pool the controller rejects, or the other way round.
+// Which resources are AddressPools, as the controller and the speakers both decide it (parsePool: the zod schema
+// on the model pool.ts builds), on hand-picked edge cases and many random mutations of valid ones, against the rules
+// written out below: a disagreement would let a speaker announce addresses of a pool that is not one.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { poolOf } from './pool.ts';
+import { type AddressRange, intersectRanges, parseAddressEntry } from './addresses.ts';
+import type { AddressPool } from './pool.ts';
 import { parsePool } from './schema.ts';
 
-function same(obj: unknown): void {
+const SPEC_FIELDS = ['addresses', 'autoAssign', 'avoidBuggyIPs', 'namespaces'];
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optionalBoolean = (v: unknown) => v === undefined || typeof v === 'boolean';
+const namespaceList = (v: unknown) =>
+  v === undefined ||
+  (Array.isArray(v) &&
+    v.length >= 1 &&
+    v.every((ns) => typeof ns === 'string' && ns.length <= 63 && NAMESPACE.test(ns)));
+
+/** The ranges of spec.addresses, or null unless there is at least one and every one parses and none overlap. */
+function rangesOf(addresses: unknown): AddressRange[] | null {
+  if (!Array.isArray(addresses) || addresses.length < 1) return null;
+  const ranges: AddressRange[] = [];
+  for (const text of addresses) {
+    const entry = typeof text === 'string' ? parseAddressEntry(text) : null;
+    if (!entry?.ok || ranges.some((range) => intersectRanges(range, entry.range) !== null)) return null;
+    ranges.push(entry.range);
+  }
+  return ranges;
+}
+
+/** The pool the rules make of `obj`, or null when it is not a valid AddressPool. */
+function expected(obj: unknown): AddressPool | null {
+  if (!isRecord(obj) || obj.apiVersion !== 'drawbridge.io/v1alpha1' || obj.kind !== 'AddressPool') return null;
+  const { metadata, spec } = obj;
+  if (!isRecord(metadata) || typeof metadata.name !== 'string' || metadata.name === '') return null;
+  if (!isRecord(spec) || Object.keys(spec).some((key) => !SPEC_FIELDS.includes(key))) return null;
+  const ranges = rangesOf(spec.addresses);
+  if (ranges === null || !optionalBoolean(spec.autoAssign) || !optionalBoolean(spec.avoidBuggyIPs)) return null;
+  if (!namespaceList(spec.namespaces)) return null;
+  // IPv4 first, then by start.
+  ranges.sort((a, b) => (a.family !== b.family ? (a.family === 'IPv4' ? -1 : 1) : a.first < b.first ? -1 : 1));
+  return {
+    name: metadata.name,
+    ranges,
+    autoAssign: (spec.autoAssign as boolean | undefined) ?? true,
+    avoidBuggyIPs: (spec.avoidBuggyIPs as boolean | undefined) ?? false,
+    namespaces: (spec.namespaces as string[] | undefined) ?? null,
+  };
+}
+
+function poolOf(obj: unknown): AddressPool | null {
   const parsed = parsePool(obj);
-  assert.deepStrictEqual(poolOf(obj), parsed.ok ? parsed.pool : null, JSON.stringify(obj));
+  return parsed.ok ? parsed.pool : null;
+}
+
+function same(obj: unknown): void {
+  assert.deepStrictEqual(poolOf(obj), expected(obj), JSON.stringify(obj));
 }
 
 function resource(spec: unknown, name: unknown = 'lan'): Record<string, unknown> {
@@ -85,15 +133,15 @@ const ODD_VALUES: unknown[] = [
   'AddressPool',
 ];
 
-describe('poolOf', () => {
-  it('builds the same pool as parsePool for valid resources', () => {
+describe('AddressPool verdict', () => {
+  it('builds the pool the rules give for valid resources', () => {
     for (const obj of VALID) {
       assert.notEqual(poolOf(obj), null);
       same(obj);
     }
   });
 
-  it('gives the same verdict as parsePool, field by field', () => {
+  it('gives the verdict the rules give, field by field', () => {
     for (const base of VALID) {
       for (const field of ['apiVersion', 'kind', 'metadata', 'spec', 'status']) {
         for (const odd of ODD_VALUES) same({ ...base, [field]: odd });
@@ -112,7 +160,7 @@ describe('poolOf', () => {
     for (const odd of ODD_VALUES) same(odd);
   });
 
-  it('agrees with parsePool on random resources', () => {
+  it('follows the rules on random resources', () => {
     const random = lcg(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
     let accepted = 0;

@@ -1,7 +1,8 @@
 // The AddressPool custom resource (drawbridge.io/v1alpha1, cluster-scoped): its zod schema, which is also the source
 // of the CRD's OpenAPI schema (see crd.ts), and parsePool(), which turns one resource into the typed model the
-// allocator uses, reporting every problem with its path so one kubectl round trip fixes them all. The names, the
-// model and the speaker's zod-free check (same verdict, no problems) live in pool.ts.
+// allocator uses, reporting every problem with its path so one kubectl round trip fixes them all. The controller and
+// the speaker both read pools with it, so they cannot disagree about which pools exist. The names and the model live
+// in pool.ts.
 import { z } from 'zod';
 import { formatRange, parseAddressEntry } from './addresses.ts';
 import {

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeMessage, encodeMessage } from './codec.ts';
 import { MembershipMachine } from './machine.ts';
-import { monitorsOf, monitorTargets } from './rings.ts';
 
 /** A deterministic PRNG so runs repeat exactly. */
 function lcg(seed: number): () => number {
@@ -299,26 +298,5 @@ describe('membership machine', () => {
     net.deliver();
     assert.deepEqual(net.get('node-0').live(), ['node-0', 'node-1']);
     assert.equal(net.get('node-1').stateOf('node-2'), 'dead');
-  });
-});
-
-describe('monitor rings', () => {
-  it('everyone watches everyone below K+1 members', () => {
-    assert.deepEqual(monitorTargets('b', ['a', 'b', 'c'], 3), ['a', 'c']);
-  });
-
-  it('with more members each has at most K targets and K monitors, consistently', () => {
-    const all = names(20);
-    const monitored = new Map<string, number>();
-    for (const self of all) {
-      const targets = monitorTargets(self, all, 3);
-      assert.ok(targets.length >= 1 && targets.length <= 3);
-      for (const target of targets) {
-        assert.ok(monitorsOf(target, all, 3).includes(self));
-        monitored.set(target, (monitored.get(target) ?? 0) + 1);
-      }
-    }
-    // Every member is watched by someone.
-    assert.equal(monitored.size, all.length);
   });
 });

@@ -5,7 +5,14 @@
 // SWIM (direct probe, indirect probe through helpers, suspicion refuted by incarnation, piggybacked gossip) with two
 // changes from docs/failure-model.md: fixed monitors (rings.ts) bound the time to the first failed probe, and the
 // member that decides a change fans it out to everyone at once instead of waiting for gossip rounds.
-import { monitorsOf, monitorTargets } from './rings.ts';
+import { Confirmations } from './confirm.ts';
+import { GossipBuffer } from './gossip.ts';
+import type { Bare, MachineHost } from './host.ts';
+import { MemberTable, toUpdate } from './members.ts';
+import { Prober } from './probes.ts';
+import { type QuorumView, ReferenceView } from './quorum.ts';
+import { monitorTargets } from './rings.ts';
+import { Syncer } from './sync.ts';
 import {
   DEFAULT_MEMBERSHIP_CONFIG,
   type MemberState,
@@ -15,36 +22,7 @@ import {
   type Outgoing,
 } from './types.ts';
 
-interface Member extends MemberUpdate {
-  /** When it became suspect (for the suspicion timeout) or dead (for the tombstone). */
-  since: number;
-  accusers: Set<string>;
-}
-
-interface Probe {
-  target: string;
-  sentAt: number;
-  indirect: boolean;
-}
-
-interface Relay {
-  originAddr: string;
-  originSeq: number;
-  target: string;
-  expiresAt: number;
-}
-
-interface Gossip {
-  update: MemberUpdate;
-  remaining: number;
-}
-
-/** Whether this member may act: `quorum` when it hears enough of the reference view, else `minority`. */
-export interface QuorumView {
-  quorum: boolean;
-  reachable: number;
-  reference: number;
-}
+export type { QuorumView } from './quorum.ts';
 
 export interface MachineOptions {
   name: string;
@@ -58,11 +36,6 @@ export interface MachineOptions {
   random?: () => number;
 }
 
-const MAX_PIGGYBACK = 8;
-
-/** A message before its piggybacked updates are added. */
-type Bare = Message extends infer M ? (M extends Message ? Omit<M, 'updates'> : never) : never;
-
 export class MembershipMachine {
   readonly name: string;
   readonly config: MembershipConfig;
@@ -72,20 +45,13 @@ export class MembershipMachine {
   private readonly random: () => number;
   /** When a datagram last came from each member: first-hand evidence that it is alive. */
   private readonly heardAt = new Map<string, number>();
-  private readonly members = new Map<string, Member>();
-  private readonly probes = new Map<number, Probe>();
-  private readonly inFlight = new Map<string, number>();
-  private readonly nextProbeAt = new Map<string, number>();
-  private readonly relays = new Map<number, Relay>();
-  private gossip: Gossip[] = [];
+  private readonly members = new MemberTable();
+  private readonly prober: Prober;
+  private readonly gossip: GossipBuffer;
   private outbox: Outgoing[] = [];
   private seq = 0;
-  private targets: string[] = [];
-  private seeds: readonly string[];
-  private nextSyncAt = 0;
-  private lastDatagramAt: number;
-  private viewChangedAt: number;
-  private reference: string[];
+  private readonly syncer: Syncer;
+  private readonly reference: ReferenceView;
   private readonly listeners: Array<() => void> = [];
   private left = false;
   /**
@@ -96,12 +62,7 @@ export class MembershipMachine {
   private accused = false;
   private accusedUntil = 0;
   private refutedAt = 0;
-  /** Per member, when we sent the latest ping it acknowledged (see `confirm`). */
-  private readonly ackedSentAt = new Map<string, number>();
-  /** Pings sent by `confirm`, by seq: not failure detection, only evidence that the target has read what we sent. */
-  private readonly confirmPings = new Map<number, { target: string; sentAt: number }>();
-  private confirmWanted: number | undefined;
-  private confirmSentAt = Number.NEGATIVE_INFINITY;
+  private readonly confirmations = new Confirmations();
 
   constructor(options: MachineOptions, now: number) {
     this.name = options.name;
@@ -110,15 +71,30 @@ export class MembershipMachine {
     this.eligible = options.eligible ?? true;
     this.config = { ...DEFAULT_MEMBERSHIP_CONFIG, ...options.config };
     this.random = options.random ?? Math.random;
-    this.seeds = (options.seeds ?? []).filter((seed) => seed !== this.addr);
-    this.lastDatagramAt = now;
-    this.viewChangedAt = now;
-    this.reference = [this.name];
+    this.gossip = new GossipBuffer(this.config.retransmitMultiplier);
+    this.reference = new ReferenceView(this.name, now, this.config);
+    const host: MachineHost = {
+      name: this.name,
+      config: this.config,
+      members: this.members,
+      random: this.random,
+      nextSeq: () => ++this.seq,
+      live: () => this.live(),
+      view: () => this.view(),
+      send: (addr, message) => this.send(addr, message),
+      sendWithGossip: (addr, message) => this.send(addr, this.withGossip(message)),
+      decide: (update, at, fanOut) => {
+        this.apply(update, at);
+        if (fanOut) this.fanOut(update);
+      },
+    };
+    this.syncer = new Syncer(host, this.addr, options.seeds ?? []);
+    this.prober = new Prober(host);
   }
 
   /** Replaces the addresses to join through (learnt later, e.g. from the Nodes once the cache has synced). */
   setSeeds(seeds: readonly string[]): void {
-    this.seeds = seeds.filter((seed) => seed !== this.addr);
+    this.syncer.setSeeds(seeds);
   }
 
   /** Called whenever the set of live members or their eligibility changes. */
@@ -128,7 +104,7 @@ export class MembershipMachine {
 
   /** Members not known dead (suspects included: SWIM keeps them until the suspicion times out), self included. */
   live(): string[] {
-    const names = [...this.members.values()].filter((m) => m.state !== 'dead').map((m) => m.name);
+    const names = this.members.live();
     if (!this.left) names.push(this.name);
     return names.sort();
   }
@@ -146,14 +122,13 @@ export class MembershipMachine {
    * fan-out (and stopped answering for what it no longer owns): `confirmedSince(since)` turns true then.
    */
   confirm(since: number): void {
-    this.confirmWanted = Math.max(this.confirmWanted ?? since, since);
-    this.confirmSentAt = Number.NEGATIVE_INFINITY;
+    this.confirmations.want(since);
     this.sendConfirmPings(since);
   }
 
   /** Whether every live member has acknowledged a ping we sent at or after `since`. */
   confirmedSince(since: number): boolean {
-    return this.live().every((name) => name === this.name || (this.ackedSentAt.get(name) ?? -1) >= since);
+    return this.confirmations.confirmedSince(since, this.live(), this.name);
   }
 
   /** Whether we are stepping back after an accusation (see `apply`). */
@@ -199,53 +174,31 @@ export class MembershipMachine {
     this.changed();
   }
 
-  /**
-   * Quorum: the members we heard from recently are more than half of the reference view (the view the last time it
-   * was stable with quorum, so the cluster shrinks one failure at a time). Hearing nothing at all from anyone for
-   * `isolationMs` means we are cut off, whatever the view says: with sparse monitoring, a cut-off member would
-   * otherwise keep believing in the members its own monitors do not watch. Exactly half is quorum only on the side
-   * holding the reference view's first member, which both sides compute alike.
-   */
+  /** Whether we may act (quorum.ts). */
   quorum(now: number): QuorumView {
-    // Not joined yet although there is someone to join: a (re)starting member that believed itself alone would
-    // announce every address at once, over the members that hold them.
-    if (this.members.size === 0 && this.seeds.length > 0) return { quorum: false, reachable: 1, reference: 1 };
-    const live = new Set(this.live());
-    const isolated = this.reference.length > 1 && now - this.lastDatagramAt > this.config.isolationMs;
-    const reachable = isolated ? 1 : this.reference.filter((name) => live.has(name)).length;
-    const reference = this.reference.length;
-    const quorum =
-      2 * reachable > reference || (2 * reachable === reference && !isolated && live.has(this.reference[0]!));
-    return { quorum, reachable, reference };
+    return this.reference.quorum(now, this.live(), this.syncer.joining());
   }
 
   tick(now: number): void {
     if (this.left) return;
-    if (this.confirmWanted !== undefined) this.sendConfirmPings(now);
+    if (this.confirmations.pending) this.sendConfirmPings(now);
     if (this.accused && now >= this.accusedUntil && this.confirmedSince(this.refutedAt)) {
       this.accused = false;
       this.changed();
     }
-    if (this.members.size === 0 && this.seeds.length > 0 && now >= this.nextSyncAt) {
-      // Not joined yet: ask every seed for its view until one answers.
-      for (const seed of this.seeds)
-        this.send(seed, { type: 'sync', from: this.name, reply: true, updates: this.view() });
-      this.nextSyncAt = now + this.config.antiEntropyIntervalMs / 4;
-    }
-    this.expireProbes(now);
-    this.expireSuspicions(now);
-    this.sendProbes(now);
-    this.antiEntropy(now);
-    this.updateReference(now);
-    for (const [seq, relay] of this.relays) if (now >= relay.expiresAt) this.relays.delete(seq);
-    for (const [name, member] of this.members) {
-      if (member.state === 'dead' && now - member.since > this.config.tombstoneMs) this.members.delete(name);
-    }
+    this.syncer.join(now);
+    this.prober.expireProbes(now);
+    this.prober.expireSuspicions(now);
+    this.prober.sendProbes(now);
+    this.syncer.antiEntropy(now);
+    this.reference.settle(now, this.live(), this.syncer.joining());
+    this.prober.expireRelays(now);
+    this.members.expireTombstones(now, this.config.tombstoneMs);
   }
 
   receive(message: Message, now: number): void {
     if (this.left || message.from === this.name) return;
-    this.lastDatagramAt = now;
+    this.reference.heard(now);
     // A sender we hold dead speaks from the other side of a partition that is healing: its view of the others is
     // stale (it holds dead the members we have heard all along). Take what it says of itself (so it rejoins) and of
     // us (so we refute), but not its accusations of third members: acting on them would drop a live member for a
@@ -267,32 +220,14 @@ export class MembershipMachine {
         this.send(this.addrOf(message.from), this.withGossip({ type: 'ack', from: this.name, seq: message.seq }));
         break;
       case 'ack': {
-        const relay = this.relays.get(message.seq);
-        if (relay !== undefined) {
-          this.relays.delete(message.seq);
-          this.send(relay.originAddr, this.withGossip({ type: 'ack', from: relay.target, seq: relay.originSeq }));
-          break;
-        }
-        const probe = this.probes.get(message.seq) ?? this.confirmPings.get(message.seq);
-        if (probe !== undefined) {
-          this.probes.delete(message.seq);
-          this.confirmPings.delete(message.seq);
-          if (this.inFlight.get(probe.target) === message.seq) this.inFlight.delete(probe.target);
-          this.ackedSentAt.set(probe.target, Math.max(this.ackedSentAt.get(probe.target) ?? -1, probe.sentAt));
-        }
+        if (this.prober.relayAck(message.seq)) break;
+        const ping = this.prober.acked(message.seq) ?? this.confirmations.take(message.seq);
+        if (ping !== undefined) this.confirmations.acked(ping.target, ping.sentAt);
         break;
       }
-      case 'ping-req': {
-        const seq = ++this.seq;
-        this.relays.set(seq, {
-          originAddr: this.addrOf(message.from),
-          originSeq: message.seq,
-          target: message.target,
-          expiresAt: now + this.config.indirectTimeoutMs * 2,
-        });
-        this.send(message.targetAddr, this.withGossip({ type: 'ping', from: this.name, seq }));
+      case 'ping-req':
+        this.prober.relay(message, now);
         break;
-      }
       case 'sync':
         if (message.reply)
           this.send(this.addrOf(message.from), { type: 'sync', from: this.name, reply: false, updates: this.view() });
@@ -339,147 +274,20 @@ export class MembershipMachine {
       }
       return;
     }
-    const known = this.members.get(update.name);
-    if (known === undefined) {
-      this.members.set(update.name, { ...update, by: undefined, since: now, accusers: accusersOf(update) });
-      if (update.state !== 'dead') this.queue(update);
-      this.viewChanged(now);
-      return;
-    }
-    if (update.state === 'suspect' && known.state === 'suspect' && update.incarnation === known.incarnation) {
-      // Another, independent suspicion of the same incarnation: only shortens the timeout.
-      if (update.by !== undefined) known.accusers.add(update.by);
-      return;
-    }
-    if (!supersedes(update, known)) return;
-    const liveChanged = (known.state === 'dead') !== (update.state === 'dead') || known.eligible !== update.eligible;
-    known.addr = update.addr;
-    known.incarnation = update.incarnation;
-    known.eligible = update.eligible;
-    if (known.state !== update.state) known.since = now;
-    known.state = update.state;
-    known.accusers = accusersOf(update);
-    this.queue(update);
-    if (liveChanged) this.viewChanged(now);
+    const { gossip, viewChanged } = this.members.apply(update, now);
+    if (gossip) this.queue(update);
+    if (viewChanged) this.viewChanged(now);
   }
 
   private sendConfirmPings(now: number): void {
-    const since = this.confirmWanted;
-    if (since === undefined) return;
-    if (this.confirmedSince(since)) {
-      this.confirmWanted = undefined;
-      return;
-    }
-    if (now - this.confirmSentAt < this.config.ackTimeoutMs) return;
-    this.confirmSentAt = now;
-    for (const [seq, ping] of this.confirmPings)
-      if (now - ping.sentAt > 2 * this.config.ackTimeoutMs) this.confirmPings.delete(seq);
-    for (const name of this.live()) {
-      if (name === this.name || (this.ackedSentAt.get(name) ?? -1) >= since) continue;
-      const seq = ++this.seq;
-      this.confirmPings.set(seq, { target: name, sentAt: now });
-      this.send(this.addrOf(name), this.withGossip({ type: 'ping', from: this.name, seq }));
-    }
-  }
-
-  private sendProbes(now: number): void {
-    for (const target of this.targets) {
-      let due = this.nextProbeAt.get(target);
-      if (due === undefined) {
-        // A random phase spreads the K monitors' probes over the interval.
-        due = now + this.random() * this.config.probeIntervalMs;
-        this.nextProbeAt.set(target, due);
-      }
-      if (now < due) continue;
-      this.nextProbeAt.set(target, Math.max(due + this.config.probeIntervalMs, now));
-      if (this.inFlight.has(target)) continue;
-      const seq = ++this.seq;
-      this.probes.set(seq, { target, sentAt: now, indirect: false });
-      this.inFlight.set(target, seq);
+    const { ackTimeoutMs } = this.config;
+    for (const { target, seq } of this.confirmations.due(now, this.live(), this.name, ackTimeoutMs, () => ++this.seq))
       this.send(this.addrOf(target), this.withGossip({ type: 'ping', from: this.name, seq }));
-    }
-  }
-
-  private expireProbes(now: number): void {
-    const { ackTimeoutMs, indirectTimeoutMs, indirectHelpers } = this.config;
-    for (const [seq, probe] of this.probes) {
-      const target = this.members.get(probe.target);
-      if (target === undefined || target.state === 'dead') {
-        this.probes.delete(seq);
-        this.inFlight.delete(probe.target);
-      } else if (!probe.indirect && now - probe.sentAt >= ackTimeoutMs) {
-        // No ack: maybe only our link to it is bad. Ask others to try before accusing it.
-        probe.indirect = true;
-        const helpers = this.pick(
-          this.live().filter((n) => n !== this.name && n !== probe.target),
-          indirectHelpers,
-        );
-        for (const helper of helpers) {
-          this.send(
-            this.addrOf(helper),
-            this.withGossip({ type: 'ping-req', from: this.name, seq, target: probe.target, targetAddr: target.addr }),
-          );
-        }
-      } else if (probe.indirect && now - probe.sentAt >= ackTimeoutMs + indirectTimeoutMs) {
-        this.probes.delete(seq);
-        this.inFlight.delete(probe.target);
-        if (target.state === 'alive') {
-          const update: MemberUpdate = { ...toUpdate(target), state: 'suspect', by: this.name };
-          this.apply(update, now);
-          this.fanOut(update);
-        }
-      }
-    }
-  }
-
-  private expireSuspicions(now: number): void {
-    const { suspicionTimeoutMs, confirmedSuspicionTimeoutMs, monitors } = this.config;
-    for (const member of this.members.values()) {
-      if (member.state !== 'suspect') continue;
-      const timeout = member.accusers.size >= 2 ? confirmedSuspicionTimeoutMs : suspicionTimeoutMs;
-      if (now - member.since < timeout) continue;
-      const update: MemberUpdate = { ...toUpdate(member), state: 'dead', by: undefined };
-      // Every member times the suspicion out itself; only the suspect's monitors fan the verdict out, so one death
-      // costs K fan-outs, not N.
-      const isMonitor = monitorsOf(member.name, this.live(), monitors).includes(this.name);
-      this.apply(update, now);
-      if (isMonitor) this.fanOut(update);
-    }
-  }
-
-  private antiEntropy(now: number): void {
-    if (now < this.nextSyncAt || this.members.size === 0) return;
-    this.nextSyncAt = now + this.config.antiEntropyIntervalMs;
-    const [peer] = this.pick(
-      this.live().filter((n) => n !== this.name),
-      1,
-    );
-    if (peer !== undefined)
-      this.send(this.addrOf(peer), { type: 'sync', from: this.name, reply: true, updates: this.view() });
-    // A healed partition: each side holds the other dead, and nobody probes or fans out to the dead, so neither would
-    // ever hear from the other again. While its tombstone lasts, one dead member per period also gets our view: if
-    // it is alive it refutes its death, answers with its own view (in which we may be dead: we refute in turn), and
-    // the views merge. A member that really is dead costs one datagram per period.
-    const [ghost] = this.pick(
-      [...this.members.values()].filter((m) => m.state === 'dead'),
-      1,
-    );
-    if (ghost !== undefined)
-      this.send(ghost.addr, { type: 'sync', from: this.name, reply: true, updates: this.view() });
-  }
-
-  private updateReference(now: number): void {
-    if (now - this.viewChangedAt < this.config.referenceStableMs) return;
-    const live = this.live();
-    if (sameNames(live, this.reference) || !this.quorum(now).quorum) return;
-    this.reference = live;
   }
 
   private viewChanged(now: number): void {
-    this.viewChangedAt = now;
-    this.targets = monitorTargets(this.name, this.live(), this.config.monitors);
-    for (const target of [...this.nextProbeAt.keys()])
-      if (!this.targets.includes(target)) this.nextProbeAt.delete(target);
+    this.reference.viewChanged(now);
+    this.prober.setTargets(monitorTargets(this.name, this.live(), this.config.monitors));
     this.changed();
   }
 
@@ -498,54 +306,14 @@ export class MembershipMachine {
   }
 
   private queue(update: MemberUpdate): void {
-    const n = this.members.size + 1;
-    const remaining = Math.ceil(this.config.retransmitMultiplier * Math.log2(n + 1));
-    this.gossip = this.gossip.filter((g) => g.update.name !== update.name);
-    this.gossip.push({ update, remaining });
+    this.gossip.queue(update, this.members.size + 1);
   }
 
   private withGossip(message: Bare): Message {
-    const updates: MemberUpdate[] = [];
-    // Newest first; each entry goes out a bounded number of times.
-    for (let i = this.gossip.length - 1; i >= 0 && updates.length < MAX_PIGGYBACK; i--) {
-      const entry = this.gossip[i]!;
-      updates.push(entry.update);
-      entry.remaining--;
-    }
-    this.gossip = this.gossip.filter((g) => g.remaining > 0);
-    return { ...message, updates } as Message;
+    return { ...message, updates: this.gossip.take() } as Message;
   }
 
   private send(to: string, message: Message): void {
     if (to !== '') this.outbox.push({ to, message });
   }
-
-  private pick<T>(items: T[], count: number): T[] {
-    const copy = [...items];
-    for (let i = copy.length - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
-      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-    }
-    return copy.slice(0, count);
-  }
-}
-
-function supersedes(update: MemberUpdate, known: Member): boolean {
-  if (update.incarnation !== known.incarnation) return update.incarnation > known.incarnation;
-  return RANK[update.state] > RANK[known.state];
-}
-
-const RANK: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2 };
-
-function toUpdate(member: Member): MemberUpdate {
-  const { name, addr, state, incarnation, eligible } = member;
-  return { name, addr, state, incarnation, eligible };
-}
-
-function accusersOf(update: MemberUpdate): Set<string> {
-  return new Set(update.state === 'suspect' && update.by !== undefined ? [update.by] : []);
-}
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((name, i) => name === b[i]);
 }
