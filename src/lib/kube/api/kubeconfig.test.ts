@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileCredentials } from './credentials.ts';
 import { execCredentials } from './exec.ts';
@@ -114,7 +114,79 @@ test('bad input fails naming what is wrong', async () => {
   );
   const noServer = await kubeconfig('noserver.json', doc({}, { server: 'example:6443' }));
   assert.throws(() => fromKubeconfigFiles([noServer]), /cluster "c" has no http\(s\) server/);
-  assert.throws(() => loadKubeAccess(undefined, { HOME: dir }), /not in a pod/);
+  assert.throws(
+    () => loadKubeAccess(undefined, { HOME: dir }),
+    new RegExp(`^Error: no kubeconfig found \\(looked at .*${join(dir, '.kube', 'config')}\\) and not in a pod`),
+  );
+});
+
+test('every loading error is one line', async () => {
+  const messages: string[] = [];
+  const fail = (load: () => unknown) => {
+    try {
+      load();
+    } catch (error) {
+      messages.push((error as Error).message);
+      return;
+    }
+    assert.fail('expected an error');
+  };
+  fail(() => fromKubeconfigFiles([join(dir, 'absent')]));
+  // js-yaml's own message quotes the lines around the mistake.
+  const badYaml = await kubeconfig('bad.yaml', 'clusters:\n- name: c\n   cluster: {}\n');
+  fail(() => fromKubeconfigFiles([badYaml]));
+  assert.match(messages[1]!, /bad\.yaml is not valid YAML: .* at line 3, column \d+$/);
+  fail(() => loadKubeAccess(undefined, { HOME: dir }));
+  fail(() => loadKubeAccess(undefined, { KUBECONFIG: join(dir, 'absent') }));
+  assert.match(messages[3]!, /no kubeconfig found \(looked at --kubeconfig \(not given\), \$KUBECONFIG=.*absent\)/);
+  fail(() => inClusterAccess({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, dir));
+  assert.match(messages[4]!, /^in-cluster: cannot read the ServiceAccount token .*token: ENOENT/);
+  for (const message of messages) assert.doesNotMatch(message, /\n/);
+});
+
+test('what is not supported fails naming the entry and what to use instead', async () => {
+  const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+    [
+      { 'auth-provider': { name: 'gcp' } },
+      {},
+      /user "u" uses the auth-provider "gcp", .*; use the exec plugin gke-gcloud-auth-plugin/,
+    ],
+    [{ 'auth-provider': { name: 'azure' } }, {}, /"azure", .*; use the exec plugin kubelogin/],
+    [{ 'auth-provider': { name: 'oidc' } }, {}, /"oidc", .*; use an exec plugin, e\.g\. kubelogin/],
+    [{ 'auth-provider': { name: 'custom' } }, {}, /"custom", .*; use an exec plugin \(users\[\]\.user\.exec\)/],
+    [{ token: 't', 'as-uid': '42' }, {}, /user "u" uses impersonation \(as-uid\), which Drawbridge does not support/],
+    [{ token: 't', 'as-user-extra': { a: ['b'] } }, {}, /impersonation \(as-user-extra\)/],
+    [
+      { token: 't' },
+      { 'proxy-url': 'http://proxy:3128' },
+      /cluster "c" uses proxy-url, .*; give it a server address reachable/,
+    ],
+    [
+      { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x', interactiveMode: 'Sometimes' } },
+      {},
+      /interactiveMode "Sometimes" is not one of Never, IfAvailable, Always/,
+    ],
+    [
+      { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x', interactiveMode: 'Always' } },
+      {},
+      /exec plugin of user "u": interactiveMode Always needs a terminal/,
+    ],
+  ];
+  for (const [i, [user, cluster, expected]] of cases.entries()) {
+    const path = await kubeconfig(`unsupported-${i}.json`, doc(user, cluster));
+    assert.throws(() => fromKubeconfigFiles([path]), expected);
+  }
+});
+
+test('KUBECONFIG whose files are all missing falls back to in-cluster, as client-go does', async () => {
+  const sa = join(dir, 'sa-fallback');
+  await mkdir(sa, { recursive: true });
+  await writeFile(join(sa, 'ca.crt'), 'SA-CA');
+  await writeFile(join(sa, 'token'), 'sa-token');
+  const env = { KUBECONFIG: join(dir, 'absent'), KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+  const access = loadKubeAccess(undefined, env, sa);
+  assert.equal(access.server, 'https://10.96.0.1:443');
+  assert.equal((await access.credentials.get()).token, 'sa-token');
 });
 
 test('in-cluster: service host and port, the ServiceAccount CA, and the token re-read once it has aged', async () => {
@@ -155,7 +227,7 @@ echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredentia
       env: [{ name: 'GREETING', value: 'world' }],
     },
     'test',
-    () => now,
+    { now: () => now },
   );
   const [a, b] = await Promise.all([source.get(), source.get()]);
   assert.equal(a.token, 't-1');
@@ -186,10 +258,85 @@ test('exec plugin: a client certificate, and clear errors for bad plugins', asyn
   );
   await assert.rejects(
     execCredentials({ apiVersion: v1, command: 'false' }, 'user "u"').get(),
-    /user "u": false failed/,
+    /user "u": false exited with status 1$/,
   );
   await assert.rejects(
     execCredentials({ apiVersion: v1, command: 'echo', args: ['hi'] }, 'user "u"').get(),
     /did not print an ExecCredential/,
+  );
+});
+
+/** A plugin that records its KUBERNETES_EXEC_INFO and stdin into `record`, then answers with a token. */
+async function recordingPlugin(path: string, record: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(
+    path,
+    `#!/bin/sh
+printf '%s\\n' "$KUBERNETES_EXEC_INFO" > "${record}"
+cat >> "${record}"
+echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'
+`,
+  );
+  await chmod(path, 0o755);
+}
+
+test('exec plugin: a relative command is relative to the kubeconfig, stdin is empty, cluster info when asked', {
+  timeout: 20_000,
+}, async () => {
+  const home = join(dir, 'exec-home');
+  const record = join(home, 'record');
+  await recordingPlugin(join(home, 'bin', 'plugin'), record);
+  const exec = (provideClusterInfo: boolean) => ({
+    exec: {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      command: './bin/plugin',
+      interactiveMode: 'IfAvailable',
+      provideClusterInfo,
+    },
+  });
+  const extensions = [{ name: 'client.authentication.k8s.io/exec', extension: { audience: 'drawbridge' } }];
+  const path = await kubeconfig('exec-home/config.json', doc(exec(true), { 'tls-server-name': 'api', extensions }));
+  // The cwd is not the kubeconfig's folder, so only resolving against the kubeconfig finds ./bin/plugin.
+  assert.notEqual(process.cwd(), home);
+  const access = fromKubeconfigFiles([path]);
+  assert.equal((await access.credentials.get()).token, 'from-plugin');
+  const [info, ...stdin] = (await readFile(record, 'utf8')).split('\n');
+  assert.deepEqual(JSON.parse(info!), {
+    apiVersion: 'client.authentication.k8s.io/v1',
+    kind: 'ExecCredential',
+    spec: {
+      cluster: {
+        server: 'https://10.0.0.1:6443/',
+        'tls-server-name': 'api',
+        'certificate-authority-data': b64('CA'),
+        config: { audience: 'drawbridge' },
+      },
+      interactive: false,
+    },
+  });
+  assert.equal(stdin.join(''), '', 'the plugin read an empty stdin (and did not wait for one)');
+
+  const without = await kubeconfig('exec-home/without.json', doc(exec(false)));
+  assert.equal((await fromKubeconfigFiles([without]).credentials.get()).token, 'from-plugin');
+  const plain = JSON.parse((await readFile(record, 'utf8')).split('\n')[0]!) as { spec: object };
+  assert.deepEqual(plain.spec, { interactive: false });
+});
+
+test('exec plugin failures are one line: stderr folded, installHint when the command is missing', async () => {
+  const noisy = join(dir, 'noisy.sh');
+  await writeFile(noisy, '#!/bin/sh\necho "first problem" >&2\necho "second problem" >&2\nexit 3\n');
+  await chmod(noisy, 0o755);
+  const v1 = 'client.authentication.k8s.io/v1';
+  await assert.rejects(execCredentials({ apiVersion: v1, command: noisy }, 'user "u"').get(), (error: Error) => {
+    assert.equal(error.message, `user "u": ${noisy} exited with status 3: first problem second problem`);
+    return true;
+  });
+  const installHint = 'install it:\n  brew install the-plugin\n';
+  await assert.rejects(
+    execCredentials({ apiVersion: v1, command: 'no-such-plugin-anywhere', installHint }, 'user "u"').get(),
+    (error: Error) => {
+      assert.equal(error.message, 'user "u": no-such-plugin-anywhere not found: install it: brew install the-plugin');
+      return true;
+    },
   );
 });
