@@ -1,7 +1,7 @@
 // `drawbridge controller`: run the controller against the cluster in --kubeconfig (or in-cluster config).
 
 import { type Command, Option } from 'commander';
-import { allProviderDefinitions, providerDefinition, providerNames } from '../../providers/index.ts';
+import { allProviderDefinitions, providerNames } from '../../providers/index.ts';
 import {
   ConfigError,
   type ControllerConfig,
