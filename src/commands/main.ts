@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // drawbridge: the command line. Each subcommand lives in its own file.
 //
-// A command loads only its own module: the one-shot verbs (status, plan, gc, demo) use @kubernetes/client-node,
-// whose import alone costs ~85 MB of RSS, and the long-running controller and speaker must not pay for it. So when
-// the first argument names a command, only that one is registered; anything else (`--help`, a typo) registers all
-// of them. test/integration/lean.test.ts keeps the controller and speaker free of client-node.
+// A command loads only its own module, so a process pays only for what its verb uses (the speaker never loads the
+// providers, zod or prom-client's index; only the demo, dev tooling, loads @kubernetes/client-node, whose import
+// alone costs ~85 MB of RSS). So when the first argument names a command, only that one is registered; anything
+// else (`--help`, a typo) registers all of them. test/integration/lean.test.ts checks that the controller, the
+// speaker and the one-shot verbs never load client-node at run time.
+//
+// A verb that fails to start (a kubeconfig that cannot be used, a certificate directory that cannot be read) says
+// so in one line on stderr and exits 1, never with a stack trace.
 import { Command } from 'commander';
 
 type Register = (program: Command) => void | Promise<void>;
@@ -31,4 +35,10 @@ const chosen = verb !== undefined && Object.hasOwn(commands, verb) ? [verb] : Ob
 const registers = await Promise.all(chosen.map((name) => commands[name]!()));
 for (const register of registers) await register(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`drawbridge${chosen.length === 1 ? ` ${verb}` : ''}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(1);
+}

@@ -1,6 +1,6 @@
 // A provider driven once from the command line (plan, gc): the same definition, configuration schema and
 // ownership rules as the controller, against a snapshot of the cluster instead of live caches.
-import type { KubeConfig, V1Service } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { providerDefinition, providerNames } from '../../providers/index.ts';
 import type { LoadBalancerIdentity, Provider } from '../contract/provider.ts';
@@ -8,12 +8,12 @@ import { OwnedServiceIndex } from '../core/controller/ownership.ts';
 import { Reconciler } from '../core/controller/reconcile.ts';
 import { createMetrics } from '../core/metrics/controller-metrics.ts';
 import { createMetricsPort } from '../core/metrics/provider-metrics.ts';
-import { kubeClientOf } from '../lib/kube/api/source.ts';
+import type { KubeClient } from '../lib/kube/api/client.ts';
 import { createLogger } from '../lib/observe/logging.ts';
 import { serviceKey } from '../lib/service/keys.ts';
 import { parseProviderConfig } from './provider-config.ts';
 import { addProviderOptions, providerConfigFrom } from './provider-flags.ts';
-import { type ClusterSnapshot, loadKubeConfigOrFail, takeSnapshot } from './snapshot.ts';
+import { type ClusterSnapshot, loadKubeClientOrFail, takeSnapshot } from './snapshot.ts';
 
 /** The options of every verb that drives a provider once (plan, gc). */
 export interface OneShotFlags {
@@ -29,7 +29,7 @@ export interface OneShotFlags {
 export function addOneShotOptions(command: Command): Command {
   command
     .addOption(new Option('--provider <name>', 'provider adapter').choices([...providerNames]).makeOptionMandatory())
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--cluster-name <name>', 'cluster name the controller runs with', 'drawbridge')
     .option('--load-balancer-class <class>', 'loadBalancerClass served (default: drawbridge.io/<provider>)')
     .option('--own-classless', 'as the controller: also own Services with no loadBalancerClass');
@@ -41,23 +41,27 @@ export async function withProvider<T>(
   flags: OneShotFlags,
   body: (session: OneShot, snapshot: ClusterSnapshot, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const kubeConfig = loadKubeConfigOrFail(flags.kubeconfig);
-  const providerConfig = providerConfigFrom(flags.provider, flags);
-  const snapshot = await takeSnapshot(kubeConfig, false);
-  const abort = new AbortController();
-  const options = {
-    provider: flags.provider,
-    providerConfig,
-    clusterName: flags.clusterName,
-    loadBalancerClass: flags.loadBalancerClass,
-    ownClassless: Boolean(flags.ownClassless),
-  };
-  const session = await openProvider(options, kubeConfig, snapshot, abort.signal);
+  const client = loadKubeClientOrFail(flags.kubeconfig);
   try {
-    return await body(session, snapshot, abort.signal);
+    const providerConfig = providerConfigFrom(flags.provider, flags);
+    const snapshot = await takeSnapshot(client, false);
+    const abort = new AbortController();
+    const options = {
+      provider: flags.provider,
+      providerConfig,
+      clusterName: flags.clusterName,
+      loadBalancerClass: flags.loadBalancerClass,
+      ownClassless: Boolean(flags.ownClassless),
+    };
+    const session = await openProvider(options, client, snapshot, abort.signal);
+    try {
+      return await body(session, snapshot, abort.signal);
+    } finally {
+      abort.abort();
+      await session.stop();
+    }
   } finally {
-    abort.abort();
-    await session.stop();
+    client.close();
   }
 }
 
@@ -90,7 +94,7 @@ export interface OneShot {
 
 export async function openProvider(
   options: OneShotOptions,
-  kubeConfig: KubeConfig,
+  kube: KubeClient,
   snapshot: ClusterSnapshot,
   signal: AbortSignal,
 ): Promise<OneShot> {
@@ -113,7 +117,7 @@ export async function openProvider(
     {
       clusterName: settings.clusterName,
       loadBalancerClass: settings.loadBalancerClass,
-      kube: kubeClientOf(kubeConfig),
+      kube,
       services: index,
       requeue: () => {},
       events: { record: () => {} }, // a one-shot verb records nothing on anyone's objects

@@ -1,14 +1,10 @@
 // One read of what the operator's verbs (status, plan, gc) look at: Services, Nodes, EndpointSlices and,
 // for status, Events. A bad kubeconfig or an unreachable apiserver becomes one clear line, not a stack trace.
-import {
-  CoreV1Api,
-  type CoreV1Event,
-  DiscoveryV1Api,
-  KubeConfig,
-  type V1EndpointSlice,
-  type V1Node,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { CoreV1Event, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { KubeClient } from '../lib/kube/api/client.ts';
+import { KubeApiError } from '../lib/kube/api/errors.ts';
+import { core } from '../lib/kube/api/paths.ts';
+import { loadKubeClient } from '../lib/kube/api/source.ts';
 
 export interface ClusterSnapshot {
   services: V1Service[];
@@ -25,36 +21,27 @@ export class CliError extends Error {
   }
 }
 
-export function loadKubeConfigOrFail(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+/** The kubeconfig every verb loads (lib/kube/api/kubeconfig.ts), or a CliError saying in one line why not. */
+export function loadKubeClientOrFail(path: string | undefined): KubeClient {
   try {
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
+    return loadKubeClient(path);
   } catch (error) {
-    throw new CliError(`cannot load kubeconfig ${path ?? '(default)'}: ${(error as Error).message}`);
+    throw new CliError((error as Error).message);
   }
-  if (!kc.getCurrentCluster()) {
-    throw new CliError(`kubeconfig ${path ?? '(default)'} has no current cluster (set KUBECONFIG or --kubeconfig)`);
-  }
-  return kc;
 }
 
-export async function takeSnapshot(kubeConfig: KubeConfig, withEvents: boolean): Promise<ClusterSnapshot> {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+export async function takeSnapshot(client: KubeClient, withEvents: boolean): Promise<ClusterSnapshot> {
   try {
     const [services, nodes, slices, events] = await Promise.all([
-      core.listServiceForAllNamespaces(),
-      core.listNode(),
-      discovery.listEndpointSliceForAllNamespaces(),
-      withEvents ? core.listEventForAllNamespaces() : Promise.resolve({ items: [] as CoreV1Event[] }),
+      client.list<V1Service>(core('services')),
+      client.list<V1Node>(core('nodes')),
+      client.list<V1EndpointSlice>('/apis/discovery.k8s.io/v1/endpointslices'),
+      withEvents ? client.list<CoreV1Event>(core('events')) : Promise.resolve({ items: [] as CoreV1Event[] }),
     ]);
     return { services: services.items, nodes: nodes.items, slices: slices.items, events: events.items };
   } catch (error) {
-    const server = kubeConfig.getCurrentCluster()?.server ?? '?';
-    const code = (error as { code?: number }).code;
-    const why = code ? `HTTP ${code}` : (error as Error).message;
-    throw new CliError(`cannot read the cluster at ${server}: ${why}`);
+    const why = error instanceof KubeApiError ? `HTTP ${error.code}` : (error as Error).message;
+    throw new CliError(`cannot read the cluster at ${client.server}: ${why}`);
   }
 }
 

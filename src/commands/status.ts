@@ -6,7 +6,7 @@ import { allProviderDefinitions, providerNames } from '../../providers/index.ts'
 import { OWNER_CLASS_ANNOTATION } from '../lib/service/annotations.ts';
 import { eligibleNodes } from '../lib/service/eligibility.ts';
 import { serviceKey } from '../lib/service/keys.ts';
-import { type ClusterSnapshot, loadKubeConfigOrFail, runVerb, takeSnapshot } from './snapshot.ts';
+import { type ClusterSnapshot, loadKubeClientOrFail, runVerb, takeSnapshot } from './snapshot.ts';
 
 /** Set by the speaker that announces a metal address. */
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
@@ -30,7 +30,7 @@ export function registerStatus(program: Command): void {
     .description(
       'Show every LoadBalancer Service: provider, address, load balancer, healthy nodes, last sync and error',
     )
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option(
       '--cluster-name <name>',
       'cluster name the controller runs with (for cloud load balancer names)',
@@ -39,7 +39,8 @@ export function registerStatus(program: Command): void {
     .addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']).default('table'))
     .action((flags: { kubeconfig?: string; clusterName: string; output: 'table' | 'json' }) =>
       runVerb('status', async () => {
-        const snapshot = await takeSnapshot(loadKubeConfigOrFail(flags.kubeconfig), true);
+        const client = loadKubeClientOrFail(flags.kubeconfig);
+        const snapshot = await takeSnapshot(client, true).finally(() => client.close());
         const rows = statusRows(snapshot, flags.clusterName);
         process.stdout.write(
           flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows)}\n`,

@@ -1,5 +1,6 @@
 // The operator's verbs as a user runs them (the real `drawbridge` binary against a real apiserver with a running
-// controller): status (table and json), plan (exit 0 in sync, 2 with changes pending), gc, and clear errors.
+// controller): status (table and json), plan (exit 0 in sync, 2 with changes pending), gc, and clear errors: every
+// verb, the controller and the speaker too, fails to start in one line and a non-zero exit.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -21,14 +22,14 @@ import {
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
 
-function drawbridge(args: string[], kubeconfig: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function drawbridge(
+  args: string[],
+  kubeconfig: string,
+  env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfig },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, KUBECONFIG: kubeconfig } },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(process.execPath, [BIN, ...args], { env }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -97,7 +98,28 @@ test('errors are one clear line and a non-zero exit', async () => {
   const badFile = await drawbridge(['status', '--kubeconfig', '/nonexistent/kubeconfig'], cluster.kubeconfigPath);
   assert.equal(badFile.code, 1);
   assert.equal(badFile.stderr.trim().split('\n').length, 1);
-  assert.match(badFile.stderr, /^drawbridge status: cannot load kubeconfig \/nonexistent\/kubeconfig/);
+  assert.match(badFile.stderr, /^drawbridge status: cannot read kubeconfig \/nonexistent\/kubeconfig: ENOENT/);
+
+  // No kubeconfig anywhere and not in a pod: say where we looked, not some transport error.
+  const { KUBECONFIG: _, KUBERNETES_SERVICE_HOST: __, ...bare } = process.env;
+  const nowhere = await drawbridge(['status'], '', { ...bare, HOME: join(tmpdir(), `no-home-${process.pid}`) });
+  assert.equal(nowhere.code, 1);
+  assert.equal(nowhere.stderr.trim().split('\n').length, 1, nowhere.stderr);
+  assert.match(
+    nowhere.stderr,
+    /^drawbridge status: no kubeconfig found \(looked at .*\.kube\/config\) and not in a pod/,
+  );
+
+  // The long-running verbs load the same way and fail the same way.
+  for (const args of [
+    ['controller', '--provider', 'fake'],
+    ['speaker', '--node', 'n', '--bind-address', '127.0.0.1'],
+  ]) {
+    const failed = await drawbridge([...args, '--kubeconfig', '/nonexistent/kubeconfig'], cluster.kubeconfigPath);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.equal(failed.stderr.trim().split('\n').length, 1, failed.stderr);
+    assert.match(failed.stderr, new RegExp(`^drawbridge ${args[0]}: cannot read kubeconfig /nonexistent/kubeconfig`));
+  }
 
   const unreachable = join(tmpdir(), `unreachable-${process.pid}.kubeconfig`);
   await writeFile(

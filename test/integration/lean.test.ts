@@ -1,5 +1,5 @@
-// The long-running commands run without @kubernetes/client-node (its import alone costs ~85 MB of RSS; see
-// docs/benchmarks.md). Each starts as a real process under a loader hook that fails any runtime import of it
+// The commands run without @kubernetes/client-node (its import alone costs ~85 MB of RSS; see
+// docs/benchmarks.md): the long-running controller and speaker, and the one-shot status, plan and gc. Each starts as a real process under a loader hook that fails any runtime import of it
 // (forbid-client-node.ts), does its job against the real apiserver, and must never have tried. The speaker must not
 // load prom-client's index either (its idle RSS; docs/benchmarks.md); zod it may (about 4 MB of it). The resident memory each reaches is
 // printed, not asserted (the machine is shared).
@@ -118,6 +118,26 @@ test("the speaker syncs its cache without ever loading client-node or prom-clien
     child.kill('SIGTERM');
   }
   assertLean((await collected).output);
+});
+
+test('status, plan and gc read the cluster without ever loading client-node', async () => {
+  const runs: [string[], number[]][] = [
+    [['status'], [0]],
+    // 2: changes pending, which depends on what the tests before left; either way the cluster was read.
+    [
+      ['plan', '--provider', 'metal'],
+      [0, 2],
+    ],
+    [['gc', '--provider', 'metal', '--dry-run'], [0]],
+  ];
+  for (const [args, codes] of runs) {
+    const child = spawn(process.execPath, ['--import', HOOK, CLI, ...args, '--kubeconfig', cluster.kubeconfigPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const { code, output } = await collect(child);
+    assertLean(output);
+    assert.ok(codes.includes(code ?? -1), `${args[0]} exited ${code}: ${output}`);
+  }
 });
 
 function collect(child: ChildProcess): Promise<{ code: number | null; output: string }> {

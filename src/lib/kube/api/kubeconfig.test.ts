@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileCredentials } from './credentials.ts';
-import { execCredentials } from './exec.ts';
 import { fromKubeconfigFiles, inClusterAccess, loadKubeAccess } from './kubeconfig.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'kubeconfig-test-'));
@@ -114,7 +113,79 @@ test('bad input fails naming what is wrong', async () => {
   );
   const noServer = await kubeconfig('noserver.json', doc({}, { server: 'example:6443' }));
   assert.throws(() => fromKubeconfigFiles([noServer]), /cluster "c" has no http\(s\) server/);
-  assert.throws(() => loadKubeAccess(undefined, { HOME: dir }), /not in a pod/);
+  assert.throws(
+    () => loadKubeAccess(undefined, { HOME: dir }),
+    new RegExp(`^Error: no kubeconfig found \\(looked at .*${join(dir, '.kube', 'config')}\\) and not in a pod`),
+  );
+});
+
+test('every loading error is one line', async () => {
+  const messages: string[] = [];
+  const fail = (load: () => unknown) => {
+    try {
+      load();
+    } catch (error) {
+      messages.push((error as Error).message);
+      return;
+    }
+    assert.fail('expected an error');
+  };
+  fail(() => fromKubeconfigFiles([join(dir, 'absent')]));
+  // js-yaml's own message quotes the lines around the mistake.
+  const badYaml = await kubeconfig('bad.yaml', 'clusters:\n- name: c\n   cluster: {}\n');
+  fail(() => fromKubeconfigFiles([badYaml]));
+  assert.match(messages[1]!, /bad\.yaml is not valid YAML: .* at line 3, column \d+$/);
+  fail(() => loadKubeAccess(undefined, { HOME: dir }));
+  fail(() => loadKubeAccess(undefined, { KUBECONFIG: join(dir, 'absent') }));
+  assert.match(messages[3]!, /no kubeconfig found \(looked at --kubeconfig \(not given\), \$KUBECONFIG=.*absent\)/);
+  fail(() => inClusterAccess({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, dir));
+  assert.match(messages[4]!, /^in-cluster: cannot read the ServiceAccount token .*token: ENOENT/);
+  for (const message of messages) assert.doesNotMatch(message, /\n/);
+});
+
+test('what is not supported fails naming the entry and what to use instead', async () => {
+  const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+    [
+      { 'auth-provider': { name: 'gcp' } },
+      {},
+      /user "u" uses the auth-provider "gcp", .*; use the exec plugin gke-gcloud-auth-plugin/,
+    ],
+    [{ 'auth-provider': { name: 'azure' } }, {}, /"azure", .*; use the exec plugin kubelogin/],
+    [{ 'auth-provider': { name: 'oidc' } }, {}, /"oidc", .*; use an exec plugin, e\.g\. kubelogin/],
+    [{ 'auth-provider': { name: 'custom' } }, {}, /"custom", .*; use an exec plugin \(users\[\]\.user\.exec\)/],
+    [{ token: 't', 'as-uid': '42' }, {}, /user "u" uses impersonation \(as-uid\), which Drawbridge does not support/],
+    [{ token: 't', 'as-user-extra': { a: ['b'] } }, {}, /impersonation \(as-user-extra\)/],
+    [
+      { token: 't' },
+      { 'proxy-url': 'http://proxy:3128' },
+      /cluster "c" uses proxy-url, .*; give it a server address reachable/,
+    ],
+    [
+      { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x', interactiveMode: 'Sometimes' } },
+      {},
+      /interactiveMode "Sometimes" is not one of Never, IfAvailable, Always/,
+    ],
+    [
+      { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x', interactiveMode: 'Always' } },
+      {},
+      /exec plugin of user "u": interactiveMode Always needs a terminal/,
+    ],
+  ];
+  for (const [i, [user, cluster, expected]] of cases.entries()) {
+    const path = await kubeconfig(`unsupported-${i}.json`, doc(user, cluster));
+    assert.throws(() => fromKubeconfigFiles([path]), expected);
+  }
+});
+
+test('KUBECONFIG whose files are all missing falls back to in-cluster, as client-go does', async () => {
+  const sa = join(dir, 'sa-fallback');
+  await mkdir(sa, { recursive: true });
+  await writeFile(join(sa, 'ca.crt'), 'SA-CA');
+  await writeFile(join(sa, 'token'), 'sa-token');
+  const env = { KUBECONFIG: join(dir, 'absent'), KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+  const access = loadKubeAccess(undefined, env, sa);
+  assert.equal(access.server, 'https://10.96.0.1:443');
+  assert.equal((await access.credentials.get()).token, 'sa-token');
 });
 
 test('in-cluster: service host and port, the ServiceAccount CA, and the token re-read once it has aged', async () => {
@@ -133,63 +204,4 @@ test('in-cluster: service host and port, the ServiceAccount CA, and the token re
   assert.equal((await tokens.get()).token, 'one', 'reused within a minute');
   now = 60_000;
   assert.equal((await tokens.get()).token, 'two', 're-read after a minute');
-});
-
-test('exec plugin: env and args passed, token cached until shortly before expiry, then run again', async () => {
-  const runs = join(dir, 'runs');
-  const plugin = join(dir, 'plugin.sh');
-  await writeFile(
-    plugin,
-    `#!/bin/sh
-echo "$1 $GREETING" >> "${runs}"
-echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"t-'"$(wc -l < "${runs}" | tr -d ' ')"'","expirationTimestamp":"2030-01-01T00:01:00Z"}}'
-`,
-  );
-  await chmod(plugin, 0o755);
-  let now = Date.parse('2030-01-01T00:00:00Z');
-  const source = execCredentials(
-    {
-      apiVersion: 'client.authentication.k8s.io/v1beta1',
-      command: plugin,
-      args: ['hello'],
-      env: [{ name: 'GREETING', value: 'world' }],
-    },
-    'test',
-    () => now,
-  );
-  const [a, b] = await Promise.all([source.get(), source.get()]);
-  assert.equal(a.token, 't-1');
-  assert.equal(b.token, 't-1', 'concurrent requests share one run');
-  now += 45_000;
-  assert.equal((await source.get()).token, 't-1', 'still valid');
-  now += 10_000; // within 10 s of expiry
-  assert.equal((await source.get()).token, 't-2');
-  source.invalidate(); // a 401
-  assert.equal((await source.get()).token, 't-3');
-  assert.equal((await readFile(runs, 'utf8')).trim().split('\n')[0], 'hello world');
-});
-
-test('exec plugin: a client certificate, and clear errors for bad plugins', async () => {
-  const certPlugin = join(dir, 'cert.sh');
-  await writeFile(
-    certPlugin,
-    `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"PEM-C","clientKeyData":"PEM-K"}}'\n`,
-  );
-  await chmod(certPlugin, 0o755);
-  const v1 = 'client.authentication.k8s.io/v1';
-  const c = await execCredentials({ apiVersion: v1, command: certPlugin }, 'test').get();
-  assert.equal(c.cert?.toString(), 'PEM-C');
-  assert.equal(c.key?.toString(), 'PEM-K');
-  assert.throws(
-    () => execCredentials({ apiVersion: 'v0', command: 'x' }, 'user "u"'),
-    /user "u": exec apiVersion "v0"/,
-  );
-  await assert.rejects(
-    execCredentials({ apiVersion: v1, command: 'false' }, 'user "u"').get(),
-    /user "u": false failed/,
-  );
-  await assert.rejects(
-    execCredentials({ apiVersion: v1, command: 'echo', args: ['hi'] }, 'user "u"').get(),
-    /did not print an ExecCredential/,
-  );
 });

@@ -1,18 +1,21 @@
 // Reading a kubeconfig (the YAML kubectl reads) into what the transport needs: the server, the TLS material that
 // pins the connection, and a credentials source asked before every request (tokens and exec plugins rotate).
 //
-// Supported, as kubectl: KUBECONFIG (a list of files, merged: the first file to define a name wins, the first
-// current-context wins), ~/.kube/config, --kubeconfig; a context's cluster (server, certificate-authority[-data],
-// insecure-skip-tls-verify, tls-server-name) and user (token, tokenFile, client-certificate[-data] and
-// client-key[-data], username/password, exec plugins). Relative file paths are relative to the kubeconfig's folder.
-// Not supported, each a clear error naming the user entry: the legacy auth-provider plugins (oidc, gcp, azure;
-// kubectl itself dropped gcp and azure, use their exec plugins), impersonation (as / as-groups) and proxy-url.
-import { readFileSync } from 'node:fs';
+// Supported, as kubectl: --kubeconfig, else KUBECONFIG (a list of files, merged: the first file to define a name
+// wins, the first current-context wins, missing files are skipped), else ~/.kube/config, else in-cluster (a pod's
+// ServiceAccount); a context's cluster (server, certificate-authority[-data], insecure-skip-tls-verify,
+// tls-server-name) and user (token, tokenFile, client-certificate[-data] and client-key[-data], username/password,
+// exec plugins: exec.ts). Relative file paths, and an exec command with a slash in it, are relative to the folder
+// of the kubeconfig that names them.
+// Not supported, each one line naming the user or cluster entry and what to use instead: the legacy auth-provider
+// plugins (oidc, gcp, azure; kubectl itself dropped gcp and azure), impersonation (as, as-uid, as-groups,
+// as-user-extra) and proxy-url.
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { load } from 'js-yaml';
+import { load, type YAMLException } from 'js-yaml';
 import { type CredentialSource, fileCredentials, staticCredentials } from './credentials.ts';
-import { type ExecConfig, execCredentials } from './exec.ts';
+import { type ExecCluster, type ExecConfig, execCredentials } from './exec.ts';
 
 /** Where requests go and how the connection is made; see credentials.ts for who we are. */
 export interface KubeAccess {
@@ -47,14 +50,26 @@ export interface KubeconfigDocument {
   'current-context'?: string;
 }
 
-/** --kubeconfig if given, else $KUBECONFIG, else ~/.kube/config if it exists, else in-cluster. */
-export function loadKubeAccess(path?: string, env: NodeJS.ProcessEnv = process.env): KubeAccess {
+/**
+ * --kubeconfig if given, else $KUBECONFIG (if any file it lists exists), else ~/.kube/config if it exists, else
+ * in-cluster: client-go's order.
+ */
+export function loadKubeAccess(
+  path?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  serviceAccountDir = SERVICEACCOUNT_DIR,
+): KubeAccess {
   if (path) return fromKubeconfigFiles([path]);
   const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((p) => p !== '');
-  if (listed.length > 0) return fromKubeconfigFiles(listed);
+  if (listed.some((p) => existsSync(p))) return fromKubeconfigFiles(listed);
   const home = join(env.HOME ?? homedir(), '.kube', 'config');
-  if (readable(home)) return fromKubeconfigFiles([home]);
-  return inClusterAccess(env);
+  if (listed.length === 0 && existsSync(home)) return fromKubeconfigFiles([home]);
+  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) return inClusterAccess(env, serviceAccountDir);
+  const looked = listed.length > 0 ? `$KUBECONFIG=${listed.join(delimiter)}` : `$KUBECONFIG (unset), ${home}`;
+  throw new Error(
+    `no kubeconfig found (looked at --kubeconfig (not given), ${looked}) and not in a pod ` +
+      '(KUBERNETES_SERVICE_HOST/PORT unset); pass --kubeconfig or set KUBECONFIG',
+  );
 }
 
 export const SERVICEACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -64,15 +79,24 @@ export function inClusterAccess(env: NodeJS.ProcessEnv = process.env, dir = SERV
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) {
-    throw new Error(
-      'no kubeconfig (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not in a pod (KUBERNETES_SERVICE_HOST/PORT unset)',
-    );
+    throw new Error('in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (not in a pod?)');
   }
+  const tokenFile = join(dir, 'token');
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      // As client-go, the token is read up front: a pod without one (automountServiceAccountToken: false) fails
+      // here, not at its first request.
+      throw new Error(`in-cluster: cannot read the ServiceAccount ${what} ${file}: ${(error as Error).message}`);
+    }
+  };
+  read(tokenFile, 'token');
   return {
     server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    ca: readFileSync(join(dir, 'ca.crt')),
+    ca: read(join(dir, 'ca.crt'), 'CA'),
     insecure: false,
-    credentials: fileCredentials({ tokenFile: join(dir, 'token') }),
+    credentials: fileCredentials({ tokenFile }),
     origin: 'in-cluster ServiceAccount',
   };
 }
@@ -92,8 +116,7 @@ export function fromKubeconfigFiles(paths: string[], context?: string): KubeAcce
       throw new Error(`cannot read kubeconfig ${path}: ${(error as Error).message}`);
     }
     found++;
-    const doc = (load(text) ?? {}) as KubeconfigDocument;
-    if (typeof doc !== 'object') throw new Error(`kubeconfig ${path} is not a YAML mapping`);
+    const doc = parseYaml(text, path);
     const dir = dirname(resolve(path));
     for (const key of ['clusters', 'users', 'contexts'] as const) {
       const list = merged[key] as { name: string }[];
@@ -138,31 +161,70 @@ export function fromKubeconfig(doc: KubeconfigDocument, options: ResolveOptions 
   const c = clusterEntry.cluster;
   const server = typeof c.server === 'string' ? c.server.replace(/\/+$/, '') : '';
   if (!/^https?:\/\//.test(server)) throw new Error(`${origin}: cluster "${clusterEntry.name}" has no http(s) server`);
-  if (c['proxy-url']) throw new Error(`${origin}: cluster "${clusterEntry.name}": proxy-url is not supported`);
+  if (c['proxy-url']) {
+    throw new Error(
+      `${origin}: cluster "${clusterEntry.name}" uses proxy-url, which Drawbridge does not support; ` +
+        'give it a server address reachable without a proxy (a tunnel, or `kubectl proxy` and http://127.0.0.1:8001)',
+    );
+  }
   const ca = pem(c['certificate-authority-data'], c['certificate-authority'], at(clusterEntry));
   const where = `${origin} (context "${contextName}", user "${userName ?? ''}")`;
+  const insecure = c['insecure-skip-tls-verify'] === true;
+  const servername = typeof c['tls-server-name'] === 'string' ? c['tls-server-name'] : undefined;
+  // What an exec plugin with provideClusterInfo is told (client-go's clientauthentication Cluster).
+  const execCluster: ExecCluster = {
+    server: String(c.server),
+    'tls-server-name': servername,
+    'insecure-skip-tls-verify': insecure || undefined,
+    'certificate-authority-data': ca?.toString('base64'),
+    'disable-compression': c['disable-compression'] === true || undefined,
+    config: (c.extensions as { name?: string; extension?: unknown }[] | undefined)?.find(
+      (e) => e?.name === 'client.authentication.k8s.io/exec',
+    )?.extension,
+  };
   return {
     server,
     ca,
-    insecure: c['insecure-skip-tls-verify'] === true,
-    servername: typeof c['tls-server-name'] === 'string' ? c['tls-server-name'] : undefined,
-    credentials: userEntry ? userCredentials(userEntry, at(userEntry), where) : staticCredentials({}),
+    insecure,
+    servername,
+    credentials: userEntry
+      ? userCredentials(userEntry, at(userEntry), options.dirOf?.(userEntry) ?? process.cwd(), execCluster, where)
+      : staticCredentials({}),
     origin: where,
   };
 }
 
-function userCredentials(entry: NamedUser, at: (file: string) => string, where: string): CredentialSource {
+/** What to use instead of each legacy auth-provider plugin. */
+const AUTH_PROVIDER_INSTEAD: Record<string, string> = {
+  oidc: 'an exec plugin, e.g. kubelogin (`kubectl oidc-login get-token`)',
+  gcp: 'the exec plugin gke-gcloud-auth-plugin (kubectl too needs it since 1.26)',
+  azure: 'the exec plugin kubelogin (kubectl too needs it since 1.26)',
+};
+
+function userCredentials(
+  entry: NamedUser,
+  at: (file: string) => string,
+  dir: string,
+  cluster: ExecCluster,
+  where: string,
+): CredentialSource {
   const u = entry.user ?? {};
-  const unsupported = (what: string) =>
-    new Error(
-      `${where}: user "${entry.name}" uses ${what}, which Drawbridge does not support; use a token, a client certificate or an exec plugin`,
-    );
-  if (u.as !== undefined || u['as-groups'] !== undefined) throw unsupported('impersonation (as)');
+  const unsupported = (what: string, instead: string) =>
+    new Error(`${where}: user "${entry.name}" uses ${what}, which Drawbridge does not support; use ${instead}`);
+  const impersonation = ['as', 'as-uid', 'as-groups', 'as-user-extra'].find((key) => u[key] !== undefined);
+  if (impersonation) {
+    throw unsupported(`impersonation (${impersonation})`, "the impersonated identity's own credentials");
+  }
   const provider = u['auth-provider'] as { name?: string; config?: Record<string, string> } | undefined;
   // client-node's own in-cluster user reads like this; anything else (oidc, gcp, azure) is a legacy plugin.
   const providerTokenFile = provider?.name === 'tokenFile' ? provider.config?.tokenFile : undefined;
-  if (provider && !providerTokenFile) throw unsupported(`the auth-provider "${provider.name}"`);
-  if (u.exec) return execCredentials(u.exec as ExecConfig, `${where}: exec plugin of user "${entry.name}"`);
+  if (provider && !providerTokenFile) {
+    const instead = AUTH_PROVIDER_INSTEAD[provider.name ?? ''] ?? 'an exec plugin (users[].user.exec)';
+    throw unsupported(`the auth-provider "${provider.name}"`, instead);
+  }
+  if (u.exec) {
+    return execCredentials(u.exec as ExecConfig, `${where}: exec plugin of user "${entry.name}"`, { dir, cluster });
+  }
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const tokenFile = str(u.tokenFile) ?? providerTokenFile;
   const certFile = str(u['client-certificate']);
@@ -196,11 +258,17 @@ function pem(data: unknown, file: unknown, at: (file: string) => string): Buffer
   return undefined;
 }
 
-function readable(path: string): boolean {
+/** The document, or one line saying where the YAML is wrong (js-yaml's own message quotes the lines around it). */
+function parseYaml(text: string, path: string): KubeconfigDocument {
+  let doc: unknown;
   try {
-    readFileSync(path);
-    return true;
-  } catch {
-    return false;
+    doc = load(text);
+  } catch (error) {
+    const e = error as YAMLException;
+    const at = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
+    throw new Error(`kubeconfig ${path} is not valid YAML: ${e.reason ?? e.message}${at}`);
   }
+  if (doc === undefined || doc === null) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`kubeconfig ${path} is not a YAML mapping`);
+  return doc as KubeconfigDocument;
 }

@@ -1,6 +1,6 @@
-// Where a KubeClient comes from. The commands load a kubeconfig themselves (loadKubeClient); tests, the bench and
-// the one-shot verbs hold a client-node KubeConfig, which is read through its exportConfig() here, so no
-// client-node code runs and one KubeConfig always maps to one KubeClient (one connection pool).
+// Where a KubeClient comes from. Every command loads its kubeconfig here (loadKubeClient: kubeconfig.ts); tests and
+// the bench hold a client-node KubeConfig, which is read through its exportConfig(), so no client-node code runs
+// and one KubeConfig always maps to one KubeClient (one connection pool).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './client.ts';
 import { fromKubeconfig, type KubeconfigDocument, loadKubeAccess } from './kubeconfig.ts';
