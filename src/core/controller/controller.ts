@@ -1,6 +1,7 @@
 // The controller's wiring and lifecycle: caches on every replica; the work (queue, provider, prober, resync) only on
 // the leader (leadership.ts). A replica that is not the leader reads but never writes. What each informer event does
 // is in watch.ts; node changes are coalesced by src/core/nodes/node-set.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Provider, ProviderContext } from '../../contract/provider.ts';
 import type { KubeClient } from '../../lib/kube/api/client.ts';
 import { type KubeSource, kubeClientOf } from '../../lib/kube/api/source.ts';
@@ -162,7 +163,7 @@ export class Controller {
     await this.caches.stop();
     await this.providerInstance?.stop?.();
     // Events still queued get a moment to be written (they are best effort: a stuck apiserver must not hang us).
-    await Promise.race([this.events.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([this.events.flush(), sleep(2000, undefined, { ref: false })]);
     this.started = false;
   }
 

@@ -2,6 +2,7 @@
 // Only the leader works: it starts the provider (once per process), collects orphans, then runs the work queue, the
 // periodic resync and the node health prober. When leadership ends all of that stops; a lost lease also calls
 // onLostLeadership (the CLI exits, as client-go based controllers do).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Provider } from '../../contract/provider.ts';
 import type { KubeClient } from '../../lib/kube/api/client.ts';
 import type { EventRecorder } from '../../lib/kube/events.ts';
@@ -155,14 +156,8 @@ export class Leadership {
           { err: String((error as Error)?.message ?? error), retryInMs: delayMs },
           'provider start failed',
         );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
-          const wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          signal.addEventListener('abort', wake, { once: true });
-        });
+        // Wakes early when leadership ends (rejects on abort, which the check below turns into a return).
+        await sleep(delayMs, undefined, { signal }).catch(() => {});
         if (generation !== this.generation || signal.aborted) return false;
       }
     }

@@ -32,3 +32,9 @@ test('every certificate loads: the random serial never gets a DER-illegal leadin
     assert.doesNotThrow(() => createSecureContext({ cert, key }), `certificate ${i}`);
   }
 });
+
+test('IPv6 SANs with an embedded IPv4 part are written as the 16 bytes they name', () => {
+  const x = new X509Certificate(generateSelfSigned('x', ['::ffff:10.0.0.1', '2001:db8::1']).cert);
+  assert.equal(x.subjectAltName, 'IP Address:0:0:0:0:0:FFFF:A00:1, IP Address:2001:DB8:0:0:0:0:0:1');
+  assert.equal(x.checkIP('2001:db8::1'), '2001:db8::1');
+});

@@ -3,8 +3,10 @@
 // X509Certificate only parses), so this file DER-encodes the few ASN.1 structures a certificate needs.
 // Scrapers of such an endpoint skip verification (Prometheus' `insecure_skip_verify`, as with controller-runtime's
 // generated certificate); an operator who wants a verifiable chain passes --metrics-cert-dir.
+
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 export interface ServingCertificate {
   /** PEM. */
@@ -95,16 +97,9 @@ function time(d: Date): Buffer {
     : tlv(0x18, Buffer.from(`${iso}Z`, 'ascii'));
 }
 
+/** 4 bytes for IPv4, 16 for IPv6 (embedded-IPv4 forms such as `::ffff:10.0.0.1` included), as a SAN iPAddress. */
 function ipBytes(ip: string): Buffer {
-  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
-  // IPv6: expand "::" and write eight 16-bit groups.
-  const [head = '', tail] = ip.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = Buffer.alloc(16);
-  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
-  return out;
+  return Buffer.from(ipaddr.parse(ip).toByteArray());
 }
 
 function pem(label: string, der: Buffer): string {
