@@ -6,6 +6,7 @@ import type { KubeClient } from '../lib/kube/api/client.ts';
 import { core as corePath } from '../lib/kube/api/paths.ts';
 import { EventRecorder, kubeEventsApi } from '../lib/kube/events.ts';
 import type { Logger } from '../lib/observe/logging.ts';
+import { serviceRef } from '../lib/service/keys.ts';
 
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
 const RETRY_MS = 2000;
@@ -58,12 +59,7 @@ export function startReporter(o: ReporterOptions): Reporter {
         .then(() => {
           if (owed.get(key) !== ip) return;
           owed.delete(key);
-          events.record(
-            { kind: 'Service', apiVersion: 'v1', name, namespace, uid },
-            'Normal',
-            'AnnouncingNode',
-            `${o.node} announces ${ip}`,
-          );
+          events.record(serviceRef({ namespace, name, uid }), 'Normal', 'AnnouncingNode', `${o.node} announces ${ip}`);
         })
         .catch((error: unknown) => log.debug({ err: String(error), service: key }, 'annotation not written yet'))
         .finally(() => inFlight.delete(key));
