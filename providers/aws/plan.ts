@@ -10,8 +10,8 @@ import { type DesiredLoadBalancer, desiredRules } from './desired.ts';
 import { syncForwarding } from './forwarding.ts';
 import { createLoadBalancer, extendSubnets, syncCrossZone, syncSecurityGroups } from './load-balancer.ts';
 import { vpcCidr } from './network.ts';
+import { syncRules } from './node-rules.ts';
 import type { Observed } from './observe.ts';
-import { syncRules } from './security-groups.ts';
 
 /** What every step is handed; `lb` is the NLB once it exists (the creation step sets it). */
 export interface StepContext {

@@ -14,7 +14,8 @@ import type { LoadBalancerIdentity } from '../../src/contract/provider.ts';
 import { errorCode, type Sender } from './clients.ts';
 import { findLoadBalancer, listenersOf, targetGroupsByPrefix } from './elbv2.ts';
 import { loadBalancerName, TagKeys, targetGroupPrefix } from './names.ts';
-import { deleteFrontendGroups, syncRules } from './security-groups.ts';
+import { syncRules } from './node-rules.ts';
+import { deleteFrontendGroups } from './security-groups.ts';
 
 /** Listeners, then the NLB, then every target group with our prefix (attached or stray), then our SG rules. */
 export async function deleteLoadBalancer(
