@@ -17,6 +17,7 @@ import {
   type ServiceCheck,
   TerminalError,
 } from '../../src/contract/provider.ts';
+import { checkGcpService, type GcpOptions } from './annotations.ts';
 import { apply } from './apply.ts';
 import { type DesiredLoadBalancer, desiredFor, unsupported } from './desired.ts';
 import type { Call, Gce } from './gce.ts';
@@ -26,7 +27,6 @@ import { PRIORITY } from './limits.ts';
 import { namesFor } from './names.ts';
 import { observe, TargetInstances } from './observe.ts';
 import { type AddressState, planSteps, type Step } from './plan.ts';
-import { checkGcpService, type GcpOptions } from './service-check.ts';
 import { SharedCheckLock } from './shared-lock.ts';
 import { deleteLoadBalancer, listOwned } from './teardown.ts';
 

@@ -7,9 +7,9 @@ import {
   TerminalError,
 } from '../../src/contract/provider.ts';
 import { serviceRef } from '../../src/lib/service/keys.ts';
+import type { MetalOptions } from './annotations.ts';
 import { claimOf, familyOf } from './desired.ts';
 import type { AddressAllocator } from './ipam/allocator.ts';
-import type { MetalOptions } from './service.ts';
 
 export const MetalEventReason = {
   /** A Service's address moved because the pools changed under it (never silently). */

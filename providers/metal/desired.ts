@@ -2,8 +2,8 @@
 // depends on) and the family of an address.
 import type { V1Service } from '@kubernetes/client-node';
 import type { IpFamily } from '../../src/contract/provider.ts';
+import type { MetalOptions } from './annotations.ts';
 import type { PortClaim } from './ipam/allocator.ts';
-import type { MetalOptions } from './service.ts';
 
 type ServicePort = { port: number; protocol: 'TCP' | 'UDP' | 'SCTP' };
 

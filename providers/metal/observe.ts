@@ -2,9 +2,9 @@
 // (before anything new is handed out); those of Services we do not own are held so ours never get them.
 import type { V1Service } from '@kubernetes/client-node';
 import type { LoadBalancerIdentity, ProviderContext, ServiceChange } from '../../src/contract/provider.ts';
+import { checkMetalService } from './annotations.ts';
 import { claimOf, portsOf } from './desired.ts';
 import type { AddressAllocator } from './ipam/allocator.ts';
-import { checkMetalService } from './service.ts';
 
 /** Start-up: every address our Services already show is taken; returns the identities of those Services. */
 export function restoreFromStatuses(ctx: ProviderContext, allocator: AddressAllocator): LoadBalancerIdentity[] {

@@ -1,8 +1,8 @@
 // What ensure() would change for a Service, from what the allocator holds: pure, no allocation made.
 import type { LoadBalancerSpec, PlannedAction } from '../../src/contract/provider.ts';
+import type { MetalOptions } from './annotations.ts';
 import { familyOf } from './desired.ts';
 import type { AddressAllocator } from './ipam/allocator.ts';
-import type { MetalOptions } from './service.ts';
 
 export function planAddresses(
   allocator: AddressAllocator,

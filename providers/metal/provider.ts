@@ -17,13 +17,13 @@ import {
   type ProviderContext,
   RetryAfterError,
 } from '../../src/contract/provider.ts';
+import { checkMetalService, type MetalOptions } from './annotations.ts';
 import { assignAddresses } from './apply.ts';
 import type { MetalConfig } from './index.ts';
 import { AddressAllocator } from './ipam/allocator.ts';
 import { ForeignAddresses, restoreFromStatuses } from './observe.ts';
 import { planAddresses } from './plan.ts';
 import { PoolWatch } from './pools/watch.ts';
-import { checkMetalService, type MetalOptions } from './service.ts';
 import { releaseAddresses } from './teardown.ts';
 import { PoolGauges } from './usage.ts';
 
