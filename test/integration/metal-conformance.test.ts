@@ -1,5 +1,4 @@
 // The metal provider against the shared conformance suite, with real AddressPools in a real apiserver.
-
 import type { MetalOptions } from '../../providers/metal/annotations.ts';
 import { metal } from '../../providers/metal/index.ts';
 import type { MetalProvider } from '../../providers/metal/provider.ts';
