@@ -3,7 +3,7 @@
 // policy with the annotation overrides, and the node security-group rules.
 import { type LoadBalancerSpec, TerminalError } from '../../src/contract/provider.ts';
 import type { AwsOptions, HealthProtocol } from './annotations.ts';
-import { type ListenerProtocol, targetGroupName } from './names.ts';
+import { clusterTag, type ListenerProtocol, loadBalancerName, ownerTags, targetGroupName, toAwsTags } from './names.ts';
 
 export interface HealthCheck {
   protocol: HealthProtocol;
@@ -138,4 +138,34 @@ export function frontendRules(spec: Readonly<LoadBalancerSpec<AwsOptions>>, port
     for (const proto of protos) for (const cidr of from) rules.add(`${proto}:${p.port}:${cidr}`);
   }
   return [...rules].sort();
+}
+
+/** The NLB one spec asks for, in AWS's terms. */
+export interface DesiredLoadBalancer {
+  name: string;
+  ports: DesiredPort[];
+  /** The NLB's and its target groups' tags: the Service's owner tags and the extra tags of its annotation. */
+  tags: { Key: string; Value: string }[];
+  /** The NLB's own security group's tags: the same without the cluster tag, which marks node groups. */
+  groupTags: Record<string, string>;
+  /** The NLB's own security group's ingress. */
+  frontendRules: RuleKey[];
+}
+
+/** Throws TerminalError for what an NLB cannot do (desiredPorts), so a refused spec costs no call. */
+export function desiredLoadBalancer(
+  spec: Readonly<LoadBalancerSpec<AwsOptions>>,
+  cluster: string,
+): DesiredLoadBalancer {
+  const ports = desiredPorts(spec);
+  const owner = ownerTags(spec.identity, spec.providerOptions.extraTags);
+  const groupTags = { ...owner };
+  delete groupTags[clusterTag(cluster)];
+  return {
+    name: loadBalancerName(spec.identity),
+    ports,
+    tags: toAwsTags(owner),
+    groupTags,
+    frontendRules: frontendRules(spec, ports),
+  };
 }

@@ -1,114 +1,24 @@
-// The security groups and rules we own on EC2: each NLB's frontend group, the cluster's backend group and its rules
-// on the node groups, and the per-Service node rules of NLBs made before NLBs could carry groups (found by their
-// description, so we never touch anyone else's).
+// The security groups on every NLB made since NLBs carry them (the per-NLB node rules of older NLBs are
+// node-rules.ts). Each NLB gets two groups: its own frontend group (named like the NLB) holding the listener ports
+// open to the Service's source ranges, and the cluster's one backend group (per VPC). The node security groups get
+// exactly two rules of ours, tcp and udp 0-65535 from the backend group, whatever the number of Services: an NLB
+// only ever sends to the ports its target groups and health checks name, all of which we set, and no one but our
+// NLBs carries the backend group. So no node rule belongs to a Service, none is ever revoked while a Service is
+// deleted, and concurrent reconciles can only race to add the same thing (InvalidGroup.Duplicate /
+// InvalidPermission.Duplicate are taken as "already there").
 import {
-  AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   type CreateSecurityGroupCommandOutput,
   DeleteSecurityGroupCommand,
-  DescribeSecurityGroupsCommand,
-  type DescribeSecurityGroupsCommandOutput,
-  type IpPermission,
-  RevokeSecurityGroupIngressCommand,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { RetryAfterError } from '../../src/contract/provider.ts';
 import { errorCode, type Sender } from './clients.ts';
 import type { RuleKey } from './desired.ts';
-import { backendGroupName, clusterTag, ruleDescription, TagKeys } from './names.ts';
-
-function permission(key: RuleKey, description: string): IpPermission {
-  const [proto, port, cidr] = key.split(':') as [string, string, string];
-  return {
-    IpProtocol: proto,
-    FromPort: Number(port),
-    ToPort: Number(port),
-    IpRanges: [{ CidrIp: cidr, Description: description }],
-  };
-}
-
-/**
- * Converges our rules on the cluster's node security groups (tagged kubernetes.io/cluster/<name>, in `vpcId`
- * when given) to `want`; `want=[]` removes them all. Returns whether anything changed.
- */
-export async function syncRules(
-  clients: Sender,
-  cluster: string,
-  vpcId: string | null,
-  lbName: string,
-  want: readonly RuleKey[],
-  signal: AbortSignal,
-): Promise<boolean> {
-  const description = ruleDescription(lbName);
-  let changed = false;
-  for (const group of await nodeGroups(clients, cluster, vpcId, signal)) {
-    const have = new Set<RuleKey>();
-    for (const p of group.IpPermissions ?? []) {
-      for (const r of p.IpRanges ?? []) if (r.Description === description) have.add(portKey(p, r.CidrIp ?? ''));
-    }
-    if (await convergeIngress(clients, group.GroupId!, have, want, description, signal)) changed = true;
-  }
-  return changed;
-}
-
-/** Revokes the rules in `have` that are not wanted and authorizes the wanted ones missing; true when any changed. */
-async function convergeIngress(
-  clients: Sender,
-  groupId: string,
-  have: ReadonlySet<RuleKey>,
-  want: readonly RuleKey[],
-  description: string,
-  signal: AbortSignal,
-): Promise<boolean> {
-  const add = want.filter((k) => !have.has(k));
-  const remove = [...have].filter((k) => !want.includes(k));
-  if (remove.length) {
-    await clients.send(
-      'ec2',
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: remove.map((k) => permission(k, description)),
-      }),
-      signal,
-    );
-  }
-  if (add.length) {
-    await authorize(
-      clients,
-      groupId,
-      add.map((k) => permission(k, description)),
-      signal,
-    );
-  }
-  return add.length + remove.length > 0;
-}
-
-// ---- Security groups on the NLB (every NLB made since these existed).
-//
-// Each NLB gets two groups: its own frontend group (named like the NLB) holding the listener ports open to the
-// Service's source ranges, and the cluster's one backend group (per VPC). The node security groups get exactly two
-// rules of ours, tcp and udp 0-65535 from the backend group, whatever the number of Services: an NLB only ever sends
-// to the ports its target groups and health checks name, all of which we set, and no one but our NLBs carries the
-// backend group. So no node rule belongs to a Service, none is ever revoked while a Service is deleted, and
-// concurrent reconciles can only race to add the same thing (InvalidGroup.Duplicate / InvalidPermission.Duplicate
-// are taken as "already there").
+import { authorize, convergeIngress, describeGroups, isDuplicate, nodeGroups, portKey } from './ec2-groups.ts';
+import { backendGroupName, ruleDescription, TagKeys } from './names.ts';
 
 const BACKEND_RULE = 'drawbridge.io/nlb-backend';
-const isDuplicate = (e: unknown) =>
-  errorCode(e) === 'InvalidGroup.Duplicate' || errorCode(e) === 'InvalidPermission.Duplicate';
-
-async function describeGroups(
-  clients: Sender,
-  Filters: { Name: string; Values: string[] }[],
-  signal: AbortSignal,
-): Promise<SecurityGroup[]> {
-  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
-    'ec2',
-    new DescribeSecurityGroupsCommand({ Filters }),
-    signal,
-  );
-  return res.SecurityGroups ?? [];
-}
 
 async function groupsNamed(
   clients: Sender,
@@ -155,8 +65,6 @@ async function createGroup(
   }
 }
 
-const portKey = (p: IpPermission, cidr: string): RuleKey => `${p.IpProtocol as 'tcp'}:${p.FromPort ?? 0}:${cidr}`;
-
 /**
  * The NLB's frontend group (created when missing) and the cluster's backend group with its node rules; the
  * frontend's ingress converged to `want` (listener port from each source range; everything in it is ours).
@@ -199,20 +107,6 @@ export async function ensureGroups(
   return { frontend: frontend.GroupId!, backend: backend.GroupId!, changed };
 }
 
-async function authorize(clients: Sender, groupId: string, perms: IpPermission[], signal: AbortSignal) {
-  try {
-    await clients.send(
-      'ec2',
-      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: perms }),
-      signal,
-    );
-  } catch (e) {
-    // A concurrent reconcile added it first (a batch with one duplicate is refused whole: add them one by one).
-    if (!isDuplicate(e)) throw e;
-    if (perms.length > 1) for (const p of perms) await authorize(clients, groupId, [p], signal);
-  }
-}
-
 /** tcp and udp 0-65535 from the backend group on every node SG of the cluster (ours excluded). */
 async function ensureBackendRules(
   clients: Sender,
@@ -244,22 +138,6 @@ async function ensureBackendRules(
     changed = true;
   }
   return changed;
-}
-
-/** The cluster's node security groups: tagged kubernetes.io/cluster/<name>, not one of our own groups. */
-async function nodeGroups(
-  clients: Sender,
-  cluster: string,
-  vpcId: string | null,
-  signal: AbortSignal,
-): Promise<SecurityGroup[]> {
-  const filters = [
-    { Name: 'tag-key', Values: [clusterTag(cluster)] },
-    ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
-  ];
-  return (await describeGroups(clients, filters, signal)).filter(
-    (g) => !g.Tags?.some((t) => t.Key === TagKeys.cluster),
-  );
 }
 
 /**

@@ -16,29 +16,20 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
-  RetryAfterError,
-  RetryableError,
   type ServiceCheck,
   TerminalError,
-  ThrottledError,
 } from '../../src/contract/provider.ts';
 import { AddressBook } from './addresses.ts';
+import { backendsOf, desiredFor, type FakeLoadBalancer } from './desired.ts';
+import { errorFor, FaultInjector, sleep } from './faults.ts';
 import type { FakeConfig, Fault, Operation } from './index.ts';
+import { planChanges } from './plan.ts';
 import { seeded } from './random.ts';
+
+export type { FakeLoadBalancer };
 
 /** The fake reads no annotations of its own. */
 export type FakeOptions = Record<string, never>;
-
-/** One load balancer as the fake keeps it: what a cloud would hold for the Service. */
-export interface FakeLoadBalancer {
-  identity: LoadBalancerIdentity;
-  addresses: string[];
-  ports: string[];
-  sourceRanges: string[];
-  sessionAffinity: string;
-  healthCheck: string;
-  backends: string[];
-}
 
 export interface CallRecord {
   operation: Operation;
@@ -56,15 +47,13 @@ export class FakeProvider implements Provider<FakeOptions> {
   private readonly balancers = new Map<string, FakeLoadBalancer>();
   private readonly config: FakeConfig;
   private readonly addresses: AddressBook;
-  private faults: (Fault & { hits: number })[];
-  private random: () => number;
+  private readonly faults: FaultInjector;
   private readonly callCounter: CounterPort<'operation' | 'result'>;
 
   constructor(context: ProviderContext, config: FakeConfig) {
     this.config = config;
     this.addresses = new AddressBook(config.addressRange);
-    this.faults = config.faults.map((f) => ({ ...f, hits: 0 }));
-    this.random = seeded(config.seed);
+    this.faults = new FaultInjector(config.faults, seeded(config.seed));
     this.callCounter = context.metrics.counter({
       name: 'calls_total',
       help: 'Calls the fake provider answered, by operation and result.',
@@ -76,11 +65,11 @@ export class FakeProvider implements Provider<FakeOptions> {
 
   /** Adds a fault; it applies to calls from now on. */
   inject(fault: Partial<Fault> & Pick<Fault, 'operation' | 'kind'>): void {
-    this.faults.push({ rate: 1, retryAfterSeconds: 1, ...fault, hits: 0 });
+    this.faults.add(fault);
   }
 
   clearFaults(): void {
-    this.faults = [];
+    this.faults.clear();
   }
 
   /** Everything the fake holds right now. */
@@ -116,7 +105,7 @@ export class FakeProvider implements Provider<FakeOptions> {
     const changed = await this.call('ensure', key, options, async () => {
       const before = this.balancers.get(key);
       addresses = this.addressesFor(key, spec, before);
-      const next = describe(spec, addresses);
+      const next = desiredFor(spec, addresses);
       this.balancers.set(key, next);
       return !before || JSON.stringify(before) !== JSON.stringify(next);
     });
@@ -170,14 +159,7 @@ export class FakeProvider implements Provider<FakeOptions> {
     await this.call('plan', key, options, async () => false);
     const before = this.balancers.get(key);
     if (!before) return [{ action: 'create', resource: 'load balancer', name: key }];
-    const next = describe(spec, before.addresses);
-    const actions: PlannedAction[] = [];
-    for (const field of ['ports', 'sourceRanges', 'sessionAffinity', 'healthCheck', 'backends'] as const) {
-      if (JSON.stringify(before[field]) !== JSON.stringify(next[field])) {
-        actions.push({ action: 'update', resource: field, name: key, detail: `${before[field]} -> ${next[field]}` });
-      }
-    }
-    return actions;
+    return planChanges(key, before, desiredFor(spec, before.addresses));
   }
 
   async listOwned(options: CallOptions): Promise<LoadBalancerIdentity[]> {
@@ -193,7 +175,7 @@ export class FakeProvider implements Provider<FakeOptions> {
     let changed = false;
     try {
       if (this.config.latencyMs > 0) await sleep(this.config.latencyMs, signal);
-      const fault = this.faultFor(operation);
+      const fault = this.faults.pick(operation);
       if (fault?.kind === 'hang') await sleep(Number.POSITIVE_INFINITY, signal);
       if (fault) throw errorFor(fault, operation);
       signal.throwIfAborted();
@@ -206,17 +188,6 @@ export class FakeProvider implements Provider<FakeOptions> {
       this.calls.push({ operation, key, result, changed });
       this.callCounter.inc({ operation, result });
     }
-  }
-
-  private faultFor(operation: Operation): Fault | undefined {
-    for (const fault of this.faults) {
-      if (fault.operation !== '*' && fault.operation !== operation) continue;
-      if (fault.times !== undefined && fault.hits >= fault.times) continue;
-      if (fault.rate < 1 && this.random() >= fault.rate) continue;
-      fault.hits++;
-      return fault;
-    }
-    return undefined;
   }
 
   /** Keeps the addresses it holds; takes a requested one if free; else the next free one of the range. */
@@ -233,54 +204,4 @@ export class FakeProvider implements Provider<FakeOptions> {
     if (held) return [held];
     return [this.addresses.next(key)];
   }
-}
-
-function describe(spec: Readonly<LoadBalancerSpec>, addresses: string[]): FakeLoadBalancer {
-  return {
-    identity: { ...spec.identity },
-    addresses,
-    ports: spec.ports.map((p) => `${p.port}/${p.protocol}->${p.nodePort ?? '-'}`),
-    sourceRanges: [...spec.sourceRanges],
-    sessionAffinity: spec.sessionAffinity,
-    healthCheck: `${spec.healthCheck.port}${spec.healthCheck.path}`,
-    backends: backendsOf(spec),
-  };
-}
-
-/** `Local` traffic goes only to nodes with a ready endpoint, as a cloud health check would make it. */
-function backendsOf(spec: Readonly<LoadBalancerSpec>): string[] {
-  const names = spec.nodes.map((n) => n.name);
-  if (spec.externalTrafficPolicy !== 'Local') return names;
-  return names.filter((n) => spec.endpointNodes.includes(n));
-}
-
-function errorFor(fault: Fault, operation: Operation): ProviderError {
-  const what = `injected ${fault.kind} fault on ${operation}`;
-  switch (fault.kind) {
-    case 'retryable':
-      return new RetryableError('FakeUnavailable', `${what} (503)`);
-    case 'throttled':
-      return new ThrottledError('FakeThrottled', `${what} (rate exceeded)`);
-    case 'retryAfter':
-      return new RetryAfterError('FakeNotReady', what, fault.retryAfterSeconds);
-    case 'terminal':
-    case 'hang':
-      return new TerminalError('FakeRejected', what);
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal.throwIfAborted();
-    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-    function done() {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -12,10 +12,10 @@ import {
 } from '../../src/contract/provider.ts';
 import { baseSpec } from '../../test/conformance/suite.ts';
 import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from '../../test/support/gce-rig.ts';
+import type { GcpOptions } from './annotations.ts';
 import { Gce } from './gce.ts';
 import { GcpConfigSchema } from './index.ts';
 import { PRIORITY } from './limits.ts';
-import type { GcpOptions } from './service-check.ts';
 
 const { fakeWith: rigFake, providerFor } = gcpRig({ readRetry: { baseDelayMs: 1, maxDelayMs: 10 } });
 const fakeWith = rigFake;

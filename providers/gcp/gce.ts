@@ -1,6 +1,7 @@
 // The provider's one door to Compute Engine: every call goes through a rate limiter, carries the AbortSignal,
 // waits for its Operation to be DONE, and fails with the contract's typed errors. Reads of absent resources
 // answer null rather than throwing.
+// Over 300 lines for a reason: one method per GCE call the provider makes, and the one call path they share.
 import {
   AddressesClient,
   FirewallsClient,
@@ -11,9 +12,10 @@ import {
   RegionOperationsClient,
   TargetPoolsClient,
 } from '@google-cloud/compute';
-import { isNotFound, OperationError, statusOf, toProviderError } from './errors.ts';
+import { isNotFound, OperationError, toProviderError } from './errors.ts';
 import { type AuthFetcher, type HttpHealthCheck, HttpHealthChecks, type RestOperation } from './http-health-checks.ts';
 import { type CallGroup, Limiters, type LimitsConfig, type Priority } from './limits.ts';
+import { READ_RETRY, type ReadRetry, retryingRead } from './read-retry.ts';
 
 type v1 = typeof protos.google.cloud.compute.v1;
 export type Address = protos.google.cloud.compute.v1.IAddress;
@@ -40,15 +42,6 @@ export interface GceOptions {
   /** How reads (gets, list pages, operation waits) are retried on 5xx; see READ_RETRY. */
   readRetry?: ReadRetry;
 }
-
-/** Reads are safe to repeat: a 5xx answer is retried here, up to `attempts` tries in all, with jittered backoff. */
-export interface ReadRetry {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const READ_RETRY: ReadRetry = { attempts: 4, baseDelayMs: 250, maxDelayMs: 4000 };
 
 /** Per call: the caller's signal and how urgent it is. */
 export interface Call {
@@ -259,22 +252,8 @@ export class Gce {
     }
   }
 
-  /**
-   * Runs a read again while GCE answers 5xx, at most `attempts` tries, sleeping a jittered exponential backoff
-   * in between; an abort ends the sleep at once. Other failures (404, 403 rate limits) are the caller's.
-   */
-  private async retryingRead<T>(c: Call, read: () => Promise<T>): Promise<T> {
-    const { attempts, baseDelayMs, maxDelayMs } = this.readRetry;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await read();
-      } catch (error) {
-        const status = statusOf(error);
-        if (attempt >= attempts || status === undefined || status < 500) throw error;
-        const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-        await sleep(ceiling / 2 + Math.random() * (ceiling / 2), c.signal);
-      }
-    }
+  private retryingRead<T>(c: Call, read: () => Promise<T>): Promise<T> {
+    return retryingRead(this.readRetry, c.signal, read);
   }
 
   private regional(what: string, c: Call, fn: (o: never) => Promise<[unknown, ...unknown[]]>): Promise<void> {
@@ -320,22 +299,6 @@ export class Gce {
       throw toProviderError(error, what);
     }
   }
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** The REST module answers a plain Operation; shape it like gax's LRO for `mutate`. */

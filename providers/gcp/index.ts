@@ -3,8 +3,8 @@
 // Light on purpose: @google-cloud/compute loads only in `create`, when this provider is chosen.
 import { z } from 'zod';
 import type { ProviderDefinition } from '../../src/contract/provider.ts';
+import type { GcpOptions } from './annotations.ts';
 import { namesFor } from './names.ts';
-import type { GcpOptions } from './service-check.ts';
 
 const name = (what: string) =>
   z

@@ -1,8 +1,8 @@
 // Pure pieces of the gcp provider: the GCE resources it wants, and how it tells a stale one from a current one.
 import { TerminalError } from '../../src/contract/provider.ts';
+import { NETWORK_TIER_ANNOTATION } from './annotations.ts';
 import { instanceKey } from './desired.ts';
 import type { Firewall, HttpHealthCheck } from './gce.ts';
-import { NETWORK_TIER_ANNOTATION } from './service-check.ts';
 
 export const URL_BASE = 'https://www.googleapis.com/compute/v1/';
 

@@ -8,7 +8,7 @@ import { baseSpec } from '../../test/conformance/suite.ts';
 import { gcpDemo } from '../../test/demo/providers/gcp.ts';
 import type { GceFake, GceFakeOptions } from '../../test/fakes/gce/server.ts';
 import { gceNode, gcpRig, NODE_HC, NODE_HC_FW, PROJECT, REGION } from '../../test/support/gce-rig.ts';
-import type { GcpOptions } from './service-check.ts';
+import type { GcpOptions } from './annotations.ts';
 
 const { fakeWith: rigFake, providerFor } = gcpRig({ readRetry: { baseDelayMs: 2, maxDelayMs: 20 } });
 const fakeWith = (options: GceFakeOptions = {}) => rigFake(options, ['node-a', 'node-b']);

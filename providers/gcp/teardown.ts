@@ -1,5 +1,6 @@
 // Deleting a gcp load balancer, in the order GCE requires (reference 2.6): the rule before the pool it targets,
-// the pool before the health check it uses; the cluster's shared node check only once no pool uses it.
+// the pool before the health check it uses; the cluster's shared node check only once no pool uses it. And the
+// load balancers this cluster owns, for orphan collection (read back from the descriptions of our resources).
 import { type LoadBalancerIdentity, ProviderError } from '../../src/contract/provider.ts';
 import type { Call, Gce } from './gce.ts';
 import { type LoadBalancerNames, namesFor, ownerOf } from './names.ts';
@@ -73,4 +74,21 @@ export function deleteSharedHealthCheckIfUnused(
     if (firewall) await gce.deleteFirewall(names.nodeHealthCheckFirewall, call);
     return true;
   });
+}
+
+/** Every Service identity named as owner by one of our resources (rules, pools, addresses, firewalls, checks). */
+export async function listOwned(gce: Gce, clusterName: string, call: Call): Promise<LoadBalancerIdentity[]> {
+  const lists = await Promise.all([
+    gce.listRules(call),
+    gce.listPools(call),
+    gce.listAddresses(call),
+    gce.listFirewalls(call),
+    gce.listHealthChecks(call), // a Local Service's own check, left by an interrupted delete
+  ]);
+  const owned = new Map<string, LoadBalancerIdentity>();
+  for (const resource of lists.flat()) {
+    const owner = ownerOf(resource.description, clusterName);
+    if (owner) owned.set(owner.uid, owner);
+  }
+  return [...owned.values()];
 }

@@ -2,7 +2,7 @@
 // provider itself (provider.ts) loads only when metal is chosen.
 import { z } from 'zod';
 import type { ProviderDefinition } from '../../src/contract/provider.ts';
-import type { MetalOptions } from './service.ts';
+import type { MetalOptions } from './annotations.ts';
 
 export const MetalConfigSchema = z.strictObject({
   /** How long start-up waits for the AddressPool watch to list before giving up (is the CRD installed?). */

@@ -1,7 +1,7 @@
 // The metal provider against the shared conformance suite, with real AddressPools in a real apiserver.
+import type { MetalOptions } from '../../providers/metal/annotations.ts';
 import { metal } from '../../providers/metal/index.ts';
 import type { MetalProvider } from '../../providers/metal/provider.ts';
-import type { MetalOptions } from '../../providers/metal/service.ts';
 import { testContext } from '../conformance/context.ts';
 import { baseSpec, providerConformance } from '../conformance/suite.ts';
 import { useControlPlane } from '../env/harness.ts';

@@ -9,73 +9,32 @@
 // Pools are never enumerated: allocation walks a pool's bigint ranges from the bottom and skips held addresses via
 // a per-family Map, so a /16 or a /64 costs the same as a /28.
 import type { IpFamily } from '../../../src/lib/net/ip.ts';
-import {
-  type Address,
-  type AddressRange,
-  countBuggyAddresses,
-  countSubnetRouterAnycast,
-  formatAddress,
-  formatCidr,
-  isBuggyAddress,
-  isSubnetRouterAnycast,
-  parseAddress,
-  rangeContains,
-  rangeSize,
-} from '../model/addresses.ts';
+import { type Address, formatAddress, parseAddress, rangeContains } from '../model/addresses.ts';
 import { findOverlaps, type PoolOverlap } from '../model/overlap.ts';
 import type { AddressPool } from '../model/schema.ts';
+import { FreeSearch } from './free-search.ts';
+import {
+  admits,
+  assignableCount,
+  compareText,
+  fail,
+  hasFamily,
+  overlapFailure,
+  poolNames,
+  poolOffers,
+  requestedAddress,
+  reservedFor,
+  restriction,
+  sharingClaimOf,
+  usablePools,
+} from './pool-rules.ts';
 import { AllocReason } from './reasons.ts';
-import { mayShare, type PortClaim, type SharingClaim, type TrafficPolicy } from './sharing.ts';
+import { mayShare, type SharingClaim } from './sharing.ts';
+import type { Allocation, AllocFailure, AssignRequest, AssignResult, PoolUsage, RestoreResult } from './types.ts';
 
 export { AllocReason } from './reasons.ts';
 export { type PortClaim, type SharingClaim, selectorKeyOf, type TrafficPolicy } from './sharing.ts';
-
-export interface AssignRequest {
-  /** `namespace/name` of the Service. */
-  key: string;
-  namespace: string;
-  /** Addresses the user asked for (loadBalancerIP, annotation); only those of `family` are considered. */
-  requested: string[];
-  /** Addresses already in the Service's status; one of `family` is kept while it is still valid. */
-  current: string[];
-  /** A pool named by the user; the address must come from it (even when it has autoAssign off). */
-  pool?: string;
-  sharingKey: string | null;
-  ports: PortClaim[];
-  /** externalTrafficPolicy; absent means Cluster. Decides, with selectorKey, who may share an address. */
-  trafficPolicy?: TrafficPolicy;
-  /** selectorKeyOf(spec.selector); absent means no selector. */
-  selectorKey?: string;
-  family: IpFamily;
-}
-
-export interface Allocation {
-  ip: string;
-  family: IpFamily;
-  pool: string;
-  sharingKey: string | null;
-  ports: PortClaim[];
-}
-
-export interface AllocFailure {
-  ok: false;
-  reason: AllocReason;
-  message: string;
-}
-
-export type AssignResult = { ok: true; ip: string; pool: string } | AllocFailure;
-export type RestoreResult = { ok: true; ip: string; pool: string } | AllocFailure;
-
-export interface PoolUsage {
-  pool: string;
-  /**
-   * Addresses the pool can hand out (avoidBuggyIPs and IPv6 subnet-router anycast addresses excluded); bigint
-   * because IPv6 pools exceed 2^53.
-   */
-  total: bigint;
-  /** Distinct addresses in use (a shared address counts once). */
-  used: number;
-}
+export type * from './types.ts';
 
 interface Held extends SharingClaim {
   address: Address;
@@ -95,12 +54,8 @@ export class AddressAllocator {
   #allocations = new Map<string, Map<IpFamily, Held>>();
   /** Address -> the keys holding it. Entries are deleted when empty, so `has` means "in use". */
   #holders: Record<IpFamily, Map<bigint, Set<string>>> = { IPv4: new Map(), IPv6: new Map() };
-  /**
-   * Per range: every address below this one is in use or never handed out, so the search for the lowest free
-   * address starts here instead of at the range's first address (a burst of N would otherwise scan N^2 / 2).
-   * Forgotten for the family whenever an address comes free; ranges are new objects when the pools change.
-   */
-  #searchFrom: Record<IpFamily, WeakMap<object, bigint>> = { IPv4: new WeakMap(), IPv6: new WeakMap() };
+  /** Where the search for the lowest free address resumes, per range (see free-search.ts). */
+  #free = new FreeSearch();
   /**
    * Pool name -> addresses in use inside it, kept as addresses come into and out of use (an address in two
    * overlapping pools counts in both), so usage() is O(pools) per call: the metal provider reports it after every
@@ -201,14 +156,11 @@ export class AddressAllocator {
 
   /** Per pool, in name order: how many addresses it has and how many are in use. */
   usage(): PoolUsage[] {
-    return this.#pools.map((pool) => {
-      let total = 0n;
-      for (const range of pool.ranges) {
-        total += rangeSize(range) - countSubnetRouterAnycast(range);
-        total -= pool.avoidBuggyIPs ? countBuggyAddresses(range) : 0n;
-      }
-      return { pool: pool.name, total, used: this.#usedByPool.get(pool.name) ?? 0 };
-    });
+    return this.#pools.map((pool) => ({
+      pool: pool.name,
+      total: assignableCount(pool),
+      used: this.#usedByPool.get(pool.name) ?? 0,
+    }));
   }
 
   /** The address `key` holds for `family`; without a family, its IPv4 address, else its IPv6 one. */
@@ -227,38 +179,15 @@ export class AddressAllocator {
 
   /** Whether `request` may have `address`; `isNew` also refuses pools involved in an overlap. */
   #check(request: AssignRequest, address: Address, isNew: boolean): Verdict {
-    const ip = formatAddress(address.family, address.value);
     const containing = this.#poolsContaining(address);
-    if (containing.length === 0) return fail(AllocReason.AddressNotInPool, `${ip} is not in any address pool`);
-    const named = request.pool === undefined ? containing : containing.filter((pool) => pool.name === request.pool);
-    if (named.length === 0) {
-      const where = `it is in ${poolNames(containing)}`;
-      return fail(AllocReason.AddressNotInPool, `${ip} is not in the requested pool "${request.pool}" (${where})`);
-    }
-    const admitted = named.filter((pool) => admits(pool, request.namespace));
-    if (admitted.length === 0) {
-      const why = named.map((pool) => `"${pool.name}" ${restriction(pool, request.namespace)}`).join('; ');
-      return fail(AllocReason.AddressNotInPool, `${ip} is in no pool namespace ${request.namespace} may use: ${why}`);
-    }
-    const routable = admitted.filter((pool) => !anycastRangeOf(pool, address));
-    if (routable.length === 0) {
-      const cidr = formatCidr(anycastRangeOf(admitted[0]!, address)!);
-      return fail(
-        AllocReason.AddressNotInPool,
-        `${ip} is the subnet-router anycast address of ${cidr} (RFC 4291), which routers on the link answer; it is never handed out`,
-      );
-    }
-    const usable = routable.filter((pool) => !(pool.avoidBuggyIPs && isBuggyAddress(address)));
-    if (usable.length === 0) {
-      const pools = poolNames(admitted);
-      return fail(AllocReason.AddressNotInPool, `${ip} ends in .0 or .255 and ${pools} set avoidBuggyIPs`);
-    }
+    const usable = usablePools(request, address, containing);
+    if (!usable.ok) return usable;
     if (isNew) {
       const overlapping = containing.filter((pool) => this.#overlapsByPool.has(pool.name));
-      if (overlapping.length > 0) return this.#overlapFailure(overlapping);
+      if (overlapping.length > 0) return overlapFailure(overlapping, this.#overlapsByPool);
     }
     const sharing = this.#sharingVerdict(request.key, address, request);
-    return sharing.ok ? { ok: true, pool: usable[0]!.name } : sharing;
+    return sharing.ok ? { ok: true, pool: usable.pools[0]!.name } : sharing;
   }
 
   /** A new address: join a shared one if the sharing key allows, else the lowest free one. */
@@ -281,11 +210,12 @@ export class AddressAllocator {
     const usable = candidates.filter((pool) => !this.#overlapsByPool.has(pool.name));
 
     const found =
-      (request.sharingKey !== null && this.#findShareable(request, usable)) || this.#findFree(usable, family);
+      (request.sharingKey !== null && this.#findShareable(request, usable)) ||
+      this.#free.find(usable, family, this.#holders[family]);
     if (found) return this.#commit(request, found.address, found.pool);
 
     const skipped = candidates.filter((pool) => this.#overlapsByPool.has(pool.name));
-    if (skipped.length > 0) return this.#overlapFailure(skipped);
+    if (skipped.length > 0) return overlapFailure(skipped, this.#overlapsByPool);
     if (candidates.length === 0) {
       return fail(AllocReason.PoolExhausted, `no auto-assign address pool has ${family} addresses`);
     }
@@ -310,28 +240,6 @@ export class AddressAllocator {
     return best ? { address: best.address, pool: pools[best.poolIndex]!.name } : null;
   }
 
-  /** The lowest free address of the first pool that has one. */
-  #findFree(pools: readonly AddressPool[], family: IpFamily): { address: Address; pool: string } | null {
-    const inUse = this.#holders[family];
-    for (const pool of pools) {
-      for (const range of pool.ranges) {
-        if (range.family !== family) continue;
-        const from = this.#searchFrom[family].get(range) ?? range.first;
-        for (let value = from; value <= range.last; value++) {
-          if (inUse.has(value)) continue;
-          const address: Address = { family, value };
-          if (isSubnetRouterAnycast(range, address)) continue;
-          if (!(pool.avoidBuggyIPs && isBuggyAddress(address))) {
-            this.#searchFrom[family].set(range, value);
-            return { address, pool: pool.name };
-          }
-        }
-        this.#searchFrom[family].set(range, range.last + 1n);
-      }
-    }
-    return null;
-  }
-
   #sharingVerdict(key: string, address: Address, claim: SharingClaim): { ok: true } | AllocFailure {
     const others = [...(this.#holders[address.family].get(address.value) ?? [])].filter((other) => other !== key);
     for (const other of others.sort(compareText)) {
@@ -344,19 +252,6 @@ export class AddressAllocator {
       }
     }
     return { ok: true };
-  }
-
-  #overlapFailure(pools: readonly AddressPool[]): AllocFailure {
-    const overlaps = new Set<string>();
-    for (const pool of pools) {
-      for (const { a, b, range } of this.#overlapsByPool.get(pool.name) ?? []) {
-        overlaps.add(`"${a}" and "${b}" share ${range}`);
-      }
-    }
-    return fail(
-      AllocReason.OverlappingPools,
-      `address pools overlap (${[...overlaps].join('; ')}); no new addresses are allocated from ${poolNames(pools)} until the overlap is removed`,
-    );
   }
 
   #commit(request: AssignRequest, address: Address, pool: string): AssignResult {
@@ -393,76 +288,11 @@ export class AddressAllocator {
     if (keys?.size === 0) {
       this.#holders[address.family].delete(address.value);
       this.#countUse(address, -1);
-      this.#searchFrom[address.family] = new WeakMap();
+      this.#free.forget(address.family);
     }
   }
 
   #poolsContaining(address: Address): AddressPool[] {
     return this.#pools.filter((pool) => pool.ranges.some((range) => rangeContains(range, address)));
   }
-}
-
-/** The one requested address of the request's family (null if none); other families belong to other calls. */
-function requestedAddress(request: AssignRequest): { ok: true; address: Address | null } | AllocFailure {
-  const ofFamily: Address[] = [];
-  for (const text of request.requested) {
-    const address = parseAddress(text);
-    if (!address) return fail(AllocReason.InvalidAddress, `requested address "${text}" is not an IP address`);
-    if (address.family === request.family) ofFamily.push(address);
-  }
-  if (ofFamily.length > 1) {
-    const list = ofFamily.map((a) => formatAddress(a.family, a.value)).join(', ');
-    return fail(AllocReason.InvalidAddress, `more than one ${request.family} address requested (${list})`);
-  }
-  return { ok: true, address: ofFamily[0] ?? null };
-}
-
-/** Just the sharing fields of a request or claim, with a copy of its ports: what a holding keeps. */
-function sharingClaimOf(claim: SharingClaim): SharingClaim {
-  const { sharingKey, ports, trafficPolicy, selectorKey } = claim;
-  return { sharingKey, ports: [...ports], trafficPolicy, selectorKey };
-}
-
-function admits(pool: AddressPool, namespace: string): boolean {
-  return pool.namespaces === null || pool.namespaces.includes(namespace);
-}
-
-function restriction(pool: AddressPool, namespace: string): string {
-  return `is restricted to namespaces ${pool.namespaces?.join(', ')}, not ${namespace}`;
-}
-
-function hasFamily(pool: AddressPool, family: IpFamily): boolean {
-  return pool.ranges.some((range) => range.family === family);
-}
-
-function poolOffers(pool: AddressPool, address: Address): boolean {
-  const inRange = pool.ranges.some((range) => rangeContains(range, address) && !isSubnetRouterAnycast(range, address));
-  return inRange && !(pool.avoidBuggyIPs && isBuggyAddress(address));
-}
-
-/** The pool's CIDR entry whose subnet-router anycast address `address` is, if any (entries are disjoint). */
-function anycastRangeOf(pool: AddressPool, address: Address): AddressRange | undefined {
-  return pool.ranges.find((range) => isSubnetRouterAnycast(range, address));
-}
-
-/**
- * Pools reserved for the namespace come before pools open to all: the reserved ones exist for it, and taking from
- * the shared ones first would starve other namespaces. Stable, so name order holds within each group.
- */
-function reservedFor(namespace: string): (a: AddressPool, b: AddressPool) => number {
-  const rank = (pool: AddressPool) => (pool.namespaces?.includes(namespace) ? 0 : 1);
-  return (a, b) => rank(a) - rank(b);
-}
-
-function poolNames(pools: readonly AddressPool[]): string {
-  const names = pools.map((pool) => `"${pool.name}"`).join(', ');
-  return pools.length === 1 ? `pool ${names}` : `pools ${names}`;
-}
-
-function fail(reason: AllocReason, message: string): AllocFailure {
-  return { ok: false, reason, message };
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
-import { checkGcpService } from './service-check.ts';
+import { checkGcpService } from './annotations.ts';
 
 const service = (annotations: Record<string, string>, protocol = 'TCP'): V1Service => ({
   metadata: { name: 'web', namespace: 'default', annotations },

@@ -1,9 +1,11 @@
-// The diff half of the gcp provider's observe -> diff -> apply: every GCE change that converges what exists to what
-// is wanted, as steps in the order upstream runs them (reference 2.4). plan() shows their actions, ensure() runs them.
+// The gcp provider's plan: every GCE change that converges what exists (observe.ts) to what is wanted (desired.ts),
+// as steps in the order upstream runs them (reference 2.4). plan() returns their actions, ensure() runs them
+// (apply.ts). Planning reads only to choose between a user's reserved address and ours (listAddresses).
 import { type LoadBalancerSpec, type PlannedAction, ProviderError } from '../../src/contract/provider.ts';
 import { chunks, type DesiredLoadBalancer, HEALTH_CHECK_RANGES, HEALTH_CHECK_TIMINGS, instanceKey } from './desired.ts';
-import type { Address, Call, Firewall, ForwardingRule, Gce, HttpHealthCheck, TargetPool } from './gce.ts';
+import type { Call, ForwardingRule, Gce, HttpHealthCheck, TargetPool } from './gce.ts';
 import { clusterDescription, ownerDescription } from './names.ts';
+import type { Observed } from './observe.ts';
 import {
   type FirewallScope,
   firewallDiffers,
@@ -25,16 +27,6 @@ export interface Step {
   run(): Promise<void>;
 }
 
-/** What exists for one load balancer. */
-export interface Observed {
-  rule: ForwardingRule | null;
-  pool: TargetPool | null;
-  address: Address | null;
-  healthCheck: HttpHealthCheck | null;
-  healthCheckFirewall: Firewall | null;
-  trafficFirewall: Firewall | null;
-}
-
 export interface StepContext {
   gce: Gce;
   scope: FirewallScope;
@@ -45,19 +37,6 @@ export interface StepContext {
 /** The load balancer's address as the steps learn it (a created rule's ephemeral IP is known only after). */
 export interface AddressState {
   ip: string | null;
-}
-
-export async function observe(gce: Gce, desired: DesiredLoadBalancer, call: Call): Promise<Observed> {
-  const { names, healthCheck } = desired;
-  const [rule, pool, address, hc, hcFirewall, trafficFirewall] = await Promise.all([
-    gce.getRule(names.lb, call),
-    gce.getPool(names.lb, call),
-    gce.getAddress(names.lb, call),
-    gce.getHealthCheck(healthCheck.name, call),
-    gce.getFirewall(healthCheck.firewall, call),
-    gce.getFirewall(names.trafficFirewall, call),
-  ]);
-  return { rule, pool, address, healthCheck: hc, healthCheckFirewall: hcFirewall, trafficFirewall };
 }
 
 /** Every change that converges `observed` to `desired` with `instances` in the pool, in the order it must run. */

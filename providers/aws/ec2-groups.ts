@@ -1,0 +1,105 @@
+// EC2 security-group primitives the provider's rules share: reading groups, the cluster's node groups, and
+// converging one group's ingress to a set of rules (revoke the extra, authorize the missing, duplicates being
+// "already there", as concurrent reconciles race to add the same rule).
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeSecurityGroupsCommand,
+  type DescribeSecurityGroupsCommandOutput,
+  type IpPermission,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import { errorCode, type Sender } from './clients.ts';
+import type { RuleKey } from './desired.ts';
+import { clusterTag, TagKeys } from './names.ts';
+
+function permission(key: RuleKey, description: string): IpPermission {
+  const [proto, port, cidr] = key.split(':') as [string, string, string];
+  return {
+    IpProtocol: proto,
+    FromPort: Number(port),
+    ToPort: Number(port),
+    IpRanges: [{ CidrIp: cidr, Description: description }],
+  };
+}
+
+export const portKey = (p: IpPermission, cidr: string): RuleKey =>
+  `${p.IpProtocol as 'tcp'}:${p.FromPort ?? 0}:${cidr}`;
+
+export const isDuplicate = (e: unknown) =>
+  errorCode(e) === 'InvalidGroup.Duplicate' || errorCode(e) === 'InvalidPermission.Duplicate';
+
+export async function describeGroups(
+  clients: Sender,
+  Filters: { Name: string; Values: string[] }[],
+  signal: AbortSignal,
+): Promise<SecurityGroup[]> {
+  const res = await clients.send<DescribeSecurityGroupsCommandOutput>(
+    'ec2',
+    new DescribeSecurityGroupsCommand({ Filters }),
+    signal,
+  );
+  return res.SecurityGroups ?? [];
+}
+
+/** Revokes the rules in `have` that are not wanted and authorizes the wanted ones missing; true when any changed. */
+export async function convergeIngress(
+  clients: Sender,
+  groupId: string,
+  have: ReadonlySet<RuleKey>,
+  want: readonly RuleKey[],
+  description: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const add = want.filter((k) => !have.has(k));
+  const remove = [...have].filter((k) => !want.includes(k));
+  if (remove.length) {
+    await clients.send(
+      'ec2',
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: remove.map((k) => permission(k, description)),
+      }),
+      signal,
+    );
+  }
+  if (add.length) {
+    await authorize(
+      clients,
+      groupId,
+      add.map((k) => permission(k, description)),
+      signal,
+    );
+  }
+  return add.length + remove.length > 0;
+}
+
+export async function authorize(clients: Sender, groupId: string, perms: IpPermission[], signal: AbortSignal) {
+  try {
+    await clients.send(
+      'ec2',
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: perms }),
+      signal,
+    );
+  } catch (e) {
+    // A concurrent reconcile added it first (a batch with one duplicate is refused whole: add them one by one).
+    if (!isDuplicate(e)) throw e;
+    if (perms.length > 1) for (const p of perms) await authorize(clients, groupId, [p], signal);
+  }
+}
+
+/** The cluster's node security groups: tagged kubernetes.io/cluster/<name>, not one of our own groups. */
+export async function nodeGroups(
+  clients: Sender,
+  cluster: string,
+  vpcId: string | null,
+  signal: AbortSignal,
+): Promise<SecurityGroup[]> {
+  const filters = [
+    { Name: 'tag-key', Values: [clusterTag(cluster)] },
+    ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
+  ];
+  return (await describeGroups(clients, filters, signal)).filter(
+    (g) => !g.Tags?.some((t) => t.Key === TagKeys.cluster),
+  );
+}

@@ -1,0 +1,46 @@
+// Reads of GCE are safe to repeat: a 5xx answer to a get, a list page or an operation wait is tried again here,
+// with jittered exponential backoff; writes are never repeated (the core's queue retries those).
+import { statusOf } from './errors.ts';
+
+/** Reads are safe to repeat: a 5xx answer is retried here, up to `attempts` tries in all, with jittered backoff. */
+export interface ReadRetry {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const READ_RETRY: ReadRetry = { attempts: 4, baseDelayMs: 250, maxDelayMs: 4000 };
+
+/**
+ * Runs a read again while GCE answers 5xx, at most `attempts` tries, sleeping a jittered exponential backoff
+ * in between; an abort ends the sleep at once. Other failures (404, 403 rate limits) are the caller's.
+ */
+export async function retryingRead<T>(retry: ReadRetry, signal: AbortSignal, read: () => Promise<T>): Promise<T> {
+  const { attempts, baseDelayMs, maxDelayMs } = retry;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      const status = statusOf(error);
+      if (attempt >= attempts || status === undefined || status < 500) throw error;
+      const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+      await sleep(ceiling / 2 + Math.random() * (ceiling / 2), signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
