@@ -5,6 +5,7 @@ import type { ObjectRef, ProviderContext } from '../../src/contract/provider.ts'
 import { OwnedServiceIndex } from '../../src/core/controller/ownership.ts';
 import { createMetrics, type Metrics } from '../../src/core/metrics/controller-metrics.ts';
 import { createMetricsPort } from '../../src/core/metrics/provider-metrics.ts';
+import type { KubeClient } from '../../src/lib/kube/api/client.ts';
 import { kubeClientOf } from '../../src/lib/kube/api/source.ts';
 import { createLogger } from '../../src/lib/observe/logging.ts';
 import { serviceKey } from '../../src/lib/service/keys.ts';
@@ -44,10 +45,8 @@ export function testContext(provider: string, kubeConfig: KubeConfig = new KubeC
     context: {
       clusterName: 'conformance',
       loadBalancerClass: `drawbridge.io/${provider}`,
-      // Built on first use: most providers under test never talk to an apiserver (the KubeConfig may be empty).
-      get kube() {
-        return kubeClientOf(kubeConfig);
-      },
+      // Most providers under test never talk to an apiserver: with no KubeConfig given, any use says so.
+      kube: kubeConfig.getCurrentContext() ? kubeClientOf(kubeConfig) : noApiserver(),
       services: index,
       requeue: (keys) => requeued.push(...keys),
       events: { record: (target, type, reason, message) => void events.push({ target, type, reason, message }) },
@@ -61,4 +60,14 @@ export function testContext(provider: string, kubeConfig: KubeConfig = new KubeC
 export function putService(t: TestContext, svc: V1Service, owned = true): void {
   t.services.set(serviceKey(svc), svc);
   t.index.upsert(svc, owned);
+}
+
+/** A KubeClient stand-in for contexts without an apiserver: passing it around is fine, calling it throws. */
+function noApiserver(): KubeClient {
+  return new Proxy({} as KubeClient, {
+    get(_target, property) {
+      if (property === 'then') return undefined; // not a thenable
+      throw new Error(`this test context has no apiserver (KubeClient.${String(property)} was used)`);
+    },
+  });
 }
