@@ -1,5 +1,6 @@
 // Reads of GCE are safe to repeat: a 5xx answer to a get, a list page or an operation wait is tried again here,
 // with jittered exponential backoff; writes are never repeated (the core's queue retries those).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { statusOf } from './errors.ts';
 
 /** Reads are safe to repeat: a 5xx answer is retried here, up to `attempts` tries in all, with jittered backoff. */
@@ -24,23 +25,10 @@ export async function retryingRead<T>(retry: ReadRetry, signal: AbortSignal, rea
       const status = statusOf(error);
       if (attempt >= attempts || status === undefined || status < 500) throw error;
       const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-      await sleep(ceiling / 2 + Math.random() * (ceiling / 2), signal);
+      // An abort ends the sleep with the signal's own reason (what every other aborted call rejects with).
+      await sleep(ceiling / 2 + Math.random() * (ceiling / 2), undefined, { signal }).catch((e: unknown) => {
+        throw signal.aborted ? signal.reason : e;
+      });
     }
   }
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,5 +1,6 @@
 // Installing the AddressPool CRD and creating pools: used by the demo and the tests, never by the controller
 // itself (in a real cluster the CRD comes from deploy/crds/).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { statusCodeOf } from '../../../src/lib/kube/api/errors.ts';
 import { resourcePath } from '../../../src/lib/kube/api/paths.ts';
@@ -29,7 +30,7 @@ export async function installAddressPoolCrd(kube: KubeSource): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const current = await client.get<V1CustomResourceDefinition>(resourcePath({ ...CRDS, name }));
     if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`CRD ${name} did not become Established`);
 }
