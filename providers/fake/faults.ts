@@ -1,5 +1,7 @@
 // The fake's injected failures: which call fails (by operation, rate from a seeded generator, first N times), the
 // typed error it fails with, and the abortable wait that stands in for latency or a hang.
+import { once } from 'node:events';
+import { setTimeout } from 'node:timers/promises';
 import {
   type ProviderError,
   RetryAfterError,
@@ -55,18 +57,13 @@ export function errorFor(fault: Fault, operation: Operation): ProviderError {
   }
 }
 
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal.throwIfAborted();
-    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-    function done() {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Resolves after `ms` (never, for Infinity: a hung call), or rejects with the signal's reason as soon as it aborts. */
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  try {
+    await (Number.isFinite(ms) ? setTimeout(ms, undefined, { signal }) : once(signal, 'abort'));
+  } catch (error) {
+    throw signal.aborted ? signal.reason : error;
+  }
+  signal.throwIfAborted(); // a hung call ends only by its abort
 }
