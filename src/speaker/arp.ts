@@ -3,6 +3,7 @@
 //
 // Frames are encoded without the 18 bytes of padding up to Ethernet's 60-byte minimum: the kernel's own ARP does the
 // same (42-byte skbs) and the driver pads on transmit. Decoding accepts the padding that arrives from real NICs.
+import ipaddr from 'ipaddr.js';
 import {
   BROADCAST_MAC,
   decodeEthernet,
@@ -132,11 +133,7 @@ function readIpv4(source: Uint8Array, offset: number): string {
   return `${source[offset]}.${source[offset + 1]}.${source[offset + 2]}.${source[offset + 3]}`;
 }
 
-const IPV4_TEXT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 function writeIpv4(target: Uint8Array, offset: number, ip: string): void {
-  if (!IPV4_TEXT.test(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
-  ip.split('.').forEach((octet, i) => {
-    target[offset + i] = Number(octet);
-  });
+  if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  target.set(ipaddr.IPv4.parse(ip).toByteArray(), offset);
 }
