@@ -1,3 +1,4 @@
+// Over 300 lines: the aws provider's cases against moto, one per annotation and lifecycle step, sharing one moto.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { LoadBalancerSpec } from '../../src/contract/provider.ts';

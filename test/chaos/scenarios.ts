@@ -1,3 +1,4 @@
+// Over 300 lines: the chaos scenarios side by side, so each is read against the others' shape.
 // The chaos scenarios. Each run gets its own namespace, a burst of Services (every tenth deleted right after its
 // create), a disruption at a random moment while the burst is under way, and a verdict read from the outside.
 import type { CoreV1Event } from '@kubernetes/client-node';

@@ -1,3 +1,4 @@
+// Over 300 lines: one moto and one control plane shared by every aws case (starting them is the slow part).
 // The aws provider end to end: a real kube-apiserver, the real Controller, and moto behind a recording proxy.
 // Every case asserts what moto holds (read straight from moto, not through the proxy, so reads here never count
 // as the controller's calls) and what the Service's status says. Nodes are plain Node objects whose providerIDs

@@ -1,3 +1,4 @@
+// Over 300 lines: one GCE fake and one control plane shared by every gcp case (starting them is the slow part).
 // The gcp provider end to end: a real kube-apiserver, the real Controller, and the GCE fake in this process.
 // Every case asserts what the fake holds (read with compute.peek, which is not an HTTP request, so the fake's
 // request log holds the controller's calls only) and what the Service's status says. Nodes are plain Node

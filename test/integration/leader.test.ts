@@ -1,3 +1,4 @@
+// Over 300 lines: every leader-election case shares one control plane.
 // Leader election between controller replicas against a real apiserver: exactly one holds the coordination.k8s.io
 // Lease and only it acts; a graceful stop hands the Lease back so the standby takes over at its next retry; a
 // leader killed without releasing is replaced once its Lease expires; the CLI exits 0 on SIGTERM and releases.

@@ -1,3 +1,4 @@
+// Over 300 lines: every node case shares one control plane and its health servers.
 // Nodes end to end against a real apiserver and a real Controller: which nodes become backends, how a burst of
 // node changes coalesces into one hosts update per Service, and the node health prober (real HTTP healthz servers
 // on 127.42.x.y loopback addresses, the nodes' InternalIPs) reporting through metrics and Events without ever

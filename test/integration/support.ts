@@ -1,3 +1,4 @@
+// Over 300 lines: the shared fixtures of the integration tests (controller, Services, Nodes, waits) in one place.
 // Shared pieces for controller integration tests: run a real Controller in-process against the file's control
 // plane, create pools/Services, and read back the state of the world (status, finalizers, Events, metrics).
 import { type ChildProcess, spawn } from 'node:child_process';

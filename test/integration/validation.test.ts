@@ -1,3 +1,4 @@
+// Over 300 lines: one case per kind of bad input, all against one control plane.
 // Bad input against a real apiserver: every case ends in a Warning Event on the object with a stable reason, no
 // address in status.loadBalancer.ingress, and no harm to anyone else. A well-formed Service created before the bad
 // ones keeps its address without a single write (same resourceVersion); one created after still gets an address,

@@ -1,3 +1,4 @@
+// Over 300 lines: the allocator's cases (pools, requests, sharing, families, restore), the spec of ipam/.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IpFamily } from '../../../src/lib/net/ip.ts';

@@ -1,3 +1,4 @@
+// Over 300 lines: client-go's Event semantics (aggregation, per-object rate limits, series, the write queue) are one idea.
 // Records core/v1 Events on the objects we act on, so `kubectl describe svc` tells the story, the way client-go's
 // recorder does it: off the hot path and unable to flood the apiserver.
 // - record() never waits for the apiserver: it queues and returns; a small pool of senders drains the queue.

@@ -1,3 +1,4 @@
+// Over 300 lines: the fake's state and every rule the real API enforces on it must sit together to stay consistent.
 // The fake's Compute Engine state and its rules: what each mutation checks at once (answered as an HTTP error),
 // what it does when its Operation completes, and the references between resources (a forwarding rule uses a
 // target pool, a pool uses a health check, an address is used by a rule). Written from the v1 REST reference.

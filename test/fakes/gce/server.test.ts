@@ -1,3 +1,4 @@
+// Over 300 lines: the GCE fake's fidelity cases (404/409/400-in-use, operations, quotas), one per rule.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AddressesClient, RegionOperationsClient } from '@google-cloud/compute';
