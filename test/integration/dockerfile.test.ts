@@ -1,6 +1,7 @@
-// deploy/Dockerfile, linted without a container engine or hadolint (a Haskell program, not installable from the
+// deploy/Dockerfile, linted without hadolint (a Haskell program, not installable from the
 // registries these machines reach): the hadolint rules that matter for this image, plus checks that it copies
-// what exists and what .dockerignore lets through, and everything the build compiles. File checks; no apiserver.
+// what exists and what .dockerignore lets through, and everything the build compiles. File checks; no apiserver
+// (test/integration/image.test.ts builds and runs it).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,16 +27,34 @@ const stages = instructions.reduce<Array<typeof instructions>>((acc, i) => {
   return acc;
 }, []);
 const final = stages.at(-1) ?? [];
+// The bases are build arguments (ARG before the first FROM): a FROM naming one resolves to its default, the image a
+// build elsewhere uses.
+const baseArgs = new Map(
+  instructions
+    .slice(
+      0,
+      instructions.findIndex((i) => i.op === 'FROM'),
+    )
+    .filter((i) => i.op === 'ARG')
+    .map((i) => i.args.split('=') as [string, string]),
+);
+const fromImage = (stage: typeof instructions) =>
+  (stage[0]?.args.split(' ')[0] ?? '').replace(/^\$\{(\w+)\}$/, (_, name: string) => baseArgs.get(name) ?? '');
 
 test('multi-stage, Node 24 from pinned tags, slim runtime', () => {
   assert.ok(stages.length >= 2, 'a build stage and a runtime stage');
   const engines = JSON.parse(readFileSync(`${repo}package.json`, 'utf8')).engines.node as string;
   for (const stage of stages) {
-    const image = stage[0]?.args.split(' ')[0] ?? '';
+    const image = fromImage(stage);
     assert.match(image, /^node:24-[a-z0-9.-]+$/, `${image}: Node 24 with an explicit tag (hadolint DL3006/DL3007)`);
   }
   assert.match(engines, /24/);
-  assert.match(final[0]?.args ?? '', /-slim\b/, 'the runtime stage is the slim image');
+  assert.match(fromImage(final), /-slim\b/, 'the runtime stage is the slim image');
+  assert.deepEqual(
+    [...baseArgs.keys()],
+    ['BUILD_BASE', 'RUNTIME_BASE'],
+    'both bases can be replaced (scripts/image-base)',
+  );
 });
 
 test('the runtime runs as a non-root user with an exec-form entrypoint', () => {

@@ -1,10 +1,12 @@
+// Over 300 lines: one rendering harness (the control plane, kustomize, helm) shared by every check of the manifests.
 // Every way of installing Drawbridge is accepted by a real apiserver: each kustomize overlay (deploy/overlays/*)
 // and the Helm chart rendered with each provider's values, applied with server-side apply in dry-run mode (the
 // apiserver validates and admits every object but stores nothing). Both renderings are also checked for the
 // properties issue 11 asks of them, and for agreeing with each other on RBAC and the CRD.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -74,7 +76,8 @@ function checkWorkloads(docs: KubernetesObject[], provider: string): void {
   assert.equal(c?.securityContext?.readOnlyRootFilesystem, true);
   assert.equal(c?.securityContext?.allowPrivilegeEscalation, false);
   assert.deepEqual(c?.securityContext?.capabilities, { drop: ['ALL'] });
-  assert.equal(pod?.priorityClassName, 'system-cluster-critical');
+  // No system-* priority class by default: outside kube-system some distributions admit it only with a quota.
+  assert.equal(pod?.priorityClassName, undefined);
   assert.ok(
     pod?.topologySpreadConstraints?.some((t) => t.topologyKey === 'kubernetes.io/hostname'),
     'replicas spread across nodes',
@@ -95,6 +98,7 @@ function checkWorkloads(docs: KubernetesObject[], provider: string): void {
   assert.equal(sc?.securityContext?.allowPrivilegeEscalation, false);
   assert.equal(sc?.securityContext?.privileged, undefined);
   assert.deepEqual(s?.tolerations, [{ operator: 'Exists' }], 'runs on every node');
+  assert.equal(s?.priorityClassName, undefined);
   assert.equal(sc?.env?.find((e) => e.name === 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
   assert.ok(sc?.args?.includes('--node=$(NODE_NAME)'));
   assert.deepEqual(
@@ -255,4 +259,95 @@ test('the chart renders ServiceMonitors for the controller and speaker metrics o
   );
   assert.equal(gcpMonitors[0]?.spec.endpoints[0]?.scheme, 'http');
   assert.equal(gcpMonitors[0]?.spec.endpoints[0]?.bearerTokenFile, undefined);
+});
+
+test('the chart passes the image reference, pull secrets, pod annotations, affinity and priority classes through', async () => {
+  const affinity = {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'lan', operator: 'In', values: ['a'] }] }],
+      },
+    },
+  };
+  const values = {
+    image: { repository: 'registry.example.com/platform/drawbridge', tag: '1.2.3' },
+    imagePullSecrets: [{ name: 'regcred' }],
+    controller: {
+      priorityClassName: 'system-cluster-critical',
+      podAnnotations: { 'example.com/scrape': 'controller' },
+      affinity,
+    },
+    speaker: {
+      priorityClassName: 'system-node-critical',
+      podAnnotations: { 'example.com/scrape': 'speaker' },
+      nodeSelector: { 'example.com/lan': 'a' },
+      tolerations: [{ key: 'example.com/edge', operator: 'Exists', effect: 'NoSchedule' }],
+      affinity,
+    },
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'drawbridge-values-'));
+  let docs: KubernetesObject[];
+  try {
+    await writeFile(join(dir, 'values.json'), JSON.stringify(values));
+    docs = await helm('-f', join(chart, 'values-metal.yaml'), '-f', join(dir, 'values.json'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  await dryRunApply(docs);
+  const controller = find<V1Deployment>(docs, 'Deployment')?.spec?.template;
+  const speaker = find<V1DaemonSet>(docs, 'DaemonSet')?.spec?.template;
+  for (const [pod, name] of [
+    [controller, 'controller'],
+    [speaker, 'speaker'],
+  ] as const) {
+    assert.equal(pod?.spec?.containers[0]?.image, 'registry.example.com/platform/drawbridge:1.2.3', name);
+    assert.deepEqual(pod?.spec?.imagePullSecrets, [{ name: 'regcred' }], name);
+    assert.deepEqual(pod?.metadata?.annotations, { 'example.com/scrape': name });
+    assert.deepEqual(pod?.spec?.affinity, affinity, name);
+    assert.equal(pod?.spec?.priorityClassName, values[name].priorityClassName);
+  }
+  assert.deepEqual(speaker?.spec?.nodeSelector, values.speaker.nodeSelector);
+  assert.deepEqual(
+    speaker?.spec?.tolerations,
+    values.speaker.tolerations,
+    'the given tolerations replace "every node"',
+  );
+
+  const defaults = await helm('-f', join(chart, 'values-metal.yaml'));
+  for (const kind of ['Deployment', 'DaemonSet']) {
+    const pod = find<V1Deployment>(defaults, kind)?.spec?.template;
+    assert.equal(pod?.spec?.containers[0]?.image, 'drawbridge:0.1.0', `${kind}: the chart's appVersion by default`);
+    assert.deepEqual(
+      [pod?.spec?.imagePullSecrets, pod?.metadata?.annotations, pod?.spec?.affinity],
+      [undefined, undefined, undefined],
+    );
+  }
+});
+
+test("each overlay names the image under kustomize's images:, and a kustomization on top re-points it", async () => {
+  const images = (docs: KubernetesObject[]) =>
+    docs
+      .filter((d) => d.kind === 'Deployment' || d.kind === 'DaemonSet')
+      .map((d) => (d as V1Deployment).spec?.template.spec?.containers[0]?.image);
+  for (const provider of ['metal', 'gcp', 'aws']) {
+    const overlay = join(repo, 'deploy/overlays', provider);
+    const own = await readFile(join(overlay, 'kustomization.yaml'), 'utf8');
+    assert.match(own, /images:\n\s+- name: drawbridge\n/, `${provider} has an images: entry to edit`);
+    assert.deepEqual(new Set(images(await kustomize(provider))), new Set(['drawbridge:0.1.0']));
+
+    // What a user's own kustomization (or `kustomize edit set image`) does on top of the overlay.
+    const dir = await mkdtemp(join(tmpdir(), 'drawbridge-kustomize-'));
+    try {
+      await writeFile(
+        join(dir, 'kustomization.yaml'),
+        `resources: [${relative(dir, overlay)}]\nimages:\n  - { name: drawbridge, newName: registry.example.com/platform/drawbridge, newTag: 1.2.3 }\n`,
+      );
+      const docs = load(await render((await manifestTools()).kustomize, ['build', dir]));
+      const rendered = images(docs);
+      assert.equal(rendered.length, provider === 'metal' ? 2 : 1, 'the controller (and the speakers on metal)');
+      assert.deepEqual(new Set(rendered), new Set(['registry.example.com/platform/drawbridge:1.2.3']));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
 });
