@@ -58,15 +58,15 @@ describe('responder through link and interface faults', { concurrency: false }, 
   });
 
   /**
-   * After a fault's undo at `undoneAt` (performance.now()): started at once, an ndisc6 soliciting every 100 ms must be
-   * answered within 1 s, and of an arping's two requests (one a second: arping takes whole seconds) the one sent 1 s
+   * After a fault's undo at `undoneAt` (performance.now()): started at once, ndisc6 soliciting every 100 ms must be
+   * answered by `mac` within 1 s, and of an arping's two requests (one a second: arping takes whole seconds) the one sent 1 s
    * after the undo must be answered, with `mac` (`oldMac` may answer the first, sent before the poll saw a new MAC).
    * Then both addresses are answered by `mac` alone.
    */
   async function answersResume(kind: string, undoneAt: number, mac: string, oldMac = mac): Promise<void> {
     const [v4, v6] = await Promise.all([
       arpingMacs(observer, observerIf, VIP4, 2),
-      ndiscAnsweredAfter(observer, observerIf, VIP6, undoneAt),
+      ndiscAnsweredAfter(observer, observerIf, VIP6, mac, undoneAt),
     ]);
     console.log(`responder-link kind=${kind} ipv6_answered_ms=${v6.ms} ipv4_replies=${JSON.stringify(v4)}`);
     assert.ok(v4.length >= 1 && v4.at(-1) === mac, `${kind}: IPv4 replies ${JSON.stringify(v4)}`);

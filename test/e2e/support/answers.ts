@@ -3,11 +3,14 @@
 // the speaker's.
 import { probe } from './lab.ts';
 
-/** The MACs of the ARP replies to `count` requests, one a second (iputils arping takes whole seconds only), in order,
- * lower case. */
+/**
+ * The MACs of the ARP replies to `count` requests, one a second (iputils arping takes whole seconds only), in order,
+ * lower case. Every request is broadcast (-b): by default arping unicasts the later ones to the first replier's MAC,
+ * which a node whose MAC has just changed no longer receives.
+ */
 export async function arpingMacs(ns: string, ifname: string, ip: string, count = 3): Promise<string[]> {
   const out = await probe(
-    ...['ip', 'netns', 'exec', ns, 'arping', '-c', String(count), '-w', String(count)],
+    ...['ip', 'netns', 'exec', ns, 'arping', '-b', '-c', String(count), '-w', String(count)],
     ...['-I', ifname, ip],
   );
   return [...out.matchAll(/reply from (\S+) \[([0-9A-Fa-f:]+)\]/g)].map((m) => m[2]!.toLowerCase());
@@ -24,20 +27,25 @@ export async function ndiscMacs(ns: string, ifname: string, ip: string, waitMs =
 }
 
 /**
- * How long until `ip` is answered over IPv6: one ndisc6 run that solicits every 100 ms until an advertisement comes
- * (up to `deadlineMs`); returns the advertisements' MACs and the time from `since` (performance.now()) to its exit.
+ * How long until `ip` is answered over IPv6 by `mac`: ndisc6 soliciting every 100 ms until an advertisement comes,
+ * run again while the answer is another MAC (a node's old one, until it notices its change), up to `deadlineMs`;
+ * returns the last answer's MACs and the time from `since` (performance.now()) to it.
  */
 export async function ndiscAnsweredAfter(
   ns: string,
   ifname: string,
   ip: string,
+  mac: string,
   since: number,
   deadlineMs = 5000,
 ): Promise<{ macs: string[]; ms: number }> {
-  const tries = String(Math.ceil(deadlineMs / 100));
-  const out = await probe('ip', 'netns', 'exec', ns, 'ndisc6', '-1', '-n', '-r', tries, '-w', '100', ip, ifname);
-  const ms = Math.round(performance.now() - since);
-  return { macs: [...out.matchAll(/Target link-layer address: ([0-9A-Fa-f:]+)/g)].map((m) => m[1]!.toLowerCase()), ms };
+  for (;;) {
+    const tries = String(Math.max(1, Math.ceil((since + deadlineMs - performance.now()) / 100)));
+    const out = await probe('ip', 'netns', 'exec', ns, 'ndisc6', '-1', '-n', '-r', tries, '-w', '100', ip, ifname);
+    const ms = Math.round(performance.now() - since);
+    const macs = [...out.matchAll(/Target link-layer address: ([0-9A-Fa-f:]+)/g)].map((m) => m[1]!.toLowerCase());
+    if (macs.includes(mac) || ms >= deadlineMs) return { macs, ms };
+  }
 }
 
 /**
