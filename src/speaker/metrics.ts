@@ -21,6 +21,8 @@ export interface SpeakerStats {
   membershipDatagrams(): { sent: number; received: number; bytesSent: number; bytesReceived: number };
   /** Whether this node may announce now (probation over and, when checked, its kube-proxy healthy). */
   eligible(): boolean;
+  /** Packet sockets reopened, by why the previous one was lost (an errno name, ifindex-changed, mac-changed, ...). */
+  packetSocketReopens?(): Readonly<Record<string, number>>;
 }
 
 export type PartitionState = 'quorum' | 'isolated' | 'minority';
@@ -64,6 +66,16 @@ export function speakerRegistry(stats: SpeakerStats): PromRegistry {
       this.reset();
       this.inc({ direction: 'sent' }, bytesSent);
       this.inc({ direction: 'received' }, bytesReceived);
+    },
+  });
+  new Counter({
+    name: 'drawbridge_speaker_packet_socket_reopens_total',
+    help: 'ARP/NDP packet sockets reopened after a socket error or an interface change, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(stats.packetSocketReopens?.() ?? {})) this.inc({ reason }, n);
     },
   });
   new Gauge({

@@ -22,6 +22,18 @@ export interface PacketSocket {
   close(): void;
 }
 
+/** The interface as the kernel has it now. */
+export interface LinkState {
+  ifindex: number;
+  mac: string;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+}
+
+/** Called once when the socket fails (ENETDOWN after a link-down, ENODEV once the interface is gone): it receives
+ * nothing more, and the caller should close it and open another. `code` is the errno name. */
+export type SocketErrorHandler = (code: string, message: string) => void;
+
 interface NativeSocket {
   ifindex: number;
   mac: Buffer;
@@ -32,7 +44,8 @@ interface NativeSocket {
 }
 
 interface NativeAddon {
-  open(ifname: string, kind: PacketKind, onFrame: (frame: Buffer) => void): NativeSocket;
+  open(ifname: string, kind: PacketKind, onFrame: (frame: Buffer) => void, onError?: SocketErrorHandler): NativeSocket;
+  link(ifname: string): { ifindex: number; mac: Buffer; up: boolean } | null;
 }
 
 /** Where node-gyp puts the addon next to these sources; DRAWBRIDGE_PACKET_SOCKET_ADDON overrides it (a compiled
@@ -57,8 +70,13 @@ function loadAddon(): NativeAddon {
 }
 
 /** Opens a raw socket on `ifname` (needs CAP_NET_RAW); `onFrame` gets each received frame on the main thread. */
-export function openPacketSocket(ifname: string, kind: PacketKind, onFrame: (frame: Buffer) => void): PacketSocket {
-  const native = loadAddon().open(ifname, kind, onFrame);
+export function openPacketSocket(
+  ifname: string,
+  kind: PacketKind,
+  onFrame: (frame: Buffer) => void,
+  onError?: SocketErrorHandler,
+): PacketSocket {
+  const native = loadAddon().open(ifname, kind, onFrame, onError);
   let closed = false;
   return {
     ifname,
@@ -74,6 +92,12 @@ export function openPacketSocket(ifname: string, kind: PacketKind, onFrame: (fra
       native.close();
     },
   };
+}
+
+/** `ifname`'s index, MAC and whether it is up, or null if there is no such interface (ioctls, no privilege needed). */
+export function readLink(ifname: string): LinkState | null {
+  const link = loadAddon().link(ifname);
+  return link === null ? null : { ifindex: link.ifindex, mac: readMac(link.mac, 0), up: link.up };
 }
 
 function macBytes(mac: string): Buffer {

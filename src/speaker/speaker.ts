@@ -101,6 +101,9 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     ifname: o.ifname,
     owns: (ip) => holdings.held.has(ip),
     onSendError: (error) => log.warn({ err: String(error) }, 'send failed'),
+    onSocketLost: ({ socket, reason }) =>
+      log.warn({ interface: o.ifname, socket, reason }, 'packet socket lost; reopening once the interface is up'),
+    onSocketReopened: (event) => log.warn({ interface: o.ifname, ...event }, 'packet socket reopened'),
   });
 
   // The cache's inputs are re-read only when it changes; recompute() runs often (quorum depends on time).
@@ -240,6 +243,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       apiserverReachable: () => apiReachable,
       membershipDatagrams: () => membership.traffic,
       eligible: () => machine.isEligible(),
+      packetSocketReopens: () => responder.counters.reopens,
     });
     metricsServer = await startObservabilityServer({
       host: o.metricsAddress.slice(0, at).replace(/^\[|\]$/g, ''),

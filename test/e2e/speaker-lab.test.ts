@@ -1,3 +1,4 @@
+// Over 300 lines: one lab, built once (about 30 s), whose cases run in order against the same nodes.
 // The speaker lab: a LAN bridge, three node namespaces each running `drawbridge speaker` for its node, and a client
 // namespace, all created and deleted here. The test control plane listens on the root namespace's loopback; the lab
 // reaches it through a relay on an address of a veth the lab adds between the bridge and the root namespace. Each node
@@ -13,9 +14,13 @@
 // outage (then restarted: it rejoins and takes its address back); its kube-proxy stand-in unhealthy, then healthy; the
 // node partitioned from the other nodes and from the apiserver (it fences itself: minority), then healed; partitioned
 // from the other nodes only (apiserver reachable: isolated, it stays silent because the new owner names itself on the
-// Service), then healed; its link down, then up; and the owner running the controller's leader dying with it (link
-// down, speaker and controller killed at once: nothing on the failover path waits for the leader's Lease). Last, a
-// `Local` Service's address is announced only by the node with its ready endpoint, and follows the endpoint.
+// Service), then healed; its link down, then up; its interface deleted, then created again (a new ifindex); its MAC
+// changed, then changed back; and the owner running the controller's leader dying with it (link down, speaker and
+// controller killed at once: nothing on the failover path waits for the leader's Lease). After each failure's undo,
+// an observer (a host on the LAN that is neither client nor node) asks with arping and ndisc6: the IPv4 and the IPv6
+// address (owned by the same node) each answered by exactly one MAC, the owner's; so a speaker that holds an address
+// but no longer answers for it fails here, whatever its counters say. Last, a `Local` Service's address is announced
+// only by the node with its ready endpoint, and follows the endpoint.
 // Needs root, the built addon (scripts/build-native), iproute2, iputils-arping, ndisc6, nftables, tcpdump and curl.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -33,6 +38,7 @@ import { ownerOf } from '../../src/speaker/owner.ts';
 import { ADDON_PATH } from '../../src/speaker/packet-socket.ts';
 import { ANNOUNCING_NODE_ANNOTATION } from '../../src/speaker/speaker.ts';
 import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
+import * as answers from './support/answers.ts';
 import { ApiserverProxy } from './support/apiserver-proxy.ts';
 import { assertHandover, captureClaims } from './support/capture.ts';
 import { isRoot, Lab, NodeServer, probe, servedBy, sh, sleep } from './support/lab.ts';
@@ -49,13 +55,23 @@ const UNOWNED = `${SUB}.101`;
 // Far from the first free addresses, which the controller (started on the owner in the leader test) hands out.
 const VIP_LOCAL = `${SUB}.110`;
 const SUB6 = `fd00:201:${(process.pid % 250).toString(16)}`;
-// Not the pool's first address, which the controller (started in the leader test) does not hand out.
-const VIP6 = `${SUB6}::105`;
 const NODES = [
   { name: 'node-a', ip: `${SUB}.11`, ip6: `${SUB6}::11`, mac: '02:db:01:00:00:0a' },
   { name: 'node-b', ip: `${SUB}.12`, ip6: `${SUB6}::12`, mac: '02:db:01:00:00:0b' },
   { name: 'node-c', ip: `${SUB}.13`, ip6: `${SUB6}::13`, mac: '02:db:01:00:00:0c' },
 ] as const;
+// The IPv6 address: one the IPv4 address's owner owns too, so each fault of that node is checked over both families.
+// From ::105 on: not the pool's first address, which the controller (started in the leader test) does not hand out.
+const VIP6 = (() => {
+  const names = NODES.map((n) => n.name);
+  for (let i = 0x105; i <= 0x1ff; i++) {
+    const ip = `${SUB6}::${i.toString(16)}`;
+    if (ownerOf(ip, names) === ownerOf(VIP, names)) return ip;
+  }
+  throw new Error(`no IPv6 address in ${SUB6}::105-1ff has ${VIP}'s owner`);
+})();
+// The MAC the owner's interface is given in the MAC-change case.
+const CHANGED_MAC = '02:db:01:00:00:99';
 const MAC_OF = Object.fromEntries(NODES.map((n) => [n.name, n.mac]));
 
 /** A Service of our class with `ip` in its status; `owned` false leaves out the controller's owner annotation. */
@@ -145,7 +161,9 @@ class SpeakerProcess {
 describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   const lab = new Lab('s');
   const clientIf = lab.ifname('c');
+  const observerIf = lab.ifname('o');
   let client = '';
+  let observer = '';
   let logDir = '';
   const namespaces = new Map<string, string>();
   const speakers = new Map<string, SpeakerProcess>();
@@ -153,8 +171,9 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
   let controller: ChildProcess | undefined;
   let proxy: ApiserverProxy | undefined;
   let passed = 0;
-  const TESTS = 14;
+  const TESTS = 16;
   let startSpeaker: (node: (typeof NODES)[number]) => Promise<void> = async () => {};
+  let plugNode: (node: (typeof NODES)[number]) => Promise<void> = async () => {};
   const nodeIf = (name: string) => lab.ifname(`n${name.slice(-1)}`);
   const heldBy = async () => {
     const held: string[] = [];
@@ -175,6 +194,25 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     VIP,
     NODES.map((n) => n.name).filter((n) => n !== owner),
   )!;
+  const successor6 = ownerOf(
+    VIP6,
+    NODES.map((n) => n.name).filter((n) => n !== owner),
+  )!;
+
+  /**
+   * From the observer (on the LAN, neither client nor node, so no cached entry helps): VIP answered by `node` alone
+   * (arping: three requests, three replies, all `node`'s MAC) and VIP6 by `node6` alone (ndisc6: every advertisement
+   * from `node6`'s MAC). `macs` gives the MACs (the MAC-change case).
+   */
+  const observerAsks = async (node: string, node6: string, macs: Record<string, string> = MAC_OF) => {
+    for (const [ip, n] of [
+      [VIP, node],
+      [VIP6, node6],
+    ] as const) {
+      const { ok, seen } = await answers.answeredOnlyBy(observer, observerIf, ip, macs[n]!);
+      assert.ok(ok, `${ip} from the observer: answered by ${JSON.stringify(seen)}, only ${n} may; logs in ${logDir}`);
+    }
+  };
 
   const replies = async (ip: string, count = 2) => {
     const out = await probe(
@@ -227,6 +265,22 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     const line = text.split('\n').find((l) => l.startsWith(name));
     return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
   };
+  /** Packet-socket reopenings on `node`, all reasons together. */
+  const reopens = async (node: string) => {
+    const text = await probe(
+      'ip',
+      'netns',
+      'exec',
+      namespaces.get(node)!,
+      'curl',
+      '-s',
+      'http://127.0.0.1:9470/metrics',
+    );
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('drawbridge_speaker_packet_socket_reopens_total{'))
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  };
 
   before(async () => {
     if (!isRoot) return;
@@ -254,13 +308,21 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     await attach(client, clientIf, lab.ifname('lc'));
     await sh('ip', '-n', client, 'addr', 'add', `${SUB}.1/24`, 'dev', clientIf);
     await sh('ip', '-n', client, 'addr', 'add', `${SUB6}::1/64`, 'dev', clientIf, 'nodad');
+    observer = await lab.addNamespace('observer');
+    await attach(observer, observerIf, lab.ifname('lo'));
+    await sh('ip', '-n', observer, 'addr', 'add', `${SUB}.2/24`, 'dev', observerIf);
+    await sh('ip', '-n', observer, 'addr', 'add', `${SUB6}::2/64`, 'dev', observerIf, 'nodad');
+    // A node's NIC plugged into the LAN, with its addresses; again after the interface-deleted case.
+    plugNode = async (node) => {
+      const ns = namespaces.get(node.name)!;
+      await attach(ns, nodeIf(node.name), lab.ifname(`ln${node.name.slice(-1)}`), node.mac);
+      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', nodeIf(node.name));
+      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip6}/64`, 'dev', nodeIf(node.name), 'nodad');
+    };
     for (const node of NODES) {
       const ns = await lab.addNamespace(node.name);
       namespaces.set(node.name, ns);
-      const ifname = lab.ifname(`n${node.name.slice(-1)}`);
-      await attach(ns, ifname, lab.ifname(`ln${node.name.slice(-1)}`), node.mac);
-      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', ifname);
-      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip6}/64`, 'dev', ifname, 'nodad');
+      await plugNode(node);
       servers.set(node.name, await NodeServer.start(ns, node.name, node.ip, [VIP, VIP_LOCAL], node.ip6, [VIP6]));
     }
     startSpeaker = async (node) => {
@@ -416,6 +478,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       )
     ).join('');
     assert.match(log, /"announcing"/);
+    await observerAsks(successor, successor6);
     passed++;
   });
 
@@ -427,6 +490,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     });
     assertHandover(claims, MAC_OF[successor]!, MAC_OF[owner]!);
     await answeredOnlyBy(VIP, owner);
+    await observerAsks(owner, owner);
     passed++;
   });
 
@@ -441,6 +505,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       await backOnOwner();
     });
     assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
+    await observerAsks(owner, owner);
     passed++;
   });
 
@@ -457,6 +522,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       await backOnOwner();
     });
     assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
+    await observerAsks(owner, owner);
     passed++;
   });
 
@@ -482,11 +548,13 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       await backOnOwner();
     });
     assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
+    await observerAsks(owner, owner);
     passed++;
   });
 
   it('the owner loses its link: it fences itself (minority), the others take over, never two answering; link back, it takes its address back', async (t) => {
     if (!isRoot) return t.skip('needs root to create network namespaces');
+    const before = await reopens(owner);
     const claims = await captureClaims(captureOptions(), async () => {
       await failOver('link-down', () => sh('ip', '-n', namespaces.get(owner)!, 'link', 'set', nodeIf(owner), 'down'));
       await eventually('the cut-off node in the minority state', async () =>
@@ -497,6 +565,55 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
       await backOnOwner();
     });
     assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
+    await observerAsks(owner, owner);
+    // Both sockets (ARP and NDP) reopened once the link was back.
+    assert.ok((await reopens(owner)) >= before + 2, `reopenings on ${owner}; logs in ${logDir}`);
+    passed++;
+  });
+
+  it('the owner’s interface deleted, then created again (a new ifindex): the others take over, never two answering; re-created, it takes its address back and answers on the new interface', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    const before = await reopens(owner);
+    const claims = await captureClaims(captureOptions(), async () => {
+      await failOver('interface-deleted', () =>
+        sh('ip', '-n', namespaces.get(owner)!, 'link', 'delete', nodeIf(owner)),
+      );
+      await eventually('the cut-off node in the minority state', async () =>
+        (await metric(owner, 'drawbridge_speaker_partition_state{state="minority"}')) === 1 ? true : undefined,
+      );
+      await plugNode(NODES.find((n) => n.name === owner)!);
+      await backOnOwner();
+    });
+    assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!, true);
+    await observerAsks(owner, owner);
+    // Both sockets (ARP and NDP) reopened on the new interface.
+    assert.ok((await reopens(owner)) >= before + 2, `reopenings on ${owner}; logs in ${logDir}`);
+    passed++;
+  });
+
+  it('the owner’s MAC changed: it keeps its addresses and answers with the new MAC, the client’s entry moves to it unasked; changed back, the same', async (t) => {
+    if (!isRoot) return t.skip('needs root to create network namespaces');
+    const ns = namespaces.get(owner)!;
+    const macChanged = () => metric(owner, 'drawbridge_speaker_packet_socket_reopens_total{reason="mac-changed"}');
+    const before = (await macChanged()) || 0;
+    await sh('ip', 'netns', 'exec', client, 'bash', '-c', `echo probe > /dev/udp/${VIP}/9`);
+    await eventually('the client’s entry on the owner', async () =>
+      (await neighbor(VIP)).includes(`lladdr ${MAC_OF[owner]}`) ? true : undefined,
+    );
+    for (const [mac, to] of [
+      [CHANGED_MAC, 'the new MAC'],
+      [MAC_OF[owner]!, 'the MAC changed back'],
+    ] as const) {
+      await sh('ip', '-n', ns, 'link', 'set', nodeIf(owner), 'address', mac);
+      // The reopened socket's gratuitous ARP moves it: the client does not ask.
+      await eventually(`the client’s entry on ${to}`, async () =>
+        (await neighbor(VIP)).includes(`lladdr ${mac}`) ? true : undefined,
+      );
+      await observerAsks(owner, owner, { ...MAC_OF, [owner]: mac });
+      assert.deepEqual(await heldBy(), [owner]);
+    }
+    // Each change reopened both sockets (ARP and NDP).
+    assert.equal(await macChanged(), before + 4, `logs in ${logDir}`);
     passed++;
   });
 
@@ -533,6 +650,7 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     });
     assertHandover(claims, MAC_OF[owner]!, MAC_OF[successor]!);
     await answeredOnlyBy(VIP, successor);
+    await observerAsks(successor, successor6);
     // Still the Lease holder on paper (killed, it never gave it up): the failover did not wait for it.
     const lease = await coordination.readNamespacedLease({ name: 'drawbridge-controller', namespace: 'kube-system' });
     assert.equal(lease.spec?.holderIdentity, identity);
