@@ -11,6 +11,10 @@
 //      holder, the client served by it), starts the client polling (a new connection every 10 ms, 100 ms connect
 //      timeout), fails the owner and measures the time from the failure to the first answer served by another node;
 //      then it repairs the node and waits for the lab to settle again.
+//   3. before those, `cpu-starved` (FAILOVER_STARVE_RUNS times, default 3): nothing fails, the owner's speaker is held
+//      to FAILOVER_STARVE_PERCENT (default 5) of a core by a cgroup CPU quota for FAILOVER_STARVE_SECONDS (default
+//      30) while the client asks every 100 ms and a capture on the bridge watches the address (starve.ts); one line
+//      per run and a total: starvation moves=<n> flaps=<n> client_failures=<n> requests=<n> runs=<k>.
 // It prints one line per run, then the resource lines, and last one line per kind:
 //   failover_ms kind=<kind> p50=<n> p99=<n> max=<n> runs=<k>
 // (p50 and p99 by nearest rank: with 20 runs p99 is the largest). A run is void, and repeated, when the address
@@ -21,7 +25,7 @@
 // FAILOVER_ENTRY (dist, the default: the compiled build the image runs, built first; src: the TypeScript sources).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -30,6 +34,7 @@ import { ownerOf } from '../../src/speaker/owner.ts';
 import { isRoot, sh, sleep } from '../e2e/support/lab.ts';
 import { entryEnv, parseEntry, prepareEntry } from './entry.ts';
 import { BIN, LineProcess, labNodes, SpeakerLab, usage } from './speaker-lab.ts';
+import { measureStarvation } from './starve.ts';
 
 const CLIENT_MAIN = fileURLToPath(new URL('./client-main.ts', import.meta.url));
 const FLOOD_MAIN = fileURLToPath(new URL('./arp-flood-main.ts', import.meta.url));
@@ -48,13 +53,18 @@ const ALL_KINDS = [
   'leader-node',
 ] as const;
 type Kind = (typeof ALL_KINDS)[number];
+const STARVED = 'cpu-starved';
 const RENDEZVOUS_OWNER = ownerOf(
   VIP,
   NODES.map((n) => n.name),
 );
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 20);
 const ENTRY = parseEntry(process.env.FAILOVER_ENTRY);
-const KINDS = (process.env.FAILOVER_KINDS?.split(',') ?? [...ALL_KINDS]) as Kind[];
+const CHOSEN = process.env.FAILOVER_KINDS?.split(',') ?? [STARVED, ...ALL_KINDS];
+const KINDS = CHOSEN.filter((k) => k !== STARVED) as Kind[];
+const STARVE_RUNS = CHOSEN.includes(STARVED) ? Number(process.env.FAILOVER_STARVE_RUNS ?? 3) : 0;
+const STARVE_SECONDS = Number(process.env.FAILOVER_STARVE_SECONDS ?? 30);
+const STARVE_PERCENT = Number(process.env.FAILOVER_STARVE_PERCENT ?? 5);
 const IDLE_SECONDS = 10;
 const ARP_RATE = 1000;
 const ARP_SECONDS = 10;
@@ -228,7 +238,26 @@ async function main(): Promise<void> {
     }
     for (const line of resourceLines) out(line);
 
-    // 2. Failover runs.
+    // 2. CPU starvation: nothing fails, the owner's speaker gets STARVE_PERCENT of a core for STARVE_SECONDS.
+    const starvedLines: string[] = [];
+    const starvedTotals = { moves: 0, flaps: 0, clientFailures: 0, requests: 0 };
+    for (let run = 1; run <= STARVE_RUNS; run++) {
+      const owner = await settled(60_000);
+      if (owner === undefined)
+        throw new Error(`the lab did not settle before starvation run ${run}; logs in ${logDir}`);
+      const r = await measureStarvation({
+        ...{ lanNs: lab.lanNs, clientIp: CLIENT_IP, vip: VIP, pid: speakers.get(owner)!.pid },
+        ...{ seconds: STARVE_SECONDS, percent: STARVE_PERCENT, servedOnce },
+      });
+      for (const key of ['moves', 'flaps', 'clientFailures', 'requests'] as const) starvedTotals[key] += r[key];
+      const line =
+        `starvation run=${run} node=${owner} cpu_pct=${STARVE_PERCENT} seconds=${STARVE_SECONDS} moves=${r.moves} ` +
+        `flaps=${r.flaps} client_failures=${r.clientFailures} requests=${r.requests} load_avg=${loadavg()[0]!.toFixed(2)}`;
+      starvedLines.push(line);
+      out(line);
+    }
+
+    // 3. Failover runs.
     const results = new Map<Kind, number[]>(KINDS.map((k) => [k, []]));
     const failures: string[] = [];
     // Runs until each kind has RUNS valid ones (at most RUNS + 10 attempts): a run is void when the address moved
@@ -301,6 +330,13 @@ async function main(): Promise<void> {
     if (failures.length > 0) out(`runs without failover: ${failures.join(' ')}`);
     if (voided.length > 0) out(`void runs (the address moved before the failure), repeated: ${voided.join(' ')}`);
     for (const line of resourceLines) out(line);
+    for (const line of starvedLines) out(line);
+    if (STARVE_RUNS > 0) {
+      out(
+        `starvation moves=${starvedTotals.moves} flaps=${starvedTotals.flaps} ` +
+          `client_failures=${starvedTotals.clientFailures} requests=${starvedTotals.requests} runs=${STARVE_RUNS}`,
+      );
+    }
     for (const kind of KINDS) {
       const values = [...results.get(kind)!].sort((a, b) => a - b);
       if (values.length === 0) {

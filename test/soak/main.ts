@@ -7,9 +7,10 @@
 //     nodes in turn.
 // The client namespace asks for every assigned address once a second and tcpdump on the LAN bridge watches the
 // answers. At the end it prints, one line each:
-//   soak_rss process=<name> settled_mb=<n> start_mb=<n> end_mb=<n> growth_mb=<n>   (every speaker and the controller;
-//     settled: when the lab first settled; start: after a warm-up of 5 minutes, a quarter of shorter runs; growth is
-//     end - start)
+//   soak_rss process=<name> settled_mb=<n> start_mb=<n> end_mb=<n> growth_mb=<n> max_mb=<n>   (every speaker and the
+//     controller; RSS is sampled every tick after a warm-up of 5 minutes, a quarter of shorter runs; start: the least
+//     of the first 4 samples, end: the least of the last 4 and one at the end; growth is end - start; settled: when
+//     the lab first settled, before the warm-up)
 //   soak_failovers seen=<n> expected=<n>                                  (address moves in the capture vs the churn's)
 //   soak_double_answers n=<n>                                             (a client request answered by two MACs)
 //   soak_events services_created=<n> services_deleted=<n> endpoint_moves=<n> node_flaps=<n> load_avg=<1,5,15 min>
@@ -45,6 +46,7 @@ const ASKER_MAIN = fileURLToPath(new URL('./asker-main.ts', import.meta.url));
 const POOL = Array.from({ length: 16 }, (_, i) => `${SUB}.${100 + i}`);
 const RSS_LIMIT_MB = 5;
 const WARM_UP_MS = 5 * 60_000;
+const RSS_WINDOW = 4;
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const note = (line: string) => process.stderr.write(`soak ${new Date().toISOString()} ${line}\n`);
 
@@ -182,7 +184,8 @@ async function main(): Promise<void> {
     ]);
     const settledRss = new Map<string, number>();
     for (const [name, pid] of processes) settledRss.set(name, (await usage(pid)).rssMb);
-    const startRss = new Map<string, number>();
+    /** RSS samples after the warm-up, one per tick and process. */
+    const samples = new Map<string, number[]>();
     const movesAtStart = watch.moves.length;
     note(`settled: ${[...assigned].map(([n, ip]) => `${n}=${ip}`).join(' ')}`);
 
@@ -203,9 +206,14 @@ async function main(): Promise<void> {
     ];
     for (let step = 0; performance.now() + TICK_MS <= end; step++) {
       const tickEnd = performance.now() + TICK_MS;
-      if (startRss.size === 0 && performance.now() >= warmUpEnd) {
-        for (const [name, pid] of processes) startRss.set(name, (await usage(pid)).rssMb);
-        note(`warm-up over: ${[...startRss].map(([n, mb]) => `${n}=${mb.toFixed(1)}MB`).join(' ')}`);
+      if (performance.now() >= warmUpEnd) {
+        for (const [name, pid] of processes) {
+          const mb = await usage(pid).then(
+            (u) => u.rssMb,
+            () => Number.NaN,
+          );
+          samples.set(name, [...(samples.get(name) ?? []), mb]);
+        }
       }
       if (performance.now() >= nextFlap) {
         const node = nodeNames[flapped++ % nodeNames.length]!;
@@ -224,17 +232,21 @@ async function main(): Promise<void> {
     await sleep(10_000);
     let failed = false;
     for (const [name, pid] of processes) {
-      let endMb = Number.NaN;
-      try {
-        endMb = (await usage(pid)).rssMb;
-      } catch {
-        failed = true;
-      }
-      const growth = endMb - startRss.get(name)!;
+      const taken = samples.get(name) ?? [];
+      const endNow = await usage(pid).then(
+        (u) => u.rssMb,
+        () => Number.NaN,
+      );
+      if (Number.isNaN(endNow)) failed = true;
+      // The heap grows and shrinks with every collection: the least of the first and of the last RSS_WINDOW samples
+      // are the floors a leak would raise.
+      const start = Math.min(...taken.slice(0, RSS_WINDOW));
+      const end = Math.min(...taken.slice(-RSS_WINDOW), endNow);
+      const growth = end - start;
       if (!(growth < RSS_LIMIT_MB)) failed = true;
       out(
-        `soak_rss process=${name} settled_mb=${settledRss.get(name)!.toFixed(1)} ` +
-          `start_mb=${startRss.get(name)!.toFixed(1)} end_mb=${endMb.toFixed(1)} growth_mb=${growth.toFixed(1)}`,
+        `soak_rss process=${name} settled_mb=${settledRss.get(name)!.toFixed(1)} start_mb=${start.toFixed(1)} ` +
+          `end_mb=${end.toFixed(1)} growth_mb=${growth.toFixed(1)} max_mb=${Math.max(...taken, endNow).toFixed(1)}`,
       );
     }
     const seen = watch.moves.slice(movesAtStart);
