@@ -22,7 +22,9 @@ export const DEFAULT_LOCAL_HEALTH: LocalHealthConfig = {
   // The transport ticks every 10 ms; five periods late is a held-up loop, not timer jitter (udp.ts uses the same).
   lateTickMs: 50,
   maxScore: 8,
-  recoverMs: 1000,
+  // Short, so that one stall on a loaded machine widens the timeouts for a moment only (a healthy survivor with a
+  // raised score detects a real failure late), while a starved loop, late every 100 ms, keeps its score up.
+  recoverMs: 250,
   stepBackScore: 4,
 };
 

@@ -303,7 +303,7 @@ export class MembershipMachine {
         // 0 (see `tick`). Not for an accusation from the other side of a healing partition: that says nothing of us.
         const stepBack =
           !fromOtherSide && (this.health.stalled(now) || this.health.score >= this.health.config.stepBackScore);
-        this.health.refuted(now);
+        if (!fromOtherSide) this.health.refuted(now);
         if (stepBack && !this.heldDown && this.othersMayAnnounce()) this.heldDown = true;
         this.incarnation = update.incarnation + 1;
         this.fanOut(this.selfUpdate());
