@@ -1,3 +1,5 @@
+// Over 300 lines: the machine's state and its one precedence rule (`apply`) with the accusation and step-back
+// handling that must see both; failure detection, joining, quorum and local health are in their own files.
 // The membership protocol as a pure state machine: no sockets, no timers, no clock. The transport (udp.ts) calls
 // `tick(now)` every few milliseconds and `receive(message, now)` for each datagram, then sends what `drain()` returns.
 // Tests drive several machines over an in-memory network with a fake clock, so every timeout is exercised exactly.
