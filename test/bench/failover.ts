@@ -11,6 +11,10 @@
 //      holder, the client served by it), starts the client polling (a new connection every 10 ms, 100 ms connect
 //      timeout), fails the owner and measures the time from the failure to the first answer served by another node;
 //      then it repairs the node and waits for the lab to settle again.
+//   3. before those, `cpu-starved` (FAILOVER_STARVE_RUNS times, default 3): nothing fails, the owner's speaker is held
+//      to FAILOVER_STARVE_PERCENT (default 5) of a core by a cgroup CPU quota for FAILOVER_STARVE_SECONDS (default
+//      30) while the client asks every 100 ms and a capture on the bridge watches the address (starve.ts); one line
+//      per run and a total: starvation moves=<n> flaps=<n> client_failures=<n> requests=<n> runs=<k>.
 // It prints one line per run, then the resource lines, and last one line per kind:
 //   failover_ms kind=<kind> p50=<n> p99=<n> max=<n> runs=<k>
 // (p50 and p99 by nearest rank: with 20 runs p99 is the largest). A run is void, and repeated, when the address
@@ -20,36 +24,27 @@
 // Environment: FAILOVER_RUNS, FAILOVER_KINDS (comma-separated subset), FAILOVER_LOGS (keep the speakers' logs there),
 // FAILOVER_ENTRY (dist, the default: the compiled build the image runs, built first; src: the TypeScript sources).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
 import { OWNER_CLASS_ANNOTATION } from '../../src/lib/service/annotations.ts';
 import { ownerOf } from '../../src/speaker/owner.ts';
-import { ApiserverProxy } from '../e2e/support/apiserver-proxy.ts';
-import { isRoot, Lab, NodeServer, probe, sh, sleep } from '../e2e/support/lab.ts';
-import { type ControlPlane, startControlPlane } from '../env/controlplane.ts';
+import { isRoot, sh, sleep } from '../e2e/support/lab.ts';
 import { entryEnv, parseEntry, prepareEntry } from './entry.ts';
+import { BIN, LineProcess, labNodes, SpeakerLab, usage } from './speaker-lab.ts';
+import { measureStarvation } from './starve.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
 const CLIENT_MAIN = fileURLToPath(new URL('./client-main.ts', import.meta.url));
 const FLOOD_MAIN = fileURLToPath(new URL('./arp-flood-main.ts', import.meta.url));
 const CLASS = 'drawbridge.io/metal';
 const SUB = `10.202.${process.pid % 250}`;
-const HOST_IP = `${SUB}.254`;
 const CLIENT_IP = `${SUB}.1`;
 const PROXY_PORT = 16444;
 const VIP = `${SUB}.100`;
-const NODES = [
-  { name: 'node-a', ip: `${SUB}.11`, mac: '02:db:02:00:00:0a' },
-  { name: 'node-b', ip: `${SUB}.12`, mac: '02:db:02:00:00:0b' },
-  { name: 'node-c', ip: `${SUB}.13`, mac: '02:db:02:00:00:0c' },
-] as const;
-type NodeName = (typeof NODES)[number]['name'];
+const NODES = labNodes(SUB, '02');
+type NodeName = string;
 const ALL_KINDS = [
   'link-down',
   'speaker-killed',
@@ -58,85 +53,23 @@ const ALL_KINDS = [
   'leader-node',
 ] as const;
 type Kind = (typeof ALL_KINDS)[number];
+const STARVED = 'cpu-starved';
 const RENDEZVOUS_OWNER = ownerOf(
   VIP,
   NODES.map((n) => n.name),
 );
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 20);
 const ENTRY = parseEntry(process.env.FAILOVER_ENTRY);
-const KINDS = (process.env.FAILOVER_KINDS?.split(',') ?? [...ALL_KINDS]) as Kind[];
+const CHOSEN = process.env.FAILOVER_KINDS?.split(',') ?? [STARVED, ...ALL_KINDS];
+const KINDS = CHOSEN.filter((k) => k !== STARVED) as Kind[];
+const STARVE_RUNS = CHOSEN.includes(STARVED) ? Number(process.env.FAILOVER_STARVE_RUNS ?? 3) : 0;
+const STARVE_SECONDS = Number(process.env.FAILOVER_STARVE_SECONDS ?? 30);
+const STARVE_PERCENT = Number(process.env.FAILOVER_STARVE_PERCENT ?? 5);
 const IDLE_SECONDS = 10;
 const ARP_RATE = 1000;
 const ARP_SECONDS = 10;
-const CLK_TCK = 100;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-
-/** A child process driven by stdin lines and read by stdout lines. */
-class LineProcess {
-  readonly child: ChildProcess;
-  private readonly lines: AsyncIterator<string>;
-  constructor(args: string[]) {
-    this.child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
-  }
-  send(line: string): void {
-    this.child.stdin!.write(`${line}\n`);
-  }
-  async next(): Promise<string> {
-    const line = await this.lines.next();
-    if (line.done) throw new Error('process exited');
-    return line.value;
-  }
-}
-
-class Speaker {
-  readonly child: ChildProcess;
-  private constructor(child: ChildProcess) {
-    this.child = child;
-  }
-  get pid(): number {
-    return this.child.pid!;
-  }
-  static async start(ns: string, node: (typeof NODES)[number], ifname: string, kubeconfig: string, logPath: string) {
-    const peers = NODES.map((n) => `${n.ip}:7947`).join(',');
-    // Defaults for everything that shapes failover: probation, gratuitous bursts, membership timing, node health.
-    const args = [
-      ...['netns', 'exec', ns, process.execPath, BIN, 'speaker', '--node', node.name, '--interface', ifname],
-      ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig],
-      ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
-    ];
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: entryEnv(ENTRY) });
-    const log = createWriteStream(logPath, { flags: 'a' });
-    child.stderr!.pipe(log);
-    const lines = createInterface({ input: child.stdout! });
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`speaker ${node.name} exited (${code}); see ${logPath}`)));
-      lines.on('line', (line) => {
-        log.write(`${line}\n`);
-        if (line.includes('"speaker started"')) resolve();
-      });
-    });
-    child.removeAllListeners('exit');
-    return new Speaker(child);
-  }
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-/** CPU seconds (user + system) and RSS of a process, from /proc. */
-async function usage(pid: number): Promise<{ cpu: number; rssMb: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  return { cpu, rssMb: rssKb / 1024 };
-}
 
 /** Nearest-rank percentile of sorted values. */
 function percentile(sorted: number[], p: number): number {
@@ -146,48 +79,36 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   prepareEntry(ENTRY, (m) => process.stderr.write(`failover: ${m}\n`));
   if (!isRoot) throw new Error('the failover benchmark creates network namespaces: run it as root');
-  const lab = new Lab('f');
   const keepLogs = process.env.FAILOVER_LOGS;
   const logDir = keepLogs ?? (await mkdtemp(join(tmpdir(), 'drawbridge-bench-')));
-  const speakers = new Map<NodeName, Speaker>();
-  const servers = new Map<NodeName, NodeServer>();
-  const namespaces = new Map<NodeName, string>();
-  let cp: ControlPlane | undefined;
-  let proxy: ApiserverProxy | undefined;
+  const lab = new SpeakerLab({
+    ...{ tag: 'f', sub: SUB, macByte: '02', poolRange: `${SUB}.100-${SUB}.120`, serviceAddresses: [VIP] },
+    ...{ proxyPort: PROXY_PORT, logDir, entry: ENTRY },
+  });
+  const { speakers, servers, namespaces } = lab;
   let client: LineProcess | undefined;
-  const hostIf = lab.ifname('h');
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      for (const speaker of speakers.values()) await speaker.kill();
-      for (const server of servers.values()) server.stop();
-      client?.child.kill('SIGTERM');
-      await proxy?.stop();
-      await lab.deleteAll();
-      await probe('ip', 'link', 'delete', hostIf);
-      await cp?.stop();
-      if (keepLogs === undefined) await rm(logDir, { recursive: true, force: true });
-    })();
-    return cleaning;
+  lab.onCleanup(() => {
+    client?.child.kill('SIGTERM');
+  });
+  const cleanup = async () => {
+    await lab.cleanup();
+    if (keepLogs === undefined) await rm(logDir, { recursive: true, force: true });
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
   try {
-    // The control plane, the pool and the Service, as the controller would have assigned it.
+    // The lab, then the Service as the controller would have assigned it.
     const started = performance.now();
-    cp = await startControlPlane();
-    await installAddressPoolCrd(cp.kubeConfig);
-    // The CRD takes a moment to be served after it is created.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await createPool(cp.kubeConfig, 'lab', [`${SUB}.100-${SUB}.120`]);
-        break;
-      } catch (error) {
-        if (attempt > 100) throw error;
-        await sleep(100);
-      }
-    }
+    await lab.start();
+    const cp = lab.cp!;
+    const proxy = lab.proxy!;
+    const kubeconfig = lab.kubeconfig;
+    const clientNs = lab.clientNs;
+    const clientIf = lab.clientIf;
+    const nodeIf = (name: string) => lab.nodeIf(name);
+    const startSpeaker = (node: (typeof NODES)[number]) => lab.startSpeaker(node.name);
+    const metrics = (node: NodeName) => lab.metrics(node);
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespacedService({
       namespace: 'default',
@@ -201,58 +122,8 @@ async function main(): Promise<void> {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
 
-    // The LAN.
-    const lan = await lab.addNamespace('lan');
-    await sh('ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
-    await sh('ip', '-n', lan, 'link', 'set', 'br0', 'up');
-    const attach = async (ns: string, ifname: string, peer: string, mac?: string) => {
-      await lab.link(ns, ifname, lan, peer, mac);
-      await sh('ip', '-n', lan, 'link', 'set', peer, 'master', 'br0');
-    };
-    await sh('ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', lab.ifname('lh'), 'netns', lan);
-    await sh('ip', 'addr', 'add', `${HOST_IP}/24`, 'dev', hostIf);
-    await sh('ip', 'link', 'set', hostIf, 'up');
-    await sh('ip', '-n', lan, 'link', 'set', lab.ifname('lh'), 'up', 'master', 'br0');
-    proxy = new ApiserverProxy(HOST_IP, PROXY_PORT, new URL(cp.kubeConfig.getCurrentCluster()!.server));
-    await proxy.start();
-    const kubeconfig = join(logDir, 'kubeconfig');
-    await ApiserverProxy.kubeconfigFor(cp.kubeconfigPath, HOST_IP, PROXY_PORT, kubeconfig);
-
-    const clientNs = await lab.addNamespace('client');
-    const clientIf = lab.ifname('c');
-    await attach(clientNs, clientIf, lab.ifname('lc'));
-    await sh('ip', '-n', clientNs, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', clientIf);
-    const nodeIf = (name: string) => lab.ifname(`n${name.slice(-1)}`);
-    for (const node of NODES) {
-      const ns = await lab.addNamespace(node.name);
-      namespaces.set(node.name, ns);
-      await attach(ns, nodeIf(node.name), lab.ifname(`ln${node.name.slice(-1)}`), node.mac);
-      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', nodeIf(node.name));
-      servers.set(node.name, await NodeServer.start(ns, node.name, node.ip, [VIP]));
-    }
-    const startSpeaker = async (node: (typeof NODES)[number]) => {
-      const log = join(logDir, `${node.name}.log`);
-      speakers.set(
-        node.name,
-        await Speaker.start(namespaces.get(node.name)!, node, nodeIf(node.name), kubeconfig, log),
-      );
-    };
-    await Promise.all(NODES.map((node) => startSpeaker(node)));
     client = new LineProcess(['netns', 'exec', clientNs, process.execPath, CLIENT_MAIN, VIP]);
 
-    const metrics = async (node: NodeName): Promise<Map<string, number>> => {
-      const text = await probe(
-        ...['ip', 'netns', 'exec', namespaces.get(node)!, 'curl', '-s', '--max-time', '1'],
-        'http://127.0.0.1:9470/metrics',
-      );
-      const values = new Map<string, number>();
-      for (const line of text.split('\n')) {
-        if (line.startsWith('#') || line === '') continue;
-        const at = line.lastIndexOf(' ');
-        values.set(line.slice(0, at), Number(line.slice(at + 1)));
-      }
-      return values;
-    };
     const servedOnce = async (): Promise<string> => {
       client!.send('once');
       const line = await client!.next();
@@ -367,7 +238,26 @@ async function main(): Promise<void> {
     }
     for (const line of resourceLines) out(line);
 
-    // 2. Failover runs.
+    // 2. CPU starvation: nothing fails, the owner's speaker gets STARVE_PERCENT of a core for STARVE_SECONDS.
+    const starvedLines: string[] = [];
+    const starvedTotals = { moves: 0, flaps: 0, clientFailures: 0, requests: 0 };
+    for (let run = 1; run <= STARVE_RUNS; run++) {
+      const owner = await settled(60_000);
+      if (owner === undefined)
+        throw new Error(`the lab did not settle before starvation run ${run}; logs in ${logDir}`);
+      const r = await measureStarvation({
+        ...{ lanNs: lab.lanNs, clientIp: CLIENT_IP, vip: VIP, pid: speakers.get(owner)!.pid },
+        ...{ seconds: STARVE_SECONDS, percent: STARVE_PERCENT, servedOnce },
+      });
+      for (const key of ['moves', 'flaps', 'clientFailures', 'requests'] as const) starvedTotals[key] += r[key];
+      const line =
+        `starvation run=${run} node=${owner} cpu_pct=${STARVE_PERCENT} seconds=${STARVE_SECONDS} moves=${r.moves} ` +
+        `flaps=${r.flaps} client_failures=${r.clientFailures} requests=${r.requests} load_avg=${loadavg()[0]!.toFixed(2)}`;
+      starvedLines.push(line);
+      out(line);
+    }
+
+    // 3. Failover runs.
     const results = new Map<Kind, number[]>(KINDS.map((k) => [k, []]));
     const failures: string[] = [];
     // Runs until each kind has RUNS valid ones (at most RUNS + 10 attempts): a run is void when the address moved
@@ -440,6 +330,13 @@ async function main(): Promise<void> {
     if (failures.length > 0) out(`runs without failover: ${failures.join(' ')}`);
     if (voided.length > 0) out(`void runs (the address moved before the failure), repeated: ${voided.join(' ')}`);
     for (const line of resourceLines) out(line);
+    for (const line of starvedLines) out(line);
+    if (STARVE_RUNS > 0) {
+      out(
+        `starvation moves=${starvedTotals.moves} flaps=${starvedTotals.flaps} ` +
+          `client_failures=${starvedTotals.clientFailures} requests=${starvedTotals.requests} runs=${STARVE_RUNS}`,
+      );
+    }
     for (const kind of KINDS) {
       const values = [...results.get(kind)!].sort((a, b) => a - b);
       if (values.length === 0) {

@@ -1,5 +1,6 @@
 // What the machine's parts (probes.ts, sync.ts) need of the machine (machine.ts): its identity and tunables, the
-// member table, its randomness and sequence numbers, and its outbox.
+// member table, its own local health (which scales every timeout), its randomness and sequence numbers, and its outbox.
+import type { LocalHealth } from './local-health.ts';
 import type { MemberTable } from './members.ts';
 import type { MembershipConfig, MemberUpdate, Message } from './types.ts';
 
@@ -10,6 +11,7 @@ export interface MachineHost {
   readonly name: string;
   readonly config: MembershipConfig;
   readonly members: MemberTable;
+  readonly health: LocalHealth;
   random(): number;
   nextSeq(): number;
   /** Members not known dead, ourselves included, sorted. */

@@ -1,3 +1,5 @@
+// Over 300 lines: the machine's state and its one precedence rule (`apply`) with the accusation and step-back
+// handling that must see both; failure detection, joining, quorum and local health are in their own files.
 // The membership protocol as a pure state machine: no sockets, no timers, no clock. The transport (udp.ts) calls
 // `tick(now)` every few milliseconds and `receive(message, now)` for each datagram, then sends what `drain()` returns.
 // Tests drive several machines over an in-memory network with a fake clock, so every timeout is exercised exactly.
@@ -8,9 +10,10 @@
 import { Confirmations } from './confirm.ts';
 import { GossipBuffer } from './gossip.ts';
 import type { Bare, MachineHost } from './host.ts';
+import { LocalHealth, type LocalHealthConfig } from './local-health.ts';
 import { MemberTable, toUpdate } from './members.ts';
 import { Prober } from './probes.ts';
-import { type QuorumView, ReferenceView } from './quorum.ts';
+import { type Awake, type QuorumView, ReferenceView } from './quorum.ts';
 import { monitorTargets } from './rings.ts';
 import { Syncer } from './sync.ts';
 import {
@@ -33,6 +36,7 @@ export interface MachineOptions {
   incarnation: number;
   eligible?: boolean;
   config?: Partial<MembershipConfig>;
+  localHealth?: Partial<LocalHealthConfig>;
   random?: () => number;
 }
 
@@ -63,6 +67,13 @@ export class MembershipMachine {
   private accusedUntil = 0;
   private refutedAt = 0;
   private readonly confirmations = new Confirmations();
+  private readonly health: LocalHealth;
+  /**
+   * Stepped back for our own poor health (see `apply`): we tell the others we may not announce, so our addresses
+   * move once, to their runner-up, and stay there until our loop has been on time long enough to lower the score
+   * to 0, instead of moving back and forth with every accusation we refute.
+   */
+  private heldDown = false;
 
   constructor(options: MachineOptions, now: number) {
     this.name = options.name;
@@ -71,12 +82,14 @@ export class MembershipMachine {
     this.eligible = options.eligible ?? true;
     this.config = { ...DEFAULT_MEMBERSHIP_CONFIG, ...options.config };
     this.random = options.random ?? Math.random;
+    this.health = new LocalHealth(now, options.localHealth);
     this.gossip = new GossipBuffer(this.config.retransmitMultiplier);
     this.reference = new ReferenceView(this.name, now, this.config);
     const host: MachineHost = {
       name: this.name,
       config: this.config,
       members: this.members,
+      health: this.health,
       random: this.random,
       nextSeq: () => ++this.seq,
       live: () => this.live(),
@@ -112,7 +125,7 @@ export class MembershipMachine {
   /** Live members that may announce; ourselves only while nobody's accusation of us is pending (see `apply`). */
   eligibleMembers(): string[] {
     return this.live().filter((name) =>
-      name === this.name ? this.eligible && !this.accused : this.members.get(name)!.eligible,
+      name === this.name ? this.eligible && !this.accused && !this.heldDown : this.members.get(name)!.eligible,
     );
   }
 
@@ -134,6 +147,16 @@ export class MembershipMachine {
   /** Whether we are stepping back after an accusation (see `apply`). */
   isAccused(): boolean {
     return this.accused;
+  }
+
+  /** Whether we have stepped back for our own poor health (see `heldDown`). */
+  isHeldDown(): boolean {
+    return this.heldDown;
+  }
+
+  /** Our local health score (local-health.ts): 0 on a quiet loop. */
+  localHealthScore(): number {
+    return this.health.score;
   }
 
   stateOf(name: string): MemberState | undefined {
@@ -176,11 +199,18 @@ export class MembershipMachine {
 
   /** Whether we may act (quorum.ts). */
   quorum(now: number): QuorumView {
-    return this.reference.quorum(now, this.live(), this.syncer.joining());
+    return this.reference.quorum(now, this.live(), this.syncer.joining(), this.awake(now));
   }
 
   tick(now: number): void {
     if (this.left) return;
+    this.health.tick(now);
+    if (this.heldDown && (this.health.score === 0 || !this.othersMayAnnounce())) {
+      this.heldDown = false;
+      this.incarnation++;
+      this.fanOut(this.selfUpdate());
+      this.changed();
+    }
     if (this.confirmations.pending) this.sendConfirmPings(now);
     if (this.accused && now >= this.accusedUntil && this.confirmedSince(this.refutedAt)) {
       this.accused = false;
@@ -191,7 +221,7 @@ export class MembershipMachine {
     this.prober.expireSuspicions(now);
     this.prober.sendProbes(now);
     this.syncer.antiEntropy(now);
-    this.reference.settle(now, this.live(), this.syncer.joining());
+    this.reference.settle(now, this.live(), this.syncer.joining(), this.awake(now));
     this.prober.expireRelays(now);
     this.members.expireTombstones(now, this.config.tombstoneMs);
   }
@@ -213,7 +243,7 @@ export class MembershipMachine {
       const heardLately =
         now - (this.heardAt.get(update.name) ?? Number.NEGATIVE_INFINITY) < this.config.suspicionTimeoutMs;
       if (accusation && (fromOtherSide || heardLately)) continue;
-      this.apply(update, now);
+      this.apply(update, now, fromOtherSide);
     }
     switch (message.type) {
       case 'ping':
@@ -242,7 +272,19 @@ export class MembershipMachine {
   }
 
   private selfUpdate(): MemberUpdate {
-    return { name: this.name, addr: this.addr, state: 'alive', incarnation: this.incarnation, eligible: this.eligible };
+    const eligible = this.eligible && !this.heldDown;
+    return { name: this.name, addr: this.addr, state: 'alive', incarnation: this.incarnation, eligible };
+  }
+
+  private awake(now: number): Awake {
+    const health = this.health;
+    return { stalled: health.stalled(now), resumedAt: health.resumedAt(), scale: health.multiplier() };
+  }
+
+  /** Whether another live member may announce: stepping back must not leave an address with nobody. */
+  private othersMayAnnounce(): boolean {
+    for (const member of this.members.values()) if (member.state === 'alive' && member.eligible) return true;
+    return false;
   }
 
   private view(): MemberUpdate[] {
@@ -252,10 +294,19 @@ export class MembershipMachine {
   }
 
   /** SWIM's precedence: a higher incarnation wins; at equal incarnation dead beats suspect beats alive. */
-  private apply(update: MemberUpdate, now: number): void {
+  private apply(update: MemberUpdate, now: number, fromOtherSide = false): void {
     if (update.name === this.name) {
       // Someone suspects us, or thinks we are dead: refute with a higher incarnation, to everyone at once.
       if (update.state !== 'alive' && update.incarnation >= this.incarnation && !this.left) {
+        // Lifeguard: an accusation we must refute is a sign of our own poor health when we read it as our loop comes
+        // back from a stall (it waited in our socket: the others may time it out before our refutation reaches them),
+        // or with a score already high. Coming back as eligible would move our addresses back, only for the next late
+        // answer to move them away again: step back instead, if someone else can announce, until the score is back to
+        // 0 (see `tick`). Not for an accusation from the other side of a healing partition: that says nothing of us.
+        const stepBack =
+          !fromOtherSide && (this.health.stalled(now) || this.health.score >= this.health.config.stepBackScore);
+        if (!fromOtherSide) this.health.refuted(now);
+        if (stepBack && !this.heldDown && this.othersMayAnnounce()) this.heldDown = true;
         this.incarnation = update.incarnation + 1;
         this.fanOut(this.selfUpdate());
         // An accusation is about to become a takeover if our refutation is late (our loop or theirs starved, a lost

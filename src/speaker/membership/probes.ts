@@ -1,7 +1,9 @@
 // Failure detection: each member probes its monitor targets (rings.ts) every probeIntervalMs; a missed ack asks
 // indirectHelpers others to probe for us (maybe only our link is bad), and a missed relayed ack makes the target
 // suspect. A suspicion not refuted in time (shorter once two members suspect independently) makes it dead. Also the
-// helper side: relaying another member's indirect probe.
+// helper side: relaying another member's indirect probe. Every timeout is scaled by our own local health
+// (local-health.ts): 1 on a quiet loop; a probe whose wait spanned a stall of our own loop accuses nobody, and time we
+// spent stalled does not count towards a suspicion's timeout.
 import { type MachineHost, pick } from './host.ts';
 import { toUpdate } from './members.ts';
 import { monitorsOf } from './rings.ts';
@@ -41,13 +43,18 @@ export class Prober {
 
   expireProbes(now: number): void {
     const { host } = this;
-    const { ackTimeoutMs, indirectTimeoutMs, indirectHelpers } = host.config;
+    const { indirectHelpers } = host.config;
+    const scale = host.health.multiplier();
+    const ackTimeoutMs = host.config.ackTimeoutMs * scale;
+    const indirectTimeoutMs = host.config.indirectTimeoutMs * scale;
     for (const [seq, probe] of this.probes) {
       const target = host.members.get(probe.target);
-      if (target === undefined || target.state === 'dead') {
+      const timedOut = now - probe.sentAt >= (probe.indirect ? ackTimeoutMs + indirectTimeoutMs : ackTimeoutMs);
+      if (target === undefined || target.state === 'dead' || (timedOut && host.health.stalledSince(probe.sentAt))) {
+        // Gone, or its silence may be our own deafness: forgotten, and probed again on schedule.
         this.probes.delete(seq);
         this.inFlight.delete(probe.target);
-      } else if (!probe.indirect && now - probe.sentAt >= ackTimeoutMs) {
+      } else if (!probe.indirect && timedOut) {
         // No ack: maybe only our link to it is bad. Ask others to try before accusing it.
         probe.indirect = true;
         const helpers = pick(
@@ -64,7 +71,7 @@ export class Prober {
             targetAddr: target.addr,
           });
         }
-      } else if (probe.indirect && now - probe.sentAt >= ackTimeoutMs + indirectTimeoutMs) {
+      } else if (probe.indirect && timedOut) {
         this.probes.delete(seq);
         this.inFlight.delete(probe.target);
         if (target.state === 'alive') host.decide({ ...toUpdate(target), state: 'suspect', by: host.name }, now, true);
@@ -75,10 +82,13 @@ export class Prober {
   expireSuspicions(now: number): void {
     const { host } = this;
     const { suspicionTimeoutMs, confirmedSuspicionTimeoutMs, monitors } = host.config;
+    const scale = host.health.multiplier();
+    // While we were stalled the suspect's refutation may have been waiting in our socket: count from the later.
+    const awakeSince = host.health.resumedAt();
     for (const member of host.members.values()) {
       if (member.state !== 'suspect') continue;
-      const timeout = member.accusers.size >= 2 ? confirmedSuspicionTimeoutMs : suspicionTimeoutMs;
-      if (now - member.since < timeout) continue;
+      const timeout = (member.accusers.size >= 2 ? confirmedSuspicionTimeoutMs : suspicionTimeoutMs) * scale;
+      if (now - Math.max(member.since, awakeSince) < timeout) continue;
       // Every member times the suspicion out itself; only the suspect's monitors fan the verdict out, so one death
       // costs K fan-outs, not N.
       const isMonitor = monitorsOf(member.name, host.live(), monitors).includes(host.name);
@@ -96,7 +106,7 @@ export class Prober {
         this.nextProbeAt.set(target, due);
       }
       if (now < due) continue;
-      this.nextProbeAt.set(target, Math.max(due + host.config.probeIntervalMs, now));
+      this.nextProbeAt.set(target, Math.max(due + host.config.probeIntervalMs * host.health.multiplier(), now));
       if (this.inFlight.has(target)) continue;
       const seq = host.nextSeq();
       this.probes.set(seq, { target, sentAt: now, indirect: false });

@@ -9,6 +9,18 @@ export interface QuorumView {
   reference: number;
 }
 
+/** Our own loop's state (local-health.ts): silence while we were stalled is ours, not the cluster's. */
+export interface Awake {
+  /** The loop is held up right now. */
+  stalled: boolean;
+  /** When the latest stall ended. */
+  resumedAt: number;
+  /** The factor on the isolation window. */
+  scale: number;
+}
+
+const QUIET: Awake = { stalled: false, resumedAt: Number.NEGATIVE_INFINITY, scale: 1 };
+
 export class ReferenceView {
   private reference: string[];
   private viewChangedAt: number;
@@ -38,12 +50,15 @@ export class ReferenceView {
    * would otherwise keep believing in the members its own monitors do not watch. Exactly half is quorum only on the
    * side holding the reference view's first member, which both sides compute alike. `joining`: not joined yet
    * although there is someone to join, so no quorum (a (re)starting member that believed itself alone would announce
-   * every address at once, over the members that hold them).
+   * every address at once, over the members that hold them). Silence is counted only while our own loop was running
+   * (`awake`): a stalled loop has not read the datagrams waiting in its socket, so it cannot tell (the fences of 10 to
+   * 150 ms seen on a loaded machine).
    */
-  quorum(now: number, live: readonly string[], joining: boolean): QuorumView {
+  quorum(now: number, live: readonly string[], joining: boolean, awake: Awake = QUIET): QuorumView {
     if (joining) return { quorum: false, reachable: 1, reference: 1 };
     const alive = new Set(live);
-    const isolated = this.reference.length > 1 && now - this.lastDatagramAt > this.config.isolationMs;
+    const silentFor = now - Math.max(this.lastDatagramAt, awake.resumedAt);
+    const isolated = this.reference.length > 1 && !awake.stalled && silentFor > this.config.isolationMs * awake.scale;
     const reachable = isolated ? 1 : this.reference.filter((name) => alive.has(name)).length;
     const reference = this.reference.length;
     const quorum =
@@ -52,9 +67,9 @@ export class ReferenceView {
   }
 
   /** Adopts `live` as the reference once the view has been stable long enough, with quorum. */
-  settle(now: number, live: readonly string[], joining: boolean): void {
+  settle(now: number, live: readonly string[], joining: boolean, awake: Awake = QUIET): void {
     if (now - this.viewChangedAt < this.config.referenceStableMs) return;
-    if (sameNames(live, this.reference) || !this.quorum(now, live, joining).quorum) return;
+    if (sameNames(live, this.reference) || !this.quorum(now, live, joining, awake).quorum) return;
     this.reference = [...live];
   }
 }
