@@ -19,6 +19,8 @@ export interface SpeakerStats {
   partition(): PartitionState;
   apiserverReachable(): boolean;
   membershipDatagrams(): { sent: number; received: number; bytesSent: number; bytesReceived: number };
+  /** Membership datagrams dropped, by reason (membership/auth.ts). */
+  membershipDropped(): Record<string, number>;
   /** Whether this node may announce now (probation over and, when checked, its kube-proxy healthy). */
   eligible(): boolean;
 }
@@ -64,6 +66,16 @@ export function speakerRegistry(stats: SpeakerStats): PromRegistry {
       this.reset();
       this.inc({ direction: 'sent' }, bytesSent);
       this.inc({ direction: 'received' }, bytesReceived);
+    },
+  });
+  new Counter({
+    name: 'drawbridge_speaker_membership_dropped_total',
+    help: 'Membership datagrams dropped, by reason: malformed, bad-mac, stale, replay, sender-mismatch, incarnation-bound',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(stats.membershipDropped())) this.inc({ reason }, n);
     },
   });
   new Gauge({
