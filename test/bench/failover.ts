@@ -32,9 +32,12 @@ import { OWNER_CLASS_ANNOTATION } from '../../src/lib/service/annotations.ts';
 import { ownerOf } from '../../src/speaker/owner.ts';
 import { ApiserverProxy } from '../e2e/support/apiserver-proxy.ts';
 import { isRoot, Lab, NodeServer, probe, sh, sleep } from '../e2e/support/lab.ts';
+import { membershipKeyFile } from '../e2e/support/membership-key.ts';
 import { type ControlPlane, startControlPlane } from '../env/controlplane.ts';
 import { entryEnv, parseEntry, prepareEntry } from './entry.ts';
 
+/** The speakers' shared key, made on first use (one per run). */
+let MEMBERSHIP_KEY: string | undefined;
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
 const CLIENT_MAIN = fileURLToPath(new URL('./client-main.ts', import.meta.url));
 const FLOOD_MAIN = fileURLToPath(new URL('./arp-flood-main.ts', import.meta.url));
@@ -99,12 +102,14 @@ class Speaker {
     return this.child.pid!;
   }
   static async start(ns: string, node: (typeof NODES)[number], ifname: string, kubeconfig: string, logPath: string) {
+    MEMBERSHIP_KEY ??= membershipKeyFile();
     const peers = NODES.map((n) => `${n.ip}:7947`).join(',');
     // Defaults for everything that shapes failover: probation, gratuitous bursts, membership timing, node health.
     const args = [
       ...['netns', 'exec', ns, process.execPath, BIN, 'speaker', '--node', node.name, '--interface', ifname],
       ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig],
       ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
+      ...['--membership-key-file', MEMBERSHIP_KEY],
     ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: entryEnv(ENTRY) });
     const log = createWriteStream(logPath, { flags: 'a' });

@@ -36,6 +36,7 @@ import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts
 import { ApiserverProxy } from './support/apiserver-proxy.ts';
 import { assertHandover, captureClaims } from './support/capture.ts';
 import { isRoot, Lab, NodeServer, probe, servedBy, sh, sleep } from './support/lab.ts';
+import { membershipKeyFile } from './support/membership-key.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
 const CLASS = 'drawbridge.io/metal';
@@ -56,6 +57,8 @@ const NODES = [
   { name: 'node-b', ip: `${SUB}.12`, ip6: `${SUB6}::12`, mac: '02:db:01:00:00:0b' },
   { name: 'node-c', ip: `${SUB}.13`, ip6: `${SUB6}::13`, mac: '02:db:01:00:00:0c' },
 ] as const;
+/** The speakers' shared key, one per run. */
+const MEMBERSHIP_KEY = membershipKeyFile();
 const MAC_OF = Object.fromEntries(NODES.map((n) => [n.name, n.mac]));
 
 /** A Service of our class with `ip` in its status; `owned` false leaves out the controller's owner annotation. */
@@ -121,6 +124,7 @@ class SpeakerProcess {
       ...['--garp-count', '3', '--garp-interval', '200'],
       ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
       ...['--node-health-url', 'http://127.0.0.1:10256/healthz'],
+      ...['--membership-key-file', MEMBERSHIP_KEY],
     ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(logPath);
