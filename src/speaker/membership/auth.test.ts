@@ -13,8 +13,8 @@ const payload = Buffer.from('{"type":"update","from":"node-a","updates":[]}');
 function pair(sender = KEY, receiverSign = KEY, receiverAlso?: Buffer) {
   const clock = { now: 1_700_000_000_000 };
   const now = () => clock.now;
-  const a = new DatagramAuth(() => ({ sign: sender }), 30_000, now);
-  const b = new DatagramAuth(() => ({ sign: receiverSign, also: receiverAlso }), 30_000, now);
+  const a = new DatagramAuth('node-a', () => ({ sign: sender }), 30_000, now);
+  const b = new DatagramAuth('node-b', () => ({ sign: receiverSign, also: receiverAlso }), 30_000, now);
   return { a, b, clock };
 }
 
@@ -29,6 +29,7 @@ describe('membership datagram authentication', () => {
     const datagram = a.seal(payload, TO);
     const got = opened(b.open(datagram, TO));
     assert.deepEqual(got.payload, payload);
+    assert.equal(got.sender, 'node-a', 'the sender named in the header');
     assert.equal(b.accept('node-a', got), true);
     assert.equal(b.accept('node-a', opened(b.open(datagram, TO))), false, 'the same datagram again is a replay');
   });
@@ -44,6 +45,9 @@ describe('membership datagram authentication', () => {
     assert.equal(good.b.open(datagram, '10.0.0.3:7947'), 'bad-mac', 'captured on its way to another member');
     assert.equal(good.b.open(randomBytes(200), TO), 'malformed');
     assert.equal(good.b.open(Buffer.from('DBM1'), TO), 'malformed');
+    const renamed = Buffer.from(datagram);
+    renamed[23] = renamed[23]! ^ 1; // a letter of the sender's name
+    assert.equal(good.b.open(renamed, TO), 'bad-mac', 'the sender name is authenticated too');
     assert.equal(good.b.open(payload, TO), 'malformed', 'an unauthenticated (insecure-mode) datagram');
   });
 
@@ -59,6 +63,7 @@ describe('membership datagram authentication', () => {
     const datagram = a.seal(payload, TO);
     clock.now += 30_001;
     const fresh = new DatagramAuth(
+      'node-b',
       () => ({ sign: KEY }),
       30_000,
       () => clock.now,
@@ -77,6 +82,7 @@ describe('membership datagram authentication', () => {
     // node-a restarts: a later boot resets its window; the earlier boot's datagrams are refused from then on.
     clock.now += 1000;
     const restarted = new DatagramAuth(
+      'node-a',
       () => ({ sign: KEY }),
       30_000,
       () => clock.now,

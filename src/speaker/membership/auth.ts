@@ -1,7 +1,9 @@
 // Authenticated membership datagrams (docs/speaker-security.md has the threat model). Each datagram is
-//   magic "DBM1" | boot ms (6 bytes) | sent ms (6 bytes) | seq (6 bytes) | JSON message | HMAC-SHA256 (32 bytes)
+//   magic "DBM1" | boot ms (6 bytes) | sent ms (6 bytes) | seq (6 bytes) | sender name (1 length byte + UTF-8)
+//   | JSON message | HMAC-SHA256 (32 bytes)
 // and the MAC covers the header, the message and the address it was sent to, so a datagram captured on its way to
-// one member is refused by every other. `boot` is the sender's start time and `seq` counts its datagrams since then:
+// one member is refused by every other. The sender is named in the header, apart from the message's `from`: a helper
+// relays an indirect probe's ack in the target's name (probes.ts), and the checks here are about who sent it. `boot` is the sender's start time and `seq` counts its datagrams since then:
 // a receiver remembers, per sender, the newest boot and which of the last 64 sequence numbers it has seen (IPsec's
 // sliding window: a datagram overtaken by a later one on the LAN is still accepted, a second copy never is). `sent` must
 // be within `windowMs` of the receiver's clock, so a datagram older than that is refused even by a receiver that
@@ -31,6 +33,7 @@ export const MIN_KEY_BYTES = 32;
 export const DEFAULT_WINDOW_MS = 30_000;
 
 const MAGIC = Buffer.from('DBM1');
+/** The fixed part of the header; the sender's name follows. */
 const HEADER = MAGIC.length + 18;
 const MAC = 32;
 const WINDOW = 64n;
@@ -39,6 +42,8 @@ const ALL_BITS = (1n << WINDOW) - 1n;
 const MAX_SENDERS = 4096;
 
 export interface Opened {
+  /** Who sealed it (the header's name). */
+  sender: string;
   payload: Buffer;
   boot: number;
   seq: number;
@@ -58,8 +63,12 @@ export class DatagramAuth {
   private readonly keys: () => Keyring;
   private readonly windowMs: number;
   private readonly now: () => number;
+  private readonly name: Buffer;
 
-  constructor(keys: () => Keyring, windowMs = DEFAULT_WINDOW_MS, now: () => number = Date.now) {
+  /** `name`: ours, as the others know us (the Node's name), at most 253 bytes. */
+  constructor(name: string, keys: () => Keyring, windowMs = DEFAULT_WINDOW_MS, now: () => number = Date.now) {
+    const bytes = Buffer.from(name);
+    this.name = Buffer.concat([Buffer.from([Math.min(bytes.length, 255)]), bytes.subarray(0, 255)]);
     this.keys = keys;
     this.windowMs = windowMs;
     this.now = now;
@@ -73,14 +82,17 @@ export class DatagramAuth {
     header.writeUIntBE(this.boot, 4, 6);
     header.writeUIntBE(this.now(), 10, 6);
     header.writeUIntBE(++this.seq, 16, 6);
-    return Buffer.concat([header, payload, mac(this.keys().sign, header, payload, to)]);
+    const head = Buffer.concat([header, this.name]);
+    return Buffer.concat([head, payload, mac(this.keys().sign, head, payload, to)]);
   }
 
   /** The authenticated payload of a datagram sent to `to`, or why it is refused. Records nothing (see `accept`). */
   open(datagram: Buffer, to: string): Opened | DropReason {
-    if (datagram.length < HEADER + MAC || !datagram.subarray(0, MAGIC.length).equals(MAGIC)) return 'malformed';
-    const header = datagram.subarray(0, HEADER);
-    const payload = datagram.subarray(HEADER, datagram.length - MAC);
+    if (datagram.length < HEADER + 1 + MAC || !datagram.subarray(0, MAGIC.length).equals(MAGIC)) return 'malformed';
+    const end = HEADER + 1 + datagram[HEADER]!;
+    if (datagram.length < end + MAC) return 'malformed';
+    const header = datagram.subarray(0, end);
+    const payload = datagram.subarray(end, datagram.length - MAC);
     const got = datagram.subarray(datagram.length - MAC);
     const { sign, also } = this.keys();
     const authentic = [sign, also].some(
@@ -91,11 +103,12 @@ export class DatagramAuth {
     const sent = header.readUIntBE(10, 6);
     const now = this.now();
     if (Math.abs(sent - now) > this.windowMs || boot > now + this.windowMs) return 'stale';
-    return { payload, boot, seq: header.readUIntBE(16, 6) };
+    const sender = header.subarray(HEADER + 1).toString('utf8');
+    return { sender, payload, boot, seq: header.readUIntBE(16, 6) };
   }
 
   /**
-   * Whether `opened`, from the member named `from`, is new: not a copy of one already accepted, nor from an earlier
+   * Whether `opened`, from the member named `from` (its sender), is new: not a copy of one already accepted, nor from an earlier
    * boot of that member. Records it when it is. A sender unheard for twice the window is forgotten (anything it sent
    * before is stale by then), which also lets a member restarted with its clock stepped back in again.
    */

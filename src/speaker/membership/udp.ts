@@ -55,7 +55,7 @@ export async function startUdpMembership(options: UdpMembershipOptions): Promise
   const traffic = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 };
   const dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
   const windowMs = options.auth === 'insecure' ? DEFAULT_WINDOW_MS : (options.auth.windowMs ?? DEFAULT_WINDOW_MS);
-  const auth = options.auth === 'insecure' ? undefined : new DatagramAuth(options.auth.keys, windowMs);
+  const auth = options.auth === 'insecure' ? undefined : new DatagramAuth(options.name, options.auth.keys, windowMs);
   // The MAC covers the address a datagram is sent to; both ends write it the same way, whatever the flags' spelling.
   const self = canonicalAddr(addr);
   /** The message in a datagram from `address`, or why it is dropped. */
@@ -64,8 +64,14 @@ export async function startUdpMembership(options: UdpMembershipOptions): Promise
     if (typeof opened === 'string') return opened;
     const message = decodeMessage(opened?.payload ?? datagram);
     if (message === null) return 'malformed';
-    if (options.senderAllowed !== undefined && !options.senderAllowed(message.from, address)) return 'sender-mismatch';
-    if (opened !== undefined && !auth!.accept(message.from, opened)) return 'replay';
+    // Only an ack may speak for another member: a helper relays an indirect probe's ack in the target's name.
+    const sender = opened?.sender ?? message.from;
+    if (message.from !== sender && message.type !== 'ack') return 'sender-mismatch';
+    const relayed = opened === undefined && message.type === 'ack';
+    if (!relayed && options.senderAllowed !== undefined && !options.senderAllowed(sender, address)) {
+      return 'sender-mismatch';
+    }
+    if (opened !== undefined && !auth!.accept(sender, opened)) return 'replay';
     if (beyondIncarnationBound(message.updates, options.name, Date.now(), windowMs)) return 'incarnation-bound';
     return message;
   };

@@ -56,9 +56,11 @@ if (mode === 'forge') {
     })),
   });
   const messages = [forged('alive', false), forged('dead', false), forged('suspect', true)];
-  const wrong = new DatagramAuth(() => ({ sign: randomBytes(32) }));
+  const wrong = new DatagramAuth(names[0]!, () => ({ sign: randomBytes(32) }));
   const real =
-    typeof o.key === 'string' ? new DatagramAuth(() => ({ sign: Buffer.from(o.key as string, 'hex') })) : undefined;
+    typeof o.key === 'string'
+      ? new DatagramAuth(names[0]!, () => ({ sign: Buffer.from(o.key as string, 'hex') }))
+      : undefined;
   await udp(targets, async (send) => {
     for (let i = 0; i < 5; i++) {
       for (const to of targets) {
