@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<Register>> = {
   plan: async () => (await import('./plan.ts')).registerPlan,
   gc: async () => (await import('./gc.ts')).registerGc,
   speaker: async () => (await import('./speaker.ts')).registerSpeaker,
+  'speaker-key': async () => (await import('./speaker-key.ts')).registerSpeakerKey,
   version: async () => (await import('./version.ts')).registerVersion,
 };
 

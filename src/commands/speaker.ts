@@ -6,6 +6,7 @@ import type { LevelWithSilent } from 'pino';
 import { loadKubeClient } from '../lib/kube/api/source.ts';
 import { createLogger } from '../lib/observe/logging.ts';
 import { type MetricsSecurityFlags, metricsSecurity, metricsSecurityOptions } from '../lib/observe/metrics-security.ts';
+import { type KeyFiles, readKeyring } from '../speaker/membership/keys.ts';
 import { startSpeaker } from '../speaker/speaker.ts';
 
 const num = (value: string): number => {
@@ -29,6 +30,9 @@ interface SpeakerFlags extends MetricsSecurityFlags {
   metricsBindAddress?: string;
   nodeHealthUrl: string;
   loadBalancerClass: string;
+  membershipKeyFile?: string;
+  membershipKeyFilePrevious?: string;
+  insecureMembership?: boolean;
   logLevel: string;
 }
 
@@ -66,8 +70,18 @@ export function registerSpeaker(program: Command): void {
       'the class the metal controller serves (its --load-balancer-class); class-less Services it owns are announced too',
       'drawbridge.io/metal',
     )
+    .option(
+      '--membership-key-file <path>',
+      'the key that signs and checks every membership datagram (at least 32 bytes; deploy/ mounts it from a Secret)',
+    )
+    .option(
+      '--membership-key-file-previous <path>',
+      'a second key also accepted, for rotation (docs/speaker-security.md); a missing file means none',
+    )
+    .option('--insecure-membership', 'run the membership without a key: anyone who can send to the port is believed')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: SpeakerFlags) => {
+      const membershipKeys = keyFiles(flags);
       const log = createLogger({ level: flags.logLevel as LevelWithSilent });
       const kubeConfig = loadKubeClient(flags.kubeconfig);
       const ifname = flags.interface ?? interfaceOf(flags.bindAddress);
@@ -91,6 +105,7 @@ export function registerSpeaker(program: Command): void {
         metricsSecurity: security,
         nodeHealthUrl: flags.nodeHealthUrl === 'none' ? undefined : flags.nodeHealthUrl,
         loadBalancerClass: flags.loadBalancerClass,
+        membershipKeys,
         log,
       });
       if (speaker.metricsPort !== undefined) {
@@ -106,6 +121,26 @@ export function registerSpeaker(program: Command): void {
       process.once('SIGTERM', () => void stop());
       process.once('SIGINT', () => void stop());
     });
+}
+
+/** The key files, or 'insecure' when asked for; anything else ends the process with one line saying why. */
+function keyFiles(flags: SpeakerFlags): KeyFiles | 'insecure' {
+  const refuse = (why: string): never => {
+    process.stderr.write(`drawbridge speaker: ${why}\n`);
+    process.exit(2);
+  };
+  if (flags.membershipKeyFile === undefined) {
+    if (flags.insecureMembership) return 'insecure';
+    refuse('no membership key: pass --membership-key-file (or --insecure-membership in a lab)');
+  }
+  if (flags.insecureMembership) refuse('--membership-key-file and --insecure-membership contradict each other');
+  const files = { file: flags.membershipKeyFile!, alsoFile: flags.membershipKeyFilePrevious };
+  try {
+    readKeyring(files);
+  } catch (error) {
+    refuse((error as Error).message);
+  }
+  return files;
 }
 
 function interfaceOf(address: string): string {

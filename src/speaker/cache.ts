@@ -39,6 +39,8 @@ export interface SpeakerCache {
   excludedNodes(): Set<string>;
   /** Node InternalIPs, to find the other speakers when nobody has been heard from yet. */
   nodeAddresses(): Map<string, string>;
+  /** Every InternalIP of one Node (both families on a dual-stack node); empty for a Node not (yet) known. */
+  nodeInternalIPs(name: string): string[];
   service(key: string): V1Service | undefined;
   onChange(listener: () => void): void;
   /** Starts the informers; does not wait for them (an unreachable apiserver must not hold the speaker up). */
@@ -114,6 +116,8 @@ export function createSpeakerCache(
       }
       return addresses;
     },
+    nodeInternalIPs: (name) =>
+      (nodes.get(name)?.status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' ? [a.address] : [])),
     service: (key) => {
       const [namespace, name] = key.split('/');
       return services.get(name!, namespace);

@@ -19,6 +19,8 @@ export interface SpeakerStats {
   partition(): PartitionState;
   apiserverReachable(): boolean;
   membershipDatagrams(): { sent: number; received: number; bytesSent: number; bytesReceived: number };
+  /** Membership datagrams dropped, by reason (membership/auth.ts). */
+  membershipDropped(): Record<string, number>;
   /** Whether this node may announce now (probation over and, when checked, its kube-proxy healthy). */
   eligible(): boolean;
   /** Packet sockets reopened, by why the previous one was lost (an errno name, ifindex-changed, mac-changed, ...). */
@@ -76,6 +78,16 @@ export function speakerRegistry(stats: SpeakerStats): PromRegistry {
     collect() {
       this.reset();
       for (const [reason, n] of Object.entries(stats.packetSocketReopens?.() ?? {})) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'drawbridge_speaker_membership_dropped_total',
+    help: 'Membership datagrams dropped, by reason: malformed, bad-mac, stale, replay, sender-mismatch, incarnation-bound',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(stats.membershipDropped())) this.inc({ reason }, n);
     },
   });
   new Gauge({

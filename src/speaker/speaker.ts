@@ -2,6 +2,7 @@
 // of them we answer for, and the responder answers for exactly those. Nothing on this path waits for the apiserver:
 // the annotation and Event reporting a takeover are written afterwards, best effort (report.ts).
 import { type KubeSource, kubeClientOf } from '../lib/kube/api/source.ts';
+import { parseAddress } from '../lib/net/ip.ts';
 import type { Logger } from '../lib/observe/logging.ts';
 import type { MetricsSecurity } from '../lib/observe/metrics-security.ts';
 import { startObservabilityServer } from '../lib/observe/server.ts';
@@ -9,8 +10,9 @@ import { createSpeakerCache } from './cache.ts';
 import { decide, type Holdings } from './decide.ts';
 import { startEligibility } from './eligibility.ts';
 import { Fence } from './fence.ts';
+import { type KeyFiles, watchKeyring } from './membership/keys.ts';
 import type { MembershipConfig } from './membership/types.ts';
-import { formatAddr, startUdpMembership } from './membership/udp.ts';
+import { formatAddr, parseAddr, startUdpMembership } from './membership/udp.ts';
 import { type PartitionState, speakerRegistry } from './metrics.ts';
 import { ANNOUNCING_NODE_ANNOTATION, startReporter } from './report.ts';
 import { startResponder } from './responder.ts';
@@ -52,7 +54,14 @@ export interface SpeakerOptions {
   /** HTTPS and the /metrics access check (src/lib/observe/metrics-security.ts); omitted: plain, open HTTP. */
   metricsSecurity?: MetricsSecurity;
   membership?: Partial<MembershipConfig>;
+  /** The membership key files (membership/keys.ts), or 'insecure': unauthenticated datagrams, for labs. */
+  membershipKeys: KeyFiles | 'insecure';
   log: Logger;
+}
+
+function canonicalIp(text: string): string {
+  const parsed = parseAddress(text);
+  return parsed.ok ? parsed.address : text;
 }
 
 export interface Speaker {
@@ -74,11 +83,29 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       ),
     o.loadBalancerClass,
   );
+  const keys =
+    o.membershipKeys === 'insecure'
+      ? undefined
+      : watchKeyring(
+          o.membershipKeys,
+          () => log.info('membership keys changed: now signing with the new key'),
+          (error) => log.warn({ err: error.message }, 'cannot read the membership keys; keeping the ones in use'),
+        );
+  // A datagram's sender must send from its Node's InternalIP; a Node the cache does not know (yet: before it has
+  // synced, or in a lab without Node objects) may send only from a --peers address (docs/speaker-security.md).
+  const peerHosts = new Set(o.peers.map((p) => canonicalIp(parseAddr(p).host)));
+  const senderAllowed = (name: string, address: string) => {
+    const ips = cache.nodeInternalIPs(name);
+    const from = canonicalIp(address);
+    return ips.length > 0 ? ips.some((ip) => canonicalIp(ip) === from) : peerHosts.has(from);
+  };
   const membership = await startUdpMembership({
     name: o.node,
     host: o.bindHost,
     port: o.port,
     seeds: o.peers,
+    auth: keys === undefined ? 'insecure' : { keys: keys.current },
+    senderAllowed,
     // With a health endpoint to check, not eligible before its first answer.
     eligible: o.probationMs <= 0 && o.nodeHealthUrl === undefined,
     config: o.membership,
@@ -242,6 +269,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       partition: () => holdings.partition,
       apiserverReachable: () => apiReachable,
       membershipDatagrams: () => membership.traffic,
+      membershipDropped: () => membership.dropped,
       eligible: () => machine.isEligible(),
       packetSocketReopens: () => responder.counters.reopens,
     });
@@ -272,6 +300,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       eligibility.stop();
       responder.close();
       await membership.stop();
+      keys?.stop();
       await metricsServer?.close();
       await cache.stop();
     },

@@ -17,6 +17,7 @@ import { get as httpsGet } from 'node:https';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
+import { membershipKeyFile } from '../e2e/support/membership-key.ts';
 import { startControlPlane } from '../env/controlplane.ts';
 import { freePort } from '../env/ports.ts';
 
@@ -91,6 +92,8 @@ try {
               String(await freePort()),
               '--node-health-url',
               'none',
+              '--membership-key-file',
+              membershipKeyFile(),
               '--metrics-bind-address',
               `127.0.0.1:${port}`,
             ];

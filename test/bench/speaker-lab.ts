@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
 import { ApiserverProxy } from '../e2e/support/apiserver-proxy.ts';
 import { Lab, NodeServer, probe, sh, sleep } from '../e2e/support/lab.ts';
+import { membershipKeyFile } from '../e2e/support/membership-key.ts';
 import { type ControlPlane, startControlPlane } from '../env/controlplane.ts';
 import { type Entry, entryEnv } from './entry.ts';
 
@@ -43,7 +44,15 @@ export function speakerArgs(node: LabNode, nodes: LabNode[], ifname: string, kub
     ...[process.execPath, BIN, 'speaker', '--node', node.name, '--interface', ifname],
     ...['--bind-address', node.ip, '--peers', peers, '--kubeconfig', kubeconfig],
     ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
+    ...['--membership-key-file', labMembershipKey()],
   ];
+}
+
+/** The speakers' shared membership key, made on first use: one per bench or soak run. */
+let membershipKey: string | undefined;
+function labMembershipKey(): string {
+  membershipKey ??= membershipKeyFile();
+  return membershipKey;
 }
 
 /** A child process driven by stdin lines and read by stdout lines. */

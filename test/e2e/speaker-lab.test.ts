@@ -42,6 +42,7 @@ import * as answers from './support/answers.ts';
 import { ApiserverProxy } from './support/apiserver-proxy.ts';
 import { assertHandover, captureClaims } from './support/capture.ts';
 import { isRoot, Lab, NodeServer, probe, servedBy, sh, sleep } from './support/lab.ts';
+import { membershipKeyFile } from './support/membership-key.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/drawbridge.js', import.meta.url));
 const CLASS = 'drawbridge.io/metal';
@@ -72,6 +73,8 @@ const VIP6 = (() => {
 })();
 // The MAC the owner's interface is given in the MAC-change case.
 const CHANGED_MAC = '02:db:01:00:00:99';
+/** The speakers' shared key, one per run. */
+const MEMBERSHIP_KEY = membershipKeyFile();
 const MAC_OF = Object.fromEntries(NODES.map((n) => [n.name, n.mac]));
 
 /** A Service of our class with `ip` in its status; `owned` false leaves out the controller's owner annotation. */
@@ -137,6 +140,7 @@ class SpeakerProcess {
       ...['--garp-count', '3', '--garp-interval', '200'],
       ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
       ...['--node-health-url', 'http://127.0.0.1:10256/healthz'],
+      ...['--membership-key-file', MEMBERSHIP_KEY],
     ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(logPath);

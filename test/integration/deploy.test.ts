@@ -3,10 +3,13 @@
 // Service, holding its Lease in drawbridge-system, and exiting 0 on SIGTERM. The speaker then runs with the
 // DaemonSet's arguments under its own ServiceAccount and RBAC, on loopback, and announces that Service.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   AppsV1Api,
   CoordinationV1Api,
@@ -18,6 +21,7 @@ import {
   RbacAuthorizationV1Api,
   type V1DaemonSet,
   type V1Deployment,
+  type V1Job,
 } from '@kubernetes/client-node';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import { freePort } from '../env/ports.ts';
@@ -192,13 +196,76 @@ test("the controller's ServiceAccount cannot read Secrets, write Pods, or touch 
   );
 });
 
+const SPEAKER_KEY = { namespace: 'drawbridge-system', name: 'drawbridge-membership-key' };
+const readKey = async (namespace = SPEAKER_KEY.namespace, name = SPEAKER_KEY.name) =>
+  (await cluster.core.readNamespacedSecret({ namespace, name })).data?.key;
+
+/** A directory holding the membership key as the Secret's volume would: `key` (no `previous`). */
+async function membershipKeyDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'drawbridge-key-'));
+  const key = await readKey();
+  assert.ok(key, 'the membership key Secret exists');
+  await writeFile(join(dir, 'key'), Buffer.from(key, 'base64'), { mode: 0o400 });
+  return dir;
+}
+
+test('the speaker-key Job makes a random membership key under its own create-only RBAC, and never changes it', async () => {
+  const job = (await manifests()).find((d) => d.kind === 'Job') as V1Job;
+  const container = job.spec?.template.spec?.containers[0];
+  assert.equal(job.spec?.template.spec?.serviceAccountName, 'drawbridge-speaker-key');
+  const kubeconfig = await serviceAccountKubeconfig('drawbridge-speaker-key');
+  const runJob = () =>
+    promisify(execFile)(process.execPath, [
+      join(repo, 'src/commands/main.ts'),
+      ...(container?.args ?? []),
+      '--kubeconfig',
+      kubeconfig,
+    ]);
+  assert.match(
+    (await runJob()).stdout,
+    /created the membership key Secret drawbridge-system\/drawbridge-membership-key/,
+  );
+  const key = await readKey();
+  assert.ok(key && Buffer.from(key, 'base64').length >= 32, 'at least 32 bytes');
+  // An upgrade (the Job again) keeps it.
+  assert.match((await runJob()).stdout, /exists; left as it is/);
+  assert.equal(await readKey(), key);
+  // What it can do is create; it cannot read the key it made, nor any other Secret.
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  await forbidden('reading the key', () => core.readNamespacedSecret(SPEAKER_KEY));
+  await forbidden('listing Secrets', () => core.listNamespacedSecret({ namespace: 'drawbridge-system' }));
+  await forbidden('creating a Secret elsewhere', () =>
+    core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'x' }, stringData: { a: 'b' } } }),
+  );
+});
+
+test('helm install makes a random membership key and helm upgrade keeps it', async () => {
+  const { helm } = await manifestTools();
+  const chart = join(repo, 'deploy/helm/drawbridge');
+  const helmRun = (verb: string) =>
+    render(helm, [verb, 'keys', chart, '-n', 'helm-keys', '--kubeconfig', cluster.kubeconfigPath, '--skip-crds']);
+  await createNamespace(cluster.core, 'helm-keys');
+  await helmRun('install');
+  const key = await readKey('helm-keys', 'keys-drawbridge-membership-key');
+  assert.ok(key && Buffer.from(key, 'base64').length >= 32, 'at least 32 bytes');
+  await helmRun('upgrade');
+  assert.equal(await readKey('helm-keys', 'keys-drawbridge-membership-key'), key, 'the upgrade kept the key');
+});
+
 test("the speaker runs with the DaemonSet's arguments and only deploy/'s RBAC, and serves metrics the same way", async () => {
   const daemonSet = (await manifests()).find((d) => d.kind === 'DaemonSet') as V1DaemonSet;
   const container = daemonSet.spec?.template.spec?.containers[0];
   assert.equal(daemonSet.spec?.template.spec?.serviceAccountName, 'drawbridge-speaker');
   // The kubelet's substitutions: this "node" is the loopback interface, where ARP and its replies stay.
+  // The key the Job made (test above), where the DaemonSet mounts its Secret.
+  const keyDir = await membershipKeyDir();
   const args = (container?.args ?? []).map((a) =>
-    a.replace('$(NODE_NAME)', 'node-a').replace('$(HOST_IP)', '127.0.0.1'),
+    a
+      .replace('$(NODE_NAME)', 'node-a')
+      .replace('$(HOST_IP)', '127.0.0.1')
+      .replace('/etc/drawbridge/membership', keyDir),
   );
   assert.equal(args[0], 'speaker');
   assert.ok(!args.some((a) => a.startsWith('--metrics-secure')), 'the DaemonSet keeps the secure default');

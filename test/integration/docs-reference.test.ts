@@ -152,6 +152,7 @@ test('every metric the controller, providers and speaker register is in docs/ref
     partition: () => 'quorum' as const,
     apiserverReachable: () => true,
     membershipDatagrams: () => ({ sent: 0, received: 0, bytesSent: 0, bytesReceived: 0 }),
+    membershipDropped: () => ({ 'bad-mac': 0 }),
     eligible: () => true,
   };
   const code = new Map([

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { membershipKeyFile } from '../e2e/support/membership-key.ts';
 import { eventually, useControlPlane } from '../env/harness.ts';
 import { freePort } from '../env/ports.ts';
 import {
@@ -97,6 +98,8 @@ test("the speaker syncs its cache without ever loading client-node or prom-clien
       '--metrics-secure=false',
       '--node-health-url',
       'none',
+      '--membership-key-file',
+      membershipKeyFile(),
       '--kubeconfig',
       cluster.kubeconfigPath,
     ],

@@ -84,8 +84,15 @@ function checkWorkloads(docs: KubernetesObject[], provider: string): void {
   );
   const pdb = find<V1PodDisruptionBudget>(docs, 'PodDisruptionBudget');
   assert.deepEqual(pdb?.spec?.selector?.matchLabels, deployment.spec?.selector.matchLabels, 'PDB covers the replicas');
-  // Credentials are never inline: no Secret objects, no literal credential values in the environment.
-  assert.equal(find(docs, 'Secret'), undefined);
+  // Credentials are never inline: no Secret objects (but the speakers' random membership key, tested below), no
+  // literal credential values in the environment.
+  assert.equal(
+    find(
+      docs.filter((d) => d.metadata?.name !== 'drawbridge-membership-key'),
+      'Secret',
+    ),
+    undefined,
+  );
   for (const env of c?.env ?? []) assert.equal(env.value !== undefined && /KEY|SECRET|TOKEN/.test(env.name), false);
 
   const speaker = find<V1DaemonSet>(docs, 'DaemonSet');
@@ -349,5 +356,55 @@ test("each overlay names the image under kustomize's images:, and a kustomizatio
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+});
+
+test('the speakers get a membership key: a random Secret (Helm), or a create-only Job (kustomize), mounted and passed', async () => {
+  const [first, second] = [await helm(), await helm()];
+  const keyOf = (docs: KubernetesObject[]) =>
+    find<KubernetesObject & { data?: Record<string, string> }>(docs, 'Secret', 'drawbridge-membership-key')?.data?.key;
+  const key = keyOf(first);
+  assert.ok(key && Buffer.from(key, 'base64').length >= 32, 'a key of at least 32 bytes');
+  assert.notEqual(keyOf(second), key, 'random: each install (no Secret to look up) gets its own');
+  const secret = find<KubernetesObject>(first, 'Secret', 'drawbridge-membership-key');
+  assert.equal(secret?.metadata?.annotations?.['helm.sh/resource-policy'], 'keep', 'kept when the release goes');
+  const own = await helm('--set', 'speaker.membershipKey.existingSecret=mine');
+  assert.equal(keyOf(own), undefined, 'no Secret rendered when the user brings one');
+  assert.equal(
+    find<V1DaemonSet>(own, 'DaemonSet')?.spec?.template.spec?.volumes?.find((v) => v.name === 'membership-key')?.secret
+      ?.secretName,
+    'mine',
+  );
+
+  const k = await kustomize('metal');
+  const job = find<KubernetesObject & { spec: { template: { spec: { containers: { args: string[] }[] } } } }>(
+    k,
+    'Job',
+    'drawbridge-speaker-key',
+  );
+  assert.deepEqual(job?.spec.template.spec.containers[0]?.args, [
+    'speaker-key',
+    '--namespace=drawbridge-system',
+    '--name=drawbridge-membership-key',
+  ]);
+  const role = find<KubernetesObject & { rules: { resources: string[]; verbs: string[] }[] }>(
+    k,
+    'Role',
+    'drawbridge-speaker-key',
+  );
+  assert.deepEqual(role?.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }], 'create only');
+  for (const docs of [first, k]) {
+    const pod = find<V1DaemonSet>(docs, 'DaemonSet')?.spec?.template.spec;
+    const args = pod?.containers[0]?.args ?? [];
+    assert.ok(args.includes('--membership-key-file=/etc/drawbridge/membership/key'));
+    assert.ok(args.includes('--membership-key-file-previous=/etc/drawbridge/membership/previous'));
+    assert.ok(!args.includes('--insecure-membership'));
+    const mount = pod?.containers[0]?.volumeMounts?.find((m) => m.name === 'membership-key');
+    assert.equal(mount?.mountPath, '/etc/drawbridge/membership');
+    assert.equal(mount?.subPath, undefined, 'a directory mount, so the kubelet updates a rotated key in place');
+    assert.equal(
+      pod?.volumes?.find((v) => v.name === 'membership-key')?.secret?.secretName,
+      'drawbridge-membership-key',
+    );
   }
 });

@@ -3,6 +3,7 @@
 // the assertion is only a generous correctness deadline, as a shared CI machine's timers are not ours to promise.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
@@ -12,6 +13,12 @@ import { startUdpMembership, type UdpMembership } from '../../src/speaker/member
 const MEMBER_MAIN = fileURLToPath(new URL('./membership/member-main.ts', import.meta.url));
 const DEADLINE_MS = 5000;
 const RUNS = 3;
+
+const KEY = randomBytes(32);
+const auth = { keys: () => ({ sign: KEY }) };
+/** Each member sends from its own loopback address, as a node from its InternalIP. */
+const HOSTS: Record<string, string> = { 'node-a': '127.0.0.2', 'node-b': '127.0.0.3', 'node-c': '127.0.0.4' };
+const senderAllowed = (name: string, address: string) => HOSTS[name] === address;
 
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   const deadline = performance.now() + ms;
@@ -24,9 +31,12 @@ describe('membership over UDP on loopback', () => {
     const measured: number[][] = [];
     for (let run = 0; run < RUNS; run++) {
       const members: UdpMembership[] = [];
-      const a = await startUdpMembership({ name: 'node-a', host: '127.0.0.2', port: 0 });
-      members.push(a, await startUdpMembership({ name: 'node-b', host: '127.0.0.3', port: 0, seeds: [a.addr] }));
-      const child = spawn(process.execPath, [MEMBER_MAIN, 'node-c', '127.0.0.4', a.addr], {
+      const a = await startUdpMembership({ name: 'node-a', host: '127.0.0.2', port: 0, auth, senderAllowed });
+      members.push(
+        a,
+        await startUdpMembership({ name: 'node-b', host: '127.0.0.3', port: 0, seeds: [a.addr], auth, senderAllowed }),
+      );
+      const child = spawn(process.execPath, [MEMBER_MAIN, 'node-c', '127.0.0.4', a.addr, KEY.toString('hex')], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       try {
@@ -59,5 +69,23 @@ describe('membership over UDP on loopback', () => {
     }
     const all = measured.flat().sort((x, y) => x - y);
     console.log(`membership detection_ms runs=${RUNS} per-run=${JSON.stringify(measured)} max=${all.at(-1)}`);
+  });
+
+  it('a member with another key, or sending under another member’s name, is never believed, and is counted', async () => {
+    const a = await startUdpMembership({ name: 'node-a', host: '127.0.0.2', port: 0, auth, senderAllowed });
+    const other = { keys: () => ({ sign: randomBytes(32) }) };
+    const members = [
+      a,
+      await startUdpMembership({ name: 'node-b', host: '127.0.0.3', port: 0, seeds: [a.addr], auth: other }),
+      // The right key, but node-c's name from node-b's address.
+      await startUdpMembership({ name: 'node-c', host: '127.0.0.3', port: 0, seeds: [a.addr], auth }),
+    ];
+    try {
+      const counted = await waitUntil(() => a.dropped['bad-mac'] >= 3 && a.dropped['sender-mismatch'] >= 3, 3000);
+      assert.ok(counted, `drops counted: ${JSON.stringify(a.dropped)}`);
+      assert.deepEqual(a.machine.live(), ['node-a'], 'node-a believes nobody');
+    } finally {
+      for (const m of members) await m.stop();
+    }
   });
 });

@@ -80,3 +80,21 @@ const RANK: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2 };
 function accusersOf(update: MemberUpdate): Set<string> {
   return new Set(update.state === 'suspect' && update.by !== undefined ? [update.by] : []);
 }
+
+/**
+ * Whether any update carries an incarnation no member could have reached by now, so that accepting it would put its
+ * subject where it cannot refute. A member starts at its start time in ms (udp.ts) and adds one per refutation or
+ * eligibility change, far fewer than a ms apiece, so a true incarnation is never ahead of the wall clock by more than
+ * the clocks' skew (`windowMs`). An accusation of a member that is accepted is at most `windowMs` ahead of the
+ * receiver's clock, and the refutation (one more) is accepted wherever the accusation was, a ms later. Accusations
+ * of ourselves get twice the window: a member whose clock is behind the accuser's must still hear, and refute, what
+ * the accuser's neighbours accepted.
+ */
+export function beyondIncarnationBound(
+  updates: readonly MemberUpdate[],
+  self: string,
+  wallNowMs: number,
+  windowMs: number,
+): boolean {
+  return updates.some((u) => u.incarnation > wallNowMs + (u.name === self ? 2 : 1) * windowMs);
+}
