@@ -1,6 +1,7 @@
 // Raw Ethernet frames on one interface, through the small Node-API addon in ./native (AF_PACKET; no npm library
 // builds and loads on Node 24 without the full Node headers, see native/README.md). The addon is loaded on first use so
 // that the pure parts of the speaker, and everything else, work where it is not built.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { isMac, readMac, writeMac } from './ethernet.ts';
@@ -48,11 +49,30 @@ interface NativeAddon {
   link(ifname: string): { ifindex: number; mac: Buffer; up: boolean } | null;
 }
 
-/** Where node-gyp puts the addon next to these sources; DRAWBRIDGE_PACKET_SOCKET_ADDON overrides it (a compiled
- * dist/ tree has no native/ beside it, so an image sets it to wherever it copied the built addon). */
+// Where the addon is, first found: DRAWBRIDGE_PACKET_SOCKET_ADDON (an image copies it where it likes); node-gyp's
+// build beside these sources (a checkout, after scripts/build-native); the prebuilt one the npm package carries in
+// dist/native/<platform>-<arch>/ (prepack builds it, for linux-x64 only: see scripts/build-native).
+const BUILT = fileURLToPath(new URL('./native/build/Release/packet_socket.node', import.meta.url));
+const PLATFORM = `${process.platform}-${process.arch}`;
+const PREBUILT = fileURLToPath(new URL(`../../native/${PLATFORM}/packet_socket.node`, import.meta.url));
 export const ADDON_PATH =
-  process.env.DRAWBRIDGE_PACKET_SOCKET_ADDON ||
-  fileURLToPath(new URL('./native/build/Release/packet_socket.node', import.meta.url));
+  process.env.DRAWBRIDGE_PACKET_SOCKET_ADDON || (!existsSync(BUILT) && existsSync(PREBUILT) ? PREBUILT : BUILT);
+
+/** Why the addon could not be loaded, in one line that says what to do on this platform. */
+function addonMissing(error: unknown): string {
+  if (existsSync(ADDON_PATH)) {
+    // There but not loadable here (another libc, a corrupt file): the loader's own first line says which.
+    return `cannot load the packet socket addon ${ADDON_PATH}: ${String((error as Error)?.message).split('\n')[0]}`;
+  }
+  if (process.platform !== 'linux') return `the speaker runs on Linux only (AF_PACKET raw sockets), not ${PLATFORM}`;
+  if (PLATFORM !== 'linux-x64') {
+    return (
+      `the package carries the speaker's packet-socket addon for linux-x64 only, not ${PLATFORM}: build it from a ` +
+      'checkout (scripts/build-native, needs make and a C compiler) and set DRAWBRIDGE_PACKET_SOCKET_ADDON to the .node file'
+    );
+  }
+  return `the packet socket addon is not built (${ADDON_PATH}); run scripts/build-native`;
+}
 
 let addon: NativeAddon | undefined;
 
@@ -61,9 +81,7 @@ function loadAddon(): NativeAddon {
     try {
       addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
     } catch (error) {
-      throw new Error(`the packet socket addon is not built (${ADDON_PATH}); run scripts/build-native`, {
-        cause: error,
-      });
+      throw new Error(addonMissing(error), { cause: error });
     }
   }
   return addon;

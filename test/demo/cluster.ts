@@ -1,10 +1,11 @@
 // What the demo puts into a fresh cluster: what the provider's demo hooks ask for (metal: the AddressPool CRD and a
 // pool), three Nodes (each with a tiny kube-proxy-style healthz server on its own loopback address, so the node
-// prober has something real to probe) and a Service of the provider's class.
+// prober has something real to probe, unless the provider's set-up gives the Nodes addresses of its own: metal's
+// LAN) and a Service of the provider's class.
 import { createServer, type Server } from 'node:http';
 import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
 import type { ProviderDefinition } from '../../src/contract/provider.ts';
-import { demoHooksFor } from './hooks.ts';
+import { type DemoSetup, demoHooksFor } from './hooks.ts';
 
 export const DEMO_NAMESPACE = 'demo';
 const NODE_ADDRESSES = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
@@ -36,15 +37,15 @@ export async function startNodeHealthServers(): Promise<{ port: number; close():
 export async function createDemoObjects(
   kubeConfig: KubeConfig,
   provider: ProviderDefinition,
-  providerIDs: readonly string[] = [],
+  setup: DemoSetup = {},
 ): Promise<V1Service> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  await demoHooksFor(provider.name).prepareCluster?.(kubeConfig);
-  for (const [i, address] of NODE_ADDRESSES.entries()) {
-    const name = DEMO_NODES[i]!;
+  await demoHooksFor(provider.name).prepareCluster?.(kubeConfig, setup);
+  for (const [i, name] of DEMO_NODES.entries()) {
+    const address = setup.nodeAddresses?.[i] ?? NODE_ADDRESSES[i]!;
     // A cloud provider finds a Node's instance by its providerID: one its demo set-up created (aws: seeded EC2
     // instances, ids known only once created) or one its backend holds by name (gcp).
-    const providerID = providerIDs[i] ?? demoHooksFor(provider.name).providerID?.(name);
+    const providerID = setup.providerIDs?.[i] ?? demoHooksFor(provider.name).providerID?.(name);
     await core
       .createNode({
         body: {

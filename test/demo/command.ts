@@ -20,7 +20,7 @@ import { Controller } from '../../src/core/controller/controller.ts';
 import { createLogger } from '../../src/lib/observe/logging.ts';
 import { startObservabilityServer } from '../../src/lib/observe/server.ts';
 import { createDemoObjects, DEMO_NAMESPACE, DEMO_NODES, startNodeHealthServers } from './cluster.ts';
-import { type DemoSetup, demoHooksFor } from './hooks.ts';
+import { type DemoSetup, DemoUnavailableError, demoHooksFor } from './hooks.ts';
 
 const say = (line: string) => process.stderr.write(`drawbridge demo: ${line}\n`);
 
@@ -52,6 +52,10 @@ export function registerDemo(program: Command): void {
         try {
           await (flags.keep ? demoKeep(provider) : demoOnce(provider));
         } catch (error) {
+          if (error instanceof DemoUnavailableError) {
+            say(error.message);
+            process.exit(1);
+          }
           if (!(await isControlPlaneFailure(error))) throw error;
           say(`cannot start a local control plane: ${(error as Error).message}`);
           say(
@@ -72,7 +76,8 @@ export function registerDemo(program: Command): void {
     .action(async (flags: { kubeconfig: string; provider: string; backendPort?: number }) => {
       const provider = providerDefinition(flags.provider);
       // Same set-up as the demo that spawned us: with keep, it reuses what that one left running.
-      const setup = (await demoHooksFor(provider.name).setUp?.({ keep: true })) ?? {};
+      const options = { keep: true, kubeconfigPath: flags.kubeconfig, say: () => {} };
+      const setup = (await demoHooksFor(provider.name).setUp?.(options)) ?? {};
       const agent = await startAgent(loadKubeConfig(flags.kubeconfig), provider, flags.backendPort, setup);
       const stop = async () => {
         await agent.stop();
@@ -99,33 +104,61 @@ async function demoOnce(provider: ProviderDefinition): Promise<void> {
   const { startControlPlane } = await import('../env/controlplane.ts');
   say('starting a local kube-apiserver + etcd on loopback...');
   const cp = await startControlPlane();
+  const hooks = demoHooksFor(provider.name);
   let agent: Agent | undefined;
-  let setup: DemoSetup = {};
+  let settingUp: Promise<DemoSetup> | undefined;
+  let stopping: Promise<void> | undefined;
+  // What the demo started, stopped once, whether it ends, fails or is interrupted (Ctrl-C: metal's lab of network
+  // namespaces would otherwise outlive it).
+  const stop = () =>
+    (stopping ??= (async () => {
+      await agent?.stop();
+      await (await settingUp?.catch(() => undefined))?.tearDown?.();
+      await cp.stop();
+    })());
+  const interrupted = () => {
+    say('interrupted: stopping what the demo started...');
+    void stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
-    say(
-      `creating ${demoHooksFor(provider.name).describe ?? 'nothing provider-specific'}, Nodes demo-node-1..3 and Service demo/web...`,
-    );
-    setup = (await demoHooksFor(provider.name).setUp?.({ keep: false })) ?? {};
-    await createDemoObjects(cp.kubeConfig, provider, setup.providerIDs);
-    const backendPort = demoHooksFor(provider.name).backend ? await freePort() : undefined;
+    say(`creating ${hooks.describe}, Nodes demo-node-1..3 and Service demo/web...`);
+    settingUp = hooks.setUp?.({ keep: false, kubeconfigPath: cp.kubeconfigPath, say }) ?? Promise.resolve({});
+    const setup = await settingUp;
+    await createDemoObjects(cp.kubeConfig, provider, setup);
+    // Started beside the controller (they need only the pool and the Nodes), awaited after the table.
+    const speakers = setup.traffic?.startSpeakers();
+    speakers?.catch(() => {});
+    const backendPort = hooks.backend ? await freePort() : undefined;
     agent = await startAgent(cp.kubeConfig, provider, backendPort, setup);
     const svc = await waitForExternalIp(cp.kubeConfig);
     await show(cp.kubeConfig, svc, agent.metricsPort, provider, backendPort, setup);
+    if (setup.traffic) {
+      await speakers;
+      if (!(await setup.traffic.show(svc))) process.exitCode = 1;
+    }
   } finally {
-    await agent?.stop();
-    await setup.tearDown?.();
-    await cp.stop();
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    await stop();
   }
-  const backend = setup.tearDown || demoHooksFor(provider.name).backend ? ', the provider backend' : '';
-  say(`stopped the controller${backend} and the control plane (run with --keep to leave them running)`);
+  const setup = await settingUp;
+  const backend = setup?.tearDown || hooks.backend ? ', the provider backend' : '';
+  const lab = setup?.traffic ? ', the speakers and the demo LAN' : '';
+  say(`stopped the controller${lab || backend} and the control plane (run with --keep to leave them running)`);
 }
 
 async function demoKeep(provider: ProviderDefinition): Promise<void> {
   const { ensureUp, readState, writeState, stateDir } = await import('../env/state.ts');
   const state = await ensureUp(say);
   const kubeConfig = loadKubeConfig(state.kubeconfigPath);
-  const setup = (await demoHooksFor(provider.name).setUp?.({ keep: true })) ?? {};
-  await createDemoObjects(kubeConfig, provider, setup.providerIDs);
+  const other = await keptProviderOtherThan(kubeConfig, provider.name);
+  if (other !== undefined) {
+    say(`a kept ${other} demo is running on this control plane; stop it first with \`drawbridge demo --down\``);
+    process.exit(1);
+  }
+  const options = { keep: true, kubeconfigPath: state.kubeconfigPath, say };
+  const setup = (await demoHooksFor(provider.name).setUp?.(options)) ?? {};
+  await createDemoObjects(kubeConfig, provider, setup);
   const running = (state.extra ?? []).find((p) => p.name === 'drawbridge controller');
   let backendPort = running?.port;
   if (!running) {
@@ -157,6 +190,19 @@ async function demoKeep(provider: ProviderDefinition): Promise<void> {
   console.log('kubectl describe svc -n demo web     # the Events');
   console.log('drawbridge demo --down               # stop the controller and the control plane');
   if (setup.stopCommand) console.log(`${setup.stopCommand.padEnd(36)} # stop the ${provider.name} backend`);
+}
+
+/** The provider of the demo Service a kept demo left (when not `provider`): its class names it. */
+async function keptProviderOtherThan(kubeConfig: KubeConfig, provider: string): Promise<string | undefined> {
+  const svc = await kubeConfig
+    .makeApiClient(CoreV1Api)
+    .readNamespacedService({ name: 'web', namespace: DEMO_NAMESPACE })
+    .catch((e: { code?: number }) => {
+      if (e.code === 404) return undefined;
+      throw e;
+    });
+  const kept = svc?.spec?.loadBalancerClass?.replace(/^drawbridge\.io\//, '');
+  return kept !== undefined && kept !== provider ? kept : undefined;
 }
 
 interface Agent {
@@ -191,12 +237,13 @@ async function startAgent(
   const demoBackend = demoHooksFor(provider.name).backend;
   const backend =
     demoBackend && backendPort !== undefined ? await demoBackend.start(backendPort, DEMO_NODES) : undefined;
-  const health = await startNodeHealthServers();
+  // The Nodes' own healthz when the set-up gave them one (metal's LAN), else one per Node on loopback.
+  const health = setup.healthPort === undefined ? await startNodeHealthServers() : undefined;
   const config = parseControllerConfig({
     provider: provider.name,
     providerConfig: { ...demoConfig(provider, backendPort), ...setup.config },
     leaderElection: { namespace: 'kube-system' },
-    health: { port: health.port, intervalSeconds: 2, timeoutSeconds: 1 },
+    health: { port: setup.healthPort ?? health!.port, intervalSeconds: 2, timeoutSeconds: 1 },
     nodeDebounceSeconds: 0.2,
     metrics: { host: '127.0.0.1', port: 0 },
     logLevel: 'warn',
@@ -220,7 +267,7 @@ async function startAgent(
     stop: async () => {
       await controller.stop();
       await server.close();
-      await health.close();
+      await health?.close();
       await backend?.stop();
     },
   };

@@ -7,7 +7,7 @@ import { gcpDemo } from './providers/gcp.ts';
 /** What `drawbridge demo --provider <name>` needs from a provider beyond the controller itself. */
 export interface DemoHooks {
   /** Objects the provider needs in a fresh cluster (metal: the AddressPool CRD and a pool). */
-  prepareCluster?(kubeConfig: KubeConfig): Promise<void>;
+  prepareCluster?(kubeConfig: KubeConfig, setup: DemoSetup): Promise<void>;
   /** Configuration for the demo's controller. */
   config?: Record<string, unknown>;
   /** A one-line description of what the demo sets up, printed as it starts. */
@@ -20,11 +20,12 @@ export interface DemoHooks {
   show?(service: V1Service, config: Record<string, unknown>): Promise<string[]>;
   /**
    * Starts what the demo needs outside the cluster, from the demo command itself (aws: a seeded moto endpoint, a
-   * separate process that outlives the command with --keep). With `keep` it is left running and may be called
-   * again by the background controller, so it must reuse what is already there. A backend that has to live in the
-   * controller's own process uses `backend` instead (gcp: the in-process GCE fake).
+   * separate process that outlives the command with --keep; metal as root: the LAN its speakers answer on). With
+   * `keep` it is left running and may be called again by the background controller, so it must reuse what is already
+   * there. A backend that has to live in the controller's own process uses `backend` instead (gcp: the in-process
+   * GCE fake). `say` prints one progress line; it throws DemoUnavailableError when the demo cannot run here.
    */
-  setUp?(options: { keep: boolean }): Promise<DemoSetup>;
+  setUp?(options: SetUpOptions): Promise<DemoSetup>;
 }
 
 /** Runs in the process that runs the demo's controller (for `--keep`, the background one). */
@@ -35,10 +36,32 @@ export interface DemoBackend {
   start(port: number, nodeNames: readonly string[]): Promise<{ stop(): Promise<void> }>;
 }
 
+export interface SetUpOptions {
+  keep: boolean;
+  /** The demo's control plane (the speakers of metal's traffic lab connect to it). */
+  kubeconfigPath: string;
+  say(line: string): void;
+}
+
+/** A demo that cannot run on this machine: its message says, in one line, what it needs. */
+export class DemoUnavailableError extends Error {}
+
 /** What a provider's demo set-up hands back to the generic demo. */
 export interface DemoSetup {
   /** providerIDs for the demo Nodes, in order (aws: the seeded EC2 instances); the default Nodes have none. */
   providerIDs?: string[];
+  /** The demo Nodes' InternalIPs, in order (metal as root: their namespaces' addresses); default 127.0.0.11-13. */
+  nodeAddresses?: string[];
+  /** Where the demo Nodes serve kube-proxy's /healthz (metal as root: in their namespaces); default: the demo's own. */
+  healthPort?: number;
+  /** The addresses the demo's pool holds (metal as root: a range on its LAN); default DEMO_POOL_CIDR. */
+  pool?: string[];
+  /** Traffic to the Service's address (metal as root): speakers started once the objects exist, shown last. */
+  traffic?: {
+    startSpeakers(): Promise<void>;
+    /** Prints what the client sees; false when something did not happen as it should. */
+    show(service: Readonly<V1Service>): Promise<boolean>;
+  };
   /** Controller provider-config, over DemoHooks.config (aws: the endpoint it started). */
   config?: Record<string, unknown>;
   /** Lines describing what the backend holds for the Service, read back from it, printed after the Events. */
@@ -49,15 +72,19 @@ export interface DemoSetup {
   stopCommand?: string;
 }
 
-/** TEST-NET-2 (RFC 5737): documentation addresses. The metal demo only allocates them, it never sends them traffic. */
+/**
+ * TEST-NET-2 (RFC 5737): documentation addresses, the pool when the demo shows allocation only (not root, or
+ * --keep): it allocates them and never sends them traffic.
+ */
 export const DEMO_POOL_CIDR = '198.51.100.0/28';
 
 const hooks: Record<string, DemoHooks> = {
   metal: {
-    describe: `the AddressPool CRD and pool demo-pool (${DEMO_POOL_CIDR})`,
-    prepareCluster: async (kubeConfig) => {
+    describe: 'the AddressPool CRD and pool demo-pool',
+    setUp: async (options) => (await import('./providers/metal.ts')).setUpMetalDemo(options),
+    prepareCluster: async (kubeConfig, setup) => {
       await installAddressPoolCrd(kubeConfig);
-      await createPool(kubeConfig, 'demo-pool', [DEMO_POOL_CIDR], { avoidBuggyIPs: true }).catch(
+      await createPool(kubeConfig, 'demo-pool', setup.pool ?? [DEMO_POOL_CIDR], { avoidBuggyIPs: true }).catch(
         (e: { code?: number }) => {
           if (e.code !== 409) throw e;
         },

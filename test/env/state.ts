@@ -1,13 +1,23 @@
 // The hand-run control plane's state: which processes `up` (and `drawbridge demo --keep`) left running, so
-// `down` stops exactly those. Lives in a directory under the cache, outside the repo.
-import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+// `down` stops exactly those. Lives in a directory under the cache, outside the repo, one per checkout (or unpacked
+// package), so one tree's `down` never stops what another tree's `up` started.
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startControlPlane } from './controlplane.ts';
 
 const cache = process.env.DRAWBRIDGE_CACHE ?? join(process.env.HOME ?? '/tmp', '.cache', 'drawbridge');
+
+/** The state directory of the tree holding `moduleDir` (this folder: test/env in a checkout, dist/test/env in a package). */
+export function stateDirOf(moduleDir: string): string {
+  const tree = createHash('sha256').update(realpathSync(moduleDir)).digest('hex').slice(0, 12);
+  return join(cache, 'env', tree);
+}
+
 // DRAWBRIDGE_ENV_DIR lets tests run their own up/down without touching a developer's running one.
-export const stateDir = process.env.DRAWBRIDGE_ENV_DIR ?? join(cache, 'env');
+export const stateDir = process.env.DRAWBRIDGE_ENV_DIR ?? stateDirOf(fileURLToPath(new URL('.', import.meta.url)));
 const stateFile = join(stateDir, 'state.json');
 
 export interface EnvState {
@@ -34,6 +44,7 @@ export async function readState(): Promise<EnvState | null> {
 }
 
 export async function writeState(state: EnvState): Promise<void> {
+  await mkdir(stateDir, { recursive: true });
   await writeFile(stateFile, JSON.stringify(state, null, 2));
 }
 
