@@ -5,6 +5,7 @@
 // root namespace's loopback. Packets stay on that LAN: its subnet is one no route of this machine overlaps.
 // The same pieces as the e2e lab (test/e2e/support/lab.ts), kept here because the demo ships in the npm package.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -58,13 +59,15 @@ export async function whyNoLab(isRoot = process.getuid?.() === 0): Promise<strin
 }
 
 /** The command line of one demo node's speaker: one function, so a flag every speaker needs is one line here. */
-export function speakerArgs(node: LabNode, peers: readonly LabNode[], kubeconfig: string): string[] {
+export function speakerArgs(node: LabNode, peers: readonly LabNode[], kubeconfig: string, key: string): string[] {
   return [
     ...['speaker', '--node', node.name, '--interface', node.ifname, '--bind-address', node.ip],
     ...['--peers', peers.map((p) => `${p.ip}:7947`).join(','), '--kubeconfig', kubeconfig],
     // Eligible at once and a short takeover burst, as in the e2e lab: three fresh nodes, not a fleet.
     ...['--probation', '0', '--garp-count', '3', '--garp-interval', '200'],
     ...['--metrics-bind-address', '127.0.0.1:9470', '--metrics-secure=false'],
+    // The speakers' shared membership key, as the DaemonSet mounts it from its Secret.
+    ...['--membership-key-file', key],
   ];
 }
 
@@ -227,6 +230,8 @@ export class DemoLab {
     await writeFile(kubeconfig, relayedKubeConfig(kubeconfigPath, `https://${this.hostIp}:${RELAY_PORT}`), {
       mode: 0o600,
     });
+    const key = join(this.logDir, 'membership-key');
+    await writeFile(key, randomBytes(32).toString('hex'), { mode: 0o400 });
     await Promise.all(
       this.nodes.map(async (node) => {
         const log = openSync(join(this.logDir, `${node.name}.log`), 'a');
@@ -236,7 +241,7 @@ export class DemoLab {
           node.ns,
           process.execPath,
           CLI_MAIN,
-          ...speakerArgs(node, this.nodes, kubeconfig),
+          ...speakerArgs(node, this.nodes, kubeconfig, key),
         ];
         const child = spawn('ip', args, { stdio: ['ignore', 'pipe', log] });
         this.children.push(child);
