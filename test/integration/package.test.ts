@@ -14,6 +14,7 @@ import { delimiter, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { membershipKeyFile } from '../e2e/support/membership-key.ts';
 
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -121,6 +122,7 @@ test('the packed `drawbridge speaker` loads the addon the package carries and st
   delete env.DRAWBRIDGE_PACKET_SOCKET_ADDON;
   const args = ['speaker', '--node', 'pkg', '--bind-address', '127.0.0.1', '--membership-port', '0'];
   args.push('--interface', 'lo', '--kubeconfig', kubeconfig, '--node-health-url', 'none');
+  args.push('--membership-key-file', membershipKeyFile());
   const child = spawn(process.execPath, [join(dir, 'package/bin/drawbridge.js'), ...args], { cwd: dir, env });
   let output = '';
   const ended = new Promise<void>((resolve) => {
