@@ -8,7 +8,7 @@ import {
 } from '../../src/contract/provider.ts';
 import { serviceRef } from '../../src/lib/service/keys.ts';
 import type { MetalOptions } from './annotations.ts';
-import { claimOf, familyOf } from './desired.ts';
+import { familyOf, requestFor } from './desired.ts';
 import type { AddressAllocator } from './ipam/allocator.ts';
 
 export const MetalEventReason = {
@@ -27,21 +27,12 @@ export function assignAddresses(
   key: string,
   spec: Readonly<LoadBalancerSpec<MetalOptions>>,
 ): Applied {
-  const claim = claimOf(spec);
   const ingress: LoadBalancerStatus['ingress'] = [];
   let changed = false;
   for (const family of spec.ipFamilies) {
     const before = allocator.allocationOf(key, family)?.ip;
     const shown = spec.currentAddresses.find((ip) => familyOf(ip) === family);
-    const result = allocator.assign({
-      key,
-      namespace: spec.identity.namespace,
-      requested: [...spec.requestedAddresses],
-      current: [...spec.currentAddresses],
-      pool: spec.providerOptions.pool,
-      ...claim,
-      family,
-    });
+    const result = allocator.assign(requestFor(key, spec, family));
     if (!result.ok) {
       const kept = allocator.allocationOf(key, family)?.ip ?? shown;
       const keeping = kept ? `; keeping ${kept} until one is available` : '';

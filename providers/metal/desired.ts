@@ -1,9 +1,9 @@
 // What a Service asks of metal, in the allocator's terms: pure. Its sharing claim (key, ports, what sharing
-// depends on) and the family of an address.
+// depends on), the request for one family, and the family of an address.
 import type { V1Service } from '@kubernetes/client-node';
-import type { IpFamily } from '../../src/contract/provider.ts';
+import type { IpFamily, LoadBalancerSpec } from '../../src/contract/provider.ts';
 import type { MetalOptions } from './annotations.ts';
-import type { PortClaim } from './ipam/allocator.ts';
+import type { AssignRequest, PortClaim } from './ipam/allocator.ts';
 
 type ServicePort = { port: number; protocol: 'TCP' | 'UDP' | 'SCTP' };
 
@@ -19,6 +19,23 @@ export function claimOf(spec: { providerOptions: MetalOptions; ports: readonly S
     // Local Services are announced from nodes with their endpoints: sharing needs the same selector.
     trafficPolicy: spec.providerOptions.trafficPolicy,
     selectorKey: spec.providerOptions.selectorKey,
+  };
+}
+
+/** What ensure asks the allocator for one family of a Service (plan asks the same, without allocating). */
+export function requestFor(
+  key: string,
+  spec: Readonly<LoadBalancerSpec<MetalOptions>>,
+  family: IpFamily,
+): AssignRequest {
+  return {
+    key,
+    namespace: spec.identity.namespace,
+    requested: [...spec.requestedAddresses],
+    current: [...spec.currentAddresses],
+    pool: spec.providerOptions.pool,
+    ...claimOf(spec),
+    family,
   };
 }
 

@@ -74,6 +74,15 @@ function serviceKeyOf(svc: Readonly<V1Service>): string {
   return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 }
 
+const FOREIGN = 'foreign:';
+
 function foreignKey(serviceKey: string, ip: string): string {
-  return `foreign:${serviceKey}:${ip}`;
+  return `${FOREIGN}${serviceKey}:${ip}`;
+}
+
+/** A holder key in a user's words: the Service, and for a foreign key that another load balancer serves it. */
+export function describeHolder(key: string): string {
+  if (!key.startsWith(FOREIGN)) return `Service ${key}`;
+  const service = key.slice(FOREIGN.length, key.indexOf(':', FOREIGN.length));
+  return `Service ${service} (served by another load balancer)`;
 }

@@ -1,9 +1,11 @@
-// What ensure() would change for a Service, from what the allocator holds: pure, no allocation made.
-import type { LoadBalancerSpec, PlannedAction } from '../../src/contract/provider.ts';
+// What ensure() would change for a Service, from what the allocator holds: pure, no allocation made. It asks the
+// allocator the same question ensure does (preview), so plan refuses what ensure would refuse, with the same reason.
+import { type LoadBalancerSpec, type PlannedAction, TerminalError } from '../../src/contract/provider.ts';
 import type { MetalOptions } from './annotations.ts';
-import { familyOf } from './desired.ts';
+import { requestFor } from './desired.ts';
 import type { AddressAllocator } from './ipam/allocator.ts';
 
+/** Throws ensure's TerminalError when a family would get no address. */
 export function planAddresses(
   allocator: AddressAllocator,
   key: string,
@@ -12,10 +14,18 @@ export function planAddresses(
   const actions: PlannedAction[] = [];
   for (const family of spec.ipFamilies) {
     const held = allocator.allocationOf(key, family);
-    const wanted = spec.requestedAddresses.find((ip) => familyOf(ip) === family);
-    if (!held) actions.push({ action: 'create', resource: 'address', name: wanted ?? `next free ${family} address` });
-    else if (wanted && wanted !== held.ip)
-      actions.push({ action: 'update', resource: 'address', name: wanted, detail: `was ${held.ip}` });
+    const result = allocator.preview(requestFor(key, spec, family));
+    if (!result.ok) throw new TerminalError(result.reason, `${family}: ${result.message}`);
+    if (!held) {
+      const asked = spec.requestedAddresses.includes(result.ip);
+      actions.push({
+        action: 'create',
+        resource: 'address',
+        name: asked ? result.ip : `${result.ip} (next free ${family} address)`,
+      });
+    } else if (result.ip !== held.ip) {
+      actions.push({ action: 'update', resource: 'address', name: result.ip, detail: `was ${held.ip}` });
+    }
   }
   return actions;
 }

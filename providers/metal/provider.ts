@@ -17,11 +17,12 @@ import {
   type ProviderContext,
   RetryAfterError,
 } from '../../src/contract/provider.ts';
-import { checkMetalService, type MetalOptions } from './annotations.ts';
+import { serviceRef } from '../../src/lib/service/keys.ts';
+import { AnnotationReason, checkMetalService, type MetalOptions } from './annotations.ts';
 import { assignAddresses } from './apply.ts';
 import type { MetalConfig } from './index.ts';
 import { AddressAllocator } from './ipam/allocator.ts';
-import { ForeignAddresses, restoreFromStatuses } from './observe.ts';
+import { describeHolder, ForeignAddresses, restoreFromStatuses } from './observe.ts';
 import { planAddresses } from './plan.ts';
 import { PoolWatch } from './pools/watch.ts';
 import { releaseAddresses } from './teardown.ts';
@@ -35,7 +36,7 @@ export class MetalProvider implements Provider<MetalOptions> {
   readonly name = 'metal';
   private readonly ctx: ProviderContext;
   private readonly config: MetalConfig;
-  private readonly allocator = new AddressAllocator();
+  private readonly allocator = new AddressAllocator([], { describeHolder });
   private readonly pools: PoolWatch;
   /** Services whose last assign failed: they are retried as soon as pools change or an address frees. */
   private readonly waiting = new Set<string>();
@@ -105,7 +106,18 @@ export class MetalProvider implements Provider<MetalOptions> {
     }
     this.waiting.delete(key);
     this.identities.set(key, spec.identity);
-    if (applied.changed) this.gauges.report(this.allocator);
+    if (applied.changed) {
+      this.gauges.report(this.allocator);
+      // Said with each new address, not at every resync: served, but the annotation was not read.
+      for (const annotation of spec.providerOptions.ignored) {
+        this.ctx.events.record(
+          serviceRef(spec.identity),
+          'Warning',
+          AnnotationReason.ignored,
+          `${annotation} is MetalLB's and Drawbridge does not read it (docs/migrate-from-metallb.md): remove it`,
+        );
+      }
+    }
     return { status: { ingress: applied.ingress }, changed: applied.changed };
   }
 

@@ -25,14 +25,20 @@ const commands: Record<string, () => Promise<Register>> = {
   version: async () => (await import('./version.ts')).registerVersion,
 };
 
+// `--version` is the `version` verb under the name every CLI answers to; rewritten here so that computing the
+// version (a git call from a checkout) is paid only when asked for.
+if (process.argv[2] === '--version' || process.argv[2] === '-V') process.argv[2] = 'version';
+const verb = process.argv[2];
+const chosen = verb !== undefined && Object.hasOwn(commands, verb) ? [verb] : Object.keys(commands);
+
 const program = new Command()
   .name('drawbridge')
   .description('Load balancers for Kubernetes Services of type LoadBalancer: GCP, AWS and bare metal (ARP).')
-  .showHelpAfterError()
+  .option('-V, --version', 'print the version and commit (the same as `drawbridge version`)')
+  // A usage error is one line and where to read more, not the whole help (subcommands inherit this).
+  .showHelpAfterError(`(run 'drawbridge${chosen.length === 1 ? ` ${verb}` : ''} --help' for usage)`)
   .enablePositionalOptions();
 
-const verb = process.argv[2];
-const chosen = verb !== undefined && Object.hasOwn(commands, verb) ? [verb] : Object.keys(commands);
 const registers = await Promise.all(chosen.map((name) => commands[name]!()));
 for (const register of registers) await register(program);
 

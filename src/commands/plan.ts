@@ -1,7 +1,7 @@
 // `drawbridge plan`: what the provider would create, change or delete for the cluster as it is now, without
 // changing anything. Exit 0: nothing pending; 2: changes pending; 1: it could not tell.
 import type { Command } from 'commander';
-import { type PlannedAction, requireCapability } from '../contract/provider.ts';
+import { type PlannedAction, requireCapability, TerminalError } from '../contract/provider.ts';
 import { serviceKey } from '../lib/service/keys.ts';
 import { addOneShotOptions, type OneShotFlags, orphansOf, withProvider } from './oneshot.ts';
 import { runVerb } from './snapshot.ts';
@@ -49,11 +49,18 @@ async function plan(flags: OneShotFlags): Promise<PlanLine[]> {
       } else {
         // The same desired state the controller would converge to.
         const desired = session.reconciler.desired(svc);
-        lines.push(
-          desired.ok
-            ? { service, actions: await planOf(desired.spec, { signal }), problems: [] }
-            : { service, actions: [], problems: desired.problems.map((p) => `${p.reason} ${p.path}: ${p.message}`) },
-        );
+        if (!desired.ok) {
+          const problems = desired.problems.map((p) => `${p.reason} ${p.path}: ${p.message}`);
+          lines.push({ service, actions: [], problems });
+          continue;
+        }
+        try {
+          lines.push({ service, actions: await planOf(desired.spec, { signal }), problems: [] });
+        } catch (error) {
+          // What ensure would refuse (an address outside every pool): the Service's problem, not the plan's.
+          if (!(error instanceof TerminalError)) throw error;
+          lines.push({ service, actions: [], problems: [`${error.reason} ${error.message}`] });
+        }
       }
     }
     progress(ours.length, '');

@@ -11,15 +11,19 @@ import { type ClusterSnapshot, loadKubeClientOrFail, runVerb, takeSnapshot } fro
 /** Set by the speaker that announces a metal address. */
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
 
+/** One Service, in machine values (`-o json` prints these); formatStatus renders them for people. */
 export interface StatusRow {
   service: string;
-  class: string;
-  provider: string;
+  /** spec.loadBalancerClass, else the class that provisioned it; null for a class-less Service. */
+  class: string | null;
+  /** The Drawbridge provider serving that class, or null. */
+  provider: string | null;
   external: string[];
-  /** The announcing node (metal) or the cloud load balancer's name. */
-  carrier: string;
+  /** The announcing node (metal) or the cloud load balancer's name; null when there is none. */
+  carrier: string | null;
   healthyNodes: number;
   nodes: number;
+  /** When Drawbridge last recorded an Event on it (ISO 8601), or null. */
   lastSync: string | null;
   lastError: string | null;
 }
@@ -43,14 +47,14 @@ export function registerStatus(program: Command): void {
         const snapshot = await takeSnapshot(client, true).finally(() => client.close());
         const rows = statusRows(snapshot, flags.clusterName);
         process.stdout.write(
-          flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows)}\n`,
+          flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows, Date.now())}\n`,
         );
         return 0;
       }),
     );
 }
 
-export function statusRows(snapshot: ClusterSnapshot, clusterName: string, now = Date.now()): StatusRow[] {
+export function statusRows(snapshot: ClusterSnapshot, clusterName: string): StatusRow[] {
   const eventsByUid = new Map<string, CoreV1Event[]>();
   for (const e of snapshot.events) {
     if (e.reportingComponent !== 'drawbridge' && e.source?.component !== 'drawbridge') continue;
@@ -71,29 +75,29 @@ export function statusRows(snapshot: ClusterSnapshot, clusterName: string, now =
       const failing = lastWarning && (!lastNormal || events.indexOf(lastWarning) < events.indexOf(lastNormal));
       return {
         service: serviceKey(svc),
-        class: cls || '<none>',
-        provider: provider ?? '-',
+        class: cls || null,
+        provider: provider ?? null,
         external: (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => i.ip ?? i.hostname ?? []),
         carrier: carrierOf(svc, provider, clusterName),
         healthyNodes: eligible.filter((n) => !unhealthy.has(n.name)).length,
         nodes: eligible.length,
-        lastSync: events[0] ? ago(now - when(events[0])) : null,
+        lastSync: events[0] ? new Date(when(events[0])).toISOString() : null,
         lastError: failing ? `${lastWarning.reason}: ${lastWarning.message ?? ''}` : null,
       };
     });
 }
 
-export function formatStatus(rows: StatusRow[]): string {
+export function formatStatus(rows: StatusRow[], now: number): string {
   const table = [['SERVICE', 'CLASS', 'PROVIDER', 'EXTERNAL', 'LOAD BALANCER', 'HEALTHY', 'LAST SYNC', 'LAST ERROR']];
   for (const r of rows) {
     table.push([
       r.service,
-      r.class,
-      r.provider,
+      r.class ?? '<none>',
+      r.provider ?? '-',
       r.external.join(',') || '<pending>',
-      r.carrier,
+      r.carrier ?? '-',
       `${r.healthyNodes}/${r.nodes}`,
-      r.lastSync ?? '-',
+      r.lastSync ? ago(now - Date.parse(r.lastSync)) : '-',
       r.lastError ? truncate(r.lastError, 60) : '-',
     ]);
   }
@@ -113,12 +117,12 @@ function providerOf(cls: string): string | undefined {
   return name && providerNames.includes(name) ? name : undefined;
 }
 
-function carrierOf(svc: V1Service, provider: string | undefined, clusterName: string): string {
+function carrierOf(svc: V1Service, provider: string | undefined, clusterName: string): string | null {
   const announcing = svc.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION];
   if (announcing) return `node ${announcing}`;
   const definition = allProviderDefinitions().find((d) => d.name === provider);
   const uid = svc.metadata?.uid ?? '';
-  return definition?.loadBalancerName ? definition.loadBalancerName({ clusterName, uid }) : '-';
+  return definition?.loadBalancerName ? definition.loadBalancerName({ clusterName, uid }) : null;
 }
 
 /**

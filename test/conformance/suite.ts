@@ -7,6 +7,20 @@ import type { CallOptions, LoadBalancerSpec, Provider } from '../../src/contract
 import { LoadBalancerNotFoundError, ProviderError } from '../../src/contract/provider.ts';
 import type { BackendNode } from '../../src/contract/spec.ts';
 
+/** The suite's cases, by the key a target names in `skips` (a misspelt key is a type error, not a silent run). */
+export const CONFORMANCE_CASES = [
+  'ensure',
+  'plan',
+  'get',
+  'distinct',
+  'updateHosts',
+  'updateHostsMissing',
+  'backends',
+  'ensureDeleted',
+  'invalid',
+] as const;
+export type ConformanceCase = (typeof CONFORMANCE_CASES)[number];
+
 export interface ConformanceTarget {
   provider(): Provider;
   /** A valid spec for Service number n (distinct namespace/name/uid per n). */
@@ -19,7 +33,7 @@ export interface ConformanceTarget {
    */
   resources(): Promise<string[]>;
   /** Case names the provider cannot meet, each with the reason (reported as skipped, never silently). */
-  skips?: Record<string, string>;
+  skips?: Partial<Record<ConformanceCase, string>>;
 }
 
 export function node(name: string, internalIP: string): BackendNode {
@@ -56,7 +70,7 @@ const addressesOf = (status: { ingress: { ip?: string; hostname?: string }[] }) 
 const live = (): CallOptions => ({ signal: new AbortController().signal });
 
 export function providerConformance(name: string, target: ConformanceTarget): void {
-  const skip = (c: string) => target.skips?.[c] ?? false;
+  const skip = (c: ConformanceCase) => target.skips?.[c] ?? false;
   describe(`provider conformance: ${name}`, () => {
     test('ensure returns an address, reports the change, and is idempotent', { skip: skip('ensure') }, async () => {
       const p = target.provider();

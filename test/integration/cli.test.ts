@@ -110,10 +110,13 @@ test('errors are one clear line and a non-zero exit', async () => {
     /^drawbridge status: no kubeconfig found \(looked at .*\.kube\/config\) and not in a pod/,
   );
 
-  // The long-running verbs load the same way and fail the same way.
+  // Every verb, the long-running ones too, loads the same way and fails the same way.
   for (const args of [
     ['controller', '--provider', 'fake'],
     ['speaker', '--node', 'n', '--bind-address', '127.0.0.1'],
+    ['status'],
+    ['plan', '--provider', 'metal'],
+    ['gc', '--provider', 'metal', '--dry-run'],
   ]) {
     const failed = await drawbridge([...args, '--kubeconfig', '/nonexistent/kubeconfig'], cluster.kubeconfigPath);
     assert.equal(failed.code, 1, failed.stderr);
@@ -138,4 +141,70 @@ test('errors are one clear line and a non-zero exit', async () => {
   const unknown = await drawbridge(['plan', '--provider', 'nope'], cluster.kubeconfigPath);
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /argument 'nope' is invalid\. Allowed choices are metal, gcp, aws, fake/);
+});
+
+test('status -o json carries machine values: ISO 8601 times, null for none, numbers as numbers', async () => {
+  const { core } = cluster;
+  await createNamespace(core, 'cli-json');
+  await createService(core, 'cli-json', lbService('served'));
+  await waitForIngress(core, 'cli-json', 'served');
+  // No class: nobody here serves it, so it has no provider, no address and no sync.
+  await createService(core, 'cli-json', lbService('classless', { loadBalancerClass: undefined }));
+
+  const json = await drawbridge(['status', '-o', 'json'], cluster.kubeconfigPath);
+  assert.equal(json.code, 0, json.stderr);
+  const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
+  const served = rows.find((r) => r.service === 'cli-json/served');
+  const classless = rows.find((r) => r.service === 'cli-json/classless');
+  assert.ok(served && classless, json.stdout);
+  assert.equal(served.class, 'drawbridge.io/metal');
+  assert.match(String(served.lastSync), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  assert.ok(Math.abs(Date.parse(String(served.lastSync)) - Date.now()) < 120_000, 'lastSync is a recent time');
+  assert.equal(served.carrier, null, 'metal with no speaker: nothing carries it yet');
+  assert.equal(typeof served.healthyNodes, 'number');
+  assert.equal(typeof served.nodes, 'number');
+  assert.deepEqual(
+    [classless.class, classless.provider, classless.carrier, classless.lastSync, classless.lastError],
+    [null, null, null, null, null],
+  );
+  assert.deepEqual(classless.external, []);
+
+  // The table still shows them for people.
+  const table = await drawbridge(['status'], cluster.kubeconfigPath);
+  assert.match(table.stdout, /^cli-json\/classless\s+<none>\s+-\s+<pending>\s+-\s+\d+\/\d+\s+-\s+-$/m);
+  assert.match(table.stdout, /^cli-json\/served\s+drawbridge\.io\/metal\s+metal\s+\S+\s+-\s+\d+\/\d+\s+\d+s ago\s+-$/m);
+});
+
+test('plan --provider metal reports what ensure would refuse instead of promising it', async () => {
+  const { core } = cluster;
+  await createNamespace(core, 'cli-plan');
+  await createService(core, 'cli-plan', lbService('outside', { loadBalancerIP: '10.9.9.9' }));
+  await createService(core, 'cli-plan', lbService('no-pool', {}, { 'drawbridge.io/address-pool': 'nope' }));
+  const plan = await drawbridge(['plan', '--provider', 'metal'], cluster.kubeconfigPath);
+  assert.ok(plan.code === 0 || plan.code === 2, plan.stderr);
+  assert.doesNotMatch(plan.stdout, /\+ address 10\.9\.9\.9/);
+  assert.doesNotMatch(plan.stdout, /cli-plan\/no-pool\n {2}\+ address/);
+  assert.match(plan.stdout, /cli-plan\/outside\n {2}! AddressNotInPool IPv4: 10\.9\.9\.9 is not in any address pool/);
+  assert.match(plan.stdout, /cli-plan\/no-pool\n {2}! UnknownPool IPv4: address pool "nope" does not exist/);
+  await core.deleteNamespace({ name: 'cli-plan' });
+});
+
+test('--version prints what the version verb prints', async () => {
+  const verb = await drawbridge(['version'], cluster.kubeconfigPath);
+  const flag = await drawbridge(['--version'], cluster.kubeconfigPath);
+  assert.equal(flag.code, 0, flag.stderr);
+  assert.match(verb.stdout, /^drawbridge \d+\.\d+\.\d+\S* \(commit \S+\)\n$/);
+  assert.equal(flag.stdout, verb.stdout);
+});
+
+test('plan and gc without --provider: one error line and a hint, not the whole help', async () => {
+  for (const verb of ['plan', 'gc']) {
+    const missing = await drawbridge([verb], cluster.kubeconfigPath);
+    assert.equal(missing.code, 1, missing.stderr);
+    const lines = missing.stderr.trim().split('\n');
+    assert.match(lines[0] ?? '', /^error: required option '--provider <name>' not specified$/);
+    assert.ok(lines.length <= 2, missing.stderr);
+    assert.match(missing.stderr, new RegExp(`drawbridge ${verb} --help`));
+    assert.doesNotMatch(missing.stderr, /Options:/);
+  }
 });

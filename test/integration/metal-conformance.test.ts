@@ -9,7 +9,13 @@ import { createPool, installAddressPoolCrd } from './support.ts';
 
 let provider: MetalProvider;
 /** What checkService reads from a Service with no metal annotations. */
-const plain: MetalOptions = { pool: undefined, sharingKey: null, trafficPolicy: 'Cluster', selectorKey: 'app=conf' };
+const plain: MetalOptions = {
+  pool: undefined,
+  sharingKey: null,
+  trafficPolicy: 'Cluster',
+  selectorKey: 'app=conf',
+  ignored: [],
+};
 useControlPlane({
   setup: async (c) => {
     await installAddressPoolCrd(c.kubeConfig);

@@ -185,6 +185,9 @@ test("a Service waiting for an address another controller's Service shows gets i
   await createService(core, 'foreign', lbService('ours', { loadBalancerIP: ip }));
   const warning = await waitForEvent(core, 'foreign', 'ours', 'AddressInUse');
   assert.match(warning.message ?? '', new RegExp(ip.replaceAll('.', '\\.')));
+  // Named in the user's words, not by the provider's internal holder key.
+  assert.match(warning.message ?? '', /in use by Service foreign\/theirs \(served by another load balancer\)/);
+  assert.doesNotMatch(warning.message ?? '', /foreign:/);
   await core.deleteNamespacedService({ name: 'theirs', namespace: 'foreign' });
   // Well before the 5-minute recheck of a Service whose address is taken.
   assert.equal(await waitForIngress(core, 'foreign', 'ours', 30_000), ip);

@@ -72,7 +72,7 @@ test('an address held by another Service without a sharing key: AddressInUse', a
     // The holder (good-before) has no sharing key: neither a key-less nor a keyed newcomer may join it.
     await createService(core, ns, lbService('thief', { loadBalancerIP: heldIp }));
     const plain = await expectRefused(ns, 'thief', 'AddressInUse', { finalizer: true });
-    assert.match(plain.message ?? '', new RegExp(`${escapeRegExp(heldIp)} is in use by ${ns}/good-before`));
+    assert.match(plain.message ?? '', new RegExp(`${escapeRegExp(heldIp)} is in use by Service ${ns}/good-before`));
 
     await createService(
       core,
@@ -297,6 +297,34 @@ const POOL_API = { group: 'drawbridge.io', version: 'v1alpha1', plural: 'address
  * the body) must come out with exactly that address and its resourceVersion untouched; `good-after` must still
  * get an address of its own.
  */
+test("MetalLB's annotations and a misspelt drawbridge.io/ key are never passed over in silence", async () => {
+  await withBystanders('v-foreign-annotations', async (ns) => {
+    const { core } = cluster;
+    // A MetalLB user's request: refused (no automatic address instead), naming the key that replaces it.
+    await createService(
+      core,
+      ns,
+      lbService('from-metallb', {}, { 'metallb.universe.tf/loadBalancerIPs': '192.0.2.230' }),
+    );
+    const metallb = await expectRefused(ns, 'from-metallb', 'UnsupportedAnnotation', { finalizer: false });
+    assert.match(
+      metallb.message ?? '',
+      /metallb\.universe\.tf\/loadBalancerIPs.*use drawbridge\.io\/load-balancer-ips/,
+    );
+
+    await createService(core, ns, lbService('typo', {}, { 'drawbridge.io/adress-pool': 'main' }));
+    const typo = await expectRefused(ns, 'typo', 'UnknownAnnotation', { finalizer: false });
+    assert.match(typo.message ?? '', /drawbridge\.io\/adress-pool is not an annotation Drawbridge reads/);
+
+    // What MetalLB wrote for itself asks for nothing: served, with a Warning naming it.
+    await createService(core, ns, lbService('leftover', {}, { 'metallb.universe.tf/ip-allocated-from-pool': 'lab' }));
+    await waitForIngress(core, ns, 'leftover');
+    const leftover = await waitForEvent(core, ns, 'leftover', 'IgnoredAnnotation');
+    assert.equal(leftover.type, 'Warning');
+    assert.match(leftover.message ?? '', /metallb\.universe\.tf\/ip-allocated-from-pool/);
+  });
+});
+
 async function withBystanders(ns: string, body: (ns: string, heldIp: string) => Promise<void>): Promise<void> {
   const { core } = cluster;
   await createNamespace(core, ns);

@@ -311,7 +311,7 @@ describe('AddressAllocator: requested addresses', () => {
     const allocator = new AddressAllocator([lan()]);
     allocator.assign(request('default/a', { requested: ['10.0.0.5'] }));
     const result = allocator.assign(request('default/b', { requested: ['10.0.0.5'], ports: DNS }));
-    assert.match(failure(result, AllocReason.AddressInUse), /in use by default\/a: it does not allow sharing/);
+    assert.match(failure(result, AllocReason.AddressInUse), /in use by Service default\/a: it does not allow sharing/);
   });
 
   it('AddressInUse: the sharing keys differ, or only one side has one', () => {
@@ -416,7 +416,7 @@ describe('AddressAllocator: sharing and externalTrafficPolicy', () => {
     ipOf(allocator.assign(shared('default/a', { trafficPolicy: 'Local', selectorKey: 'app=a' })));
     const b = allocator.assign(shared('default/b', { trafficPolicy: 'Local', selectorKey: 'app=b', ports: HTTPS }));
     const message = failure(b, AllocReason.TrafficPolicyConflict);
-    assert.match(message, /^10\.0\.0\.5 is in use by default\/a: /);
+    assert.match(message, /^10\.0\.0\.5 is in use by Service default\/a: /);
     assert.match(message, /both must be externalTrafficPolicy Local with the same selector/);
     assert.match(message, /it is Local with selector app=a, this Service is Local with selector app=b/);
     assert.equal(allocator.allocationOf('default/b'), null);
@@ -428,7 +428,7 @@ describe('AddressAllocator: sharing and externalTrafficPolicy', () => {
     const cluster = allocator.assign(shared('default/cluster', { selectorKey: 'app=a', ports: HTTPS }));
     assert.match(
       failure(cluster, AllocReason.TrafficPolicyConflict),
-      /in use by default\/local: .*this Service is Cluster/,
+      /in use by Service default\/local: .*this Service is Cluster/,
     );
 
     const other = new AddressAllocator([lan()]);
@@ -436,7 +436,7 @@ describe('AddressAllocator: sharing and externalTrafficPolicy', () => {
     const local = other.assign(shared('default/local', { trafficPolicy: 'Local', ports: HTTPS }));
     assert.match(
       failure(local, AllocReason.TrafficPolicyConflict),
-      /in use by default\/cluster: .*it is Cluster, this Service is Local with no selector/,
+      /in use by Service default\/cluster: .*it is Cluster, this Service is Local with no selector/,
     );
   });
 
@@ -470,7 +470,7 @@ describe('AddressAllocator: sharing and externalTrafficPolicy', () => {
     assert.ok(allocator.restore('default/a', '10.0.0.5', local('app=a', HTTP)).ok);
     assert.ok(allocator.restore('default/b', '10.0.0.5', local('app=a', HTTPS)).ok);
     const other = allocator.restore('default/c', '10.0.0.5', local('app=c', DNS));
-    assert.match(failure(other, AllocReason.TrafficPolicyConflict), /in use by default\/a: both must be/);
+    assert.match(failure(other, AllocReason.TrafficPolicyConflict), /in use by Service default\/a: both must be/);
     const cluster = allocator.restore('default/d', '10.0.0.5', { sharingKey: 'web', ports: DNS });
     failure(cluster, AllocReason.TrafficPolicyConflict);
     assert.equal(allocator.allocationOf('default/c'), null);
@@ -695,5 +695,38 @@ describe('AddressAllocator: usage as addresses come and go', () => {
     assert.equal(ipOf(allocator.assign(request('default/w'))), '10.0.0.0');
     allocator.setPools([pool('c', ['10.0.0.0/29'])]);
     assert.deepEqual(used(), { c: 1 });
+  });
+});
+
+describe('AddressAllocator: preview (what plan shows)', () => {
+  it('answers exactly as assign() would, and holds nothing', () => {
+    const allocator = new AddressAllocator([pool('lan', ['10.0.0.0/30'])]);
+    const outside = allocator.preview(request('default/a', { requested: ['10.9.9.9'] }));
+    assert.match(failure(outside, AllocReason.AddressNotInPool), /10\.9\.9\.9/);
+    failure(allocator.preview(request('default/a', { pool: 'nope' })), AllocReason.UnknownPool);
+    assert.equal(ipOf(allocator.preview(request('default/a'))), '10.0.0.0');
+    assert.equal(ipOf(allocator.preview(request('default/b'))), '10.0.0.0', 'the first preview held nothing');
+    assert.equal(allocator.allocationOf('default/a'), null);
+    assert.equal(allocator.usage()[0]!.used, 0);
+    assert.equal(ipOf(allocator.assign(request('default/a'))), '10.0.0.0');
+    assert.equal(ipOf(allocator.preview(request('default/b'))), '10.0.0.1');
+  });
+});
+
+describe('AddressAllocator: who holds an address, in words', () => {
+  it('names the Service holding it, and what a holder key stands for when the provider says so', () => {
+    const plain = new AddressAllocator([pool('lan', ['10.0.0.0/30'])]);
+    ipOf(plain.assign(request('demo/a', { requested: ['10.0.0.1'] })));
+    const taken = plain.assign(request('demo/b', { requested: ['10.0.0.1'] }));
+    assert.match(failure(taken, AllocReason.AddressInUse), /^10\.0\.0\.1 is in use by Service demo\/a: /);
+
+    const described = new AddressAllocator([pool('lan', ['10.0.0.0/30'])], {
+      describeHolder: (key) => (key.startsWith('x:') ? 'another load balancer' : `Service ${key}`),
+    });
+    assert.ok(described.restore('x:demo/mlb', '10.0.0.2', { sharingKey: null, ports: [] }).ok);
+    const foreign = described.assign(request('demo/b', { requested: ['10.0.0.2'] }));
+    const message = failure(foreign, AllocReason.AddressInUse);
+    assert.match(message, /^10\.0\.0\.2 is in use by another load balancer: /);
+    assert.doesNotMatch(message, /x:/);
   });
 });

@@ -43,6 +43,14 @@ interface Held extends SharingClaim {
 
 type Verdict = { ok: true; pool: string } | AllocFailure;
 
+export interface AllocatorOptions {
+  /**
+   * How a refusal names the holder of an address from its key (default `Service <key>`): the provider holds
+   * addresses of Services it does not serve under keys of its own, which mean nothing to a user.
+   */
+  describeHolder?: (key: string) => string;
+}
+
 const FAMILIES: readonly IpFamily[] = ['IPv4', 'IPv6'];
 
 export class AddressAllocator {
@@ -63,7 +71,10 @@ export class AddressAllocator {
    */
   #usedByPool = new Map<string, number>();
 
-  constructor(pools: readonly AddressPool[] = []) {
+  #describeHolder: (key: string) => string;
+
+  constructor(pools: readonly AddressPool[] = [], options: AllocatorOptions = {}) {
+    this.#describeHolder = options.describeHolder ?? ((key) => `Service ${key}`);
     this.setPools(pools);
   }
 
@@ -100,6 +111,19 @@ export class AddressAllocator {
    * already shared under that key; the lowest free address of the preferred pool.
    */
   assign(request: AssignRequest): AssignResult {
+    return this.#choose(request, true);
+  }
+
+  /** What assign() would answer for `request` right now, holding nothing (what `drawbridge plan` shows). */
+  preview(request: AssignRequest): AssignResult {
+    return this.#choose(request, false);
+  }
+
+  #choose(request: AssignRequest, commit: boolean): AssignResult {
+    const take = (address: Address, pool: string): AssignResult =>
+      commit
+        ? this.#commit(request, address, pool)
+        : { ok: true, ip: formatAddress(address.family, address.value), pool };
     const requested = requestedAddress(request);
     if (!requested.ok) return requested;
     if (request.pool !== undefined) {
@@ -120,13 +144,13 @@ export class AddressAllocator {
       // Holding an address already is not a new allocation: a pool overlap added later must not take it away.
       const isNew = !keepable.some((address) => address.value === target.value);
       const verdict = this.#check(request, target, isNew);
-      return verdict.ok ? this.#commit(request, target, verdict.pool) : verdict;
+      return verdict.ok ? take(target, verdict.pool) : verdict;
     }
     for (const address of keepable) {
       const verdict = this.#check(request, address, false);
-      if (verdict.ok) return this.#commit(request, address, verdict.pool);
+      if (verdict.ok) return take(address, verdict.pool);
     }
-    return this.#allocate(request);
+    return this.#allocate(request, take);
   }
 
   /** Frees every address `key` holds. Returns whether it held any. */
@@ -191,7 +215,7 @@ export class AddressAllocator {
   }
 
   /** A new address: join a shared one if the sharing key allows, else the lowest free one. */
-  #allocate(request: AssignRequest): AssignResult {
+  #allocate(request: AssignRequest, take: (address: Address, pool: string) => AssignResult): AssignResult {
     const { family, namespace } = request;
     let candidates: AddressPool[];
     if (request.pool !== undefined) {
@@ -212,7 +236,7 @@ export class AddressAllocator {
     const found =
       (request.sharingKey !== null && this.#findShareable(request, usable)) ||
       this.#free.find(usable, family, this.#holders[family]);
-    if (found) return this.#commit(request, found.address, found.pool);
+    if (found) return take(found.address, found.pool);
 
     const skipped = candidates.filter((pool) => this.#overlapsByPool.has(pool.name));
     if (skipped.length > 0) return overlapFailure(skipped, this.#overlapsByPool);
@@ -248,7 +272,7 @@ export class AddressAllocator {
       const verdict = mayShare(held, claim);
       if (!verdict.ok) {
         const ip = formatAddress(address.family, address.value);
-        return fail(verdict.reason, `${ip} is in use by ${other}: ${verdict.detail}`);
+        return fail(verdict.reason, `${ip} is in use by ${this.#describeHolder(other)}: ${verdict.detail}`);
       }
     }
     return { ok: true };
