@@ -408,3 +408,11 @@ test('the speakers get a membership key: a random Secret (Helm), or a create-onl
     );
   }
 });
+
+test('the chart names no provider list: a provider added to the code deploys with --set provider=<name>', async () => {
+  const docs = await helm('--set', 'provider=echo');
+  const args = find<V1Deployment>(docs, 'Deployment')?.spec?.template.spec?.containers[0]?.args ?? [];
+  assert.ok(args.includes('--provider=echo'), 'the name is passed to the controller, which checks it');
+  assert.equal(find<V1DaemonSet>(docs, 'DaemonSet'), undefined, 'the speakers are metal only');
+  await assert.rejects(helm('--set', 'provider=Not A Name'), /provider must be a provider's name/);
+});
