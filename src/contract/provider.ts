@@ -91,7 +91,10 @@ export interface Provider<Options = unknown> {
    */
   updateHosts?(spec: Readonly<LoadBalancerSpec<Options>>, options: CallOptions): Promise<ChangeResult>;
   get?(identity: Readonly<LoadBalancerIdentity>, options: CallOptions): Promise<ObservedLoadBalancer | null>;
-  /** What ensure(spec) would change, without changing anything. */
+  /**
+   * What ensure(spec) would change, without changing anything. Throws the TerminalError ensure would throw when
+   * ensure would refuse the spec (`drawbridge plan` shows it on that Service's line).
+   */
   plan?(spec: Readonly<LoadBalancerSpec<Options>>, options: CallOptions): Promise<PlannedAction[]>;
 }
 
