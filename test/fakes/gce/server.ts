@@ -126,7 +126,9 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
       return op;
     }
     if (!ALLOWED[collection]?.includes(scope.kind)) throw notFound(path);
-    if (collection === 'instances' && method !== 'GET') throw methodNotAllowed(method, collection);
+    if ((collection === 'instances' || collection === 'subnetworks') && method !== 'GET') {
+      throw methodNotAllowed(method, collection);
+    }
 
     if (!name) {
       if (method === 'GET') return listBody(collection, `projects/${collectionPath}`, query);
@@ -136,6 +138,9 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     if (verb) {
       if (method === 'POST' && collection === 'targetPools' && (verb === 'addInstance' || verb === 'removeInstance')) {
         return compute.poolMembers(project, scope, resourcePath, verb, body);
+      }
+      if (method === 'POST' && collection === 'instanceGroups' && GROUP_VERBS.includes(verb)) {
+        return compute.groupInstances(project, scope, resourcePath, verb, body);
       }
       throw notFound(path);
     }
@@ -254,7 +259,13 @@ const ALLOWED: Record<string, string[]> = {
   httpHealthChecks: ['global'],
   firewalls: ['global'],
   instances: ['zones'],
+  backendServices: ['regions'],
+  healthChecks: ['regions'],
+  instanceGroups: ['zones'],
+  subnetworks: ['regions'],
 };
+
+const GROUP_VERBS = ['addInstances', 'removeInstances', 'listInstances'];
 
 const QUOTA_METRIC: Record<QuotaGroup, string> = {
   read: 'Read requests',
@@ -265,6 +276,8 @@ const QUOTA_METRIC: Record<QuotaGroup, string> = {
 
 function groupOf(method: string, path: string): QuotaGroup {
   if (path.includes('/operations/')) return 'operationRead';
+  // A POST that only reads (GCE counts it against the list quota).
+  if (path.endsWith('/listInstances')) return 'list';
   if (method !== 'GET') return 'write';
   const collection = path.split('/').at(-1) ?? '';
   return Object.hasOwn(ALLOWED, collection) ? 'list' : 'read';
