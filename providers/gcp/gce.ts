@@ -41,6 +41,8 @@ export interface GceOptions {
   auth: AuthFetcher;
   /** How reads (gets, list pages, operation waits) are retried on 5xx; see READ_RETRY. */
   readRetry?: ReadRetry;
+  /** Reports each call group's adaptive rate (calls per second) when it changes. */
+  onRate?: (group: CallGroup, rate: number) => void;
 }
 
 /** Per call: the caller's signal and how urgent it is. */
@@ -67,7 +69,7 @@ export class Gce {
     this.project = options.project;
     this.region = options.region;
     this.readRetry = options.readRetry ?? READ_RETRY;
-    this.limiters = new Limiters(options.limits);
+    this.limiters = new Limiters(options.limits, options.onRate);
     const isPassThrough = options.endpoint?.protocol === 'http';
     const clientOptions = {
       projectId: options.project,
