@@ -104,6 +104,7 @@ export const WRITABLE = {
     'logConfig',
     'localityLbPolicy',
     'connectionTrackingPolicy',
+    'metadatas',
   ],
   healthCheck: [
     'name',

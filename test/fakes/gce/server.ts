@@ -112,7 +112,18 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     if (!collection || extra.length > 0) throw notFound(path);
     const collectionPath = rest.slice(0, i + 1).join('/');
     const resourcePath = `projects/${collectionPath}/${name}`;
-    checkQuery(query, method === 'GET' ? (name ? [] : LIST_PARAMS) : collection === 'operations' ? [] : verb === 'listInstances' ? LIST_PARAMS : ['requestId']);
+    checkQuery(
+      query,
+      method === 'GET'
+        ? name
+          ? []
+          : LIST_PARAMS
+        : collection === 'operations'
+          ? []
+          : verb === 'listInstances'
+            ? LIST_PARAMS
+            : ['requestId'],
+    );
 
     if (collection === 'operations') {
       if (!name) throw notFound(path);
