@@ -50,36 +50,27 @@ export function checkGcpService(service: Readonly<V1Service>): ServiceCheck<GcpO
   const subnet = annotations[SUBNET_ANNOTATION];
   if (subnet !== undefined) {
     if (options.scheme !== 'INTERNAL' || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(subnet)) {
-      problems.push(
-        problem(
-          SUBNET_ANNOTATION,
-          'InvalidSubnetAnnotation',
-          'must name a subnetwork of the region, on an internal load balancer',
-        ),
-      );
+      problems.push({
+        reason: 'InvalidSubnetAnnotation',
+        ...problem(SUBNET_ANNOTATION, 'must name a subnetwork of the region, on an internal load balancer'),
+      });
     } else options.subnet = subnet;
   }
   const global = annotations[GLOBAL_ACCESS_ANNOTATION];
   if (global !== undefined) {
     if (options.scheme !== 'INTERNAL' || !['true', 'false'].includes(global)) {
-      problems.push(
-        problem(
-          GLOBAL_ACCESS_ANNOTATION,
-          'InvalidGlobalAccessAnnotation',
-          'must be "true" or "false", on an internal load balancer',
-        ),
-      );
+      problems.push({
+        reason: 'InvalidGlobalAccessAnnotation',
+        ...problem(GLOBAL_ACCESS_ANNOTATION, 'must be "true" or "false", on an internal load balancer'),
+      });
     } else options.globalAccess = global === 'true';
   }
   for (const key of REFUSED_ANNOTATIONS) {
     if (annotations[key] !== undefined) {
-      problems.push(
-        problem(
-          key,
-          'UnsupportedGcpAnnotation',
-          'is not implemented by the gcp provider, so nothing is built (remove it)',
-        ),
-      );
+      problems.push({
+        reason: 'UnsupportedGcpAnnotation',
+        ...problem(key, 'is not implemented by the gcp provider, so nothing is built (remove it)'),
+      });
     }
   }
   if (protocols.size > 1 && !options.backendService) {
@@ -101,7 +92,10 @@ export function checkGcpService(service: Readonly<V1Service>): ServiceCheck<GcpO
   if (tier !== undefined) {
     // GKE's values, exactly (cloud-provider-gcp's GetServiceNetworkTier is case-sensitive too).
     if (options.scheme === 'INTERNAL') {
-      problems.push(problem(NETWORK_TIER_ANNOTATION, 'InvalidNetworkTier', 'applies to external load balancers only'));
+      problems.push({
+        reason: 'InvalidNetworkTier',
+        ...problem(NETWORK_TIER_ANNOTATION, 'applies to external load balancers only'),
+      });
     } else if (tier === 'Standard' || tier === 'Premium')
       options.networkTier = tier === 'Standard' ? 'STANDARD' : 'PREMIUM';
     else {
@@ -115,6 +109,6 @@ export function checkGcpService(service: Readonly<V1Service>): ServiceCheck<GcpO
   return { options, problems };
 }
 
-function problem(key: string, reason: string, why: string): SpecProblem {
-  return { path: `metadata.annotations['${key}']`, reason, message: `${key} ${why}` };
+function problem(key: string, why: string): Omit<SpecProblem, 'reason'> {
+  return { path: `metadata.annotations['${key}']`, message: `${key} ${why}` };
 }
