@@ -1,3 +1,4 @@
+// Over 300 lines: one ordered plan; its steps depend on each other (a rule deleted before its service changes).
 // The plan of a backend-service load balancer, in cloud-provider-gcp's ILB order: a target-pool load balancer of
 // the same Service torn down first (a switch), then the instance groups and their members, the health check and
 // its firewall, the backend service, the forwarding rules (IPv4, and IPv6 where the subnet has a range), the
