@@ -10,18 +10,54 @@ const service = (annotations: Record<string, string>, protocol = 'TCP'): V1Servi
 const reasons = (annotations: Record<string, string>) =>
   checkGcpService(service(annotations)).problems.map((p) => p.reason);
 
-test('an internal load balancer request is refused, never built as an external one', () => {
+test('Internal (either key, either casing) asks for an internal backend-service load balancer', () => {
   for (const key of ['networking.gke.io/load-balancer-type', 'cloud.google.com/load-balancer-type']) {
     for (const value of ['Internal', 'internal']) {
       const check = checkGcpService(service({ [key]: value }));
-      assert.deepEqual(
-        check.problems.map((p) => [p.reason, p.path]),
-        [['InternalLoadBalancerNotSupported', `metadata.annotations['${key}']`]],
-        `${key}=${value}`,
-      );
-      assert.match(check.problems[0]!.message, /external target-pool load balancers only/);
+      assert.deepEqual(check.problems, [], `${key}=${value}`);
+      assert.deepEqual(check.options, { scheme: 'INTERNAL', backendService: true });
     }
   }
+});
+
+test('internal options: subnet and global access; refused on an external load balancer', () => {
+  const internal = { 'networking.gke.io/load-balancer-type': 'Internal' };
+  const check = checkGcpService(
+    service({
+      ...internal,
+      'networking.gke.io/internal-load-balancer-subnet': 'private',
+      'networking.gke.io/internal-load-balancer-allow-global-access': 'true',
+    }),
+  );
+  assert.deepEqual(check.options, { scheme: 'INTERNAL', backendService: true, subnet: 'private', globalAccess: true });
+  assert.deepEqual(reasons({ 'networking.gke.io/internal-load-balancer-subnet': 'private' }), [
+    'InvalidSubnetAnnotation',
+  ]);
+  assert.deepEqual(reasons({ ...internal, 'cloud.google.com/network-tier': 'Standard' }), ['InvalidNetworkTier']);
+});
+
+test('l4-rbs enables mixed protocols; unimplemented upstream annotations are refused by name', () => {
+  const mixed: V1Service = {
+    metadata: { name: 'web', annotations: { 'cloud.google.com/l4-rbs': 'enabled' } },
+    spec: {
+      ports: [
+        { port: 53, protocol: 'TCP' },
+        { port: 53, protocol: 'UDP' },
+      ],
+    },
+  };
+  assert.deepEqual(checkGcpService(mixed).problems, []);
+  assert.deepEqual(checkGcpService(mixed).options, { scheme: 'EXTERNAL', backendService: true });
+  delete mixed.metadata!.annotations!['cloud.google.com/l4-rbs'];
+  assert.deepEqual(
+    checkGcpService(mixed).problems.map((p) => p.reason),
+    ['MixedProtocolNotSupported'],
+  );
+  const refused = checkGcpService(service({ 'networking.gke.io/weighted-load-balancing': 'pods-per-node' }));
+  assert.deepEqual(
+    refused.problems.map((p) => [p.reason, p.path]),
+    [['UnsupportedGcpAnnotation', "metadata.annotations['networking.gke.io/weighted-load-balancing']"]],
+  );
 });
 
 test('External, or no type annotation, is the external load balancer the provider builds', () => {

@@ -20,15 +20,20 @@ export const isNotFound = (error: unknown) => statusOf(error) === 404;
 export const isInUse = (error: unknown) =>
   statusOf(error) === 400 && /being used by/i.test(String((error as GceFailure)?.message));
 
+/** GCE's throttle: 429, or 403 rateLimitExceeded / "Quota exceeded" (gax drops errors[].reason: message too). */
+export function isRateLimited(error: unknown): boolean {
+  const status = statusOf(error);
+  const text = `${(error as GceFailure)?.reason ?? ''} ${(error as GceFailure)?.message ?? ''}`;
+  return status === 429 || (status === 403 && /rate_?limit|quota exceeded/i.test(text));
+}
+
 /** `what` names the call, e.g. "insert targetPools/a123". */
 export function toProviderError(error: unknown, what: string): ProviderError | unknown {
   const status = statusOf(error);
   if (status === undefined) return error; // aborts and programming errors pass through (the core retries those)
   const message = `${what}: ${(error as GceFailure).message ?? `HTTP ${status}`}`;
   const options = { cause: error };
-  const reason = (error as GceFailure).reason ?? '';
-  // gax drops Compute's errors[].reason, so the message is matched too ("Quota exceeded for quota metric ...").
-  if (status === 429 || (status === 403 && /rate_?limit|quota exceeded/i.test(`${reason} ${message}`))) {
+  if (isRateLimited(error)) {
     return new ThrottledError('GceRateLimited', message, options);
   }
   if (status >= 500) return new RetryableError('GceUnavailable', message, options);

@@ -41,6 +41,8 @@ export interface GceOptions {
   auth: AuthFetcher;
   /** How reads (gets, list pages, operation waits) are retried on 5xx; see READ_RETRY. */
   readRetry?: ReadRetry;
+  /** Reports each call group's adaptive rate (calls per second) when it changes. */
+  onRate?: (group: CallGroup, rate: number) => void;
 }
 
 /** Per call: the caller's signal and how urgent it is. */
@@ -52,7 +54,9 @@ export interface Call {
 export class Gce {
   readonly project: string;
   readonly region: string;
-  private readonly limiters: Limiters;
+  protected readonly limiters: Limiters;
+  /** What every gax client of this project is built with (see gce-backends.ts). */
+  protected readonly clientOptions: ConstructorParameters<typeof AddressesClient>[0];
   private readonly addresses: AddressesClient;
   private readonly firewalls: FirewallsClient;
   private readonly rules: ForwardingRulesClient;
@@ -67,13 +71,14 @@ export class Gce {
     this.project = options.project;
     this.region = options.region;
     this.readRetry = options.readRetry ?? READ_RETRY;
-    this.limiters = new Limiters(options.limits);
+    this.limiters = new Limiters(options.limits, options.onRate);
     const isPassThrough = options.endpoint?.protocol === 'http';
     const clientOptions = {
       projectId: options.project,
       ...(options.endpoint ?? {}),
       ...(isPassThrough ? { authClient: options.auth } : { auth: options.auth }),
     } as ConstructorParameters<typeof AddressesClient>[0];
+    this.clientOptions = clientOptions;
     this.addresses = new AddressesClient(clientOptions);
     this.firewalls = new FirewallsClient(clientOptions);
     this.rules = new ForwardingRulesClient(clientOptions);
@@ -195,7 +200,7 @@ export class Gce {
 
   // ---- plumbing ----
 
-  private get r() {
+  protected get r() {
     return { project: this.project, region: this.region };
   }
 
@@ -204,7 +209,7 @@ export class Gce {
    * `retry: null`, not `maxRetries: 0`: the latter still wraps the call and turns a 503 into a status-less
    * DEADLINE_EXCEEDED ("Exceeded maximum number of retries"), losing what GCE said.
    */
-  private opts(c: Call) {
+  protected opts(c: Call) {
     return { signal: c.signal, retry: null } as never;
   }
 
@@ -212,12 +217,12 @@ export class Gce {
    * One page per call: gax's `list()` auto-paginates by default (`autoPaginate: true`), all pages inside one
    * limiter slot and lost together on one 5xx. Turned off, each page is its own limited, retried read.
    */
-  private pageOpts(c: Call) {
+  protected pageOpts(c: Call) {
     return { signal: c.signal, retry: null, autoPaginate: false } as never;
   }
 
   /** A GET: the resource, or null when GCE says 404. */
-  private async read<T>(what: string, c: Call, fn: (o: never) => Promise<[T, ...unknown[]]>): Promise<T | null> {
+  protected async read<T>(what: string, c: Call, fn: (o: never) => Promise<[T, ...unknown[]]>): Promise<T | null> {
     try {
       const [resource] = await this.retryingRead(c, () =>
         this.limiters.run('read', c.priority, c.signal, () => fn(this.opts(c))),
@@ -230,7 +235,7 @@ export class Gce {
   }
 
   /** Every page of a list (GCE pages at 500 items by default), following nextPageToken to the end. */
-  private async list<T>(
+  protected async list<T>(
     what: string,
     c: Call,
     fn: (pageToken: string | undefined, o: never) => Promise<[T[], unknown, unknown]>,
@@ -252,11 +257,11 @@ export class Gce {
     }
   }
 
-  private retryingRead<T>(c: Call, read: () => Promise<T>): Promise<T> {
+  protected retryingRead<T>(c: Call, read: () => Promise<T>): Promise<T> {
     return retryingRead(this.readRetry, c.signal, read);
   }
 
-  private regional(what: string, c: Call, fn: (o: never) => Promise<[unknown, ...unknown[]]>): Promise<void> {
+  protected regional(what: string, c: Call, fn: (o: never) => Promise<[unknown, ...unknown[]]>): Promise<void> {
     return this.mutate(
       what,
       c,
@@ -265,7 +270,7 @@ export class Gce {
     );
   }
 
-  private global(what: string, c: Call, fn: (o: never) => Promise<[unknown, ...unknown[]]>): Promise<void> {
+  protected global(what: string, c: Call, fn: (o: never) => Promise<[unknown, ...unknown[]]>): Promise<void> {
     return this.mutate(
       what,
       c,
@@ -275,7 +280,7 @@ export class Gce {
   }
 
   /** Sends the mutation, then waits until its Operation is DONE; an error recorded in it is thrown. */
-  private async mutate(
+  protected async mutate(
     what: string,
     c: Call,
     send: (o: never) => Promise<[unknown, ...unknown[]]>,

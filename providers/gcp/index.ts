@@ -20,6 +20,8 @@ export const GcpConfigSchema = z.strictObject({
   region: name('region'),
   /** The VPC network the firewall rules apply to. */
   network: z.string().min(1).default('default'),
+  /** The subnetwork of internal load balancers' rules (and whose IPv6 range an IPv6 rule takes), in `region`. */
+  subnetwork: z.string().min(1).default('default'),
   /** Zones searched for nodes that have no gce:// providerID (the node name is the instance name). */
   zones: z.array(z.string().min(1)).default([]),
   /** Instance network tags the firewall rules target; empty applies them to every instance of the network. */
@@ -74,16 +76,23 @@ export const gcp: ProviderDefinition<z.output<typeof GcpConfigSchema>, GcpOption
   ],
   // Credentials: Application Default Credentials only; an http endpoint (the fake) gets no credentials at all.
   create: async (context, config) => {
-    const [{ GcpProvider }, { Gce }, { GoogleAuth, PassThroughClient }] = await Promise.all([
+    const [{ GcpProvider }, { GceBackends }, { GoogleAuth, PassThroughClient }] = await Promise.all([
       import('./provider.ts'),
-      import('./gce.ts'),
+      import('./gce-backends.ts'),
       import('google-auth-library'),
     ]);
     const auth =
       config.endpoint?.protocol === 'http'
         ? new PassThroughClient()
         : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/compute'] });
-    const gce = new Gce({
+    // The adaptive rate of each API family (read, write, operationRead): halved by a throttle, regained per success.
+    const rate = context.metrics.gauge({
+      name: 'api_rate_limit',
+      help: 'Calls per second the gcp provider allows itself per GCE API family (adaptive: halved on a throttle)',
+      labelNames: ['family'] as const,
+    });
+    const gce = new GceBackends({
+      onRate: (family, value) => rate.set({ family }, value),
       project: config.project,
       region: config.region,
       endpoint: config.endpoint,

@@ -3,6 +3,7 @@
 // characters, dropping the UID's last hex digit; we keep all 33 (still within GCE's 63, with `k8s-fw-` and
 // `-http-hc` around it) so two UIDs differing only at the end never share a load balancer.
 // GCE names must match [a-z]([-a-z0-9]{0,61}[a-z0-9])?, at most 63 characters.
+import { createHash } from 'node:crypto';
 import type { LoadBalancerIdentity } from '../../src/contract/provider.ts';
 
 export interface LoadBalancerNames {
@@ -71,4 +72,40 @@ export function ownerOf(description: string | null | undefined, clusterName: str
   const [namespace, name] = service.split('/');
   if (!namespace || !name) return null;
   return { clusterName, namespace, name, uid };
+}
+
+/** Names of a backend-service load balancer (internal passthrough, or external behind l4-rbs), as upstream's ILB. */
+export interface L4Names {
+  /** The backend service, the IPv4 forwarding rule, our static address and the Local health check share it. */
+  lb: string;
+  ipv6Rule: string;
+  trafficFirewall: string;
+  ipv6TrafficFirewall: string;
+  localHealthCheck: string;
+  localHealthCheckFirewall: string;
+  /** The cluster's regional node health check (kube-proxy :10256/healthz) and its firewall. */
+  nodeHealthCheck: string;
+  nodeHealthCheckFirewall: string;
+  /** One unmanaged instance group per zone, shared by the cluster's backend services. */
+  instanceGroup: string;
+}
+
+export function l4NamesFor(identity: Pick<LoadBalancerIdentity, 'clusterName' | 'uid'>): L4Names {
+  const { lb, trafficFirewall, nodeHealthCheck } = namesFor(identity);
+  return {
+    lb,
+    ipv6Rule: `${lb}-ipv6`,
+    trafficFirewall,
+    ipv6TrafficFirewall: `${trafficFirewall}-ipv6`,
+    localHealthCheck: lb,
+    localHealthCheckFirewall: `${lb}-hc`,
+    nodeHealthCheck,
+    nodeHealthCheckFirewall: `${nodeHealthCheck}-hc`,
+    instanceGroup: instanceGroupName(identity.clusterName),
+  };
+}
+
+/** `k8s-ig--` and 16 hex digits of the cluster name's SHA-256 (upstream: `k8s-ig--<cluster id>`). */
+export function instanceGroupName(clusterName: string): string {
+  return `k8s-ig--${createHash('sha256').update(clusterName).digest('hex').slice(0, 16)}`;
 }

@@ -20,9 +20,14 @@ import {
 import { checkGcpService, type GcpOptions } from './annotations.ts';
 import { apply } from './apply.ts';
 import { type DesiredLoadBalancer, desiredFor, unsupported } from './desired.ts';
-import type { Call, Gce } from './gce.ts';
+import type { Call } from './gce.ts';
+import type { GceBackends } from './gce-backends.ts';
 import { updateHosts } from './hosts.ts';
 import type { GcpConfig } from './index.ts';
+import { l4DesiredFor, l4Unsupported } from './l4-desired.ts';
+import { observeL4, zoneOf } from './l4-observe.ts';
+import { type L4State, planL4 } from './l4-plan.ts';
+import { deleteL4, type L4Context, listOwnedL4 } from './l4-teardown.ts';
 import { PRIORITY } from './limits.ts';
 import { namesFor } from './names.ts';
 import { observe, TargetInstances } from './observe.ts';
@@ -36,16 +41,21 @@ type Spec = Readonly<LoadBalancerSpec<GcpOptions>>;
 
 export class GcpProvider implements Provider<GcpOptions> {
   readonly name = 'gcp';
-  private readonly gce: Gce;
+  private readonly gce: GceBackends;
   private readonly config: GcpConfig;
   private readonly log: LogPort;
   private readonly targets: TargetInstances;
   /** Users of the cluster's node health check against its deletion (see shared-lock.ts). */
   readonly sharedCheck = new SharedCheckLock();
+  /** Users of the backend-service load balancers' shared node check and instance groups against their deletion. */
+  readonly l4Shared = new SharedCheckLock();
+  /** Zones where this process has seen nodes (the instance groups' zones), with the configured ones. */
+  private readonly zones = new Set<string>();
 
-  constructor(context: ProviderContext, config: GcpConfig, gce: Gce) {
+  constructor(context: ProviderContext, config: GcpConfig, gce: GceBackends) {
     this.gce = gce;
     this.config = config;
+    for (const zone of config.zones) this.zones.add(zone);
     this.log = context.log.child({ provider: 'gcp' });
     this.targets = new TargetInstances(gce, config.zones, this.log);
   }
@@ -59,6 +69,16 @@ export class GcpProvider implements Provider<GcpOptions> {
   }
 
   async ensure(spec: Spec, { signal }: CallOptions): Promise<EnsureResult> {
+    if (spec.providerOptions.backendService) {
+      const why = l4Unsupported(spec);
+      if (why) throw new TerminalError('UnsupportedService', why);
+      return this.l4Shared.shared(signal, async () => {
+        const { steps, state } = await this.diffL4(spec, { signal, priority: PRIORITY.resync }, true);
+        const result = await apply(steps, state, spec.identity, this.log);
+        if (state.ipv6) result.status.ingress.push({ ip: state.ipv6.split('/')[0]!, ipMode: 'VIP' });
+        return result;
+      });
+    }
     const why = unsupported(spec);
     if (why) throw new TerminalError('UnsupportedService', why);
     const desired = desiredFor(spec);
@@ -74,6 +94,12 @@ export class GcpProvider implements Provider<GcpOptions> {
   }
 
   async plan(spec: Spec, { signal }: CallOptions): Promise<PlannedAction[]> {
+    if (spec.providerOptions.backendService) {
+      const why = l4Unsupported(spec);
+      if (why) throw new TerminalError('UnsupportedService', why);
+      const { steps } = await this.diffL4(spec, { signal, priority: PRIORITY.resync }, false);
+      return steps.map((s) => s.action);
+    }
     const why = unsupported(spec);
     if (why) throw new TerminalError('UnsupportedService', why);
     const call: Call = { signal, priority: PRIORITY.resync };
@@ -88,16 +114,65 @@ export class GcpProvider implements Provider<GcpOptions> {
     call: Call,
     creating: boolean,
   ): Promise<{ steps: Step[]; state: AddressState }> {
-    const observed = await observe(this.gce, desired, call);
+    let observed = await observe(this.gce, desired, call);
     if (creating && !observed.rule) call.priority = PRIORITY.create;
     const state: AddressState = { ip: (observed.rule?.IPAddress as string | undefined) ?? null };
     const instances = await this.targets.resolve(spec, call);
-    const scope = { project: this.gce.project, network: this.config.network, nodeTags: this.config.nodeTags };
+    const scope = this.scope();
     const context = { gce: this.gce, scope, lock: this.sharedCheck, call };
-    return { steps: await planSteps(context, spec, desired, observed, instances, state), state };
+    const switched: Step[] = [];
+    if (observed.rule?.backendService) {
+      // It was a backend-service load balancer until now: that goes first (its address with it).
+      const l4 = this.l4Context(call);
+      switched.push({
+        action: { action: 'delete', resource: 'backendService', name: desired.names.lb, detail: 'switch' },
+        run: async () => void (await deleteL4(l4, spec.identity)),
+      });
+      observed = { ...observed, rule: null, trafficFirewall: null, address: null };
+      state.ip = null;
+    }
+    return { steps: [...switched, ...(await planSteps(context, spec, desired, observed, instances, state))], state };
   }
 
-  updateHosts(spec: Spec, { signal }: CallOptions): Promise<ChangeResult> {
+  private async diffL4(spec: Spec, call: Call, creating: boolean): Promise<{ steps: Step[]; state: L4State }> {
+    const desired = l4DesiredFor(spec, this.config.subnetwork);
+    const instances = await this.targets.resolve(spec, call);
+    for (const i of instances) this.zones.add(zoneOf(i));
+    const observed = await observeL4(this.gce, desired, instances, call);
+    if (creating && !observed.backendService) call.priority = PRIORITY.create;
+    const l4Rule = observed.rule?.backendService ? observed.rule : null;
+    const state: L4State = { ip: l4Rule?.IPAddress ?? null, ipv6: observed.ipv6Rule?.IPAddress ?? null };
+    if (!desired.ipv4) state.ip = state.ipv6;
+    return { steps: planL4(this.l4Context(call), spec, desired, observed, instances, state), state };
+  }
+
+  private scope() {
+    return { project: this.gce.project, network: this.config.network, nodeTags: this.config.nodeTags };
+  }
+
+  private l4Context(call: Call): L4Context {
+    return {
+      gce: this.gce,
+      scope: this.scope(),
+      networkUrl: `https://www.googleapis.com/compute/v1/projects/${this.gce.project}/global/networks/${this.config.network}`,
+      poolLock: this.sharedCheck,
+      l4Lock: this.l4Shared,
+      zones: () => [...this.zones],
+      call,
+    };
+  }
+
+  async updateHosts(spec: Spec, { signal }: CallOptions): Promise<ChangeResult> {
+    if (spec.providerOptions.backendService) {
+      // Membership is the instance groups': the same plan, run for its group steps only.
+      const call: Call = { signal, priority: PRIORITY.resync };
+      return this.l4Shared.shared(signal, async () => {
+        const { steps } = await this.diffL4(spec, call, false);
+        const groups = steps.filter((s) => s.action.resource === 'instanceGroup');
+        for (const step of groups) await step.run();
+        return { changed: groups.length > 0 };
+      });
+    }
     return updateHosts(this.gce, this.targets, spec, { signal, priority: PRIORITY.resync });
   }
 
@@ -115,10 +190,19 @@ export class GcpProvider implements Provider<GcpOptions> {
 
   async ensureDeleted(identity: Readonly<LoadBalancerIdentity>, { signal }: CallOptions): Promise<ChangeResult> {
     const call: Call = { signal, priority: PRIORITY.delete };
-    return { changed: await deleteLoadBalancer(this.gce, this.sharedCheck, identity, call) };
+    return {
+      changed: await deleteLoadBalancer(this.gce, this.sharedCheck, identity, call, () =>
+        deleteL4(this.l4Context(call), identity),
+      ),
+    };
   }
 
-  listOwned({ signal }: CallOptions): Promise<LoadBalancerIdentity[]> {
-    return listOwned(this.gce, this.config.clusterName, { signal, priority: PRIORITY.resync });
+  async listOwned({ signal }: CallOptions): Promise<LoadBalancerIdentity[]> {
+    const call: Call = { signal, priority: PRIORITY.resync };
+    const lists = await Promise.all([
+      listOwned(this.gce, this.config.clusterName, call),
+      listOwnedL4(this.gce, this.config.clusterName, call),
+    ]);
+    return [...new Map(lists.flat().map((i) => [i.uid, i])).values()];
   }
 }

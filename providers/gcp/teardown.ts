@@ -12,9 +12,11 @@ export async function deleteLoadBalancer(
   lock: SharedCheckLock,
   identity: Readonly<LoadBalancerIdentity>,
   call: Call,
+  /** Deletes a backend-service load balancer of the identity: run when no target-pool one is found. */
+  otherKind?: () => Promise<boolean>,
 ): Promise<boolean> {
   const names = namesFor(identity);
-  const [rule, pool, address, localHc, localHcFirewall, trafficFirewall] = await Promise.all([
+  let [rule, pool, address, localHc, localHcFirewall, trafficFirewall] = await Promise.all([
     gce.getRule(names.lb, call),
     gce.getPool(names.lb, call),
     gce.getAddress(names.lb, call),
@@ -28,6 +30,14 @@ export async function deleteLoadBalancer(
     await fn();
     changed = true;
   };
+  // A rule without a target pool behind it is a backend-service load balancer's: teardown of that kind.
+  if (otherKind && !pool && (!rule || rule.backendService)) {
+    if (await otherKind()) changed = true;
+    if (rule) return true;
+    // Neither rule nor pool: what is left may be of either kind. The other kind's teardown took the traffic
+    // firewall and our address (same names); the rest of this kind's goes below.
+    [address, trafficFirewall] = [null, null];
+  }
   await del(rule, () => gce.deleteRule(names.lb, call));
   await del(pool, () => gce.deletePool(names.lb, call));
   await del(localHc, () => gce.deleteHealthCheck(names.localHealthCheck, call));

@@ -2,6 +2,14 @@
 // The fake's Compute Engine state and its rules: what each mutation checks at once (answered as an HTTP error),
 // what it does when its Operation completes, and the references between resources (a forwarding rule uses a
 // target pool, a pool uses a health check, an address is used by a rule). Written from the v1 REST reference.
+import {
+  buildBackendService,
+  buildHealthCheck,
+  buildInstanceGroup,
+  checkBackendRule,
+  referencesOf,
+  type Store,
+} from './backends.ts';
 import { alreadyExists, GceError, inUse, invalid, invalidField, notFound, required } from './errors.ts';
 import { checkFields, type ResourceKind } from './fields.ts';
 import { hostRange, inRange, toInt, toIp } from './ipv4.ts';
@@ -35,6 +43,9 @@ const COLLECTION_KIND: Record<string, ResourceKind> = {
   firewalls: 'firewall',
   targetPools: 'targetPool',
   forwardingRules: 'forwardingRule',
+  backendServices: 'backendService',
+  healthChecks: 'healthCheck',
+  instanceGroups: 'instanceGroup',
 };
 
 export class Compute {
@@ -44,6 +55,15 @@ export class Compute {
   /** External addresses per network tier: GCE hands out Premium and Standard IPs from different ranges. */
   private readonly ranges: Record<Tier, { first: number; last: number }>;
   private idCounter = 1000;
+  /** Unmanaged instance groups' members (instance paths), by group path: GCE lists them only via listInstances. */
+  private readonly groupMembers = new Map<string, string[]>();
+  private readonly store: Store = {
+    has: (path) => this.resources.has(path),
+    at: (path) => this.resources.get(path),
+    all: () => this.resources.values(),
+    ref: refPath,
+    base: BASE,
+  };
 
   constructor(addressRange: string, operationMs: number, standardRange = '198.51.100.0/24') {
     this.ranges = { PREMIUM: hostRange(addressRange), STANDARD: hostRange(standardRange) };
@@ -63,13 +83,40 @@ export class Compute {
     return instance;
   }
 
+  /** A subnetwork (GCE's are made with the network; tests seed them). IPv6 prefixes make it dual-stack. */
+  seedSubnetwork(
+    project: string,
+    region: string,
+    name: string,
+    ipCidrRange: string,
+    ipv6: { externalIpv6Prefix?: string; internalIpv6Prefix?: string } = {},
+  ): Resource {
+    const path = `projects/${project}/regions/${region}/subnetworks/${name}`;
+    const subnet = this.make('compute#subnetwork', path, {
+      name,
+      ipCidrRange,
+      network: `${BASE}/projects/${project}/global/networks/default`,
+      region: `${BASE}/projects/${project}/regions/${region}`,
+      stackType: ipv6.externalIpv6Prefix || ipv6.internalIpv6Prefix ? 'IPV4_IPV6' : 'IPV4_ONLY',
+      ...(ipv6.externalIpv6Prefix ? { ipv6AccessType: 'EXTERNAL' } : {}),
+      ...ipv6,
+    });
+    this.resources.set(path, subnet);
+    return subnet;
+  }
+
+  /** The instance paths an unmanaged instance group holds. */
+  membersOf(groupPath: string): string[] {
+    return [...(this.groupMembers.get(groupPath) ?? [])].sort();
+  }
+
   removeInstance(project: string, zone: string, name: string): void {
     this.resources.delete(`projects/${project}/zones/${zone}/instances/${name}`);
   }
 
   /** Every resource path held (instances excluded), sorted. */
   paths(): string[] {
-    return [...this.resources.keys()].filter((p) => !p.includes('/instances/')).sort();
+    return [...this.resources.keys()].filter((p) => !p.includes('/instances/') && !p.includes('/subnetworks/')).sort();
   }
 
   peek(path: string): Resource | undefined {
@@ -119,6 +166,7 @@ export class Compute {
       if (!resource) throw notFound(path);
       this.assertUnused(resource, project);
       this.resources.delete(path);
+      this.groupMembers.delete(path);
       this.release(resource, project);
     });
   }
@@ -127,7 +175,8 @@ export class Compute {
   modify(project: string, scope: OperationScope, path: string, body: Record<string, unknown>, replace: boolean) {
     const collection = path.split('/').at(-2)!;
     const kind = COLLECTION_KIND[collection];
-    if (kind !== 'firewall' && kind !== 'httpHealthCheck') {
+    const patchable: (ResourceKind | undefined)[] = ['firewall', 'httpHealthCheck', 'healthCheck', 'backendService'];
+    if (!kind || !patchable.includes(kind)) {
       throw new GceError(
         405,
         'httpMethodNotAllowed',
@@ -183,6 +232,49 @@ export class Compute {
     });
   }
 
+  /** instanceGroups.addInstances / removeInstances (an Operation) and listInstances (a read: the members now). */
+  groupInstances(project: string, scope: OperationScope, path: string, verb: string, body: Record<string, unknown>) {
+    this.get(path);
+    const zone = path.split('/')[3];
+    if (verb === 'listInstances') {
+      const items = this.membersOf(path).map((m) => ({ instance: `${BASE}/${m}`, status: 'RUNNING' }));
+      return { kind: 'compute#instanceGroupsListInstances', id: path, ...(items.length > 0 ? { items } : {}) };
+    }
+    const keys = Object.keys(body);
+    if (keys.some((k) => k !== 'instances')) throw invalid(`Unknown name "${keys.find((k) => k !== 'instances')}"`);
+    const refs = (body.instances as { instance?: string }[] | undefined) ?? [];
+    if (refs.length === 0) throw required('instances');
+    const wanted = refs.map((r, i) => {
+      if (typeof r?.instance !== 'string') throw required(`instances[${i}].instance`);
+      const ref = refPath(r.instance, project);
+      if (ref.split('/')[3] !== zone) throw invalidField('instances', ref, 'The instance is in another zone.');
+      return ref;
+    });
+    if (new Set(wanted).size !== wanted.length) throw invalid('The same instance is listed twice.');
+    const check = (members: string[]) => {
+      for (const ref of wanted) {
+        if (verb === 'addInstances') {
+          if (!this.resources.has(ref)) throw notFound(ref);
+          if (members.includes(ref)) {
+            throw new GceError(400, 'memberAlreadyExists', `The resource '${ref}' is already a member of '${path}'`);
+          }
+        } else if (!members.includes(ref)) {
+          throw new GceError(400, 'memberNotFound', `The resource '${ref}' is not a member of '${path}'`);
+        }
+      }
+    };
+    check(this.membersOf(path));
+    return this.operations.start(project, scope, BASE, verb, `${BASE}/${path}`, () => {
+      const live = this.resources.get(path);
+      if (!live) throw notFound(path);
+      const members = this.membersOf(path);
+      check(members);
+      const next = verb === 'addInstances' ? [...members, ...wanted] : members.filter((m) => !wanted.includes(m));
+      this.groupMembers.set(path, next);
+      live.size = next.length;
+    });
+  }
+
   // ---- the rules per kind ----
 
   private build(
@@ -196,6 +288,12 @@ export class Compute {
     const regionLink = scope.kind === 'regions' ? `${BASE}/projects/${project}/regions/${scope.name}` : undefined;
     const r = this.make(`compute#${kind}`, path, fields, previous);
     switch (kind) {
+      case 'backendService':
+        return buildBackendService(r, project, regionLink!, this.store);
+      case 'healthCheck':
+        return buildHealthCheck(r, regionLink!);
+      case 'instanceGroup':
+        return buildInstanceGroup(r, project, scope.kind === 'zones' ? scope.name : '', this.store);
       case 'address':
         return this.buildAddress(r, project, regionLink!);
       case 'httpHealthCheck':
@@ -297,6 +395,13 @@ export class Compute {
     r.IPProtocol ??= 'TCP';
     const tier = tierOf(r);
     if (!r.target && !r.backendService) throw required('target');
+    const backendIp = r.backendService ? checkBackendRule(r, project, region, this.store) : undefined;
+    if (backendIp !== undefined) {
+      r.IPAddress = backendIp;
+      if (r.loadBalancingScheme === 'INTERNAL') r.networkTier = 'PREMIUM';
+      else tierOf(r);
+      return this.portsOf(r);
+    }
     if (r.target) {
       const target = refPath(String(r.target), project);
       if (!target.includes('/targetPools/'))
@@ -315,16 +420,7 @@ export class Compute {
         throw invalidField('IPProtocol', r.IPProtocol, 'Target pools forward TCP or UDP.');
       }
     }
-    if (r.allPorts && r.portRange) throw invalid("'allPorts' and 'portRange' cannot both be set.");
-    if (r.portRange !== undefined) {
-      const m = /^(\d+)(?:-(\d+))?$/.exec(String(r.portRange));
-      if (!m || Number(m[1]) < 1 || Number(m[2] ?? m[1]) > 65535 || Number(m[2] ?? m[1]) < Number(m[1])) {
-        throw invalidField('portRange', r.portRange, 'Must be N or N-M within 1-65535.');
-      }
-      if (!m[2]) r.portRange = `${m[1]}-${m[1]}`;
-    } else if (!r.allPorts) {
-      r.portRange = '1-65535';
-    }
+    this.portsOf(r);
     if (r.IPAddress !== undefined) {
       const given = String(r.IPAddress);
       const address = given.includes('/addresses/')
@@ -355,6 +451,21 @@ export class Compute {
     return r;
   }
 
+  /** A rule's ports: `portRange` N-M (N alone means N-N), or every port; `allPorts` and `portRange` exclude each other. */
+  private portsOf(r: Resource): Resource {
+    if (r.allPorts && r.portRange) throw invalid("'allPorts' and 'portRange' cannot both be set.");
+    if (r.portRange !== undefined) {
+      const m = /^(\d+)(?:-(\d+))?$/.exec(String(r.portRange));
+      if (!m || Number(m[1]) < 1 || Number(m[2] ?? m[1]) > 65535 || Number(m[2] ?? m[1]) < Number(m[1])) {
+        throw invalidField('portRange', r.portRange, 'Must be N or N-M within 1-65535.');
+      }
+      if (!m[2]) r.portRange = `${m[1]}-${m[1]}`;
+    } else if (!r.allPorts && !r.ports) {
+      r.portRange = '1-65535';
+    }
+    return r;
+  }
+
   /** When a forwarding rule comes into being, the static address it names becomes IN_USE. */
   private claim(resource: Resource, project: string): void {
     if (!resource.selfLink.includes('/forwardingRules/')) return;
@@ -379,8 +490,7 @@ export class Compute {
   private assertUnused(resource: Resource, project: string): void {
     const self = refPath(resource.selfLink, project);
     for (const other of this.resources.values()) {
-      const refs = [other.target, ...((other.healthChecks as string[] | undefined) ?? [])].filter(Boolean);
-      if (refs.some((ref) => refPath(String(ref), project) === self)) {
+      if (referencesOf(other).some((ref) => refPath(ref, project) === self)) {
         throw inUse(`'${resource.selfLink}'`, other.selfLink);
       }
     }

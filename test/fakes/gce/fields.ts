@@ -3,7 +3,18 @@
 import { required, unknownField } from './errors.ts';
 
 /** Output-only fields: GCE ignores them in a request body (clients often echo a resource back on update). */
-const OUTPUT_ONLY = ['kind', 'id', 'selfLink', 'creationTimestamp', 'status', 'users', 'fingerprint', 'region'];
+const OUTPUT_ONLY = [
+  'kind',
+  'id',
+  'selfLink',
+  'creationTimestamp',
+  'status',
+  'users',
+  'fingerprint',
+  'region',
+  'zone',
+  'size',
+];
 
 export const WRITABLE = {
   address: [
@@ -78,6 +89,37 @@ export const WRITABLE = {
     'serviceLabel',
     'sourceIpRanges',
   ],
+  backendService: [
+    'name',
+    'description',
+    'protocol',
+    'loadBalancingScheme',
+    'healthChecks',
+    'backends',
+    'sessionAffinity',
+    'connectionDraining',
+    'network',
+    'timeoutSec',
+    'failoverPolicy',
+    'logConfig',
+    'localityLbPolicy',
+    'connectionTrackingPolicy',
+    'metadatas',
+  ],
+  healthCheck: [
+    'name',
+    'description',
+    'type',
+    'httpHealthCheck',
+    'httpsHealthCheck',
+    'tcpHealthCheck',
+    'checkIntervalSec',
+    'timeoutSec',
+    'healthyThreshold',
+    'unhealthyThreshold',
+    'logConfig',
+  ],
+  instanceGroup: ['name', 'description', 'namedPorts', 'network', 'subnetwork'],
 } as const;
 
 export type ResourceKind = keyof typeof WRITABLE;

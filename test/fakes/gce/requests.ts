@@ -26,6 +26,10 @@ const NAMED: Record<string, string> = {
   targetPools: '{name}',
   forwardingRules: '{name}',
   instances: '{name}',
+  backendServices: '{name}',
+  healthChecks: '{name}',
+  instanceGroups: '{name}',
+  subnetworks: '{name}',
 };
 
 /** `POST /compute/v1/projects/p/regions/r/targetPools/x/addInstance` -> `POST regions/{region}/targetPools/{name}/addInstance`. */

@@ -112,7 +112,18 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     if (!collection || extra.length > 0) throw notFound(path);
     const collectionPath = rest.slice(0, i + 1).join('/');
     const resourcePath = `projects/${collectionPath}/${name}`;
-    checkQuery(query, method === 'GET' ? (name ? [] : LIST_PARAMS) : collection === 'operations' ? [] : ['requestId']);
+    checkQuery(
+      query,
+      method === 'GET'
+        ? name
+          ? []
+          : LIST_PARAMS
+        : collection === 'operations'
+          ? []
+          : verb === 'listInstances'
+            ? LIST_PARAMS
+            : ['requestId'],
+    );
 
     if (collection === 'operations') {
       if (!name) throw notFound(path);
@@ -126,7 +137,9 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
       return op;
     }
     if (!ALLOWED[collection]?.includes(scope.kind)) throw notFound(path);
-    if (collection === 'instances' && method !== 'GET') throw methodNotAllowed(method, collection);
+    if ((collection === 'instances' || collection === 'subnetworks') && method !== 'GET') {
+      throw methodNotAllowed(method, collection);
+    }
 
     if (!name) {
       if (method === 'GET') return listBody(collection, `projects/${collectionPath}`, query);
@@ -136,6 +149,9 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
     if (verb) {
       if (method === 'POST' && collection === 'targetPools' && (verb === 'addInstance' || verb === 'removeInstance')) {
         return compute.poolMembers(project, scope, resourcePath, verb, body);
+      }
+      if (method === 'POST' && collection === 'instanceGroups' && GROUP_VERBS.includes(verb)) {
+        return compute.groupInstances(project, scope, resourcePath, verb, body);
       }
       throw notFound(path);
     }
@@ -254,7 +270,13 @@ const ALLOWED: Record<string, string[]> = {
   httpHealthChecks: ['global'],
   firewalls: ['global'],
   instances: ['zones'],
+  backendServices: ['regions'],
+  healthChecks: ['regions'],
+  instanceGroups: ['zones'],
+  subnetworks: ['regions'],
 };
+
+const GROUP_VERBS = ['addInstances', 'removeInstances', 'listInstances'];
 
 const QUOTA_METRIC: Record<QuotaGroup, string> = {
   read: 'Read requests',
@@ -265,6 +287,8 @@ const QUOTA_METRIC: Record<QuotaGroup, string> = {
 
 function groupOf(method: string, path: string): QuotaGroup {
   if (path.includes('/operations/')) return 'operationRead';
+  // A POST that only reads (GCE counts it against the list quota).
+  if (path.endsWith('/listInstances')) return 'list';
   if (method !== 'GET') return 'write';
   const collection = path.split('/').at(-1) ?? '';
   return Object.hasOwn(ALLOWED, collection) ? 'list' : 'read';
