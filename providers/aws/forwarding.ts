@@ -82,7 +82,13 @@ export async function syncForwarding(clients: Sender, input: ForwardingInput, si
     } else if (l.Protocol !== Protocol || tlsDiffers(l, p) || l.DefaultActions?.[0]?.TargetGroupArn !== tgArn) {
       await clients.send(
         'elbv2',
-        new ModifyListenerCommand({ ListenerArn: l.ListenerArn, Protocol, ...tlsParams(p), DefaultActions: forward }),
+        // Protocol only when it changes: a TLS listener whose policy or certificate changes keeps its protocol.
+        new ModifyListenerCommand({
+          ListenerArn: l.ListenerArn,
+          ...(l.Protocol !== Protocol ? { Protocol } : {}),
+          ...tlsParams(p),
+          DefaultActions: forward,
+        }),
         signal,
       );
       changed = true;

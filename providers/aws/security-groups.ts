@@ -173,7 +173,7 @@ export async function deleteFrontendGroups(
   cluster: string,
   uid: string,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<{ changed: boolean; vpcIds: string[] }> {
   const groups = await describeGroups(
     clients,
     [
@@ -197,5 +197,5 @@ export async function deleteFrontendGroups(
       throw e;
     }
   }
-  return changed;
+  return { changed, vpcIds: [...new Set(groups.map((g) => g.VpcId!).filter(Boolean))] };
 }
