@@ -12,7 +12,8 @@ import type { AwsOptions } from './annotations.ts';
 import type { Sender } from './clients.ts';
 import { TagKeys } from './names.ts';
 
-export const EIP_CHANGE_REFUSED = 'EipAllocationsImmutable';
+/** The Warning on a Service whose eip-allocations changed. */
+export const EIP_NOTICE = { topic: 'eip-allocations', reason: 'EipAllocationsImmutable' } as const;
 
 /** The Elastic IP allocations the NLB has: from AWS's addresses, else the tag we put on it at creation. */
 async function allocationsOf(clients: Sender, lb: LoadBalancer, signal: AbortSignal): Promise<string[] | null> {

@@ -4,7 +4,14 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import Bottleneck from 'bottleneck';
-import { type MetricsPort, type PlannedAction, RetryableError, ThrottledError } from '../../src/contract/provider.ts';
+import {
+  type CounterPort,
+  type GaugePort,
+  type MetricsPort,
+  type PlannedAction,
+  RetryableError,
+  ThrottledError,
+} from '../../src/contract/provider.ts';
 import { AdaptiveRate } from './adaptive-rate.ts';
 import type { AwsConfig } from './index.ts';
 
@@ -110,16 +117,20 @@ export class AwsClients implements Sender {
     this.ec2 = new EC2Client(common);
     this.elbv2 = new ElasticLoadBalancingV2Client(common);
     const l = config.limiters;
-    const gauge = metrics?.gauge<'family'>({
-      name: 'api_rate_limit',
-      help: 'Requests per second the adaptive limiter of each AWS API family allows (its cap is the configured rate)',
-      labelNames: ['family'],
-    });
-    const throttles = metrics?.counter<'family'>({
-      name: 'api_throttles_total',
-      help: 'AWS answers that throttled a request, per API family',
-      labelNames: ['family'],
-    });
+    let gauge: GaugePort<'family'> | undefined;
+    let throttles: CounterPort<'family'> | undefined;
+    if (metrics) {
+      gauge = metrics.gauge({
+        name: 'api_rate_limit',
+        help: 'Requests per second the adaptive limiter of each AWS API family allows (at most the configured rate)',
+        labelNames: ['family'],
+      });
+      throttles = metrics.counter({
+        name: 'api_throttles_total',
+        help: 'AWS answers that throttled a request, per API family',
+        labelNames: ['family'],
+      });
+    }
     // bottleneck calls it minTime; passing our minTimeMs through as-is would silently mean "no spacing".
     const limiter = (o: { maxConcurrent: number; minTimeMs: number }) =>
       new Bottleneck({ maxConcurrent: o.maxConcurrent, minTime: o.minTimeMs });

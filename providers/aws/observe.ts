@@ -9,8 +9,8 @@ import type { InstanceCache } from './instance-cache.ts';
 import type { NodeInstance } from './network.ts';
 import type { Notices } from './notices.ts';
 
-/** The Event reason of a node left out of a Service's targets. */
-export const NODE_NOT_TARGETED = 'NodeNotTargeted';
+/** The Warning on a Service for each node left out of its targets. */
+export const NODE_NOTICE = { topic: 'nodes', reason: 'NodeNotTargeted' } as const;
 
 /** The status an NLB gives its Service: its DNS name. */
 export const statusOf = (lb: LoadBalancer): LoadBalancerStatus => ({
@@ -50,7 +50,7 @@ export class TargetInstances {
       const left = nodes
         .filter((n) => !targeted.has(n.name))
         .map((n) => `node ${n.name} is not a target: ${this.cache.reasonFor(n.name) ?? 'no running instance found'}`);
-      notices.set(spec.identity, 'nodes', NODE_NOT_TARGETED, left);
+      notices.set(spec.identity, NODE_NOTICE.topic, NODE_NOTICE.reason, left);
     }
     return found;
   }

@@ -4,7 +4,7 @@
 // with a PlanRecorder that records the writes instead of sending them (clients.ts).
 import type { LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type LoadBalancerSpec, type LogPort, TerminalError } from '../../src/contract/provider.ts';
-import { EIP_CHANGE_REFUSED, eipChangeRefusal, syncIpAddressType } from './addresses.ts';
+import { EIP_NOTICE, eipChangeRefusal, syncIpAddressType } from './addresses.ts';
 import type { AwsOptions } from './annotations.ts';
 import type { Sender } from './clients.ts';
 import { type DesiredLoadBalancer, desiredRules } from './desired.ts';
@@ -88,7 +88,7 @@ const addresses: Step = {
   name: 'IP address type, and Elastic IPs (refused when changed)',
   run: async ({ clients, lb, spec, signal, notices }) => {
     const refusal = await eipChangeRefusal(clients, lb!, spec.providerOptions, signal);
-    notices?.set(spec.identity, 'eip-allocations', EIP_CHANGE_REFUSED, refusal ? [refusal] : []);
+    notices?.set(spec.identity, EIP_NOTICE.topic, EIP_NOTICE.reason, refusal ? [refusal] : []);
     return syncIpAddressType(clients, lb!, spec.providerOptions, signal);
   },
 };
