@@ -26,6 +26,11 @@ describe('aws annotations and config', () => {
       crossZone: false,
       targetNodeLabels: {},
       eipAllocations: null,
+      tls: null,
+      proxyProtocol: false,
+      targetGroupAttributes: {},
+      loadBalancerAttributes: { 'load_balancing.cross_zone.enabled': 'false' },
+      ipAddressType: 'ipv4',
     });
   });
 
@@ -66,17 +71,21 @@ describe('aws annotations and config', () => {
 
   test('an unsupported aws-load-balancer-* annotation is a problem that names it; bad values name theirs', () => {
     const { problems } = readAnnotations(
-      svc({ [`${PREFIX}ssl-cert`]: 'arn:x', [`${PREFIX}scheme`]: 'public', [`${PREFIX}healthcheck-timeout`]: '1' }),
+      svc({
+        [`${PREFIX}backend-protocol`]: 'ssl',
+        [`${PREFIX}scheme`]: 'public',
+        [`${PREFIX}healthcheck-timeout`]: '1',
+      }),
     );
     assert.deepEqual(
       problems.map((p) => [p.reason, p.path]),
       [
-        ['UnsupportedAwsAnnotation', `metadata.annotations['${PREFIX}ssl-cert']`],
+        ['UnsupportedAwsAnnotation', `metadata.annotations['${PREFIX}backend-protocol']`],
         ['InvalidAwsAnnotation', `metadata.annotations['${PREFIX}scheme']`],
         ['InvalidAwsAnnotation', `metadata.annotations['${PREFIX}healthcheck-timeout']`],
       ],
     );
-    assert.match(problems[0]!.message, /ssl-cert is not supported/);
+    assert.match(problems[0]!.message, /backend-protocol is not supported/);
   });
 
   test('region is required with a one-line message; unknown config fields are refused', () => {

@@ -3,6 +3,7 @@
 // asks for, say, an ssl-cert must learn it is not applied.
 import type { V1Service } from '@kubernetes/client-node';
 import type { SpecProblem } from '../../src/contract/provider.ts';
+import { FEATURE_ANNOTATIONS, type FeatureOptions, portProblems, readFeatures } from './annotation-features.ts';
 
 export const PREFIX = 'service.beta.kubernetes.io/aws-load-balancer-';
 
@@ -21,7 +22,7 @@ export interface HealthCheckOverrides {
   unhealthyThreshold?: number;
 }
 
-export interface AwsOptions {
+export interface AwsOptions extends FeatureOptions {
   scheme: Scheme;
   /** Subnet IDs or Name tags from the annotation; null means discover by tags. */
   subnets: string[] | null;
@@ -52,6 +53,7 @@ export const SUPPORTED = [
   'cross-zone-load-balancing-enabled',
   'target-node-labels',
   'eip-allocations',
+  ...FEATURE_ANNOTATIONS,
 ] as const;
 
 export const AnnotationReasons = {
@@ -179,8 +181,14 @@ export function readAnnotations(service: Readonly<V1Service>): { options: AwsOpt
       );
     }
   }
+  const features = readFeatures(get, bad, crossZoneValue === undefined ? undefined : crossZone);
+  const zoneKey = 'load_balancing.cross_zone.enabled';
+  // Absent means false (the NLB default), as in-tree: the attribute is always converged.
+  features.loadBalancerAttributes[zoneKey] ??= 'false';
+  crossZone = features.loadBalancerAttributes[zoneKey] === 'true';
+  problems.push(...portProblems(service, features.tls));
   return {
-    options: { scheme, subnets, healthCheck, extraTags, crossZone, targetNodeLabels, eipAllocations },
+    options: { scheme, subnets, healthCheck, extraTags, crossZone, targetNodeLabels, eipAllocations, ...features },
     problems,
   };
 }

@@ -4,7 +4,15 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import Bottleneck from 'bottleneck';
-import { type PlannedAction, RetryableError, ThrottledError } from '../../src/contract/provider.ts';
+import {
+  type CounterPort,
+  type GaugePort,
+  type MetricsPort,
+  type PlannedAction,
+  RetryableError,
+  ThrottledError,
+} from '../../src/contract/provider.ts';
+import { AdaptiveRate } from './adaptive-rate.ts';
 import type { AwsConfig } from './index.ts';
 
 type Family = 'elbv2Read' | 'elbv2Write' | 'ec2';
@@ -86,31 +94,84 @@ export class PlanRecorder implements Sender {
   }
 }
 
+/**
+ * A throttled call is sent again (through its limiter, which has slowed down) this many times beyond the SDK's own
+ * attempts before the ensure gives up: a throttle says "slower", not "failed", and giving up throws away the
+ * ensure's progress to the queue's backoff.
+ */
+const THROTTLE_RESENDS = 4;
+
 export class AwsClients implements Sender {
   readonly ec2: EC2Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
   private readonly limiters: Record<Family, Bottleneck>;
+  /** The adaptive rate of each family (adaptive-rate.ts); its value is the drawbridge_aws_api_rate_limit gauge. */
+  readonly rates: Record<Family, AdaptiveRate>;
 
-  constructor(config: AwsConfig) {
+  constructor(config: AwsConfig, metrics?: MetricsPort) {
     // The endpoint override wins, then AWS_ENDPOINT_URL (which the SDK also honours, but explicit is clearer).
     const endpoint = config.endpoint ?? process.env.AWS_ENDPOINT_URL;
-    // 'adaptive' adds the SDK's client-side rate limiting on top of retries when AWS starts throttling.
-    const common = { region: config.region, retryMode: 'adaptive', maxAttempts: 3, ...(endpoint ? { endpoint } : {}) };
+    // 'standard': the SDK retries (maxAttempts 3 is 2 retries) with backoff; the client-side rate limiting its
+    // 'adaptive' mode would add per client is done here instead, per API family (adaptive-rate.ts).
+    const common = { region: config.region, retryMode: 'standard', maxAttempts: 3, ...(endpoint ? { endpoint } : {}) };
     this.ec2 = new EC2Client(common);
     this.elbv2 = new ElasticLoadBalancingV2Client(common);
     const l = config.limiters;
+    let gauge: GaugePort<'family'> | undefined;
+    let throttles: CounterPort<'family'> | undefined;
+    if (metrics) {
+      gauge = metrics.gauge({
+        name: 'api_rate_limit',
+        help: 'Requests per second the adaptive limiter of each AWS API family allows (at most the configured rate)',
+        labelNames: ['family'],
+      });
+      throttles = metrics.counter({
+        name: 'api_throttles_total',
+        help: 'AWS answers that throttled a request, per API family',
+        labelNames: ['family'],
+      });
+    }
     // bottleneck calls it minTime; passing our minTimeMs through as-is would silently mean "no spacing".
     const limiter = (o: { maxConcurrent: number; minTimeMs: number }) =>
       new Bottleneck({ maxConcurrent: o.maxConcurrent, minTime: o.minTimeMs });
     this.limiters = { elbv2Read: limiter(l.elbv2Read), elbv2Write: limiter(l.elbv2Write), ec2: limiter(l.ec2) };
+    const rate = (family: Family) => {
+      // minTimeMs 0 means no configured spacing: the adaptive rate then starts (and caps) at 100/s.
+      const cap = l[family].minTimeMs > 0 ? 1000 / l[family].minTimeMs : 100;
+      let minTime = l[family].minTimeMs;
+      return new AdaptiveRate(cap, (r) => {
+        gauge?.set({ family }, Math.round(r * 100) / 100);
+        const next = Math.round(1000 / r);
+        if (next === minTime) return;
+        minTime = next;
+        this.limiters[family].updateSettings({ minTime });
+      });
+    };
+    this.rates = { elbv2Read: rate('elbv2Read'), elbv2Write: rate('elbv2Write'), ec2: rate('ec2') };
     // The limiter sits inside the SDK's retry loop (after retryMiddleware), so every attempt waits for it: a
-    // retry after a throttle is a request like any other, and the configured rate bounds what AWS sees.
+    // retry after a throttle is a request like any other, and the adaptive rate bounds what AWS sees.
     const limited = (client: 'ec2' | 'elbv2'): AnyCommand => {
       return (next: AnyCommand, context: { commandName?: string }) => (args: unknown) => {
         const write = isWrite(String(context.commandName ?? '').replace(/Command$/, ''));
         const family: Family = client === 'ec2' ? 'ec2' : write ? 'elbv2Write' : 'elbv2Read';
+        const adaptive = this.rates[family];
         // Writes go ahead of reads (a create or delete should not wait behind a resync's describes).
-        return this.limiters[family].schedule({ priority: write ? 3 : 5 }, () => next(args));
+        return this.limiters[family]
+          .schedule({ priority: write ? 3 : 5 }, () => next(args))
+          .then(
+            (out: unknown) => {
+              adaptive.success();
+              return out;
+            },
+            (e: unknown) => {
+              const code = errorCode(e);
+              if (code && THROTTLING.has(code)) {
+                adaptive.throttle();
+                throttles?.inc({ family });
+              } else adaptive.success();
+              throw e;
+            },
+          );
       };
     };
     const at = { relation: 'after', toMiddleware: 'retryMiddleware', name: 'drawbridgeLimiter' } as const;
@@ -121,14 +182,17 @@ export class AwsClients implements Sender {
   /** Sends one command; a call aborted before it is sent (or while queued in a limiter) never reaches AWS. */
   async send<T>(client: 'ec2' | 'elbv2', command: AnyCommand, signal: AbortSignal): Promise<T> {
     const name = commandName(command);
-    signal.throwIfAborted();
-    try {
-      const options = { abortSignal: signal };
-      const out = client === 'ec2' ? this.ec2.send(command, options) : this.elbv2.send(command, options);
-      return (await out) as T;
-    } catch (e) {
-      if (signal.aborted) throw signal.reason ?? e;
-      throw translate(e, name);
+    for (let resend = 0; ; resend++) {
+      signal.throwIfAborted();
+      try {
+        const options = { abortSignal: signal };
+        const out = client === 'ec2' ? this.ec2.send(command, options) : this.elbv2.send(command, options);
+        return (await out) as T;
+      } catch (e) {
+        if (signal.aborted) throw signal.reason ?? e;
+        const error = translate(e, name);
+        if (!(error instanceof ThrottledError) || resend >= THROTTLE_RESENDS) throw error;
+      }
     }
   }
 

@@ -19,7 +19,10 @@ export interface HealthCheck {
 export interface DesiredPort {
   /** Listener port on the NLB. */
   port: number;
+  /** The target group's protocol (TCP behind a TLS listener: the NLB terminates TLS, targets see plain TCP). */
   protocol: ListenerProtocol;
+  /** TLS termination on this port's listener (ssl-cert, ssl-ports, ssl-negotiation-policy), else null. */
+  tls: { certificates: string[]; policy: string } | null;
   nodePort: number;
   targetGroupName: string;
   healthCheck: HealthCheck;
@@ -44,7 +47,7 @@ export function desiredPorts(spec: Readonly<LoadBalancerSpec<AwsOptions>>): Desi
       'an NLB cannot take spec.loadBalancerIP or a requested IP',
     );
   }
-  const byPort = new Map<number, { protocols: Set<string>; nodePorts: Set<number> }>();
+  const byPort = new Map<number, { protocols: Set<string>; nodePorts: Set<number>; names: Set<string> }>();
   for (const p of spec.ports) {
     if (p.protocol === 'SCTP') {
       throw new TerminalError(
@@ -58,14 +61,15 @@ export function desiredPorts(spec: Readonly<LoadBalancerSpec<AwsOptions>>): Desi
         `port ${p.port}: instance targets need a NodePort (allocateLoadBalancerNodePorts is false)`,
       );
     }
-    const entry = byPort.get(p.port) ?? { protocols: new Set(), nodePorts: new Set() };
+    const entry = byPort.get(p.port) ?? { protocols: new Set(), nodePorts: new Set(), names: new Set() };
     entry.protocols.add(p.protocol);
+    entry.names.add(p.name);
     entry.nodePorts.add(p.nodePort);
     byPort.set(p.port, entry);
   }
   return [...byPort.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([port, { protocols, nodePorts }]) => {
+    .map(([port, { protocols, nodePorts, names }]) => {
       if (nodePorts.size > 1) {
         throw new TerminalError(
           DesiredReasons.mixedNodePorts,
@@ -73,9 +77,13 @@ export function desiredPorts(spec: Readonly<LoadBalancerSpec<AwsOptions>>): Desi
         );
       }
       const protocol: ListenerProtocol = protocols.size > 1 ? 'TCP_UDP' : protocols.has('UDP') ? 'UDP' : 'TCP';
+      const t = spec.providerOptions.tls;
+      // ssl-ports absent or "*": every TCP port (as ALBC); a named port must be TCP-only (checkService refuses else).
+      const tlsHere = t && protocol === 'TCP' && (!t.ports || t.ports.some((x) => x === String(port) || names.has(x)));
       return {
         port,
         protocol,
+        tls: tlsHere ? { certificates: t.certificates, policy: t.policy } : null,
         nodePort: [...nodePorts][0]!,
         targetGroupName: targetGroupName(spec.identity, protocol, port),
         healthCheck: healthCheckFor(spec, protocol),
@@ -129,8 +137,10 @@ export function desiredRules(
 
 /** The NLB's own (frontend) group: each listener port from the source ranges (anywhere when none). */
 export function frontendRules(spec: Readonly<LoadBalancerSpec<AwsOptions>>, ports: DesiredPort[]): RuleKey[] {
-  const sources = spec.sourceRanges.filter((c) => !c.includes(':'));
-  const from = sources.length > 0 ? sources : ['0.0.0.0/0'];
+  // A dualstack NLB takes IPv6 clients too: IPv6 source ranges (or ::/0 when none) are kept for it.
+  const dual = spec.providerOptions.ipAddressType === 'dualstack';
+  const sources = spec.sourceRanges.filter((c) => dual || !c.includes(':'));
+  const from = sources.length > 0 ? sources : dual ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
   const rules = new Set<RuleKey>();
   for (const p of ports) {
     const protos =
@@ -146,7 +156,7 @@ export interface DesiredLoadBalancer {
   ports: DesiredPort[];
   /** The NLB's and its target groups' tags: the Service's owner tags and the extra tags of its annotation. */
   tags: { Key: string; Value: string }[];
-  /** The NLB's own security group's tags: the same without the cluster tag, which marks node groups. */
+  /** The NLB's own security group's tags: the same owner tags. */
   groupTags: Record<string, string>;
   /** The NLB's own security group's ingress. */
   frontendRules: RuleKey[];
@@ -159,8 +169,9 @@ export function desiredLoadBalancer(
 ): DesiredLoadBalancer {
   const ports = desiredPorts(spec);
   const owner = ownerTags(spec.identity, spec.providerOptions.extraTags);
-  const groupTags = { ...owner };
-  delete groupTags[clusterTag(cluster)];
+  // The same owner tags, kubernetes.io/cluster/<name>=owned included (as documented): node groups are found by
+  // that tag key too, but nodeGroups() leaves out every group carrying drawbridge.io/cluster, i.e. ours.
+  const groupTags = { ...owner, [clusterTag(cluster)]: 'owned' };
   return {
     name: loadBalancerName(spec.identity),
     ports,

@@ -14,13 +14,29 @@ import type { RuleKey } from './desired.ts';
 import { clusterTag, TagKeys } from './names.ts';
 
 function permission(key: RuleKey, description: string): IpPermission {
-  const [proto, port, cidr] = key.split(':') as [string, string, string];
+  // The CIDR is everything after the second colon: an IPv6 one has colons of its own.
+  const [proto = '', port = '', ...rest] = key.split(':');
+  const cidr = rest.join(':');
   return {
     IpProtocol: proto,
     FromPort: Number(port),
     ToPort: Number(port),
-    IpRanges: [{ CidrIp: cidr, Description: description }],
+    ...(cidr.includes(':')
+      ? { Ipv6Ranges: [{ CidrIpv6: cidr, Description: description }] }
+      : { IpRanges: [{ CidrIp: cidr, Description: description }] }),
   };
+}
+
+/** Every IPv4 and IPv6 range of a group's ingress as rule keys, optionally only those with `description`. */
+export function ruleKeys(group: SecurityGroup, description?: string): Set<RuleKey> {
+  const have = new Set<RuleKey>();
+  for (const p of group.IpPermissions ?? []) {
+    for (const r of p.IpRanges ?? [])
+      if (!description || r.Description === description) have.add(portKey(p, r.CidrIp ?? ''));
+    for (const r of p.Ipv6Ranges ?? [])
+      if (!description || r.Description === description) have.add(portKey(p, r.CidrIpv6 ?? ''));
+  }
+  return have;
 }
 
 export const portKey = (p: IpPermission, cidr: string): RuleKey =>

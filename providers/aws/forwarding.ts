@@ -14,6 +14,8 @@ import {
 import { errorCode, type Sender } from './clients.ts';
 import type { DesiredPort, HealthCheck } from './desired.ts';
 import { findTargetGroup, listenersOf, syncTargets, targetGroupsOf } from './elbv2.ts';
+import { createdAtDefaults, syncTargetGroupAttributes } from './target-group-attributes.ts';
+import { listenerProtocol, syncExtraCertificates, tlsDiffers, tlsParams } from './tls.ts';
 
 type Tags = { Key: string; Value: string }[];
 
@@ -23,6 +25,8 @@ export interface ForwardingInput {
   ports: readonly DesiredPort[];
   instanceIds: readonly string[];
   tags: Tags;
+  /** target-group-attributes and proxy-protocol, for every group. */
+  targetGroupAttributes: Readonly<Record<string, string>>;
 }
 
 /** Converges target groups, their targets and the listeners of one NLB; true when anything was written. */
@@ -47,6 +51,8 @@ export async function syncForwarding(clients: Sender, input: ForwardingInput, si
       changed = true;
     }
     groups.set(p.port, tg);
+    if (await syncTargetGroupAttributes(clients, tg.TargetGroupArn!, input.targetGroupAttributes, signal))
+      changed = true;
     if (await syncTargets(clients, tg.TargetGroupArn!, [...input.instanceIds], p.nodePort, signal)) changed = true;
   }
 
@@ -56,27 +62,38 @@ export async function syncForwarding(clients: Sender, input: ForwardingInput, si
     const tgArn = groups.get(p.port)!.TargetGroupArn!;
     const forward = [{ Type: 'forward' as const, TargetGroupArn: tgArn }];
     const l = listeners.find((x) => x.Port === p.port);
+    const Protocol = listenerProtocol(p);
+    let listenerArn = l?.ListenerArn;
     if (!l) {
-      await clients.send<CreateListenerCommandOutput>(
+      const res = await clients.send<CreateListenerCommandOutput>(
         'elbv2',
         new CreateListenerCommand({
           LoadBalancerArn: lbArn,
           Port: p.port,
-          Protocol: p.protocol,
+          Protocol,
+          ...tlsParams(p),
           DefaultActions: forward,
           Tags: input.tags,
         }),
         signal,
       );
+      listenerArn = res.Listeners?.[0]?.ListenerArn;
       changed = true;
-    } else if (l.Protocol !== p.protocol || l.DefaultActions?.[0]?.TargetGroupArn !== tgArn) {
+    } else if (l.Protocol !== Protocol || tlsDiffers(l, p) || l.DefaultActions?.[0]?.TargetGroupArn !== tgArn) {
       await clients.send(
         'elbv2',
-        new ModifyListenerCommand({ ListenerArn: l.ListenerArn, Protocol: p.protocol, DefaultActions: forward }),
+        // Protocol only when it changes: a TLS listener whose policy or certificate changes keeps its protocol.
+        new ModifyListenerCommand({
+          ListenerArn: l.ListenerArn,
+          ...(l.Protocol !== Protocol ? { Protocol } : {}),
+          ...tlsParams(p),
+          DefaultActions: forward,
+        }),
         signal,
       );
       changed = true;
     }
+    if (listenerArn && (await syncExtraCertificates(clients, listenerArn, p, signal))) changed = true;
   }
   for (const l of listeners.filter((x) => !ports.some((p) => p.port === x.Port))) {
     await clients.send('elbv2', new DeleteListenerCommand({ ListenerArn: l.ListenerArn }), signal);
@@ -112,7 +129,9 @@ async function createTargetGroup(
       }),
       signal,
     );
-    return res.TargetGroups![0]!;
+    const created = res.TargetGroups![0]!;
+    createdAtDefaults(created.TargetGroupArn!);
+    return created;
   } catch (e) {
     // Another writer (or our own lost response) got there first: use what is there.
     const existing =

@@ -11,6 +11,7 @@ import { desiredPorts } from './desired.ts';
 import { findLoadBalancer, syncTargets, targetGroupsOf } from './elbv2.ts';
 import { extendSubnets } from './load-balancer.ts';
 import { loadBalancerName } from './names.ts';
+import type { Notices } from './notices.ts';
 import type { TargetInstances } from './observe.ts';
 
 /** Register/Deregister for the difference; throws LoadBalancerNotFoundError when the NLB is not complete. */
@@ -21,6 +22,7 @@ export async function updateHosts(
   targets: TargetInstances,
   spec: Readonly<LoadBalancerSpec<AwsOptions>>,
   signal: AbortSignal,
+  notices?: Notices,
 ): Promise<ChangeResult> {
   const ports = desiredPorts(spec);
   const lb = await findLoadBalancer(clients, loadBalancerName(spec.identity), signal);
@@ -31,7 +33,7 @@ export async function updateHosts(
   if (ports.some((p) => !attached.has(p.targetGroupName))) {
     throw new LoadBalancerNotFoundError(`the NLB ${lb.LoadBalancerName} lacks a target group of the Service's ports`);
   }
-  const instances = await targets.resolve(spec, signal);
+  const instances = await targets.resolve(spec, signal, notices);
   const ids = instances.map((i) => i.instanceId);
   // A node in a zone the NLB does not serve yet: add that zone's subnet, or its targets would get no traffic.
   let changed = await extendSubnets(clients, cluster, log, lb, spec.providerOptions, instances, signal);

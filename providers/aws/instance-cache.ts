@@ -21,6 +21,8 @@ const keyOf = (n: BackendNode) => `${n.name}\0${n.providerID ?? ''}\0${n.interna
 export class InstanceCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<NodeInstance | null>>();
+  /** Why each node of the last lookup that found no running instance was left out (node name -> reason). */
+  private readonly reasons = new Map<string, string>();
 
   private readonly clients: Sender;
   private readonly ttlMs: number;
@@ -50,17 +52,27 @@ export class InstanceCache {
     return found.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
   }
 
+  /** Why `node` has no running instance, as its last lookup found; undefined when it had one. */
+  reasonFor(node: string): string | undefined {
+    return this.reasons.get(node);
+  }
+
   /**
    * One DescribeInstances round for `nodes`; each node's promise is shared with concurrent callers, so the round
    * runs under its own deadline rather than the signal of whichever caller started it.
    */
   private lookUp(nodes: readonly BackendNode[]): Promise<NodeInstance | null>[] {
-    const round = resolveInstances(this.clients, nodes, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)).then((instances) => {
+    const skipped = new Map<string, string>();
+    const timeout = AbortSignal.timeout(LOOKUP_TIMEOUT_MS);
+    const round = resolveInstances(this.clients, nodes, timeout, skipped).then((instances) => {
       const at = this.now();
       const byNode = new Map(instances.map((i) => [i.node, i]));
       for (const node of nodes) {
         const instance = byNode.get(node.name);
-        if (instance) this.entries.set(keyOf(node), { at, instance });
+        if (instance) {
+          this.entries.set(keyOf(node), { at, instance });
+          this.reasons.delete(node.name);
+        } else this.reasons.set(node.name, skipped.get(node.name) ?? 'no running instance found');
       }
       return byNode;
     });

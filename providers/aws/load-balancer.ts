@@ -16,6 +16,7 @@ import { type LogPort, TerminalError } from '../../src/contract/provider.ts';
 import type { AwsOptions } from './annotations.ts';
 import type { Sender } from './clients.ts';
 import type { DesiredLoadBalancer } from './desired.ts';
+import { TagKeys } from './names.ts';
 import { chooseSubnets, type NodeInstance } from './network.ts';
 import { ensureGroups } from './security-groups.ts';
 
@@ -28,7 +29,14 @@ export async function createLoadBalancer(
   instances: readonly NodeInstance[],
   signal: AbortSignal,
 ): Promise<LoadBalancer> {
-  const { subnetIds, vpcId } = await chooseSubnets(clients, cluster, options, instances, signal);
+  const { subnetIds, vpcId, withoutIpv6 } = await chooseSubnets(clients, cluster, options, instances, signal);
+  if (options.ipAddressType === 'dualstack' && withoutIpv6.length) {
+    throw new TerminalError(
+      'SubnetWithoutIpv6',
+      `a dualstack NLB needs an IPv6 CIDR on each of its subnets; ${withoutIpv6.join(', ')} has none ` +
+        '(add one, or name subnets that have one in service.beta.kubernetes.io/aws-load-balancer-subnets)',
+    );
+  }
   const eips = options.eipAllocations;
   if (eips && eips.length !== subnetIds.length) {
     throw new TerminalError(
@@ -50,7 +58,9 @@ export async function createLoadBalancer(
       ...(eips
         ? { SubnetMappings: subnetIds.map((SubnetId, i) => ({ SubnetId, AllocationId: eips[i]! })) }
         : { Subnets: subnetIds }),
-      Tags: desired.tags,
+      ...(options.ipAddressType === 'dualstack' ? { IpAddressType: 'dualstack' as const } : {}),
+      // What was asked for, as AWS cannot change it later (addresses.ts compares the annotation with it).
+      Tags: eips ? [...desired.tags, { Key: TagKeys.eipAllocations, Value: [...eips].sort().join(' ') }] : desired.tags,
     }),
     signal,
   );
@@ -117,28 +127,40 @@ export async function extendSubnets(
   return true;
 }
 
-/** load_balancing.cross_zone.enabled to `want`: one read, a write only when it differs. */
-export async function syncCrossZone(
+/**
+ * The NLB's attributes to `want` (cross-zone always; others when annotated): one read, one write of the keys that
+ * differ. A key dropped from the annotation keeps its value (AWS has no "default" to go back to for most).
+ */
+export async function syncAttributes(
   clients: Sender,
   lbArn: string,
-  want: boolean,
+  want: Readonly<Record<string, string>>,
   signal: AbortSignal,
 ): Promise<boolean> {
-  const key = 'load_balancing.cross_zone.enabled';
   const res = await clients.send<DescribeLoadBalancerAttributesCommandOutput>(
     'elbv2',
     new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lbArn }),
     signal,
   );
-  const have = res.Attributes?.find((a) => a.Key === key)?.Value ?? 'false';
-  if (have === String(want)) return false;
+  const have = new Map((res.Attributes ?? []).map((a) => [a.Key!, a.Value ?? '']));
+  const differ = Object.entries(want).filter(
+    ([k, v]) => (have.get(k) ?? (k === 'load_balancing.cross_zone.enabled' ? 'false' : '')) !== v,
+  );
+  if (differ.length === 0) return false;
   await clients.send(
     'elbv2',
     new ModifyLoadBalancerAttributesCommand({
       LoadBalancerArn: lbArn,
-      Attributes: [{ Key: key, Value: String(want) }],
+      Attributes: differ.map(([Key, Value]) => ({ Key, Value })),
     }),
     signal,
   );
   return true;
 }
+
+/** The attributes an NLB is converged to: the annotation's, cross-zone always (absent = false, as in-tree). */
+export const wantedAttributes = (o: AwsOptions): Record<string, string> => ({
+  ...o.loadBalancerAttributes,
+  'load_balancing.cross_zone.enabled':
+    o.loadBalancerAttributes['load_balancing.cross_zone.enabled'] ?? String(o.crossZone),
+});

@@ -34,6 +34,8 @@ export const TagKeys = {
   cluster: 'drawbridge.io/cluster',
   /** On the cluster's backend security group (the one every NLB carries). */
   backend: 'drawbridge.io/nlb-backend',
+  /** On an NLB created with Elastic IPs: the allocation ids, space-separated (AWS cannot change them later). */
+  eipAllocations: 'drawbridge.io/eip-allocations',
 } as const;
 
 /** The cluster's backend security group, one per VPC: every NLB carries it, the node SGs admit it. */

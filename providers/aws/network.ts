@@ -28,22 +28,29 @@ const PROVIDER_ID = /^aws:\/\/\/([^/]*)\/(i-[0-9a-f]+)$/;
 
 /**
  * The running instances behind `nodes`: by providerID (aws:///<zone>/<instance-id>), else by InternalIP within
- * the account. Nodes with no running instance are left out: registering them would fail (TargetNotRunning).
+ * the account. Nodes with no running instance are left out (registering them would fail: TargetNotRunning), each
+ * with its reason in `skipped` (node name -> why) when given.
  */
 export async function resolveInstances(
   clients: Sender,
   nodes: readonly BackendNode[],
   signal: AbortSignal,
+  skipped?: Map<string, string>,
 ): Promise<NodeInstance[]> {
   const byId = new Map<string, string>();
   const byIp = new Map<string, string>();
+  const why = new Map<string, string>();
   for (const n of nodes) {
     const id = n.providerID?.match(PROVIDER_ID)?.[2];
-    if (id) byId.set(id, n.name);
-    else if (n.internalIP) byIp.set(n.internalIP, n.name);
+    if (id) {
+      byId.set(id, n.name);
+      why.set(n.name, `instance ${id} (from its providerID) not found`);
+    } else if (n.internalIP) {
+      byIp.set(n.internalIP, n.name);
+      why.set(n.name, `no providerID, and no instance found with its InternalIP ${n.internalIP}`);
+    } else why.set(n.name, 'no providerID and no InternalIP');
   }
-  const out: NodeInstance[] = [];
-  const running = { Name: 'instance-state-name', Values: ['running'] };
+  const found = new Map<string, NodeInstance>();
   const lookups: [
     string,
     Map<string, string>,
@@ -54,22 +61,36 @@ export async function resolveInstances(
   ];
   for (const [filter, wanted, keyOf] of lookups) {
     if (wanted.size === 0) continue;
+    // Every state, not only running: a stopped instance is reported as such rather than as "not found".
     const res = await clients.send<DescribeInstancesCommandOutput>(
       'ec2',
-      new DescribeInstancesCommand({ Filters: [{ Name: filter, Values: [...wanted.keys()] }, running] }),
+      new DescribeInstancesCommand({ Filters: [{ Name: filter, Values: [...wanted.keys()] }] }),
       signal,
     );
     for (const i of (res.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
       const node = wanted.get(keyOf(i) ?? '');
-      if (node && i.InstanceId) {
-        out.push({ node, instanceId: i.InstanceId, zone: i.Placement?.AvailabilityZone ?? '', vpcId: i.VpcId ?? '' });
-      }
+      if (!node || !i.InstanceId || found.has(node)) continue;
+      const state = i.State?.Name ?? 'unknown';
+      if (state === 'running') {
+        found.set(node, {
+          node,
+          instanceId: i.InstanceId,
+          zone: i.Placement?.AvailabilityZone ?? '',
+          vpcId: i.VpcId ?? '',
+        });
+      } else why.set(node, `instance ${i.InstanceId} is not running (${state})`);
     }
   }
-  return out.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+  for (const [node, reason] of why) if (!found.has(node)) skipped?.set(node, reason);
+  return [...found.values()].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
 }
 
 const zones = (subnets: Subnet[]) => new Map(subnets.map((s) => [s.SubnetId!, s.AvailabilityZone ?? '']));
+/** A dualstack NLB needs an IPv6 CIDR on every subnet it is in. */
+const withoutIpv6 = (subnets: Subnet[]) =>
+  subnets
+    .filter((s) => !s.Ipv6CidrBlockAssociationSet?.some((a) => a.Ipv6CidrBlockState?.State === 'associated'))
+    .map((s) => s.SubnetId!);
 const tagOf = (s: Subnet, key: string) => s.Tags?.find((t) => t.Key === key)?.Value;
 const taggedForCluster = (s: Subnet, cluster: string) => tagOf(s, clusterTag(cluster)) !== undefined;
 const taggedForOther = (s: Subnet, cluster: string) =>
@@ -86,7 +107,7 @@ export async function chooseSubnets(
   options: AwsOptions,
   instances: readonly NodeInstance[],
   signal: AbortSignal,
-): Promise<{ subnetIds: string[]; vpcId: string; zoneOf: Map<string, string> }> {
+): Promise<{ subnetIds: string[]; vpcId: string; zoneOf: Map<string, string>; withoutIpv6: string[] }> {
   const describe = async (Filters: { Name: string; Values: string[] }[]) =>
     (await clients.send<DescribeSubnetsCommandOutput>('ec2', new DescribeSubnetsCommand({ Filters }), signal))
       .Subnets ?? [];
@@ -99,7 +120,8 @@ export async function chooseSubnets(
     ];
     const missing = options.subnets.filter((s) => !found.some((f) => f.SubnetId === s || tagOf(f, 'Name') === s));
     if (missing.length) throw new TerminalError('SubnetNotFound', `subnets not found: ${missing.join(', ')}`);
-    return { subnetIds: found.map((s) => s.SubnetId!).sort(), vpcId: found[0]!.VpcId!, zoneOf: zones(found) };
+    const subnetIds = found.map((s) => s.SubnetId!).sort();
+    return { subnetIds, vpcId: found[0]!.VpcId!, zoneOf: zones(found), withoutIpv6: withoutIpv6(found) };
   }
   const role = options.scheme === 'internal' ? 'kubernetes.io/role/internal-elb' : 'kubernetes.io/role/elb';
   const vpcs = [...new Set(instances.map((i) => i.vpcId).filter(Boolean))];
@@ -122,7 +144,8 @@ export async function chooseSubnets(
   if (!chosen.length) {
     throw new RetryAfterError('NoSubnets', `no subnet tagged ${role}=1 (and not for another cluster) was found`, 60);
   }
-  return { subnetIds: chosen.map((s) => s.SubnetId!).sort(), vpcId: chosen[0]!.VpcId!, zoneOf: zones(chosen) };
+  const subnetIds = chosen.map((s) => s.SubnetId!).sort();
+  return { subnetIds, vpcId: chosen[0]!.VpcId!, zoneOf: zones(chosen), withoutIpv6: withoutIpv6(chosen) };
 }
 
 const vpcCidrs = new Map<string, string>();

@@ -1,12 +1,16 @@
 // What exists in AWS for one Service, as ensure() starts from it: the EC2 instances behind its target nodes and
 // its NLB (found by name). The rest (groups, listeners, targets) each step reads for itself (see plan.ts).
 import type { LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { LoadBalancerSpec, LoadBalancerStatus, LogPort } from '../../src/contract/provider.ts';
+import type { LoadBalancerSpec, LoadBalancerStatus } from '../../src/contract/provider.ts';
 import type { AwsOptions } from './annotations.ts';
 import type { Sender } from './clients.ts';
 import { findLoadBalancer, registeredTargets, targetGroupsOf } from './elbv2.ts';
 import type { InstanceCache } from './instance-cache.ts';
 import type { NodeInstance } from './network.ts';
+import type { Notices } from './notices.ts';
+
+/** The Warning on a Service for each node left out of its targets. */
+export const NODE_NOTICE = { topic: 'nodes', reason: 'NodeNotTargeted' } as const;
 
 /** The status an NLB gives its Service: its DNS name. */
 export const statusOf = (lb: LoadBalancer): LoadBalancerStatus => ({
@@ -23,14 +27,17 @@ export class TargetInstances {
   /** instance id -> node name, as last resolved; lets get() report node names without a Node lookup. */
   private readonly nodeNames = new Map<string, string>();
   private readonly cache: InstanceCache;
-  private readonly log: LogPort;
 
-  constructor(cache: InstanceCache, log: LogPort) {
+  constructor(cache: InstanceCache) {
     this.cache = cache;
-    this.log = log;
   }
 
-  async resolve(spec: Readonly<LoadBalancerSpec<AwsOptions>>, signal: AbortSignal): Promise<NodeInstance[]> {
+  /** With `notices` (ensure and updateHosts, not plan), each node left out is a Warning on the Service, once. */
+  async resolve(
+    spec: Readonly<LoadBalancerSpec<AwsOptions>>,
+    signal: AbortSignal,
+    notices?: Notices,
+  ): Promise<NodeInstance[]> {
     const wanted = Object.entries(spec.providerOptions.targetNodeLabels);
     // target-node-labels as in-tree: every pair must match; an empty value only needs the key.
     const nodes = spec.nodes.filter((n) =>
@@ -38,12 +45,13 @@ export class TargetInstances {
     );
     const found = await this.cache.resolve(nodes, signal);
     for (const i of found) this.nodeNames.set(i.instanceId, i.node);
-    const missing = nodes.length - found.length;
-    if (missing > 0)
-      this.log.warn(
-        { service: `${spec.identity.namespace}/${spec.identity.name}`, missing },
-        'nodes without a running EC2 instance are not registered',
-      );
+    if (notices) {
+      const targeted = new Set(found.map((i) => i.node));
+      const left = nodes
+        .filter((n) => !targeted.has(n.name))
+        .map((n) => `node ${n.name} is not a target: ${this.cache.reasonFor(n.name) ?? 'no running instance found'}`);
+      notices.set(spec.identity, NODE_NOTICE.topic, NODE_NOTICE.reason, left);
+    }
     return found;
   }
 
@@ -58,8 +66,9 @@ export async function observe(
   spec: Readonly<LoadBalancerSpec<AwsOptions>>,
   name: string,
   signal: AbortSignal,
+  notices?: Notices,
 ): Promise<Observed> {
-  const instances = await targets.resolve(spec, signal);
+  const instances = await targets.resolve(spec, signal, notices);
   const lb = await findLoadBalancer(clients, name, signal);
   return { instances, lb };
 }

@@ -4,13 +4,21 @@
 // with a PlanRecorder that records the writes instead of sending them (clients.ts).
 import type { LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type LoadBalancerSpec, type LogPort, TerminalError } from '../../src/contract/provider.ts';
+import { EIP_NOTICE, eipChangeRefusal, syncIpAddressType } from './addresses.ts';
 import type { AwsOptions } from './annotations.ts';
 import type { Sender } from './clients.ts';
 import { type DesiredLoadBalancer, desiredRules } from './desired.ts';
 import { syncForwarding } from './forwarding.ts';
-import { createLoadBalancer, extendSubnets, syncCrossZone, syncSecurityGroups } from './load-balancer.ts';
+import {
+  createLoadBalancer,
+  extendSubnets,
+  syncAttributes,
+  syncSecurityGroups,
+  wantedAttributes,
+} from './load-balancer.ts';
 import { vpcCidr } from './network.ts';
 import { syncRules } from './node-rules.ts';
+import type { Notices } from './notices.ts';
 import type { Observed } from './observe.ts';
 
 /** What every step is handed; `lb` is the NLB once it exists (the creation step sets it). */
@@ -23,6 +31,8 @@ export interface StepContext {
   desired: DesiredLoadBalancer;
   observed: Observed;
   lb: LoadBalancer | null;
+  /** Warnings on the Service (ensure only: plan records none). */
+  notices?: Notices;
 }
 
 export interface Step {
@@ -52,14 +62,14 @@ const securityGroups: Step = {
 };
 
 const crossZone: Step = {
-  name: 'cross-zone load balancing',
+  name: 'load-balancer attributes (cross-zone and the annotation)',
   run: ({ clients, lb, spec, signal }) =>
-    syncCrossZone(clients, lb!.LoadBalancerArn!, spec.providerOptions.crossZone, signal),
+    syncAttributes(clients, lb!.LoadBalancerArn!, wantedAttributes(spec.providerOptions), signal),
 };
 
 const forwarding: Step = {
   name: 'target groups, targets and listeners',
-  run: ({ clients, lb, desired, observed, signal }) =>
+  run: ({ clients, lb, spec, desired, observed, signal }) =>
     syncForwarding(
       clients,
       {
@@ -68,9 +78,19 @@ const forwarding: Step = {
         ports: desired.ports,
         instanceIds: observed.instances.map((i) => i.instanceId),
         tags: desired.tags,
+        targetGroupAttributes: spec.providerOptions.targetGroupAttributes,
       },
       signal,
     ),
+};
+
+const addresses: Step = {
+  name: 'IP address type, and Elastic IPs (refused when changed)',
+  run: async ({ clients, lb, spec, signal, notices }) => {
+    const refusal = await eipChangeRefusal(clients, lb!, spec.providerOptions, signal);
+    notices?.set(spec.identity, EIP_NOTICE.topic, EIP_NOTICE.reason, refusal ? [refusal] : []);
+    return syncIpAddressType(clients, lb!, spec.providerOptions, signal);
+  },
 };
 
 /** An NLB made before NLBs got our groups: it cannot gain any, so its own rules on the node SGs stay in use. */
@@ -94,6 +114,6 @@ export function planSteps(spec: Readonly<LoadBalancerSpec<AwsOptions>>, observed
     );
   }
   const legacy = !lb.SecurityGroups?.length;
-  if (legacy) return [subnets, crossZone, forwarding, legacyNodeRules];
-  return [subnets, securityGroups, crossZone, forwarding];
+  if (legacy) return [subnets, addresses, crossZone, forwarding, legacyNodeRules];
+  return [subnets, addresses, securityGroups, crossZone, forwarding];
 }

@@ -41,6 +41,11 @@ const options: AwsOptions = {
   crossZone: false,
   targetNodeLabels: {},
   eipAllocations: null,
+  tls: null,
+  proxyProtocol: false,
+  targetGroupAttributes: {},
+  loadBalancerAttributes: {},
+  ipAddressType: 'ipv4',
 };
 const spec = (n: number, o: Partial<AwsOptions> = {}): LoadBalancerSpec<AwsOptions> => ({
   ...baseSpec(n),

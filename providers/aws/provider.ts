@@ -29,6 +29,7 @@ import { updateHosts } from './hosts.ts';
 import type { AwsConfig } from './index.ts';
 import { InstanceCache } from './instance-cache.ts';
 import { loadBalancerName } from './names.ts';
+import { Notices } from './notices.ts';
 import { observe, registeredInstances, statusOf, TargetInstances } from './observe.ts';
 import { planSteps } from './plan.ts';
 import { deleteLoadBalancer, listOwnedLoadBalancers } from './teardown.ts';
@@ -41,12 +42,15 @@ export class AwsProvider implements Provider<AwsOptions> {
   private readonly cluster: string;
   private readonly log: LogPort;
   private readonly targets: TargetInstances;
+  private readonly notices: Notices;
 
   constructor(context: ProviderContext, config: AwsConfig) {
-    this.clients = new AwsClients(config);
+    this.clients = new AwsClients(config, context.metrics);
     this.cluster = context.clusterName;
-    this.log = context.log.child({ provider: 'aws' });
-    this.targets = new TargetInstances(new InstanceCache(this.clients), this.log);
+    // The core's log for a provider already carries "provider":"aws".
+    this.log = context.log;
+    this.targets = new TargetInstances(new InstanceCache(this.clients));
+    this.notices = new Notices(context.events, this.log);
   }
 
   /**
@@ -75,7 +79,7 @@ export class AwsProvider implements Provider<AwsOptions> {
   }
 
   ensure(spec: Spec, { signal }: CallOptions): Promise<EnsureResult> {
-    return this.converge(spec, this.clients, signal);
+    return this.converge(spec, this.clients, signal, this.notices);
   }
 
   /** ensure() with every write recorded instead of sent. */
@@ -85,21 +89,23 @@ export class AwsProvider implements Provider<AwsOptions> {
     return recorder.actions;
   }
 
-  private async converge(spec: Spec, clients: Sender, signal: AbortSignal): Promise<EnsureResult> {
+  private async converge(spec: Spec, clients: Sender, signal: AbortSignal, notices?: Notices): Promise<EnsureResult> {
     const desired = desiredLoadBalancer(spec, this.cluster); // refuses what an NLB cannot do before any call
-    const observed = await observe(clients, this.targets, spec, desired.name, signal);
+    const observed = await observe(clients, this.targets, spec, desired.name, signal, notices);
     const steps = planSteps(spec, observed);
     const { cluster, log } = this;
-    return apply(steps, { clients, cluster, log, signal, spec, desired, observed, lb: observed.lb });
+    return apply(steps, { clients, cluster, log, signal, spec, desired, observed, lb: observed.lb, notices });
   }
 
   /** Only target membership: Register/Deregister for the difference, nothing else is written. */
   updateHosts(spec: Spec, { signal }: CallOptions): Promise<ChangeResult> {
-    return updateHosts(this.clients, this.cluster, this.log, this.targets, spec, signal);
+    return updateHosts(this.clients, this.cluster, this.log, this.targets, spec, signal, this.notices);
   }
 
   async ensureDeleted(identity: Readonly<LoadBalancerIdentity>, { signal }: CallOptions): Promise<ChangeResult> {
-    return { changed: await deleteLoadBalancer(this.clients, this.cluster, identity, signal) };
+    const changed = await deleteLoadBalancer(this.clients, this.cluster, identity, signal);
+    this.notices.forget(identity.uid);
+    return { changed };
   }
 
   async get(identity: Readonly<LoadBalancerIdentity>, { signal }: CallOptions): Promise<ObservedLoadBalancer | null> {

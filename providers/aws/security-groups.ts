@@ -9,14 +9,15 @@
 import {
   CreateSecurityGroupCommand,
   type CreateSecurityGroupCommandOutput,
+  CreateTagsCommand,
   DeleteSecurityGroupCommand,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { RetryAfterError } from '../../src/contract/provider.ts';
 import { errorCode, type Sender } from './clients.ts';
 import type { RuleKey } from './desired.ts';
-import { authorize, convergeIngress, describeGroups, isDuplicate, nodeGroups, portKey } from './ec2-groups.ts';
-import { backendGroupName, ruleDescription, TagKeys } from './names.ts';
+import { authorize, convergeIngress, describeGroups, isDuplicate, nodeGroups, ruleKeys } from './ec2-groups.ts';
+import { backendGroupName, clusterTag, ruleDescription, TagKeys } from './names.ts';
 
 const BACKEND_RULE = 'drawbridge.io/nlb-backend';
 
@@ -87,8 +88,8 @@ export async function ensureGroups(
     changed = true;
   }
   let backend = found.find((g) => g.GroupName === backendName);
+  const backendTags = backendGroupTags(cluster);
   if (!backend) {
-    const backendTags = { [TagKeys.cluster]: cluster, [TagKeys.backend]: 'true' };
     backend = await createGroup(
       clients,
       vpcId,
@@ -100,11 +101,34 @@ export async function ensureGroups(
     changed = true;
   }
 
-  const have = new Set<RuleKey>();
-  for (const p of frontend.IpPermissions ?? []) for (const r of p.IpRanges ?? []) have.add(portKey(p, r.CidrIp ?? ''));
+  // Groups made before they carried every owner tag get the missing ones (once).
+  if (await tagMissing(clients, frontend, tags, signal)) changed = true;
+  if (await tagMissing(clients, backend, backendTags, signal)) changed = true;
+  const have = ruleKeys(frontend);
   if (await convergeIngress(clients, frontend.GroupId!, have, want, ruleDescription(lbName), signal)) changed = true;
   if (await ensureBackendRules(clients, cluster, vpcId, backend.GroupId!, signal)) changed = true;
   return { frontend: frontend.GroupId!, backend: backend.GroupId!, changed };
+}
+
+export const backendGroupTags = (cluster: string) => ({
+  [TagKeys.cluster]: cluster,
+  [TagKeys.backend]: 'true',
+  [clusterTag(cluster)]: 'owned',
+});
+
+/** CreateTags for the tags a group we found lacks; a group just created (no Tags read) has them. */
+async function tagMissing(
+  clients: Sender,
+  group: SecurityGroup,
+  tags: Record<string, string>,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (!group.Tags || group.GroupId?.startsWith('planned:')) return false;
+  const missing = Object.entries(tags).filter(([k, v]) => !group.Tags!.some((t) => t.Key === k && t.Value === v));
+  if (!missing.length) return false;
+  const Tags = missing.map(([Key, Value]) => ({ Key, Value }));
+  await clients.send('ec2', new CreateTagsCommand({ Resources: [group.GroupId!], Tags }), signal);
+  return true;
 }
 
 /** tcp and udp 0-65535 from the backend group on every node SG of the cluster (ours excluded). */
@@ -149,7 +173,7 @@ export async function deleteFrontendGroups(
   cluster: string,
   uid: string,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<{ changed: boolean; vpcIds: string[] }> {
   const groups = await describeGroups(
     clients,
     [
@@ -173,5 +197,5 @@ export async function deleteFrontendGroups(
       throw e;
     }
   }
-  return changed;
+  return { changed, vpcIds: [...new Set(groups.map((g) => g.VpcId!).filter(Boolean))] };
 }

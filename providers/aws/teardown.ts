@@ -11,6 +11,7 @@ import {
   type DescribeTagsCommandOutput,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { LoadBalancerIdentity } from '../../src/contract/provider.ts';
+import { deleteUnusedBackendGroup } from './backend-group.ts';
 import { errorCode, type Sender } from './clients.ts';
 import { findLoadBalancer, listenersOf, targetGroupsByPrefix } from './elbv2.ts';
 import { loadBalancerName, TagKeys, targetGroupPrefix } from './names.ts';
@@ -42,7 +43,12 @@ export async function deleteLoadBalancer(
       if (errorCode(e) !== 'TargetGroupNotFoundException') throw e;
     }
   }
-  if (await deleteFrontendGroups(clients, cluster, identity.uid, signal)) changed = true;
+  const frontends = await deleteFrontendGroups(clients, cluster, identity.uid, signal);
+  if (frontends.changed) changed = true;
+  // The last NLB of the cluster in its VPC takes the backend group with it.
+  for (const vpcId of new Set([...(lb?.VpcId ? [lb.VpcId] : []), ...frontends.vpcIds])) {
+    if (await deleteUnusedBackendGroup(clients, cluster, vpcId, signal)) changed = true;
+  }
   // Rules of an NLB made before our groups existed (none for newer ones: this is one read then).
   if (await syncRules(clients, cluster, null, name, [], signal)) changed = true;
   return changed;

@@ -129,7 +129,9 @@ test('throttling and 5xx injected: every Service converges, once, within the lim
     [...results].filter((r) => r !== 'AwsThrottled' && r !== 'AwsServerError'),
     [],
   );
-  assert.ok((await metricValue(controller!, 'drawbridge_reconcile_total')) > SERVICES);
+  // Every Service reconciled at least once; throttles are absorbed by the provider's resends through its adaptive
+  // limiter, so a faulted call rarely costs the whole reconcile (none may, in a run).
+  assert.ok((await metricValue(controller!, 'drawbridge_reconcile_total')) >= SERVICES);
   assert.equal(sumSamples(text, 'drawbridge_queue_depth'), 0);
 
   // The limiters run inside the SDK's retry loop, so every attempt counts: in any 1 s window, at most

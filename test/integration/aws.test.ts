@@ -455,11 +455,9 @@ test('target-node-labels through the controller: only labelled nodes are targets
 
 test('an unsupported aws-load-balancer-* annotation gets a Warning Event naming it', async () => {
   const core = cluster.core;
-  const key = `${A}ssl-cert`;
-  await core.createNamespacedService({
-    namespace: NS,
-    body: service('unsupported', {}, { [key]: 'arn:aws:acm:us-east-1:000000000000:certificate/x' }),
-  });
+  // backend-protocol (TLS to the targets) is one ALBC annotation this provider refuses.
+  const key = `${A}backend-protocol`;
+  await core.createNamespacedService({ namespace: NS, body: service('unsupported', {}, { [key]: 'ssl' }) });
   const event = await waitForEvent(core, NS, 'unsupported', 'UnsupportedAwsAnnotation');
   assert.equal(event.type, 'Warning');
   assert.match(event.message ?? '', new RegExp(key.replaceAll('.', '\\.')));

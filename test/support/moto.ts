@@ -178,3 +178,25 @@ export function mutations(actions: readonly string[]): Record<string, number> {
   for (const a of actions) if (!a.startsWith('Describe')) out[a] = (out[a] ?? 0) + 1;
   return out;
 }
+
+/**
+ * An ACM certificate issued by moto for `domain` (ELBv2 TLS listeners need one that exists: moto answers
+ * CertificateNotFound for any other ARN). A raw ACM JSON call: the project has no ACM client, and moto checks no
+ * signature, only the credential scope's service and region.
+ */
+export async function issueCertificate(endpoint: string, domain: string): Promise<string> {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'CertificateManager.RequestCertificate',
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/acm/aws4_request, SignedHeaders=host, Signature=0',
+    },
+    body: JSON.stringify({ DomainName: domain, ValidationMethod: 'DNS' }),
+  });
+  const body = (await res.json()) as { CertificateArn?: string };
+  if (!res.ok || !body.CertificateArn)
+    throw new Error(`moto ACM RequestCertificate: ${res.status} ${JSON.stringify(body)}`);
+  return body.CertificateArn;
+}
