@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Controller } from '../../src/core/controller/controller.ts';
+import { membershipKeyFile } from '../e2e/support/membership-key.ts';
 import { useControlPlane } from '../env/harness.ts';
 import {
   createNamespace,
@@ -113,7 +114,7 @@ test('errors are one clear line and a non-zero exit', async () => {
   // Every verb, the long-running ones too, loads the same way and fails the same way.
   for (const args of [
     ['controller', '--provider', 'fake'],
-    ['speaker', '--node', 'n', '--bind-address', '127.0.0.1'],
+    ['speaker', '--node', 'n', '--bind-address', '127.0.0.1', '--membership-key-file', membershipKeyFile()],
     ['status'],
     ['plan', '--provider', 'metal'],
     ['gc', '--provider', 'metal', '--dry-run'],
@@ -123,6 +124,12 @@ test('errors are one clear line and a non-zero exit', async () => {
     assert.equal(failed.stderr.trim().split('\n').length, 1, failed.stderr);
     assert.match(failed.stderr, new RegExp(`^drawbridge ${args[0]}: cannot read kubeconfig /nonexistent/kubeconfig`));
   }
+
+  // A speaker without a membership key is refused before anything else: one line, naming the flag.
+  const keyless = await drawbridge(['speaker', '--node', 'n', '--bind-address', '127.0.0.1'], cluster.kubeconfigPath);
+  assert.equal(keyless.code, 2, keyless.stderr);
+  assert.equal(keyless.stderr.trim().split('\n').length, 1, keyless.stderr);
+  assert.match(keyless.stderr, /^drawbridge speaker: no membership key: pass --membership-key-file/);
 
   const unreachable = join(tmpdir(), `unreachable-${process.pid}.kubeconfig`);
   await writeFile(
