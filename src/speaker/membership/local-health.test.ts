@@ -147,6 +147,29 @@ describe('local health', () => {
     assert.equal(late.get('a').stateOf('b'), 'dead');
   });
 
+  it('a starved member that stepped back does not come back in a short on-time gap of its starvation', () => {
+    const net = new StallNet(['a', 'b', 'c']);
+    net.run(3000);
+    let inView = true;
+    let leaves = 0;
+    let returns = 0;
+    const watch = () => {
+      const now = net.get('b').eligibleMembers().includes('a');
+      if (inView && !now) leaves++;
+      if (!inView && now) returns++;
+      inView = now;
+    };
+    // A cgroup quota runs the loop in bursts: starved for 10 s, on time for 3 s, starved again for 10 s.
+    net.throttled.set('a', 400);
+    net.run(10_000, watch);
+    net.throttled.delete('a');
+    net.run(3000, watch);
+    net.throttled.set('a', 400);
+    net.run(10_000, watch);
+    assert.equal(leaves, 1, 'stepped back once');
+    assert.equal(returns, 0, 'and stayed out through the gap');
+  });
+
   for (const period of [100, 400]) {
     it(`a member starved of CPU for 30 s (one tick every ${period} ms) leaves the eligible members at most once, and for good while starved`, () => {
       const net = new StallNet(['a', 'b', 'c']);

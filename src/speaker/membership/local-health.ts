@@ -16,6 +16,12 @@ export interface LocalHealthConfig {
   recoverMs: number;
   /** From this score on, a member that must refute an accusation steps back (see machine.ts, `holdDown`). */
   stepBackScore: number;
+  /**
+   * A member that stepped back comes back only after this long with no late tick and no refutation: a starved loop
+   * is on time between its stalls (cgroup quotas run it a few ms per period), and coming back in such a gap would
+   * move its addresses back and forth.
+   */
+  returnAfterQuietMs: number;
 }
 
 export const DEFAULT_LOCAL_HEALTH: LocalHealthConfig = {
@@ -26,6 +32,7 @@ export const DEFAULT_LOCAL_HEALTH: LocalHealthConfig = {
   // raised score detects a real failure late), while a starved loop, late every 100 ms, keeps its score up.
   recoverMs: 250,
   stepBackScore: 4,
+  returnAfterQuietMs: 10_000,
 };
 
 export class LocalHealth {
@@ -35,6 +42,7 @@ export class LocalHealth {
   private changedAt: number;
   /** When the latest stall ended (the first tick after it): silence before this is ours, not the others'. */
   private resumed = Number.NEGATIVE_INFINITY;
+  private raisedAt = Number.NEGATIVE_INFINITY;
 
   constructor(now: number, config: Partial<LocalHealthConfig> = {}) {
     this.config = { ...DEFAULT_LOCAL_HEALTH, ...config };
@@ -88,8 +96,14 @@ export class LocalHealth {
     return this.resumed > t;
   }
 
+  /** How long since the score last rose (a late tick or a refutation); Infinity if it never did. */
+  quietFor(now: number): number {
+    return now - this.raisedAt;
+  }
+
   private raise(now: number): void {
     this.value = Math.min(this.config.maxScore, this.value + 1);
     this.changedAt = now;
+    this.raisedAt = now;
   }
 }

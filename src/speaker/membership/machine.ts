@@ -205,7 +205,8 @@ export class MembershipMachine {
   tick(now: number): void {
     if (this.left) return;
     this.health.tick(now);
-    if (this.heldDown && (this.health.score === 0 || !this.othersMayAnnounce())) {
+    const recovered = this.health.score === 0 && this.health.quietFor(now) >= this.health.config.returnAfterQuietMs;
+    if (this.heldDown && (recovered || !this.othersMayAnnounce())) {
       this.heldDown = false;
       this.incarnation++;
       this.fanOut(this.selfUpdate());
