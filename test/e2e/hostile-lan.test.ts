@@ -149,18 +149,9 @@ describe('hostile LAN: a non-member attacks the speakers', { concurrency: false 
     if (!isRoot) return;
     assert.ok(existsSync(ADDON_PATH), `the packet-socket addon is not built: run scripts/build-native (${ADDON_PATH})`);
     logDir = await mkdtemp(join(tmpdir(), 'drawbridge-hostile-'));
-    lan = await lab.addNamespace('lan');
-    await sh('ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
-    await sh('ip', '-n', lan, 'link', 'set', 'br0', 'up');
-    const attach = async (ns: string, ifname: string, peer: string, mac?: string) => {
-      await lab.link(ns, ifname, lan, peer, mac);
-      await sh('ip', '-n', lan, 'link', 'set', peer, 'master', 'br0');
-    };
-    const hostIf = lab.ifname('h');
-    await sh('ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', lab.ifname('lh'), 'netns', lan);
-    await sh('ip', 'addr', 'add', `${HOST_IP}/24`, 'dev', hostIf);
-    await sh('ip', 'link', 'set', hostIf, 'up');
-    await sh('ip', '-n', lan, 'link', 'set', lab.ifname('lh'), 'up', 'master', 'br0');
+    const built = await lab.lanWithHost(HOST_IP);
+    lan = built.lan;
+    const attach = built.attach;
     proxy = new ApiserverProxy(HOST_IP, PROXY_PORT, new URL(cluster!.kubeConfig.getCurrentCluster()!.server));
     await proxy.start();
     const kubeconfig = join(logDir, 'kubeconfig');

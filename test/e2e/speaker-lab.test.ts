@@ -290,19 +290,8 @@ describe('speaker lab: three nodes, one client', { concurrency: false }, () => {
     if (!isRoot) return;
     assert.ok(existsSync(ADDON_PATH), `the packet-socket addon is not built: run scripts/build-native (${ADDON_PATH})`);
     logDir = await mkdtemp(join(tmpdir(), 'drawbridge-lab-'));
-    const lan = await lab.addNamespace('lan');
-    await sh('ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
-    await sh('ip', '-n', lan, 'link', 'set', 'br0', 'up');
-    const attach = async (ns: string, ifname: string, peer: string, mac?: string) => {
-      await lab.link(ns, ifname, lan, peer, mac);
-      await sh('ip', '-n', lan, 'link', 'set', peer, 'master', 'br0');
-    };
-    // The host side: a veth from the root namespace onto the bridge, with an address of the lab's own subnet.
-    const hostIf = lab.ifname('h');
-    await sh('ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', lab.ifname('lh'), 'netns', lan);
-    await sh('ip', 'addr', 'add', `${HOST_IP}/24`, 'dev', hostIf);
-    await sh('ip', 'link', 'set', hostIf, 'up');
-    await sh('ip', '-n', lan, 'link', 'set', lab.ifname('lh'), 'up', 'master', 'br0');
+    // The LAN bridge, and the root namespace on it with an address of the lab's own subnet (the apiserver relay).
+    const { attach } = await lab.lanWithHost(HOST_IP);
     proxy = new ApiserverProxy(HOST_IP, PROXY_PORT, new URL(cluster!.kubeConfig.getCurrentCluster()!.server));
     await proxy.start();
     const kubeconfig = join(logDir, 'kubeconfig');

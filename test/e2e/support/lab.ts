@@ -82,6 +82,29 @@ export class Lab {
     await sh('ip', '-n', to, 'link', 'set', toIf, 'up');
   }
 
+  /**
+   * A LAN: namespace `lan` with bridge br0, and the root namespace on it at `hostIp`/24 (where the apiserver relay
+   * listens). Returns the namespace and `attach`, which puts a namespace's new interface on the bridge.
+   */
+  async lanWithHost(hostIp: string): Promise<{
+    lan: string;
+    attach: (ns: string, ifname: string, peer: string, mac?: string) => Promise<void>;
+  }> {
+    const lan = await this.addNamespace('lan');
+    await sh('ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
+    await sh('ip', '-n', lan, 'link', 'set', 'br0', 'up');
+    const attach = async (ns: string, ifname: string, peer: string, mac?: string) => {
+      await this.link(ns, ifname, lan, peer, mac);
+      await sh('ip', '-n', lan, 'link', 'set', peer, 'master', 'br0');
+    };
+    const hostIf = this.ifname('h');
+    await sh('ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', this.ifname('lh'), 'netns', lan);
+    await sh('ip', 'addr', 'add', `${hostIp}/24`, 'dev', hostIf);
+    await sh('ip', 'link', 'set', hostIf, 'up');
+    await sh('ip', '-n', lan, 'link', 'set', this.ifname('lh'), 'up', 'master', 'br0');
+    return { lan, attach };
+  }
+
   async deleteAll(): Promise<void> {
     for (const ns of this.namespaces.splice(0)) await probe('ip', 'netns', 'delete', ns);
   }
