@@ -15,7 +15,9 @@
 //   soak_double_answers n=<n>                                             (a client request answered by two MACs)
 //   soak_events services_created=<n> services_deleted=<n> endpoint_moves=<n> node_flaps=<n> load_avg=<1,5,15 min>
 // and exits non-zero if a process died, a request had two answers, or an RSS grew by 5 MB or more.
-// Environment: SOAK_LOGS (keep the speakers' logs there), SOAK_ENTRY (dist, the default, or src; see bench/entry.ts).
+// Environment: SOAK_LOGS (keep the speakers' logs there), SOAK_ENTRY (dist, the default, or src; see bench/entry.ts),
+// SOAK_HEAP_DIR (write a heap snapshot of the controller there at the end of the warm-up and at the end, to compare
+// with test/bench/heap-summary.ts when an RSS grows).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -76,9 +78,11 @@ async function main(): Promise<void> {
   try {
     await lab.start();
     const kc = lab.cp!.kubeConfig;
+    const heapDir = process.env.SOAK_HEAP_DIR;
     controller = spawn(
       process.execPath,
       [
+        ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`] : []),
         ...[BIN, 'controller', '--provider', 'metal', '--kubeconfig', lab.cp!.kubeconfigPath],
         ...['--identity', 'soak', '--metrics-bind-address', '0'],
       ],
@@ -204,9 +208,21 @@ async function main(): Promise<void> {
       },
       moveEndpoint,
     ];
+    let snapshotTaken = false;
+    const heapSnapshot = async (when: string) => {
+      if (!heapDir) return;
+      note(`heap snapshot of the controller (${when}) in ${heapDir}`);
+      controller!.kill('SIGUSR2');
+      // Writing a snapshot stops the process for a moment; the next one must not overlap it.
+      await sleep(5000);
+    };
     for (let step = 0; performance.now() + TICK_MS <= end; step++) {
       const tickEnd = performance.now() + TICK_MS;
       if (performance.now() >= warmUpEnd) {
+        if (!snapshotTaken) {
+          snapshotTaken = true;
+          await heapSnapshot('end of warm-up');
+        }
         for (const [name, pid] of processes) {
           const mb = await usage(pid).then(
             (u) => u.rssMb,
@@ -230,6 +246,7 @@ async function main(): Promise<void> {
     }
     // The last moves reach the capture.
     await sleep(10_000);
+    await heapSnapshot('end');
     let failed = false;
     for (const [name, pid] of processes) {
       const taken = samples.get(name) ?? [];
