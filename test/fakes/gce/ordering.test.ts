@@ -29,7 +29,7 @@ describe('GCE fake: ordering rules of backend-service load balancers', () => {
     assert.equal(done.body.status, 'DONE');
     return done.body;
   };
-  const reason = (r: { body: Record<string, any> }) => r.body.error?.errors?.[0]?.reason;
+  const reason = (r: Awaited<ReturnType<typeof call>>) => r.body.error?.errors?.[0]?.reason;
 
   before(async () => {
     fake = await startGceFake({ operationMs: 30 });
