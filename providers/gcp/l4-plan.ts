@@ -180,7 +180,13 @@ export function planL4(
           ),
         );
       }
-    } else if (desired.scheme === 'EXTERNAL' || v4Rule.loadBalancingScheme !== 'INTERNAL') ruleIp = null;
+    } else if (
+      desired.scheme === 'EXTERNAL' ||
+      v4Rule.loadBalancingScheme !== 'INTERNAL' ||
+      // An internal IP belongs to its subnetwork: a rule moved to another one takes an address there.
+      instanceKey(v4Rule.subnetwork ?? '') !== instanceKey(subnetLink)
+    )
+      ruleIp = null;
   }
   if (desired.scheme === 'EXTERNAL' && desired.staticIp && observed.address?.address !== desired.staticIp) {
     if (observed.address) step('delete', 'address', names.lb, () => gce.deleteAddress(names.lb, call));
