@@ -4,7 +4,9 @@
 // the group's calls and halves its rate when 403 rateLimitExceeded / 429 answers are dense (additive increase on
 // success), so a project over its quota is called near its real quota rather than at the configured one.
 // A throttled request was not carried out (GCE refuses it before acting), so it is sent again here, a few times,
-// in a new slot: a sporadic throttle costs one request, not the whole reconcile and the queue's doubled backoff.
+// after a short backoff and in a new slot: a sporadic throttle costs one request and tens of milliseconds, not the
+// whole reconcile and the queue's doubled backoff (seconds).
+import { setTimeout as sleep } from 'node:timers/promises';
 import Bottleneck from 'bottleneck';
 import { AdaptiveLimiter } from '../../src/lib/adaptive-limiter.ts';
 import { isRateLimited } from './errors.ts';
@@ -23,7 +25,10 @@ export interface LimitsConfig {
 export const PRIORITY = { delete: 3, create: 4, resync: 5 } as const;
 
 /** Tries in all for one request answered 403 rateLimitExceeded / 429, before the error goes to the caller. */
-export const THROTTLE_ATTEMPTS = 4;
+export const THROTTLE_ATTEMPTS = 6;
+/** Sleep before the first retry of a throttled request (jittered, doubling, at most THROTTLE_MAX_DELAY_MS). */
+const THROTTLE_DELAY_MS = 50;
+const THROTTLE_MAX_DELAY_MS = 1000;
 /** The adaptive rate is cut only when at least this share of a group's recent answers were throttles. */
 const DENSE_SHARE = 0.5;
 /** How many recent answers per group that share is taken over. */
@@ -94,8 +99,8 @@ export class Limiters {
   }
 
   /**
-   * Runs `fn` when the group's quota allows; a throttled answer is sent again in a new slot, THROTTLE_ATTEMPTS
-   * tries in all. An abort rejects at once, even while the call waits in the queue (an exhausted reservoir
+   * Runs `fn` when the group's quota allows; a throttled answer is sent again in a new slot after a short
+   * jittered backoff, THROTTLE_ATTEMPTS tries in all. An abort rejects at once, even while the call waits in the queue (an exhausted reservoir
    * refills only each minute); the queued slot then runs nothing.
    */
   async run<T>(group: CallGroup, priority: Priority, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
@@ -105,6 +110,10 @@ export class Limiters {
       } catch (error) {
         if (attempt >= THROTTLE_ATTEMPTS || !isRateLimited(error) || signal.aborted) throw error;
         this.throttleRetries++;
+        const ceiling = Math.min(THROTTLE_MAX_DELAY_MS, THROTTLE_DELAY_MS * 2 ** (attempt - 1));
+        await sleep(ceiling / 2 + Math.random() * (ceiling / 2), undefined, { signal }).catch((e: unknown) => {
+          throw signal.aborted ? signal.reason : e;
+        });
       }
     }
   }
