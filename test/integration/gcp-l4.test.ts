@@ -308,9 +308,20 @@ test('annotation changes: target pool -> internal (address released), subnet mov
     [],
     'the pool, its legacy check and the reserved address are gone',
   );
-  const moved = mutationsSince(from);
-  assert.equal(moved['DELETE regions/{region}/addresses/{name}'], 1, 'address released');
-  assert.equal(moved['DELETE regions/{region}/targetPools/{name}'], 1);
+  // The target-pool load balancer goes (its address released), then an internal one is built.
+  assert.deepEqual(mutationsSince(from), {
+    'DELETE regions/{region}/forwardingRules/{name}': 1,
+    'DELETE regions/{region}/targetPools/{name}': 1,
+    'DELETE global/httpHealthChecks/{name}': 1,
+    'DELETE global/firewalls/{name}': 2,
+    'DELETE regions/{region}/addresses/{name}': 1,
+    'POST zones/{zone}/instanceGroups': 1,
+    'POST zones/{zone}/instanceGroups/{name}/addInstances': 1,
+    'POST regions/{region}/healthChecks': 1,
+    'POST global/firewalls': 2,
+    'POST regions/{region}/backendServices': 1,
+    'POST regions/{region}/forwardingRules': 1,
+  });
   let gce = observe(svc);
   assert.equal(gce.rule?.IPAddress, internalIp);
   assert.equal(gce.rule?.subnetwork, `${BASE}/${R}/subnetworks/other`);
