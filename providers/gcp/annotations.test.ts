@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Service } from '@kubernetes/client-node';
-import { checkGcpService } from './annotations.ts';
+import { checkGcpService, REFUSED_ANNOTATIONS } from './annotations.ts';
 
 const service = (annotations: Record<string, string>, protocol = 'TCP'): V1Service => ({
   metadata: { name: 'web', namespace: 'default', annotations },
@@ -71,4 +71,25 @@ test('network tier annotation and mixed protocols still checked alongside', () =
     checkGcpService(service({}, 'SCTP')).problems.map((p) => p.reason),
     ['ProtocolNotSupported'],
   );
+});
+
+test('every upstream annotation the provider does not implement is refused by name, whatever its value', () => {
+  for (const key of REFUSED_ANNOTATIONS) {
+    const check = checkGcpService(service({ [key]: 'enabled' }));
+    assert.deepEqual(
+      check.problems.map((p) => [p.reason, p.path]),
+      [['UnsupportedGcpAnnotation', `metadata.annotations['${key}']`]],
+      key,
+    );
+  }
+});
+
+test('backend sharing (either key) is accepted and changes nothing: each Service has its own backend service', () => {
+  for (const key of [
+    'alpha.cloud.google.com/load-balancer-backend-share',
+    'cloud.google.com/load-balancer-backend-share',
+  ]) {
+    const check = checkGcpService(service({ 'networking.gke.io/load-balancer-type': 'Internal', [key]: 'true' }));
+    assert.deepEqual([check.problems, check.options], [[], { scheme: 'INTERNAL', backendService: true }], key);
+  }
 });

@@ -19,6 +19,11 @@ export const REFUSED_ANNOTATIONS = [
   'networking.gke.io/load-balancer-ip-addresses',
   'networking.gke.io/weighted-load-balancing',
   'cloud.google.com/l4-rbs-weighted',
+  'networking.gke.io/l4-strong-session-affinity',
+  'networking.gke.io/load-balancer-subnet',
+  'networking.gke.io/l4lb-config',
+  'networking.gke.io/custom-forwarding-rule',
+  'networking.gke.io/ip-collection-v6',
 ] as const;
 
 /** What checkService reads from a Service's annotations. */

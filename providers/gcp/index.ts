@@ -85,10 +85,11 @@ export const gcp: ProviderDefinition<z.output<typeof GcpConfigSchema>, GcpOption
       config.endpoint?.protocol === 'http'
         ? new PassThroughClient()
         : new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/compute'] });
-    // The adaptive rate of each API family (read, write, operationRead): halved by a throttle, regained per success.
+    // The adaptive rate of each API family (read, write, operationRead): halved when throttles are dense among its
+    // recent answers, regained per success.
     const rate = context.metrics.gauge({
       name: 'api_rate_limit',
-      help: 'Calls per second the gcp provider allows itself per GCE API family (adaptive: halved on a throttle)',
+      help: 'Calls per second the gcp provider allows itself per GCE API family (adaptive: halved on dense throttles)',
       labelNames: ['family'] as const,
     });
     const gce = new GceBackends({

@@ -180,7 +180,13 @@ export function planL4(
           ),
         );
       }
-    } else if (desired.scheme === 'EXTERNAL' || v4Rule.loadBalancingScheme !== 'INTERNAL') ruleIp = null;
+    } else if (
+      desired.scheme === 'EXTERNAL' ||
+      v4Rule.loadBalancingScheme !== 'INTERNAL' ||
+      // An internal IP belongs to its subnetwork: a rule moved to another one takes an address there.
+      instanceKey(v4Rule.subnetwork ?? '') !== instanceKey(subnetLink)
+    )
+      ruleIp = null;
   }
   if (desired.scheme === 'EXTERNAL' && desired.staticIp && observed.address?.address !== desired.staticIp) {
     if (observed.address) step('delete', 'address', names.lb, () => gce.deleteAddress(names.lb, call));
@@ -241,17 +247,32 @@ export function planL4(
     } else if (ruleIp) rule.IPAddress = ruleIp;
     return rule;
   };
+  // The plan says which kind of rule: an internal one names its subnetwork.
+  const ruleKind = (v6: boolean) =>
+    [desired.scheme === 'INTERNAL' ? `internal in ${desired.subnet}` : 'external', ...(v6 ? ['IPv6'] : [])].join(', ');
   if (desired.ipv4 && (!v4Rule || recreateV4)) {
-    step('create', 'forwardingRule', names.lb, async () => {
-      await gce.insertRule(ruleFor(names.lb, false), call);
-      state.ip = (await gce.getRule(names.lb, call))?.IPAddress ?? null;
-    });
+    step(
+      'create',
+      'forwardingRule',
+      names.lb,
+      async () => {
+        await gce.insertRule(ruleFor(names.lb, false), call);
+        state.ip = (await gce.getRule(names.lb, call))?.IPAddress ?? null;
+      },
+      ruleKind(false),
+    );
   }
   if (wantV6 && (!observed.ipv6Rule || recreateV6)) {
-    step('create', 'forwardingRule', names.ipv6Rule, async () => {
-      await gce.insertRule(ruleFor(names.ipv6Rule, true), call);
-      state.ipv6 = (await gce.getRule(names.ipv6Rule, call))?.IPAddress ?? null;
-    });
+    step(
+      'create',
+      'forwardingRule',
+      names.ipv6Rule,
+      async () => {
+        await gce.insertRule(ruleFor(names.ipv6Rule, true), call);
+        state.ipv6 = (await gce.getRule(names.ipv6Rule, call))?.IPAddress ?? null;
+      },
+      ruleKind(true),
+    );
   }
 
   // 6. The traffic firewalls: the Service ports per protocol, to the rules' addresses.

@@ -164,11 +164,16 @@ export class GcpProvider implements Provider<GcpOptions> {
 
   async updateHosts(spec: Spec, { signal }: CallOptions): Promise<ChangeResult> {
     if (spec.providerOptions.backendService) {
-      // Membership is the instance groups': the same plan, run for its group steps only.
+      // Membership is the instance groups' (and, when a zone gains or loses its nodes, the backend service's list
+      // of groups): the same plan, run for those steps only.
       const call: Call = { signal, priority: PRIORITY.resync };
       return this.l4Shared.shared(signal, async () => {
         const { steps } = await this.diffL4(spec, call, false);
-        const groups = steps.filter((s) => s.action.resource === 'instanceGroup');
+        const groups = steps.filter(
+          (s) =>
+            s.action.resource === 'instanceGroup' ||
+            (s.action.resource === 'backendService' && s.action.action === 'update'),
+        );
         for (const step of groups) await step.run();
         return { changed: groups.length > 0 };
       });

@@ -1,5 +1,6 @@
 // Reads of GCE are safe to repeat: a 5xx answer to a get, a list page or an operation wait is tried again here,
-// with jittered exponential backoff; writes are never repeated (the core's queue retries those).
+// with jittered exponential backoff; a write answered 5xx is not repeated (the core's queue retries it). Throttles
+// (403 rateLimitExceeded / 429) are sent again by the limiters (limits.ts), reads and writes alike.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusOf } from './errors.ts';
 

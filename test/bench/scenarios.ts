@@ -43,5 +43,6 @@ export function scenarios(quick: boolean): Scenario[] {
     });
   list.push({ label: `flap fake ${z.flap.n}`, run: async (env) => [await flap(env, z.flap.n, z.flap.s)] });
   list.push({ label: `churn fake ${z.churn.n}`, run: (env) => churn(env, z.churn.nodes, z.churn.n) });
+  list.push({ label: 'throttle gcp 20', run: async (e) => [await (await import('./throttle-gcp.ts')).throttleGcp(e)] });
   return list;
 }

@@ -171,7 +171,7 @@ export class Compute {
     });
   }
 
-  /** PATCH merges the given fields, PUT (update) replaces the resource; only firewalls and health checks. */
+  /** PATCH merges the given fields, PUT (update) replaces the resource: firewalls, health checks, backend services. */
   modify(project: string, scope: OperationScope, path: string, body: Record<string, unknown>, replace: boolean) {
     const collection = path.split('/').at(-2)!;
     const kind = COLLECTION_KIND[collection];

@@ -92,6 +92,8 @@ export class Quotas {
 export interface Faults {
   /** Fraction of requests answered 503 backendError (seeded, so runs repeat). */
   errorRate: number;
+  /** Fraction of requests answered 403 rateLimitExceeded (seeded), as a project over its API rate is answered. */
+  rateLimitRate?: number;
   /** Added before every answer. */
   latencyMs: number;
   /** Added before answering requests whose `METHOD /path` matches (on top of `latencyMs`), to order races. */

@@ -82,6 +82,8 @@ export async function startGceFake(options: GceFakeOptions = {}): Promise<GceFak
         throw new GceError(fail.status, fail.status >= 500 ? 'backendError' : 'injected', 'Injected failure.');
       }
       if (faults.errorRate > 0 && random() < faults.errorRate) throw backendError();
+      const limited = faults.rateLimitRate ?? 0;
+      if (limited > 0 && random() < limited) throw rateLimited(QUOTA_METRIC[group]);
       if (!quotas.take(project, group)) throw rateLimited(QUOTA_METRIC[group]);
       const parsed = parse(raw);
       if (group === 'write') entry.body = parsed;
