@@ -62,7 +62,9 @@ async function world(fakeConfig: Record<string, unknown> = {}) {
 
 test('an invalid Service is logged once over several resyncs, again when its annotations change', async () => {
   const w = await world();
-  w.put((s) => void (s.spec!.ports![0]!.port = 0));
+  w.put((s) => {
+    s.spec!.ports![0]!.port = 0;
+  });
   for (let i = 0; i < 5; i++) await w.reconciler.reconcile('shop/web');
   assert.equal(w.said('invalid Service: no load balancer change'), 1);
   assert.equal(w.repeated('invalid Service: no load balancer change'), 4);
@@ -80,7 +82,9 @@ test('a terminal provider refusal is warned once over several rechecks, again af
   for (let i = 0; i < 4; i++) await w.reconciler.reconcile('shop/web');
   assert.equal(w.said('reconcile failed'), 1);
   assert.equal(w.repeated('reconcile failed'), 3);
-  w.put((s) => void (s.metadata!.generation = 2));
+  w.put((s) => {
+    s.metadata!.generation = 2;
+  });
   await w.reconciler.reconcile('shop/web');
   assert.equal(w.said('reconcile failed'), 2);
 });
