@@ -85,7 +85,12 @@ for index, (key, cidr, share, role) in enumerate(
                 "subnet", *([(role, "1")] if role else []), (CLUSTER_TAG, share), ("Name", f"{cluster}-{key}")
             ),
         )["Subnet"]
-    v6 = [a for a in found.get("Ipv6CidrBlockAssociationSet", []) if a["Ipv6CidrBlockState"]["State"] == "associated"]
+    # Not "== associated": moto reports a subnet block's state as the text of a dict ("{'State': 'associated'}").
+    v6 = [
+        a
+        for a in found.get("Ipv6CidrBlockAssociationSet", [])
+        if not any(w in str(a["Ipv6CidrBlockState"]["State"]) for w in ("disassociat", "fail"))
+    ]
     if role and not v6:
         ec2.associate_subnet_cidr_block(SubnetId=found["SubnetId"], Ipv6CidrBlock=subnet_ipv6(index))
     subnets[key] = found["SubnetId"]
