@@ -21,6 +21,8 @@ const CALL_TIMEOUT_SECONDS = 120;
 interface Round {
   seconds: number;
   deadlineAborts: number;
+  /** Provider calls (ensures) that failed with AwsThrottled: a throttle the provider's resends did not absorb. */
+  throttledFailures: number;
   throttlesInjected: number;
   requests: number;
   /** drawbridge_aws_api_rate_limit by family when the burst was served. */
@@ -92,6 +94,7 @@ async function round(
     const result = {
       seconds,
       deadlineAborts: sumSamples(text, 'drawbridge_provider_call_timeouts_total'),
+      throttledFailures: sumSamples(text, 'drawbridge_provider_calls_total', { result: 'AwsThrottled' }),
       throttlesInjected: proxy.requests.filter((r) => r.fault === 'throttle').length,
       requests: proxy.requests.length,
       rates,
@@ -129,6 +132,7 @@ export async function throttleAws(env: BenchEnv, n: number): Promise<Result> {
         aws_throttle_burst_seconds_throttled: throttled.seconds,
         ratio: throttled.seconds / plain.seconds,
         deadline_aborts: plain.deadlineAborts + throttled.deadlineAborts,
+        throttled_ensure_failures: throttled.throttledFailures,
         throttles_injected: throttled.throttlesInjected,
         requests_throttled_run: throttled.requests,
         rate_elbv2_read: throttled.rates.elbv2Read ?? 0,
