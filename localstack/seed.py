@@ -1,13 +1,16 @@
 """Seeds a moto (or LocalStack) endpoint with what a cluster's AWS account looks like to the aws provider.
 
-A VPC, two subnets in two AZs carrying the discovery tags (kubernetes.io/role/elb=1 and
-kubernetes.io/cluster/<name> = owned | shared), a node security group tagged for the cluster, and one running
-EC2 instance per node standing in for the Kubernetes nodes. Idempotent: a VPC already tagged as this cluster's
+A VPC with an Amazon-provided IPv6 block, public and private subnets in two AZs carrying the discovery tags
+(kubernetes.io/role/elb=1 or role/internal-elb, and kubernetes.io/cluster/<name> = owned | shared), each with an IPv6
+/64 of the VPC's block (dualstack NLBs need one), one IPv4-only subnet without discovery tags (only used when named,
+e.g. to show a dualstack NLB refused there), a node security group tagged for the cluster, and one running EC2
+instance per node standing in for the Kubernetes nodes. Idempotent: a VPC already tagged as this cluster's
 seed is reused and only what is missing is added. Prints the seeded ids as JSON on stdout.
 
 Usage: seed.py <endpoint> <region> <cluster> [node=ip@az-suffix ...]
 """
 
+import ipaddress
 import json
 import sys
 
@@ -37,14 +40,35 @@ if vpc is None:
     ]
 vpc_id = vpc["VpcId"]
 
+
+def vpc_ipv6_block():
+    """The VPC's IPv6 block (a /56), associating an Amazon-provided one first if it has none."""
+    current = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
+    for a in current.get("Ipv6CidrBlockAssociationSet", []):
+        if a["Ipv6CidrBlockState"]["State"] == "associated":
+            return a["Ipv6CidrBlock"]
+    return ec2.associate_vpc_cidr_block(VpcId=vpc_id, AmazonProvidedIpv6CidrBlock=True)[
+        "Ipv6CidrBlockAssociation"
+    ]["Ipv6CidrBlock"]
+
+
+def subnet_ipv6(index):
+    """The index-th /64 of the VPC's /56."""
+    net = ipaddress.IPv6Network(vpc_ipv6_block())
+    return str(ipaddress.IPv6Network((int(net.network_address) + (index << 64), 64)))
+
+
 subnets = {}
 # Public subnets (role/elb, where nodes run) and private ones (role/internal-elb) for internal NLBs, as in a VPC
 # laid out for EKS; the key is the seed.json name, its last letter the zone.
-for key, cidr, share, role in (
-    ("a", "10.0.0.0/24", "owned", "kubernetes.io/role/elb"),
-    ("b", "10.0.1.0/24", "shared", "kubernetes.io/role/elb"),
-    ("private-a", "10.0.2.0/24", "owned", "kubernetes.io/role/internal-elb"),
-    ("private-b", "10.0.3.0/24", "shared", "kubernetes.io/role/internal-elb"),
+for index, (key, cidr, share, role) in enumerate(
+    (
+        ("a", "10.0.0.0/24", "owned", "kubernetes.io/role/elb"),
+        ("b", "10.0.1.0/24", "shared", "kubernetes.io/role/elb"),
+        ("private-a", "10.0.2.0/24", "owned", "kubernetes.io/role/internal-elb"),
+        ("private-b", "10.0.3.0/24", "shared", "kubernetes.io/role/internal-elb"),
+        ("ipv4only-a", "10.0.4.0/24", "shared", None),
+    )
 ):
     az = f"{region}{key[-1]}"
     found = one(
@@ -58,9 +82,17 @@ for key, cidr, share, role in (
             CidrBlock=cidr,
             AvailabilityZone=az,
             TagSpecifications=tags(
-                "subnet", (role, "1"), (CLUSTER_TAG, share), ("Name", f"{cluster}-{key}")
+                "subnet", *([(role, "1")] if role else []), (CLUSTER_TAG, share), ("Name", f"{cluster}-{key}")
             ),
         )["Subnet"]
+    # Not "== associated": moto reports a subnet block's state as the text of a dict ("{'State': 'associated'}").
+    v6 = [
+        a
+        for a in found.get("Ipv6CidrBlockAssociationSet", [])
+        if not any(w in str(a["Ipv6CidrBlockState"]["State"]) for w in ("disassociat", "fail"))
+    ]
+    if role and not v6:
+        ec2.associate_subnet_cidr_block(SubnetId=found["SubnetId"], Ipv6CidrBlock=subnet_ipv6(index))
     subnets[key] = found["SubnetId"]
 
 group_name = f"{cluster}-nodes"

@@ -1,15 +1,18 @@
 // The cluster's backend security group of a VPC goes with the last NLB of the cluster in that VPC: its node rules
 // are revoked (a group another group's rules name cannot be deleted), then the group. A Service created at the
-// same moment in that VPC is not lost: its next ensure creates the group and its node rules again.
+// same moment in that VPC is not lost: its next ensure creates the group and its node rules again. A backend group
+// left behind with no NLB of ours at all (the process ended between the last NLB's deletion and the group's) has
+// no Service to be deleted with: listOwned reports it as an owned "load balancer" of its own (loneBackendGroups),
+// so orphan collection and `drawbridge gc` hand it back to ensureDeleted, which deletes it if it is still unused.
 import { DeleteSecurityGroupCommand, RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import {
   DescribeLoadBalancersCommand,
   type DescribeLoadBalancersCommandOutput,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { RetryAfterError } from '../../src/contract/provider.ts';
+import { type LoadBalancerIdentity, RetryAfterError } from '../../src/contract/provider.ts';
 import { errorCode, type Sender } from './clients.ts';
 import { describeGroups, nodeGroups } from './ec2-groups.ts';
-import { backendGroupName } from './names.ts';
+import { backendGroupName, TagKeys } from './names.ts';
 
 /** Whether any NLB in the account still carries `groupId`. */
 async function inUse(clients: Sender, groupId: string, signal: AbortSignal): Promise<boolean> {
@@ -65,4 +68,26 @@ export async function deleteUnusedBackendGroup(
     throw e;
   }
   return true;
+}
+
+/**
+ * The identity under which a lone backend group is listed: `<vpc-id>/<group name>`, with the group's id as uid
+ * (`sg-...` never looks like a Service UID, so no Service can match it and ensureDeleted can tell it apart).
+ */
+export const isBackendGroupIdentity = (identity: Pick<LoadBalancerIdentity, 'uid'>) => identity.uid.startsWith('sg-');
+
+/** This cluster's backend groups that no NLB in `carried` (every NLB's security groups) carries. */
+export async function loneBackendGroups(
+  clients: Sender,
+  cluster: string,
+  carried: ReadonlySet<string>,
+  signal: AbortSignal,
+): Promise<LoadBalancerIdentity[]> {
+  const filters = [
+    { Name: 'group-name', Values: [backendGroupName(cluster)] },
+    { Name: `tag:${TagKeys.cluster}`, Values: [cluster] },
+  ];
+  return (await describeGroups(clients, filters, signal))
+    .filter((g) => g.GroupId && !carried.has(g.GroupId))
+    .map((g) => ({ clusterName: cluster, namespace: g.VpcId ?? '', name: g.GroupName ?? '', uid: g.GroupId! }));
 }

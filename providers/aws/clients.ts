@@ -88,10 +88,27 @@ export class PlanRecorder implements Sender {
     const what = String(
       input.Name ?? input.TargetGroupArn ?? input.LoadBalancerArn ?? input.ListenerArn ?? input.GroupId ?? '',
     );
-    this.actions.push({ action, resource: rest.join(''), name: what, detail: name });
+    this.actions.push({ action, resource: rest.join(''), name: what, detail: planDetail(name, input) });
     const arn = `${PLANNED}${what}`;
     return { LoadBalancers: [{ LoadBalancerArn: arn, DNSName: '' }], TargetGroups: [{ TargetGroupArn: arn }] } as T;
   }
+}
+
+/**
+ * The call and what a reader of a plan needs to see of it: a listener's protocol, port, TLS policy and
+ * certificates, attributes written, an IP address type (e.g. `CreateListener TLS:443 ELBSecurityPolicy-2016-08
+ * cert=arn:...`, `ModifyTargetGroupAttributes proxy_protocol_v2.enabled=true`).
+ */
+export function planDetail(name: string, input: Record<string, unknown>): string {
+  const parts = [name];
+  if (input.Protocol !== undefined && input.Port !== undefined) parts.push(`${input.Protocol}:${input.Port}`);
+  if (input.SslPolicy) parts.push(String(input.SslPolicy));
+  for (const c of (input.Certificates as { CertificateArn?: string }[] | undefined) ?? [])
+    parts.push(`cert=${c.CertificateArn}`);
+  for (const a of (input.Attributes as { Key?: string; Value?: string }[] | undefined) ?? [])
+    parts.push(`${a.Key}=${a.Value}`);
+  if (input.IpAddressType) parts.push(`IpAddressType=${input.IpAddressType}`);
+  return parts.join(' ');
 }
 
 /**

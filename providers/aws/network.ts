@@ -86,10 +86,19 @@ export async function resolveInstances(
 }
 
 const zones = (subnets: Subnet[]) => new Map(subnets.map((s) => [s.SubnetId!, s.AvailabilityZone ?? '']));
-/** A dualstack NLB needs an IPv6 CIDR on every subnet it is in. */
+/**
+ * A dualstack NLB needs an IPv6 CIDR on every subnet it is in. A block counts unless it is going or gone
+ * (disassociating, disassociated, failing, failed): moto 5.2.5 reports an associated subnet block's state as the
+ * text of a dict ("{'State': 'associated'}"), so matching `associated` exactly would refuse every moto subnet.
+ */
 const withoutIpv6 = (subnets: Subnet[]) =>
   subnets
-    .filter((s) => !s.Ipv6CidrBlockAssociationSet?.some((a) => a.Ipv6CidrBlockState?.State === 'associated'))
+    .filter(
+      (s) =>
+        !s.Ipv6CidrBlockAssociationSet?.some(
+          (a) => a.Ipv6CidrBlock && !/disassociat|fail/.test(a.Ipv6CidrBlockState?.State ?? ''),
+        ),
+    )
     .map((s) => s.SubnetId!);
 const tagOf = (s: Subnet, key: string) => s.Tags?.find((t) => t.Key === key)?.Value;
 const taggedForCluster = (s: Subnet, cluster: string) => tagOf(s, clusterTag(cluster)) !== undefined;

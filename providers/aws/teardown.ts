@@ -1,6 +1,6 @@
 // Deleting one Service's NLB and everything of it (listeners, the NLB, every target group with its prefix, its
 // security group, the node rules of an NLB without groups), and listing the NLBs this cluster owns for orphan
-// collection (read back into Service identities from their tags).
+// collection (read back into Service identities from their tags), with any lone backend group (backend-group.ts).
 import {
   DeleteListenerCommand,
   DeleteLoadBalancerCommand,
@@ -11,7 +11,7 @@ import {
   type DescribeTagsCommandOutput,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { LoadBalancerIdentity } from '../../src/contract/provider.ts';
-import { deleteUnusedBackendGroup } from './backend-group.ts';
+import { deleteUnusedBackendGroup, isBackendGroupIdentity, loneBackendGroups } from './backend-group.ts';
 import { errorCode, type Sender } from './clients.ts';
 import { findLoadBalancer, listenersOf, targetGroupsByPrefix } from './elbv2.ts';
 import { loadBalancerName, TagKeys, targetGroupPrefix } from './names.ts';
@@ -25,6 +25,8 @@ export async function deleteLoadBalancer(
   identity: Readonly<LoadBalancerIdentity>,
   signal: AbortSignal,
 ): Promise<boolean> {
+  // A lone backend group listed by listOwned: deleted if still unused, nothing else to do.
+  if (isBackendGroupIdentity(identity)) return deleteUnusedBackendGroup(clients, cluster, identity.namespace, signal);
   const name = loadBalancerName(identity);
   let changed = false;
   const lb = await findLoadBalancer(clients, name, signal);
@@ -62,6 +64,8 @@ export async function listOwnedLoadBalancers(
   signal: AbortSignal,
 ): Promise<LoadBalancerIdentity[]> {
   const arns: string[] = [];
+  /** Every security group any NLB carries: a backend group in none of them is lone. */
+  const carried = new Set<string>();
   let Marker: string | undefined;
   do {
     const res = await clients.send<DescribeLoadBalancersCommandOutput>(
@@ -69,6 +73,7 @@ export async function listOwnedLoadBalancers(
       new DescribeLoadBalancersCommand({ Marker, PageSize: 400 }),
       signal,
     );
+    for (const lb of res.LoadBalancers ?? []) for (const g of lb.SecurityGroups ?? []) carried.add(g);
     arns.push(
       ...(res.LoadBalancers ?? [])
         .filter((lb) => lb.LoadBalancerName?.startsWith('db-'))
@@ -91,5 +96,6 @@ export async function listOwnedLoadBalancers(
         owned.push({ clusterName: cluster, namespace, name, uid });
     }
   }
+  owned.push(...(await loneBackendGroups(clients, cluster, carried, signal)));
   return owned;
 }

@@ -6,6 +6,7 @@ import { flap } from './flap.ts';
 import type { Result } from './result.ts';
 import type { BenchEnv } from './session.ts';
 import { steady } from './steady.ts';
+import { throttleAws } from './throttle-aws.ts';
 
 export interface Scenario {
   label: string;
@@ -44,5 +45,6 @@ export function scenarios(quick: boolean): Scenario[] {
   list.push({ label: `flap fake ${z.flap.n}`, run: async (env) => [await flap(env, z.flap.n, z.flap.s)] });
   list.push({ label: `churn fake ${z.churn.n}`, run: (env) => churn(env, z.churn.nodes, z.churn.n) });
   list.push({ label: 'throttle gcp 20', run: async (e) => [await (await import('./throttle-gcp.ts')).throttleGcp(e)] });
+  list.push({ label: 'throttle aws 20', run: async (env) => [await throttleAws(env, 20)] });
   return list;
 }

@@ -6,6 +6,7 @@ import type { LoadBalancerIdentity } from '../../contract/spec.ts';
 import type { ObjectRef } from '../../lib/kube/events.ts';
 import type { Logger } from '../../lib/observe/logging.ts';
 import type { Metrics } from '../metrics/controller-metrics.ts';
+import type { FailureLog } from './failure-log.ts';
 import type { ServiceWrites } from './service-writes.ts';
 
 /** Read-only views of the informer caches. */
@@ -70,6 +71,8 @@ export interface ReconcileContext {
    */
   readonly provisioned: Map<string, LoadBalancerIdentity>;
   readonly writes: ServiceWrites;
+  /** Failures already logged, so a Service stuck in one is not logged again at every resync (failure-log.ts). */
+  readonly failures: FailureLog;
   /** One provider call: timed, counted, bounded by --provider-call-timeout (provider-call.ts). */
   call<T extends { changed: boolean }>(
     operation: ProviderOperation,

@@ -15,6 +15,7 @@ import { serviceRefOf } from '../../lib/service/keys.ts';
 import { decideOwnership, type Ownership, type OwnershipDecision } from '../../lib/service/ownership.ts';
 import type { OwnWrites } from './changes.ts';
 import { forgetVanished, teardown } from './cleanup.ts';
+import { failureChanged } from './failure-log.ts';
 import { outcomeOf } from './outcome.ts';
 import { callProvider, countChange } from './provider-call.ts';
 import type { Outcome } from './queue.ts';
@@ -47,6 +48,7 @@ export class Reconciler {
       applied: new Map<string, Applied>(),
       provisioned: new Map<string, LoadBalancerIdentity>(),
       writes: this.writes,
+      failures: new Map(),
       call: async (operation, signal, fn) => {
         const name = deps.provider.name;
         const timeoutMs = (deps.config.providerCallTimeoutSeconds ?? 0) * 1000;
@@ -113,6 +115,7 @@ export class Reconciler {
     let result: ReconcileResult = 'error';
     try {
       result = await this.converge(key, log, signal);
+      if (result !== 'invalid') this.context.failures.delete(key);
       return { kind: 'done' };
     } catch (error) {
       if (signal.aborted) {
@@ -122,7 +125,12 @@ export class Reconciler {
         return { kind: 'done' };
       }
       const svc = this.lookup(key);
-      log.warn({ err: describeError(error) }, 'reconcile failed');
+      const err = describeError(error);
+      // A terminal failure repeats unchanged at every recheck until someone acts: said once per change.
+      const terminal = error instanceof ProviderError && error.disposition === 'terminal';
+      if (!terminal) this.context.failures.delete(key);
+      if (!terminal || failureChanged(this.context.failures, key, svc, err)) log.warn({ err }, 'reconcile failed');
+      else log.debug({ err }, 'reconcile failed');
       if (svc) await this.warnFailure(svc, error);
       return outcomeOf(error);
     } finally {

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/observe/logging.ts';
 import { eligibleNodes } from '../../lib/service/eligibility.ts';
 import { serviceRefOf } from '../../lib/service/keys.ts';
 import { buildSpec, endpointNodesFromSlices } from '../desired/build.ts';
+import { failureChanged } from './failure-log.ts';
 import { EventReason, type ReconcileResult } from './reasons.ts';
 import type { ReconcileContext, ReconcileDeps } from './reconcile-deps.ts';
 import { currentIngress, describeIngress, toIngress } from './status.ts';
@@ -50,7 +51,10 @@ export async function serve(
   const built = desiredOf(ctx.deps, svc);
   if (!built.ok) {
     for (const p of built.problems) events.record(serviceRefOf(svc), 'Warning', p.reason, `${p.path}: ${p.message}`);
-    log.info({ problems: built.problems }, 'invalid Service: no load balancer change');
+    const message = 'invalid Service: no load balancer change';
+    if (failureChanged(ctx.failures, key, svc, JSON.stringify(built.problems)))
+      log.info({ problems: built.problems }, message);
+    else log.debug({ problems: built.problems }, message);
     return 'invalid';
   }
   const spec = built.spec;
