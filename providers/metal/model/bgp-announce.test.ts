@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Node } from '@kubernetes/client-node';
-import { type BgpAnnounceInput, bgpRoutes, mergeRoutes, selectorMatches } from './bgp-announce.ts';
+import { type BgpAnnounceInput, bgpRoutes, mergeRoutes } from './bgp-announce.ts';
 import type { BgpAdvertisement, BgpPeer, NodeSelector } from './bgp-types.ts';
 import { parsePool } from './schema.ts';
 
@@ -208,28 +208,5 @@ describe('mergeRoutes', () => {
       { prefix: '192.0.2.10/32', peers: ['b'], communities: ['1:1'], largeCommunities: [], localPref: 5 },
       { prefix: '192.0.2.20/32', peers: ['a', 'b'], communities: ['1:2'], largeCommunities: [] },
     ]);
-  });
-});
-
-describe('selectorMatches', () => {
-  const labels = { zone: 'z1', role: 'edge' };
-  const expr = (operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', key: string, values: string[] = []) =>
-    selectorMatches({ matchLabels: {}, matchExpressions: [{ key, operator, values }] }, labels);
-  it('matchLabels: every label must be equal; empty matches everything', () => {
-    assert.equal(selectorMatches(everything, {}), true);
-    assert.equal(selectorMatches({ matchLabels: { zone: 'z1' }, matchExpressions: [] }, labels), true);
-    assert.equal(selectorMatches({ matchLabels: { zone: 'z1', role: 'core' }, matchExpressions: [] }, labels), false);
-  });
-  it('In, NotIn, Exists, DoesNotExist', () => {
-    assert.deepEqual(
-      [expr('In', 'zone', ['z1', 'z2']), expr('In', 'zone', ['z2']), expr('In', 'missing', ['x'])],
-      [true, false, false],
-    );
-    assert.deepEqual(
-      [expr('NotIn', 'zone', ['z2']), expr('NotIn', 'zone', ['z1']), expr('NotIn', 'missing', ['x'])],
-      [true, false, true],
-    );
-    assert.deepEqual([expr('Exists', 'role'), expr('Exists', 'missing')], [true, false]);
-    assert.deepEqual([expr('DoesNotExist', 'role'), expr('DoesNotExist', 'missing')], [false, true]);
   });
 });

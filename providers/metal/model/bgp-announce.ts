@@ -3,9 +3,10 @@
 // Service's traffic announces its addresses and the router spreads the flows over them (ECMP), so the question per
 // node is only "does it announce, to which peers, with which attributes".
 import type { V1Node } from '@kubernetes/client-node';
+import { matchesAnySelector, matchesLabels } from '../../../src/lib/kube/label-selector.ts';
 import { nodeEligibility } from '../../../src/lib/service/eligibility.ts';
 import { type Address, formatAddress, parseAddress, rangeContains } from './addresses.ts';
-import type { BgpAdvertisement, BgpPeer, NodeSelector } from './bgp-types.ts';
+import type { BgpAdvertisement, BgpPeer } from './bgp-types.ts';
 import type { AddressPool } from './pool.ts';
 
 /** One route a node announces. */
@@ -37,24 +38,6 @@ export interface BgpAnnounceInput {
   unhealthyNodes: ReadonlySet<string>;
 }
 
-/** Whether `labels` satisfy a label selector (matchLabels and every matchExpression; empty matches everything). */
-export function selectorMatches(selector: NodeSelector, labels: Readonly<Record<string, string>>): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels)) if (labels[key] !== value) return false;
-  for (const { key, operator, values } of selector.matchExpressions) {
-    const has = Object.hasOwn(labels, key);
-    const ok =
-      operator === 'In'
-        ? has && values.includes(labels[key]!)
-        : operator === 'NotIn'
-          ? !has || !values.includes(labels[key]!)
-          : operator === 'Exists'
-            ? has
-            : !has;
-    if (!ok) return false;
-  }
-  return true;
-}
-
 const BITS = { IPv4: 32, IPv6: 128 } as const;
 
 /** `address/length` with the host bits cleared, in canonical text. */
@@ -75,7 +58,7 @@ export function bgpRoutes(input: BgpAnnounceInput): Map<string, BgpRoute[]> {
     if (!nodeEligibility(node).eligible || input.unhealthyNodes.has(name)) continue;
     if (service.policy === 'Local' && !input.readyEndpointNodes.has(name)) continue;
     const labels = node.metadata?.labels ?? {};
-    const nodePeers = input.peers.filter((peer) => selectorMatches(peer.nodeSelector, labels));
+    const nodePeers = input.peers.filter((peer) => matchesLabels(peer.nodeSelector, labels));
     if (nodePeers.length === 0) continue;
     const routes = new Map<string, BgpRoute>();
     for (const text of service.addresses) {
@@ -86,7 +69,7 @@ export function bgpRoutes(input: BgpAnnounceInput): Map<string, BgpRoute[]> {
       if (pool === undefined) continue;
       for (const adv of input.advertisements) {
         if (adv.addressPools.length > 0 && !adv.addressPools.includes(pool.name)) continue;
-        if (adv.nodeSelectors.length > 0 && !adv.nodeSelectors.some((s) => selectorMatches(s, labels))) continue;
+        if (!matchesAnySelector(adv.nodeSelectors, labels)) continue;
         const peers = nodePeers.filter((peer) => adv.peers.length === 0 || adv.peers.includes(peer.name));
         if (peers.length === 0) continue;
         const length = address.family === 'IPv4' ? adv.aggregationLength : adv.aggregationLengthV6;
