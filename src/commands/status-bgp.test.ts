@@ -115,8 +115,8 @@ describe('status: how metal Services are announced', () => {
     assert.deepEqual(
       none.map((r) => [r.carrier, r.bgp]),
       [
-        ['L2 node-a', []],
         [null, []],
+        ['L2 node-a', []],
         ['L2 node-b', []],
       ],
     );
