@@ -89,6 +89,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
         'watch failed; answering from cache',
       ),
     o.loadBalancerClass,
+    {
+      onInvalid: (kind, name, problems) =>
+        log.warn({ kind, name, problems }, `invalid ${kind} ignored (the controller records why on it)`),
+    },
   );
   const keys =
     o.membershipKeys === 'insecure'
