@@ -1,0 +1,158 @@
+// The BGP kinds of the failover benchmark (run by failover.ts when FAILOVER_KINDS names them, and by default), on
+// their own lab (bgp-lab.ts): three nodes announcing the Service address over eBGP with BFD (100 ms x 3) to a BIRD
+// router that spreads it over all three (ECMP), the client behind the router. The router hashes the client's
+// connections by address, so one node serves all of them: each run fails that node. Each run waits for a settled
+// lab (every session Established, BFD Up, the kernel route over all three nodes, the client served), starts the
+// client's request loop (a new connection every 20 ms, 200 ms for connect and answer), fails the node, and keeps the
+// loop running until 1 s after the router's kernel route dropped the node; then it repairs the node.
+//   bgp-link-down        the node's LAN link set down; repaired: up again, its routes back.
+//   bgp-node-frozen      every process of the node's namespace SIGSTOPped (its routing engine and its web server: a
+//                        hung node whose kernel still answers); repaired: SIGCONT.
+//   bgp-speaker-upgrade  the node's routing engine replaced (stopped with SIGTERM, started again on the same node).
+//   bgp-churn            once (not per run): 1,000 addresses announced by every node, each changed to another, then
+//                        all withdrawn, a vtysh batch of 50 at a time; counts session resets at the router.
+// failover_ms (link-down, frozen) is from the failure to the first answer to a request sent after the last failed
+// one; the upgrade's figure is the requests that failed (a graceful replacement should lose none); the churn's is
+// the resets. Lines: `run kind=<k> n=<i> from=<node> ... `, then per kind
+//   failover_ms kind=<kind> p50=<n> p99=<n> max=<n> runs=<k>   (as the L2 kinds)
+//   bgp_speaker_upgrade requests_failed=<n> requests=<n> runs=<k>
+//   bgp_churn addresses=1000 bgp_session_resets=<n> seconds=<s> max_prefixes=<n> (at the router, at the peaks)
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RequestStats } from '../e2e/support/bgp-requests-main.ts';
+import { sh } from '../e2e/support/lab.ts';
+import { StaticBgpLab } from './bgp-lab.ts';
+
+export const BGP_KINDS = ['bgp-link-down', 'bgp-node-frozen', 'bgp-speaker-upgrade', 'bgp-churn'] as const;
+export type BgpKind = (typeof BGP_KINDS)[number];
+export const isBgpKind = (kind: string): kind is BgpKind => (BGP_KINDS as readonly string[]).includes(kind);
+
+const CHURN_ADDRESSES = 1000;
+const CHURN_BATCH = 50;
+
+/** Nearest-rank percentile of sorted values (as failover.ts's L2 lines). */
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** The processes in a namespace (`ip netns pids`). */
+async function namespacePids(ns: string): Promise<number[]> {
+  return (await sh('ip', 'netns', 'pids', ns)).split('\n').filter(Boolean).map(Number);
+}
+
+/** Runs the BGP kinds `runs` times each (bgp-churn once), interleaved; prints with `out`. Returns false if a run failed. */
+export async function runBgpKinds(kinds: BgpKind[], runs: number, out: (line: string) => void): Promise<boolean> {
+  const lab = new StaticBgpLab(process.pid % 250);
+  const cleanup = () => lab.cleanup();
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  let ok = true;
+  try {
+    const started = Date.now();
+    await lab.start();
+    const router = lab.router!;
+    out(`bgp lab ready in ${Date.now() - started} ms; ${lab.vip} over ${lab.nodes.length} nodes`);
+    const failover = new Map<BgpKind, number[]>();
+    const upgrade = { failed: 0, requests: 0, runs: 0 };
+    const summary: string[] = [];
+
+    /** One failure run: the loop, the failure, the kernel route without the node, 1 s more, the stats. */
+    const measure = async (kind: BgpKind, n: number, fail: (node: string) => Promise<void>) => {
+      const serving = await lab.settled();
+      const loop = await router.requestLoop(lab.vip);
+      await sleep(300);
+      const failedAt = Date.now();
+      await fail(serving);
+      const deadline = Date.now() + 5000;
+      while ((await router.routes(lab.vip)).kernel.includes(lab.node(serving).ip) && Date.now() < deadline) {
+        await sleep(20);
+      }
+      await sleep(1000);
+      const stats: RequestStats = await loop.stop();
+      return { serving, stats, failedAt, line: `run kind=${kind} n=${n} from=${serving}` };
+    };
+
+    for (let n = 1; n <= runs; n++) {
+      for (const kind of kinds) {
+        if (kind === 'bgp-churn') continue;
+        if (kind === 'bgp-speaker-upgrade') {
+          const r = await measure(kind, n, (node) => lab.restartEngine(node));
+          upgrade.failed += r.stats.failed;
+          upgrade.requests += r.stats.sent;
+          upgrade.runs++;
+          out(`${r.line} requests_failed=${r.stats.failed} requests=${r.stats.sent}`);
+          continue;
+        }
+        let frozen: number[] = [];
+        const r = await measure(kind, n, async (node) => {
+          const at = lab.node(node);
+          if (kind === 'bgp-link-down') await sh('ip', '-n', at.ns, 'link', 'set', at.ifname, 'down');
+          else {
+            frozen = await namespacePids(at.ns);
+            for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+          }
+        });
+        const at = lab.node(r.serving);
+        if (kind === 'bgp-link-down') await router.nodeLinkUp(at.ns, at.ifname);
+        else for (const pid of frozen) process.kill(pid, 'SIGCONT');
+        const served = Object.keys(r.stats.servedBy).filter((name) => name !== r.serving);
+        if (r.stats.failed === 0 || r.stats.recoveredAt === 0) {
+          ok = false;
+          out(`${r.line} result=no-failover ${JSON.stringify(r.stats)}`);
+          continue;
+        }
+        const ms = r.stats.recoveredAt - r.failedAt;
+        failover.set(kind, [...(failover.get(kind) ?? []), ms]);
+        out(`${r.line} to=${served.join(',')} failover_ms=${ms} requests_failed=${r.stats.failed}`);
+      }
+    }
+
+    if (kinds.includes('bgp-churn')) {
+      await lab.settled();
+      const before = await router.totalResets();
+      const t0 = Date.now();
+      const address = (i: number) => `10.217.${Math.floor(i / 250)}.${(i % 250) + 1}/32`;
+      // import-check off: the churned addresses are announced without being in the nodes' routing tables.
+      await lab.configureAll(['exit-address-family', 'no bgp network import-check']);
+      let maxRoutes = 0;
+      const routeCount = async () => {
+        const m = /for (\d+) networks in table master4/.exec(await router.birdc('show route count'));
+        maxRoutes = Math.max(maxRoutes, Number(m?.[1] ?? 0));
+      };
+      const batches = async (lines: string[]) => {
+        for (let i = 0; i < lines.length; i += CHURN_BATCH) await lab.configureAll(lines.slice(i, i + CHURN_BATCH));
+      };
+      const indexes = [...Array(CHURN_ADDRESSES).keys()];
+      await batches(indexes.map((i) => `network ${address(i)}`));
+      await sleep(2000);
+      await routeCount();
+      await batches(indexes.flatMap((i) => [`no network ${address(i)}`, `network ${address(i + CHURN_ADDRESSES)}`]));
+      await sleep(2000);
+      await routeCount();
+      await batches(indexes.map((i) => `no network ${address(i + CHURN_ADDRESSES)}`));
+      await sleep(2000);
+      const resets = (await router.totalResets()) - before;
+      const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+      summary.push(
+        `bgp_churn addresses=${CHURN_ADDRESSES} bgp_session_resets=${resets} seconds=${seconds} max_prefixes=${maxRoutes}`,
+      );
+    }
+
+    if (upgrade.runs > 0) {
+      summary.push(
+        `bgp_speaker_upgrade requests_failed=${upgrade.failed} requests=${upgrade.requests} runs=${upgrade.runs}`,
+      );
+    }
+    for (const kind of kinds.filter((k) => k === 'bgp-link-down' || k === 'bgp-node-frozen')) {
+      const values = [...(failover.get(kind) ?? [])].sort((a, b) => a - b);
+      summary.push(
+        values.length === 0
+          ? `failover_ms kind=${kind} p50=NaN p99=NaN max=NaN runs=0`
+          : `failover_ms kind=${kind} p50=${percentile(values, 50)} p99=${percentile(values, 99)} ` +
+              `max=${values.at(-1)} runs=${values.length}`,
+      );
+    }
+    for (const line of summary) out(line);
+  } finally {
+    await cleanup();
+  }
+  return ok;
+}
