@@ -3,11 +3,12 @@
 // Run after changing a schema: node scripts/gen-crds.ts   (crd.test.ts fails until the files are regenerated)
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ADDRESS_POOL_CRD_FILE } from '../providers/metal/model/crd.ts';
-import { renderAddressPoolCrdYaml } from '../providers/metal/model/crd-yaml.ts';
+import { allCrdFiles } from '../providers/metal/model/crd-yaml.ts';
 
 const root = join(import.meta.dirname, '..');
-for (const path of [ADDRESS_POOL_CRD_FILE, join('deploy/helm/drawbridge/crds', basename(ADDRESS_POOL_CRD_FILE))]) {
-  writeFileSync(join(root, path), renderAddressPoolCrdYaml());
-  console.log(`wrote ${path}`);
+for (const { file, yaml } of allCrdFiles()) {
+  for (const path of [file, join('deploy/helm/drawbridge/crds', basename(file))]) {
+    writeFileSync(join(root, path), yaml);
+    console.log(`wrote ${path}`);
+  }
 }

@@ -20,6 +20,7 @@ import {
 import { serviceRef } from '../../src/lib/service/keys.ts';
 import { AnnotationReason, checkMetalService, type MetalOptions } from './annotations.ts';
 import { assignAddresses } from './apply.ts';
+import { BgpWatch } from './bgp/watch.ts';
 import type { MetalConfig } from './index.ts';
 import { AddressAllocator } from './ipam/allocator.ts';
 import { describeHolder, ForeignAddresses, restoreFromStatuses } from './observe.ts';
@@ -38,6 +39,8 @@ export class MetalProvider implements Provider<MetalOptions> {
   private readonly config: MetalConfig;
   private readonly allocator = new AddressAllocator([], { describeHolder });
   private readonly pools: PoolWatch;
+  /** Only reports mistakes in the BGP objects (Warning Events): announcing is the speakers' job. */
+  private readonly bgp: BgpWatch;
   /** Services whose last assign failed: they are retried as soon as pools change or an address frees. */
   private readonly waiting = new Set<string>();
   private readonly identities = new Map<string, LoadBalancerIdentity>();
@@ -49,12 +52,14 @@ export class MetalProvider implements Provider<MetalOptions> {
     this.ctx = context;
     this.config = config;
     this.gauges = new PoolGauges(context.metrics);
+    this.bgp = new BgpWatch({ kubeConfig: context.kube, events: context.events, log: context.log });
     this.pools = new PoolWatch({
       kubeConfig: context.kube,
       events: context.events,
       log: context.log,
       onPools: (pools) => {
         this.allocator.setPools(pools);
+        this.bgp.setPools(pools.map((pool) => pool.name));
         this.gauges.report(this.allocator);
         // Pools grew, shrank or changed rules: every Service of ours re-validates its address.
         context.requeue(context.services.keys(), 'address pools changed');
@@ -67,6 +72,7 @@ export class MetalProvider implements Provider<MetalOptions> {
   }
 
   async start(_options: CallOptions): Promise<void> {
+    this.bgp.start();
     await this.pools.start(this.config.poolSyncTimeoutSeconds * 1000);
     for (const identity of restoreFromStatuses(this.ctx, this.allocator)) {
       this.identities.set(identityKey(identity), identity);
@@ -86,7 +92,7 @@ export class MetalProvider implements Provider<MetalOptions> {
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    await this.pools.stop();
+    await Promise.all([this.pools.stop(), this.bgp.stop()]);
   }
 
   async ensure(spec: Readonly<LoadBalancerSpec<MetalOptions>>, _options: CallOptions): Promise<EnsureResult> {

@@ -1,5 +1,6 @@
 // `drawbridge speaker`: the bare-metal announcer, one per node (DaemonSet, host network, CAP_NET_RAW). It answers
-// ARP / neighbor solicitations for the addresses its node owns, as agreed with the other speakers over UDP.
+// ARP / neighbor solicitations for the addresses its node owns, as agreed with the other speakers over UDP, and with
+// --frr-socket-dir announces them over BGP through the FRR running beside it (docs/bgp-engine.md).
 import { networkInterfaces } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { LevelWithSilent } from 'pino';
@@ -33,6 +34,8 @@ interface SpeakerFlags extends MetricsSecurityFlags {
   membershipKeyFile?: string;
   membershipKeyFilePrevious?: string;
   insecureMembership?: boolean;
+  frrSocketDir?: string;
+  bgpWithdrawTimeout: number;
   logLevel: string;
 }
 
@@ -79,6 +82,16 @@ export function registerSpeaker(program: Command): void {
       'a second key also accepted, for rotation (docs/speaker-security.md); a missing file means none',
     )
     .option('--insecure-membership', 'run the membership without a key: anyone who can send to the port is believed')
+    .option(
+      '--frr-socket-dir <dir>',
+      'the directory of the FRR vty sockets (bgpd.vty, bfdd.vty) to announce over BGP through (default: BGP off)',
+    )
+    .option(
+      '--bgp-withdraw-timeout <ms>',
+      'at stop, how long to wait for the peers to withdraw this node’s routes before exiting',
+      num,
+      3000,
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: SpeakerFlags) => {
       const membershipKeys = keyFiles(flags);
@@ -106,6 +119,8 @@ export function registerSpeaker(program: Command): void {
         nodeHealthUrl: flags.nodeHealthUrl === 'none' ? undefined : flags.nodeHealthUrl,
         loadBalancerClass: flags.loadBalancerClass,
         membershipKeys,
+        frrSocketDir: flags.frrSocketDir,
+        bgpWithdrawTimeoutMs: flags.bgpWithdrawTimeout,
         log,
       });
       if (speaker.metricsPort !== undefined) {

@@ -1,5 +1,6 @@
-// `drawbridge status`: one row per LoadBalancer Service: who serves it, its address, what announces or carries it,
-// how many of its nodes are healthy, when Drawbridge last acted on it and the last error it reported. Reads only.
+// `drawbridge status`: one row per LoadBalancer Service: who serves it, its address, what announces or carries it
+// (metal: the L2 owner from the speakers' annotation and/or the BGP announcers, status-bgp.ts), how many of its nodes
+// are healthy, when Drawbridge last acted on it and the last error it reported. Reads only.
 import type { CoreV1Event, V1Node, V1Service } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { allProviderDefinitions, providerNames } from '../../providers/index.ts';
@@ -7,6 +8,7 @@ import { OWNER_CLASS_ANNOTATION } from '../lib/service/annotations.ts';
 import { eligibleNodes } from '../lib/service/eligibility.ts';
 import { serviceKey } from '../lib/service/keys.ts';
 import { type ClusterSnapshot, loadKubeClientOrFail, runVerb, takeSnapshot } from './snapshot.ts';
+import { type BgpAnnouncer, type BgpConfig, bgpAnnouncers, formatBgp, NO_BGP, readBgpConfig } from './status-bgp.ts';
 
 /** Set by the speaker that announces a metal address. */
 export const ANNOUNCING_NODE_ANNOTATION = 'drawbridge.io/announcing-node';
@@ -19,8 +21,10 @@ export interface StatusRow {
   /** The Drawbridge provider serving that class, or null. */
   provider: string | null;
   external: string[];
-  /** The announcing node (metal) or the cloud load balancer's name; null when there is none. */
+  /** "L2 <node>" and/or "BGP <nodes> -> <peers>" (metal), or the cloud load balancer's name; null when none. */
   carrier: string | null;
+  /** The nodes announcing it over BGP and their peers (metal); empty when none. */
+  bgp: BgpAnnouncer[];
   healthyNodes: number;
   nodes: number;
   /** When Drawbridge last recorded an Event on it (ISO 8601), or null. */
@@ -44,8 +48,10 @@ export function registerStatus(program: Command): void {
     .action((flags: { kubeconfig?: string; clusterName: string; output: 'table' | 'json' }) =>
       runVerb('status', async () => {
         const client = loadKubeClientOrFail(flags.kubeconfig);
-        const snapshot = await takeSnapshot(client, true).finally(() => client.close());
-        const rows = statusRows(snapshot, flags.clusterName);
+        const [snapshot, bgp] = await Promise.all([takeSnapshot(client, true), readBgpConfig(client)]).finally(() =>
+          client.close(),
+        );
+        const rows = statusRows(snapshot, flags.clusterName, bgp);
         process.stdout.write(
           flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows, Date.now())}\n`,
         );
@@ -54,7 +60,7 @@ export function registerStatus(program: Command): void {
     );
 }
 
-export function statusRows(snapshot: ClusterSnapshot, clusterName: string): StatusRow[] {
+export function statusRows(snapshot: ClusterSnapshot, clusterName: string, bgpConfig: BgpConfig = NO_BGP): StatusRow[] {
   const eventsByUid = new Map<string, CoreV1Event[]>();
   for (const e of snapshot.events) {
     if (e.reportingComponent !== 'drawbridge' && e.source?.component !== 'drawbridge') continue;
@@ -73,12 +79,14 @@ export function statusRows(snapshot: ClusterSnapshot, clusterName: string): Stat
       const lastWarning = events.find((e) => e.type === 'Warning');
       const lastNormal = events.find((e) => e.type === 'Normal');
       const failing = lastWarning && (!lastNormal || events.indexOf(lastWarning) < events.indexOf(lastNormal));
+      const bgp = provider === 'metal' ? bgpAnnouncers(svc, snapshot, bgpConfig, unhealthy) : [];
       return {
         service: serviceKey(svc),
         class: cls || null,
         provider: provider ?? null,
         external: (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => i.ip ?? i.hostname ?? []),
-        carrier: carrierOf(svc, provider, clusterName),
+        carrier: carrierOf(svc, provider, clusterName, bgp),
+        bgp,
         healthyNodes: eligible.filter((n) => !unhealthy.has(n.name)).length,
         nodes: eligible.length,
         lastSync: events[0] ? new Date(when(events[0])).toISOString() : null,
@@ -117,9 +125,15 @@ function providerOf(cls: string): string | undefined {
   return name && providerNames.includes(name) ? name : undefined;
 }
 
-function carrierOf(svc: V1Service, provider: string | undefined, clusterName: string): string | null {
+function carrierOf(
+  svc: V1Service,
+  provider: string | undefined,
+  clusterName: string,
+  bgp: readonly BgpAnnouncer[],
+): string | null {
   const announcing = svc.metadata?.annotations?.[ANNOUNCING_NODE_ANNOTATION];
-  if (announcing) return `node ${announcing}`;
+  const announced = [announcing ? `L2 ${announcing}` : null, formatBgp(bgp)].filter((part) => part !== null);
+  if (announced.length > 0) return announced.join('; ');
   const definition = allProviderDefinitions().find((d) => d.name === provider);
   const uid = svc.metadata?.uid ?? '';
   return definition?.loadBalancerName ? definition.loadBalancerName({ clusterName, uid }) : null;

@@ -1,14 +1,25 @@
-// The speaker's own view of the cluster: Services, AddressPools, EndpointSlices and Nodes from its own informers.
-// When the apiserver goes away the informers keep their last contents (and keep retrying), so the speaker goes on
-// answering from what it last knew: a control-plane outage must not take traffic down.
-import type { KubernetesObject, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+// The speaker's own view of the cluster: Services, AddressPools, EndpointSlices and Nodes from its own informers,
+// and the BGP objects (BGPPeers, BGPAdvertisements, BFDProfiles, and the Secrets of its own namespace for peer
+// passwords). When the apiserver goes away the informers keep their last contents (and keep retrying), so the
+// speaker goes on answering from what it last knew: a control-plane outage must not take traffic down.
+import { existsSync, readFileSync } from 'node:fs';
+import type { KubernetesObject, V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import { parseBfdProfile, parseBgpAdvertisement, parseBgpPeer } from '../../providers/metal/model/bgp-schema.ts';
+import {
+  BFD_PROFILE_PLURAL,
+  type BfdProfile,
+  BGP_ADVERTISEMENT_PLURAL,
+  BGP_PEER_PLURAL,
+  type BgpAdvertisement,
+  type BgpPeer,
+} from '../../providers/metal/model/bgp-types.ts';
 import {
   ADDRESS_POOL_GROUP,
   ADDRESS_POOL_PLURAL,
   ADDRESS_POOL_VERSION,
   type AddressPool,
 } from '../../providers/metal/model/pool.ts';
-import { parsePool } from '../../providers/metal/model/schema.ts';
+import { type Problem, parsePool } from '../../providers/metal/model/schema.ts';
 import { type KubeSource, kubeClientOf } from '../lib/kube/api/source.ts';
 import { type ResilientInformer, resilientInformer } from '../lib/kube/informer.ts';
 import { slimNode, slimObject } from '../lib/kube/slim.ts';
@@ -42,21 +53,65 @@ export interface SpeakerCache {
   /** Every InternalIP of one Node (both families on a dual-stack node); empty for a Node not (yet) known. */
   nodeInternalIPs(name: string): string[];
   service(key: string): V1Service | undefined;
+  /** The valid BGPPeers, BGPAdvertisements and BFDProfiles (invalid ones are left out, reported once to onInvalid). */
+  bgpPeers(): BgpPeer[];
+  bgpAdvertisements(): BgpAdvertisement[];
+  bfdProfiles(): BfdProfile[];
+  /** The peer's TCP MD5 password from its passwordSecret in the speaker's namespace; undefined when none or missing. */
+  bgpPassword(peer: BgpPeer): string | undefined;
+  /** Fires on a change of any of the objects above. */
   onChange(listener: () => void): void;
   /** Starts the informers; does not wait for them (an unreachable apiserver must not hold the speaker up). */
   start(): void;
+  /** Services, Nodes, EndpointSlices and AddressPools are listed (what L2 needs; the BGP kinds are optional CRDs). */
   readonly synced: boolean;
+  /** The BGP kinds and Secrets are listed too. */
+  readonly bgpSynced: boolean;
   stop(): Promise<void>;
+}
+
+export interface SpeakerCacheOptions {
+  /**
+   * Where peers' passwordSecrets are read: the speaker's own namespace and no other (least privilege). Default: the
+   * pod's namespace (its service account's namespace file); outside a pod, none, and no peer has a password.
+   */
+  secretNamespace?: string;
+  /** Told once per version of an invalid BGP object, which the speaker then ignores. */
+  onInvalid?: (kind: string, name: string, problems: Problem[]) => void;
+}
+
+const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function podNamespace(): string | undefined {
+  return existsSync(SERVICE_ACCOUNT_NAMESPACE_FILE)
+    ? readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, 'utf8').trim()
+    : undefined;
 }
 
 export function createSpeakerCache(
   kube: KubeSource,
   onError: (what: string, error: unknown) => void,
   loadBalancerClass: string,
+  options: SpeakerCacheOptions = {},
 ): SpeakerCache {
   const client = kubeClientOf(kube);
-  const informer = <T extends KubernetesObject>(path: string, transform?: (obj: T) => T) =>
-    resilientInformer<T>({ client, path, transform, onError: (error) => onError(path, error), maxBackoffMs: 5000 });
+  const informer = <T extends KubernetesObject>(path: string, transform?: (obj: T) => T, quietRetries = false) => {
+    // The BGP CRDs need not be installed (an L2-only cluster): say so once, not at every retry.
+    let failing = false;
+    const inf = resilientInformer<T>({
+      client,
+      path,
+      transform,
+      onError: (error) => {
+        if (quietRetries && failing) return;
+        failing = true;
+        onError(path, error);
+      },
+      maxBackoffMs: 5000,
+    });
+    for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => (failing = false));
+    return inf;
+  };
   const services = informer<V1Service>('/api/v1/services', slimObject);
   const nodes = informer<V1Node>('/api/v1/nodes', slimNode);
   const slices = informer<V1EndpointSlice>('/apis/discovery.k8s.io/v1/endpointslices', slimObject);
@@ -64,7 +119,20 @@ export function createSpeakerCache(
     `/apis/${ADDRESS_POOL_GROUP}/${ADDRESS_POOL_VERSION}/${ADDRESS_POOL_PLURAL}`,
     slimObject,
   );
-  const all = [services, nodes, slices, pools] as ResilientInformer<KubernetesObject>[];
+  const crd = (plural: string) =>
+    informer<KubernetesObject>(`/apis/${ADDRESS_POOL_GROUP}/${ADDRESS_POOL_VERSION}/${plural}`, slimObject, true);
+  const peers = crd(BGP_PEER_PLURAL);
+  const advertisements = crd(BGP_ADVERTISEMENT_PLURAL);
+  const profiles = crd(BFD_PROFILE_PLURAL);
+  const secretNamespace = options.secretNamespace ?? podNamespace();
+  const secrets =
+    secretNamespace === undefined
+      ? undefined
+      : informer<V1Secret>(`/api/v1/namespaces/${encodeURIComponent(secretNamespace)}/secrets`, slimObject);
+  const l2 = [services, nodes, slices, pools] as ResilientInformer<KubernetesObject>[];
+  const bgp = [peers, advertisements, profiles, ...(secrets ? [secrets] : [])] as ResilientInformer<KubernetesObject>[];
+  const all = [...l2, ...bgp];
+  const valid = validOnly(options.onInvalid);
   const listeners: Array<() => void> = [];
   for (const inf of all) for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => notify());
   const notify = () => {
@@ -122,15 +190,56 @@ export function createSpeakerCache(
       const [namespace, name] = key.split('/');
       return services.get(name!, namespace);
     },
+    bgpPeers: () => valid('BGPPeer', peers.list(), parseBgpPeer),
+    bgpAdvertisements: () => valid('BGPAdvertisement', advertisements.list(), parseBgpAdvertisement),
+    bfdProfiles: () => valid('BFDProfile', profiles.list(), parseBfdProfile),
+    bgpPassword: (peer) => {
+      if (!peer.passwordSecret || !secrets) return undefined;
+      const data = (secrets.get(peer.passwordSecret.name, secretNamespace) as V1Secret | undefined)?.data;
+      const encoded = data?.[peer.passwordSecret.key];
+      return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+    },
     onChange: (listener) => listeners.push(listener),
     start: () => {
       for (const inf of all) void inf.start();
     },
     get synced() {
-      return all.every((inf) => inf.synced);
+      return l2.every((inf) => inf.synced);
+    },
+    get bgpSynced() {
+      return bgp.every((inf) => inf.synced);
     },
     stop: async () => {
       await Promise.all(all.map((inf) => inf.stop()));
     },
+  };
+}
+
+/**
+ * The parsed objects that are valid; each invalid one is reported once per resourceVersion (the accessors run at
+ * every change, and one bad object must not flood the log).
+ */
+function validOnly(onInvalid: SpeakerCacheOptions['onInvalid']) {
+  let reported = new Set<string>();
+  return <T>(
+    kind: string,
+    objects: readonly KubernetesObject[],
+    parse: (obj: unknown) => { ok: true; value: T } | { ok: false; problems: Problem[] },
+  ): T[] => {
+    const values: T[] = [];
+    const seen = new Set<string>();
+    for (const obj of objects) {
+      const parsed = parse(obj);
+      if (parsed.ok) {
+        values.push(parsed.value);
+        continue;
+      }
+      const key = `${kind}/${obj.metadata?.name}/${obj.metadata?.resourceVersion}`;
+      seen.add(key);
+      if (!reported.has(key)) onInvalid?.(kind, obj.metadata?.name ?? '', parsed.problems);
+    }
+    // Keep only this kind's current invalid versions, and the other kinds' as they were.
+    reported = new Set([...[...reported].filter((key) => !key.startsWith(`${kind}/`)), ...seen]);
+    return values;
   };
 }

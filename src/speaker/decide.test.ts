@@ -20,7 +20,7 @@ function pool(name: string, ...entries: string[]): AddressPool {
     if (!parsed.ok) throw new Error(parsed.message);
     return parsed.range;
   });
-  return { name, ranges, autoAssign: true, avoidBuggyIPs: false, namespaces: null };
+  return { name, ranges, autoAssign: true, avoidBuggyIPs: false, namespaces: null, l2: true };
 }
 
 const svc = (key: string, addresses: string[], policy: 'Cluster' | 'Local' = 'Cluster', ready: string[] = []) =>

@@ -25,6 +25,18 @@ export interface SpeakerStats {
   eligible(): boolean;
   /** Packet sockets reopened, by why the previous one was lost (an errno name, ifindex-changed, mac-changed, ...). */
   packetSocketReopens?(): Readonly<Record<string, number>>;
+  /** The BGP sessions, as FRR reports them; absent: BGP off (no --frr-socket-dir). */
+  bgpSessions?(): readonly BgpSessionStats[];
+  /** Configuration lines FRR rejected since start. */
+  bgpRejectedLines?(): number;
+}
+
+export interface BgpSessionStats {
+  peer: string;
+  established: boolean;
+  resets: number;
+  routes: number;
+  bfdUp?: boolean;
 }
 
 export type PartitionState = 'quorum' | 'isolated' | 'minority';
@@ -134,5 +146,49 @@ export function speakerRegistry(stats: SpeakerStats): PromRegistry {
       this.set(stats.apiserverReachable() ? 1 : 0);
     },
   });
+  if (stats.bgpSessions !== undefined) bgpMetrics(registry, stats.bgpSessions, stats.bgpRejectedLines ?? (() => 0));
   return registry;
+}
+
+function bgpMetrics(registry: PromRegistry, sessions: () => readonly BgpSessionStats[], rejected: () => number): void {
+  const perPeer = (name: string, help: string, read: (s: BgpSessionStats) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['peer'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const session of sessions()) {
+          const value = read(session);
+          if (value !== undefined) this.set({ peer: session.peer }, value);
+        }
+      },
+    });
+  perPeer('drawbridge_speaker_bgp_session_up', '1 while the BGP session with the peer is Established', (s) =>
+    s.established ? 1 : 0,
+  );
+  perPeer('drawbridge_speaker_bgp_routes_announced', 'Prefixes this node announces to the peer now', (s) => s.routes);
+  perPeer('drawbridge_speaker_bfd_session_up', '1 while the BFD session with the peer is up (absent: BFD off)', (s) =>
+    s.bfdUp === undefined ? undefined : s.bfdUp ? 1 : 0,
+  );
+  new Counter({
+    name: 'drawbridge_speaker_bgp_session_resets_total',
+    help: 'BGP sessions with the peer that went down after being established, since the routing engine started',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const session of sessions()) this.inc({ peer: session.peer }, session.resets);
+    },
+  });
+  new Counter({
+    name: 'drawbridge_speaker_bgp_rejected_lines_total',
+    help: 'Configuration lines the routing engine (FRR) rejected; each is logged',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(rejected());
+    },
+  });
 }

@@ -1,12 +1,15 @@
+// Over 300 lines: the one place the speaker's parts (membership, L2 decision and responder, BGP, metrics) meet.
 // The speaker: membership decides who is alive, the cache says which addresses are assigned, decide.ts says which
 // of them we answer for, and the responder answers for exactly those. Nothing on this path waits for the apiserver:
-// the annotation and Event reporting a takeover are written afterwards, best effort (report.ts).
+// the annotation and Event reporting a takeover are written afterwards, best effort (report.ts). With an FRR beside
+// it, the BGP side (bgp/announcer.ts) announces the addresses to the routers from the same cache.
 import { type KubeSource, kubeClientOf } from '../lib/kube/api/source.ts';
 import { parseAddress } from '../lib/net/ip.ts';
 import type { Logger } from '../lib/observe/logging.ts';
 import type { MetricsSecurity } from '../lib/observe/metrics-security.ts';
 import { startObservabilityServer } from '../lib/observe/server.ts';
-import { createSpeakerCache } from './cache.ts';
+import { type BgpInputs, startBgpAnnouncer } from './bgp/announcer.ts';
+import { createSpeakerCache, type SpeakerCache } from './cache.ts';
 import { decide, type Holdings } from './decide.ts';
 import { startEligibility } from './eligibility.ts';
 import { Fence } from './fence.ts';
@@ -56,6 +59,10 @@ export interface SpeakerOptions {
   membership?: Partial<MembershipConfig>;
   /** The membership key files (membership/keys.ts), or 'insecure': unauthenticated datagrams, for labs. */
   membershipKeys: KeyFiles | 'insecure';
+  /** The directory of FRR's vty sockets (bgpd.vty, bfdd.vty); undefined: BGP off. */
+  frrSocketDir?: string;
+  /** At stop, how long to wait for the routers to withdraw this node's routes (default 3000 ms). */
+  bgpWithdrawTimeoutMs?: number;
   log: Logger;
 }
 
@@ -82,6 +89,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
         'watch failed; answering from cache',
       ),
     o.loadBalancerClass,
+    {
+      onInvalid: (kind, name, problems) =>
+        log.warn({ kind, name, problems }, `invalid ${kind} ignored (the controller records why on it)`),
+    },
   );
   const keys =
     o.membershipKeys === 'insecure'
@@ -146,6 +157,19 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     machine.setSeeds([...new Set([...o.peers, ...seeds])]);
     recompute();
   });
+
+  // BGP (bgp/announcer.ts): every node that may carry a Service's traffic announces its addresses to the routers;
+  // no owner and no membership on that side.
+  const bgp =
+    o.frrSocketDir === undefined
+      ? undefined
+      : startBgpAnnouncer({
+          cache: cache as SpeakerCache & Partial<BgpInputs>,
+          node: o.node,
+          frrSocketDir: o.frrSocketDir,
+          nodeHealthy: o.nodeHealthUrl === undefined,
+          log,
+        });
 
   const burst = (ip: string) => {
     bursts++;
@@ -240,9 +264,10 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     nodeHealthIntervalMs: o.nodeHealthIntervalMs,
     nodeHealthTimeoutMs: o.nodeHealthTimeoutMs,
     failing: (url) => log.warn({ url }, 'node health check failing: leaving eligibility'),
-    changed: (eligible, nodeHealthy) => {
+    changed: (eligible, healthy) => {
+      bgp?.setNodeHealthy(healthy);
       if (eligible === machine.isEligible()) return;
-      log.warn({ eligible, nodeHealthy }, 'eligibility changed');
+      log.warn({ eligible, nodeHealthy: healthy }, 'eligibility changed');
       // Set before the machine's change runs recompute, so that recompute already counts this as a planned move.
       if (eligible) holdings = { ...holdings, eligibleSince: performance.now() };
       machine.setEligible(eligible);
@@ -272,6 +297,9 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       membershipDropped: () => membership.dropped,
       eligible: () => machine.isEligible(),
       packetSocketReopens: () => responder.counters.reopens,
+      ...(bgp === undefined
+        ? {}
+        : { bgpSessions: () => bgp.engine.sessions(), bgpRejectedLines: () => bgp.engine.commandErrors }),
     });
     metricsServer = await startObservabilityServer({
       host: o.metricsAddress.slice(0, at).replace(/^\[|\]$/g, ''),
@@ -292,6 +320,9 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     partition: () => holdings.partition,
     metricsPort: metricsServer?.port,
     async stop() {
+      // BGP: withdraw this node's routes while its sessions stay up, so the routers move its flows to the other
+      // nodes (which still serve them) before we go; in parallel with the L2 side.
+      const withdrawn = bgp?.stop(o.bgpWithdrawTimeoutMs ?? 3000);
       // Stop answering first, then tell the others, so there is never a moment two nodes answer.
       stopped = true;
       holdings = { ...holdings, held: new Map() };
@@ -302,6 +333,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
       await membership.stop();
       keys?.stop();
       await metricsServer?.close();
+      await withdrawn;
       await cache.stop();
     },
   };

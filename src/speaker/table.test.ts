@@ -11,7 +11,7 @@ function pool(name: string, ...entries: string[]): AddressPool {
     if (!parsed.ok) throw new Error(parsed.message);
     return parsed.range;
   });
-  return { name, ranges, autoAssign: true, avoidBuggyIPs: false, namespaces: null };
+  return { name, ranges, autoAssign: true, avoidBuggyIPs: false, namespaces: null, l2: true };
 }
 
 const svc = (key: string, addresses: string[], policy: 'Cluster' | 'Local' = 'Cluster', ready: string[] = []) =>
@@ -27,6 +27,15 @@ describe('owned-address table', () => {
     const all = held.flatMap((owned) => [...owned.keys()]).sort();
     assert.deepEqual(all, ['10.97.0.100', '10.97.0.101', 'fd00:97::100']);
     assert.ok(held[NODES.indexOf(ownerOf('10.97.0.100', NODES)!)]!.has('10.97.0.100'));
+  });
+
+  it('leaves the addresses of an l2: false pool to BGP, and still announces the other pools', () => {
+    const bgpOnly = { ...pool('bgp', '10.99.0.0/24'), l2: false };
+    const services = [svc('ns/web', ['10.99.0.1']), svc('ns/api', ['10.97.0.1'])];
+    const pools = [...POOLS, bgpOnly];
+    const owned = NODES.flatMap((self) => [...ownedAddresses({ self, services, pools, members: NODES }).keys()]);
+    assert.deepEqual(owned, ['10.97.0.1']);
+    assert.deepEqual([...assignments({ self: 'x', services, pools, members: NODES }).keys()], ['10.97.0.1']);
   });
 
   it('never announces an address outside the pools, or a malformed one', () => {

@@ -1,7 +1,7 @@
 // The owned-address table: which assigned addresses this node announces right now. Pure: every speaker computes it
 // from the same inputs and reaches the same answer with no coordination. An address is considered only if it lies
 // inside a configured pool, so a Service whose status names an arbitrary address (a typo, another controller's) can
-// never make a speaker answer for it.
+// never make a speaker answer for it; and only if that pool is announced by L2 (`l2: false` leaves it to BGP).
 
 import { formatAddress, parseAddress, rangeContains } from '../../providers/metal/model/addresses.ts';
 import type { AddressPool } from '../../providers/metal/model/pool.ts';
@@ -37,6 +37,7 @@ export function assignments({ services, pools, members, excluded }: TableInput):
   // An address shared by several Services may be announced by a node eligible for any of them (sharing only puts
   // `Local` Services together when their selectors match, so their endpoint nodes do too).
   const byAddress = new Map<string, { services: string[]; candidates: Set<string> }>();
+  const l2Pools = pools.filter((pool) => pool.l2);
   for (const service of [...services].sort((a, b) => (a.key < b.key ? -1 : 1))) {
     const candidates = candidatesFor({
       live: members,
@@ -46,7 +47,7 @@ export function assignments({ services, pools, members, excluded }: TableInput):
     });
     for (const text of service.addresses) {
       const address = parseAddress(text);
-      if (address === null || !pools.some((pool) => pool.ranges.some((range) => rangeContains(range, address)))) {
+      if (address === null || !l2Pools.some((pool) => pool.ranges.some((range) => rangeContains(range, address)))) {
         continue;
       }
       const canonical = formatAddress(address.family, address.value);

@@ -327,14 +327,19 @@ test("the speaker runs with the DaemonSet's arguments and only deploy/'s RBAC, a
   assert.equal(await exited, 0, 'SIGTERM is a graceful stop');
 });
 
-test("the speaker's ServiceAccount cannot read Secrets or write what it does not own", async () => {
+test("the speaker's ServiceAccount reads Secrets in its own namespace only, and writes nothing it does not own", async () => {
   const kc = new KubeConfig();
   kc.loadFromFile(await serviceAccountKubeconfig('drawbridge-speaker'));
   const core = kc.makeApiClient(CoreV1Api);
   await forbidden('reading a Secret', () => core.readNamespacedSecret({ name: 'decoy', namespace: 'apps' }));
   await forbidden('listing Secrets', () => core.listSecretForAllNamespaces());
-  await forbidden('listing Secrets in its own namespace', () =>
-    core.listNamespacedSecret({ namespace: 'drawbridge-system' }),
+  // BGP peer passwords (passwordSecret) live beside the speaker, where it may read (never write) Secrets.
+  await core.listNamespacedSecret({ namespace: 'drawbridge-system' });
+  await forbidden('creating a Secret in its own namespace', () =>
+    core.createNamespacedSecret({
+      namespace: 'drawbridge-system',
+      body: { metadata: { name: 'x' }, stringData: { a: 'b' } },
+    }),
   );
   await forbidden('writing a Service status', () =>
     core.patchNamespacedServiceStatus({ name: 'shop', namespace: 'apps', body: { status: {} } }),

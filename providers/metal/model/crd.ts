@@ -1,6 +1,6 @@
-// The AddressPool CustomResourceDefinition, rendered from the same zod schema parsePool() uses, so the apiserver's
-// validation and ours cannot drift apart. scripts/gen-crds.ts writes it to deploy/crds/; crd.test.ts fails when
-// the committed file differs from a fresh rendering.
+// The AddressPool CustomResourceDefinition (and, through renderCrd, the BGP kinds' in bgp-crd.ts), rendered from the
+// same zod schema the parser uses, so the apiserver's validation and ours cannot drift apart. scripts/gen-crds.ts
+// writes them to deploy/crds/; crd.test.ts fails when a committed file differs from a fresh rendering.
 import { z } from 'zod';
 import {
   ADDRESS_POOL_GROUP,
@@ -11,28 +11,62 @@ import {
 } from './schema.ts';
 
 /** Relative to the repository root. */
-export const ADDRESS_POOL_CRD_FILE = `deploy/crds/${ADDRESS_POOL_PLURAL}.${ADDRESS_POOL_GROUP}.yaml`;
+export const ADDRESS_POOL_CRD_FILE = crdFile(ADDRESS_POOL_PLURAL);
+
+/** Where the CRD of `plural` is committed, relative to the repository root. */
+export function crdFile(plural: string): string {
+  return `deploy/crds/${plural}.${ADDRESS_POOL_GROUP}.yaml`;
+}
 
 type JsonSchema = { [keyword: string]: unknown };
 
 /** The CRD as the apiserver sees it (plain JSON, wire field names). */
 export function renderAddressPoolCrd(): object {
-  const spec = toStructuralSchema(z.toJSONSchema(addressPoolSpecSchema, { io: 'input', target: 'openapi-3.0' }));
+  return renderCrd({
+    kind: ADDRESS_POOL_KIND,
+    plural: ADDRESS_POOL_PLURAL,
+    description: 'A pool of IP addresses the drawbridge metal provider assigns to LoadBalancer Services.',
+    spec: addressPoolSpecSchema,
+    specRequired: true,
+    printerColumns: [
+      { name: 'Addresses', type: 'string', jsonPath: '.spec.addresses' },
+      { name: 'AutoAssign', type: 'boolean', jsonPath: '.spec.autoAssign' },
+      { name: 'AvoidBuggyIPs', type: 'boolean', jsonPath: '.spec.avoidBuggyIPs', priority: 1 },
+      { name: 'L2', type: 'boolean', jsonPath: '.spec.l2', priority: 1 },
+    ],
+  });
+}
+
+export interface CrdDefinition {
+  kind: string;
+  plural: string;
+  description: string;
+  spec: z.ZodType;
+  /** Whether an object must carry a spec (one whose every field has a default need not). */
+  specRequired: boolean;
+  /** Age is added last to every kind. */
+  printerColumns: { name: string; type: string; jsonPath: string; priority?: number }[];
+}
+
+/** A cluster-scoped drawbridge.io/v1alpha1 CRD whose spec schema is the zod schema's input side. */
+export function renderCrd(definition: CrdDefinition): object {
+  const spec = toStructuralSchema(z.toJSONSchema(definition.spec, { io: 'input', target: 'openapi-3.0' }));
+  const { kind, plural } = definition;
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: {
-      name: `${ADDRESS_POOL_PLURAL}.${ADDRESS_POOL_GROUP}`,
+      name: `${plural}.${ADDRESS_POOL_GROUP}`,
       labels: { 'app.kubernetes.io/part-of': 'drawbridge' },
     },
     spec: {
       group: ADDRESS_POOL_GROUP,
       scope: 'Cluster',
       names: {
-        kind: ADDRESS_POOL_KIND,
-        listKind: `${ADDRESS_POOL_KIND}List`,
-        plural: ADDRESS_POOL_PLURAL,
-        singular: ADDRESS_POOL_KIND.toLowerCase(),
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
         categories: ['drawbridge'],
       },
       versions: [
@@ -41,16 +75,14 @@ export function renderAddressPoolCrd(): object {
           served: true,
           storage: true,
           additionalPrinterColumns: [
-            { name: 'Addresses', type: 'string', jsonPath: '.spec.addresses' },
-            { name: 'AutoAssign', type: 'boolean', jsonPath: '.spec.autoAssign' },
-            { name: 'AvoidBuggyIPs', type: 'boolean', jsonPath: '.spec.avoidBuggyIPs', priority: 1 },
+            ...definition.printerColumns,
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: 'A pool of IP addresses the drawbridge metal provider assigns to LoadBalancer Services.',
-              required: ['spec'],
+              description: definition.description,
+              ...(definition.specRequired ? { required: ['spec'] } : {}),
               properties: {
                 apiVersion: { type: 'string', description: 'The versioned schema of this representation.' },
                 kind: { type: 'string', description: 'The REST resource this object represents.' },

@@ -7,7 +7,7 @@ import { type AddressRange, intersectRanges, parseAddressEntry } from './address
 import type { AddressPool } from './pool.ts';
 import { parsePool } from './schema.ts';
 
-const SPEC_FIELDS = ['addresses', 'autoAssign', 'avoidBuggyIPs', 'namespaces'];
+const SPEC_FIELDS = ['addresses', 'autoAssign', 'avoidBuggyIPs', 'namespaces', 'l2'];
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -38,6 +38,7 @@ function expected(obj: unknown): AddressPool | null {
   if (!isRecord(spec) || Object.keys(spec).some((key) => !SPEC_FIELDS.includes(key))) return null;
   const ranges = rangesOf(spec.addresses);
   if (ranges === null || !optionalBoolean(spec.autoAssign) || !optionalBoolean(spec.avoidBuggyIPs)) return null;
+  if (!optionalBoolean(spec.l2)) return null;
   if (!namespaceList(spec.namespaces)) return null;
   // IPv4 first, then by start.
   ranges.sort((a, b) => (a.family !== b.family ? (a.family === 'IPv4' ? -1 : 1) : a.first < b.first ? -1 : 1));
@@ -47,6 +48,7 @@ function expected(obj: unknown): AddressPool | null {
     autoAssign: (spec.autoAssign as boolean | undefined) ?? true,
     avoidBuggyIPs: (spec.avoidBuggyIPs as boolean | undefined) ?? false,
     namespaces: (spec.namespaces as string[] | undefined) ?? null,
+    l2: (spec.l2 as boolean | undefined) ?? true,
   };
 }
 
@@ -75,6 +77,7 @@ function lcg(seed: number): () => number {
 const VALID = [
   resource({ addresses: ['fd00::/120', '192.168.10.100-192.168.10.110', '192.168.10.0/26'] }),
   resource({ addresses: ['10.0.0.0/24'], autoAssign: false, avoidBuggyIPs: true, namespaces: ['team-a', 'b'] }),
+  resource({ addresses: ['10.0.0.0/24'], l2: false }),
   resource({ addresses: ['10.0.0.7-10.0.0.7', '10.0.0.9/32', '10.0.0.20 - 10.0.0.21'] }),
   resource({ addresses: ['FD00:0:0:0::10-fd00::0020'], namespaces: ['x'.repeat(63)] }),
 ];
@@ -149,7 +152,7 @@ describe('AddressPool verdict', () => {
       for (const field of ['name', 'namespace', 'labels']) {
         for (const odd of ODD_VALUES) same({ ...base, metadata: { ...(base.metadata as object), [field]: odd } });
       }
-      for (const field of ['addresses', 'autoAssign', 'avoidBuggyIPs', 'namespaces', 'autoassign', 'ranges']) {
+      for (const field of ['addresses', 'autoAssign', 'avoidBuggyIPs', 'namespaces', 'l2', 'autoassign', 'ranges']) {
         for (const odd of ODD_VALUES) same({ ...base, spec: { ...(base.spec as object), [field]: odd } });
       }
       for (const odd of ODD_ADDRESSES) {
@@ -170,7 +173,7 @@ describe('AddressPool verdict', () => {
       const addresses = Array.from({ length: Math.floor(random() * 4) }, () => pick(ODD_ADDRESSES));
       if (random() < 0.8) spec.addresses = addresses;
       for (let n = Math.floor(random() * 3); n > 0; n--) {
-        const field = pick(['autoAssign', 'avoidBuggyIPs', 'namespaces', 'autoassign']);
+        const field = pick(['autoAssign', 'avoidBuggyIPs', 'namespaces', 'l2', 'autoassign']);
         if (random() < 0.5) delete spec[field];
         else spec[field] = pick(ODD_VALUES);
       }

@@ -22,6 +22,8 @@ export interface AddressPool {
   avoidBuggyIPs: boolean;
   /** null: every namespace may use the pool. */
   namespaces: string[] | null;
+  /** Whether the speakers announce the pool's addresses by ARP/NDP; BGP announcement is chosen by BGPAdvertisements. */
+  l2: boolean;
 }
 
 /** The model of a pool whose fields are valid (entries: all of spec.addresses, parsed). */
@@ -31,6 +33,7 @@ export function poolModel(
   autoAssign: boolean,
   avoidBuggyIPs: boolean,
   namespaces: string[] | null,
+  l2: boolean,
 ): AddressPool {
   return {
     name,
@@ -38,6 +41,7 @@ export function poolModel(
     autoAssign,
     avoidBuggyIPs,
     namespaces,
+    l2,
   };
 }
 

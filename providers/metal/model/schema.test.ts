@@ -34,11 +34,16 @@ describe('parsePool', () => {
     );
   });
 
-  it('applies the defaults: autoAssign on, avoidBuggyIPs off, every namespace', () => {
+  it('applies the defaults: autoAssign on, avoidBuggyIPs off, every namespace, announced by L2', () => {
     const pool = parsed({ addresses: ['10.0.0.0/24'] });
     assert.equal(pool.autoAssign, true);
     assert.equal(pool.avoidBuggyIPs, false);
     assert.equal(pool.namespaces, null);
+    assert.equal(pool.l2, true);
+  });
+
+  it('l2: false leaves the pool to BGP alone', () => {
+    assert.equal(parsed({ addresses: ['10.0.0.0/24'], l2: false }).l2, false);
   });
 
   it('keeps explicit settings', () => {

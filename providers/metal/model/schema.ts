@@ -56,6 +56,10 @@ export const addressPoolSpecSchema = z
       .min(1)
       .optional()
       .describe('When set, only Services in these namespaces may use the pool; when absent, every namespace may.'),
+    l2: z
+      .boolean()
+      .default(true)
+      .describe('Announce the addresses by ARP/NDP from one node; false: by BGP only (see BGPAdvertisement).'),
   })
   .describe('The addresses of one pool and who may use them.');
 
@@ -94,6 +98,7 @@ export function parsePool(obj: unknown): PoolParse {
       spec.autoAssign,
       spec.avoidBuggyIPs,
       spec.namespaces ?? null,
+      spec.l2,
     ),
   };
 }

@@ -1,0 +1,211 @@
+// Drives the FRR beside the speaker (bgpd, bfdd and zebra, their vty sockets in one directory) towards the state the
+// speaker wants: each change is applied as the difference from what was applied last (frr-commands.ts), one change
+// at a time, the latest wanted state winning over any that arrived while one was being applied. When a daemon goes
+// away (a restart: its configuration is gone) the next round reconnects, removes whatever of ours is left, and
+// applies the whole state again. The sessions' state is read back every second for the metrics.
+import { join } from 'node:path';
+import type { Logger } from '../../lib/observe/logging.ts';
+import { cleanupCommands, frrCommands } from './frr-commands.ts';
+import { emptyFrrState, type FrrState } from './frr-state.ts';
+import { Vty, vtyOk } from './vty.ts';
+
+export interface BgpSession {
+  /** The BGPPeer's name. */
+  peer: string;
+  address: string;
+  established: boolean;
+  /** Sessions that went down since FRR started (its connectionsDropped). */
+  resets: number;
+  /** Prefixes sent and not withdrawn. */
+  routes: number;
+  /** BFD session up; undefined when BFD is off for the peer or not known yet. */
+  bfdUp?: boolean;
+}
+
+export interface BgpEngine {
+  /** Wants `state`; returns at once (applied in the background). */
+  set(state: FrrState): void;
+  /** Resolves once the latest wanted state is applied (or failed to be, logged). */
+  settled(): Promise<void>;
+  sessions(): BgpSession[];
+  /** Lines FRR rejected, since start. */
+  readonly commandErrors: number;
+  /**
+   * Graceful stop: withdraws every route but keeps the sessions, then waits (at most `timeoutMs`) until no
+   * established session has a route of ours left to withdraw, so the routers have moved the traffic before we go.
+   */
+  withdrawAll(timeoutMs: number): Promise<void>;
+  stop(): void;
+}
+
+interface SummaryPeer {
+  state?: string;
+  connectionsDropped?: number;
+  pfxSnt?: number;
+}
+type Summary = Record<string, { peers?: Record<string, SummaryPeer> }>;
+interface BfdPeer {
+  peer?: string;
+  status?: string;
+}
+
+export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: number }): BgpEngine {
+  const { log } = o;
+  let wanted: FrrState = emptyFrrState();
+  let applied: FrrState | undefined; // undefined: not connected (or a daemon restarted): start from nothing
+  let daemons: { bgp: Vty; bfd: Vty } | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  let commandErrors = 0;
+  let sessions: BgpSession[] = [];
+
+  const connect = async () => {
+    if (daemons !== undefined && !daemons.bgp.closed && !daemons.bfd.closed) return daemons;
+    daemons?.bgp.close();
+    daemons?.bfd.close();
+    daemons = undefined;
+    applied = undefined;
+    const bgp = await Vty.connect(join(o.socketDir, 'bgpd.vty'));
+    const bfd = await Vty.connect(join(o.socketDir, 'bfdd.vty')).catch((error: unknown) => {
+      bgp.close();
+      throw error;
+    });
+    daemons = { bgp, bfd };
+    return daemons;
+  };
+
+  /** Runs configuration lines on one daemon; a rejected line is logged and counted, the rest still run. */
+  const configure = async (vty: Vty, daemon: string, lines: string[]) => {
+    if (lines.length === 0) return;
+    await vty.run('configure terminal');
+    try {
+      for (const line of lines) {
+        const result = await vty.run(line);
+        if (!vtyOk(result)) {
+          commandErrors++;
+          log.warn({ daemon, line: redact(line), output: result.output.trim() }, 'FRR rejected a line');
+        }
+      }
+    } finally {
+      await vty.run('end');
+    }
+  };
+
+  const applyOnce = async () => {
+    const { bgp, bfd } = await connect();
+    if (applied === undefined) {
+      await configure(bfd, 'bfdd', cleanupCommands((await bfd.run('show running-config')).output));
+      await configure(bgp, 'bgpd', [
+        // Route-map changes apply at once rather than after the 5 s batching delay.
+        'bgp route-map delay-timer 0',
+        ...cleanupCommands((await bgp.run('show running-config')).output),
+      ]);
+      applied = emptyFrrState();
+    }
+    const target = wanted;
+    const commands = frrCommands(applied, target);
+    await configure(bfd, 'bfdd', commands.bfdBefore);
+    await configure(bgp, 'bgpd', commands.bgp);
+    await configure(bfd, 'bfdd', commands.bfdAfter);
+    applied = target;
+    const changed = commands.bgp.length + commands.bfdBefore.length + commands.bfdAfter.length;
+    if (changed > 0) log.debug({ lines: changed, routes: target.networks.size }, 'FRR updated');
+  };
+
+  let failures = 0;
+  const apply = (): Promise<void> => {
+    if (running !== undefined) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await applyOnce();
+          failures = 0;
+        } catch (error) {
+          // FRR not up yet, or restarting: try again, from nothing, a little later.
+          applied = undefined;
+          if (failures++ % 20 === 0) log.warn({ err: String((error as Error).message) }, 'cannot reach FRR; retrying');
+          if (!stopped) retryTimer = setTimeout(() => void apply(), Math.min(250 * failures, 2000));
+          return;
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const poll = async () => {
+    if (daemons === undefined || daemons.bgp.closed) {
+      if (!stopped && running === undefined) void apply();
+      return;
+    }
+    try {
+      const summary = await daemons.bgp.json<Summary>('show bgp summary json');
+      const bfdPeers = await daemons.bfd.json<BfdPeer[]>('show bfd peers json');
+      const bfdUp = new Map(bfdPeers.map((p) => [p.peer, p.status === 'up']));
+      const seen = new Map<string, SummaryPeer>();
+      for (const family of Object.values(summary)) {
+        for (const [address, peer] of Object.entries(family.peers ?? {})) seen.set(address, peer);
+      }
+      sessions = [...(applied?.neighbors.values() ?? [])].map((n) => {
+        const peer = seen.get(n.address);
+        return {
+          peer: n.peer,
+          address: n.address,
+          established: peer?.state === 'Established',
+          resets: peer?.connectionsDropped ?? 0,
+          routes: peer?.pfxSnt ?? 0,
+          ...(n.bfdProfile === undefined || !bfdUp.has(n.address) ? {} : { bfdUp: bfdUp.get(n.address)! }),
+        };
+      });
+    } catch (error) {
+      log.debug({ err: String((error as Error).message) }, 'cannot read FRR state');
+    }
+  };
+  const pollTimer = setInterval(() => void poll(), o.pollMs ?? 1000);
+
+  return {
+    set(state) {
+      wanted = state;
+      void apply();
+    },
+    async settled() {
+      while (running !== undefined) await running;
+    },
+    sessions: () => sessions,
+    get commandErrors() {
+      return commandErrors;
+    },
+    async withdrawAll(timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      const exports = new Map([...wanted.exports.keys()].map((address) => [address, new Set<string>()]));
+      wanted = { ...wanted, networks: new Map(), routeMaps: new Map(), exports };
+      await apply();
+      await this.settled();
+      while (performance.now() < deadline) {
+        await poll();
+        if (sessions.every((s) => !s.established || s.routes === 0)) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      log.warn({ sessions }, 'routes still announced when the graceful stop ran out of time');
+    },
+    stop() {
+      stopped = true;
+      clearInterval(pollTimer);
+      clearTimeout(retryTimer);
+      daemons?.bgp.close();
+      daemons?.bfd.close();
+    },
+  };
+}
+
+/** A line for the log, without a neighbor's password. */
+function redact(line: string): string {
+  return line.replace(/( password ).*/, '$1<redacted>');
+}
