@@ -20,14 +20,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestStats } from '../e2e/support/bgp-requests-main.ts';
 import { sh } from '../e2e/support/lab.ts';
-import { StaticBgpLab } from './bgp-lab.ts';
+import { type BgpBenchLab, StaticBgpLab } from './bgp-lab.ts';
+import { SpeakerBgpLab } from './bgp-speaker-lab.ts';
+import type { Entry } from './entry.ts';
 
 export const BGP_KINDS = ['bgp-link-down', 'bgp-node-frozen', 'bgp-speaker-upgrade', 'bgp-churn'] as const;
 export type BgpKind = (typeof BGP_KINDS)[number];
 export const isBgpKind = (kind: string): kind is BgpKind => (BGP_KINDS as readonly string[]).includes(kind);
 
 const CHURN_ADDRESSES = 1000;
-const CHURN_BATCH = 50;
 
 /** Nearest-rank percentile of sorted values (as failover.ts's L2 lines). */
 function percentile(sorted: number[], p: number): number {
@@ -40,8 +41,15 @@ async function namespacePids(ns: string): Promise<number[]> {
 }
 
 /** Runs the BGP kinds `runs` times each (bgp-churn once), interleaved; prints with `out`. Returns false if a run failed. */
-export async function runBgpKinds(kinds: BgpKind[], runs: number, out: (line: string) => void): Promise<boolean> {
-  const lab = new StaticBgpLab(process.pid % 250);
+export async function runBgpKinds(
+  kinds: BgpKind[],
+  runs: number,
+  entry: Entry,
+  out: (line: string) => void,
+): Promise<boolean> {
+  const nodes = process.env.FAILOVER_BGP_NODES ?? 'speaker';
+  const lab: BgpBenchLab =
+    nodes === 'static' ? new StaticBgpLab(process.pid % 250) : new SpeakerBgpLab(process.pid % 250, entry);
   const cleanup = () => lab.cleanup();
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   let ok = true;
@@ -49,7 +57,7 @@ export async function runBgpKinds(kinds: BgpKind[], runs: number, out: (line: st
     const started = Date.now();
     await lab.start();
     const router = lab.router!;
-    out(`bgp lab ready in ${Date.now() - started} ms; ${lab.vip} over ${lab.nodes.length} nodes`);
+    out(`bgp lab (${nodes} nodes) ready in ${Date.now() - started} ms; ${lab.vip} over ${lab.nodes.length} nodes`);
     const failover = new Map<BgpKind, number[]>();
     const upgrade = { failed: 0, requests: 0, runs: 0 };
     const summary: string[] = [];
@@ -109,30 +117,11 @@ export async function runBgpKinds(kinds: BgpKind[], runs: number, out: (line: st
       await lab.settled();
       const before = await router.totalResets();
       const t0 = Date.now();
-      const address = (i: number) => `10.217.${Math.floor(i / 250)}.${(i % 250) + 1}/32`;
-      // import-check off: the churned addresses are announced without being in the nodes' routing tables.
-      await lab.configureAll(['exit-address-family', 'no bgp network import-check']);
-      let maxRoutes = 0;
-      const routeCount = async () => {
-        const m = /for (\d+) networks in table master4/.exec(await router.birdc('show route count'));
-        maxRoutes = Math.max(maxRoutes, Number(m?.[1] ?? 0));
-      };
-      const batches = async (lines: string[]) => {
-        for (let i = 0; i < lines.length; i += CHURN_BATCH) await lab.configureAll(lines.slice(i, i + CHURN_BATCH));
-      };
-      const indexes = [...Array(CHURN_ADDRESSES).keys()];
-      await batches(indexes.map((i) => `network ${address(i)}`));
-      await sleep(2000);
-      await routeCount();
-      await batches(indexes.flatMap((i) => [`no network ${address(i)}`, `network ${address(i + CHURN_ADDRESSES)}`]));
-      await sleep(2000);
-      await routeCount();
-      await batches(indexes.map((i) => `no network ${address(i + CHURN_ADDRESSES)}`));
-      await sleep(2000);
+      const most = await lab.churn(CHURN_ADDRESSES);
       const resets = (await router.totalResets()) - before;
       const seconds = ((Date.now() - t0) / 1000).toFixed(1);
       summary.push(
-        `bgp_churn addresses=${CHURN_ADDRESSES} bgp_session_resets=${resets} seconds=${seconds} max_prefixes=${maxRoutes}`,
+        `bgp_churn addresses=${CHURN_ADDRESSES} bgp_session_resets=${resets} seconds=${seconds} max_prefixes=${most}`,
       );
     }
 

@@ -1,8 +1,8 @@
 // The BGP failover bench's lab with static nodes (no speaker yet): a LAN bridge, the router and the client behind it
 // (test/e2e/support/bgp-router.ts: BIRD 2, ECMP, BFD 100 ms x 3), and three node namespaces, each a web server behind
 // a kube-proxy-like DNAT rule for the Service address and FRR (bgp-frr.ts) announcing that address with `network`
-// over eBGP (nodes 64513, router 64512) with BFD on the same timers. The nodes' engine is what the speaker will
-// drive; `restartEngine` and `announce`/`withdraw` are the operations the bench kinds need from it.
+// over eBGP (nodes 64513, router 64512) with BFD on the same timers: the bench's machinery without the speaker
+// (FAILOVER_BGP_NODES=static). BgpBenchLab is what the kinds need from a lab; bgp-speaker-lab.ts is the other one.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,17 +21,36 @@ import { Lab, NodeServer, servedBy, sh, sleep } from '../e2e/support/lab.ts';
 
 export const NODE_ASN = 64513;
 
-export interface BgpLabNode {
+export interface BgpBenchNode {
   name: string;
   ip: string;
   ns: string;
+  /** Its LAN interface. */
   ifname: string;
+}
+
+export interface BgpBenchLab {
+  readonly vip: string;
+  readonly nodes: BgpBenchNode[];
+  readonly router: BgpRouter | undefined;
+  node(name: string): BgpBenchNode;
+  start(): Promise<void>;
+  /** Every session Established, BFD Up, the Service's route over every node, the client served: the serving node. */
+  settled(ms?: number): Promise<string>;
+  /** The node's routing engine replaced as an upgrade replaces it (the speaker, or static FRR). */
+  restartEngine(name: string): Promise<void>;
+  /** `count` addresses announced, each changed, all withdrawn; returns the most prefixes the router held. */
+  churn(count: number): Promise<number>;
+  cleanup(): Promise<void>;
+}
+
+interface BgpLabNode extends BgpBenchNode {
   config: StaticNode;
   frr?: Frr;
   server?: NodeServer;
 }
 
-export class StaticBgpLab {
+export class StaticBgpLab implements BgpBenchLab {
   readonly lab = new Lab('p');
   readonly sub: string;
   readonly vip: string;
@@ -117,10 +136,37 @@ export class StaticBgpLab {
     await this.startEngine(node);
   }
 
-  /** vtysh lines under `router bgp` / `address-family ipv4 unicast` on every node (announce, withdraw). */
-  async configureAll(lines: string[]): Promise<void> {
+  /** vtysh lines under `router bgp` / `address-family ipv4 unicast` on every node. */
+  private async configureAll(lines: string[]): Promise<void> {
     const prefix = ['configure terminal', `router bgp ${NODE_ASN}`, 'address-family ipv4 unicast'];
     await Promise.all(this.nodes.map((n) => vtysh(n.frr!, ...prefix, ...lines)));
+  }
+
+  /**
+   * The speaker's churn done by hand: `count` addresses (10.217.0.0/20) announced with `network` on every node, each
+   * changed to another (`no network` + `network`), then all withdrawn, in vtysh batches of 50 lines.
+   */
+  async churn(count: number): Promise<number> {
+    const address = (i: number) => `10.217.${Math.floor(i / 250)}.${(i % 250) + 1}/32`;
+    // import-check off: the churned addresses are announced without being in the nodes' routing tables.
+    await this.configureAll(['exit-address-family', 'no bgp network import-check']);
+    let most = 0;
+    const prefixes = async () => {
+      await sleep(2000);
+      const m = /for (\d+) networks in table master4/.exec(await this.router!.birdc('show route count'));
+      most = Math.max(most, Number(m?.[1] ?? 0));
+    };
+    const batches = async (lines: string[]) => {
+      for (let i = 0; i < lines.length; i += 50) await this.configureAll(lines.slice(i, i + 50));
+    };
+    const indexes = [...Array(count).keys()];
+    await batches(indexes.map((i) => `network ${address(i)}`));
+    await prefixes();
+    await batches(indexes.flatMap((i) => [`no network ${address(i)}`, `network ${address(i + count)}`]));
+    await prefixes();
+    await batches(indexes.map((i) => `no network ${address(i + count)}`));
+    await prefixes();
+    return most;
   }
 
   /**

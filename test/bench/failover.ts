@@ -358,8 +358,10 @@ async function main(): Promise<void> {
   }
 }
 
-if (KINDS.length > 0 || STARVE_RUNS > 0) await main();
+const L2 = KINDS.length > 0 || STARVE_RUNS > 0;
+if (L2) await main();
 if (BGP_CHOSEN.length > 0) {
   if (!isRoot) throw new Error('the failover benchmark creates network namespaces: run it as root');
-  if (!(await runBgpKinds(BGP_CHOSEN, RUNS, out))) process.exitCode = 1;
+  if (!L2) prepareEntry(ENTRY, (m) => process.stderr.write(`failover: ${m}\n`));
+  if (!(await runBgpKinds(BGP_CHOSEN, RUNS, ENTRY, out))) process.exitCode = 1;
 }

@@ -241,7 +241,8 @@ export class BgpRouter {
   async routes(prefix: string): Promise<{ bird: string[]; kernel: string[] }> {
     const six = prefix.includes(':');
     const full = prefix.includes('/') ? prefix : `${prefix}/${six ? 128 : 32}`;
-    const bird = nextHops(await this.birdc(`show route ${full}`));
+    // birdc exits non-zero when the prefix is not in its table: no next hops.
+    const bird = nextHops(await probe(...this.birdcArgs(`show route ${full}`)));
     const kernel = nextHops(await sh('ip', '-n', this.routerNs, six ? '-6' : '-4', 'route', 'show', full));
     return { bird, kernel };
   }
