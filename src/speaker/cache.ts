@@ -52,6 +52,8 @@ export interface SpeakerCache {
   nodeAddresses(): Map<string, string>;
   /** Every InternalIP of one Node (both families on a dual-stack node); empty for a Node not (yet) known. */
   nodeInternalIPs(name: string): string[];
+  /** One Node as last seen (the BGP side reads this node's labels and eligibility). */
+  node(name: string): V1Node | undefined;
   service(key: string): V1Service | undefined;
   /** The valid BGPPeers, BGPAdvertisements and BFDProfiles (invalid ones are left out, reported once to onInvalid). */
   bgpPeers(): BgpPeer[];
@@ -184,6 +186,7 @@ export function createSpeakerCache(
       }
       return addresses;
     },
+    node: (name) => nodes.get(name),
     nodeInternalIPs: (name) =>
       (nodes.get(name)?.status?.addresses ?? []).flatMap((a) => (a.type === 'InternalIP' ? [a.address] : [])),
     service: (key) => {

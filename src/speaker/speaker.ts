@@ -8,8 +8,8 @@ import { parseAddress } from '../lib/net/ip.ts';
 import type { Logger } from '../lib/observe/logging.ts';
 import type { MetricsSecurity } from '../lib/observe/metrics-security.ts';
 import { startObservabilityServer } from '../lib/observe/server.ts';
-import { type BgpInputs, startBgpAnnouncer } from './bgp/announcer.ts';
-import { createSpeakerCache, type SpeakerCache } from './cache.ts';
+import { startBgpAnnouncer } from './bgp/announcer.ts';
+import { createSpeakerCache } from './cache.ts';
 import { decide, type Holdings } from './decide.ts';
 import { startEligibility } from './eligibility.ts';
 import { Fence } from './fence.ts';
@@ -164,7 +164,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     o.frrSocketDir === undefined
       ? undefined
       : startBgpAnnouncer({
-          cache: cache as SpeakerCache & Partial<BgpInputs>,
+          cache,
           node: o.node,
           frrSocketDir: o.frrSocketDir,
           nodeHealthy: o.nodeHealthUrl === undefined,

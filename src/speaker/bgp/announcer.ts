@@ -22,7 +22,7 @@ export interface BgpInputs {
   node(name: string): V1Node | undefined;
 }
 
-interface Cache extends Partial<BgpInputs> {
+interface Cache extends BgpInputs {
   services(): AnnouncedService[];
   pools(): AddressPool[];
   nodeInternalIPs(name: string): string[];
@@ -52,9 +52,9 @@ export function startBgpAnnouncer(o: {
   const skipped = new Set<string>();
 
   const wanted = () => {
-    const self = cache.node?.(o.node);
-    const peers = cache.bgpPeers?.() ?? [];
-    const advertisements = cache.bgpAdvertisements?.() ?? [];
+    const self = cache.node(o.node);
+    const peers = cache.bgpPeers();
+    const advertisements = cache.bgpAdvertisements();
     const pools = cache.pools();
     const routes: BgpRoute[][] = [];
     // A Node not known (yet): nothing is announced until the cache has it.
@@ -74,9 +74,9 @@ export function startBgpAnnouncer(o: {
       labels: self?.metadata?.labels ?? {},
       nodeIPv4: cache.nodeInternalIPs(o.node).find((ip) => !ip.includes(':')),
       peers,
-      bfdProfiles: cache.bfdProfiles?.() ?? [],
+      bfdProfiles: cache.bfdProfiles(),
       routes: mergeRoutes(routes),
-      password: (peer) => cache.bgpPassword?.(peer),
+      password: (peer) => cache.bgpPassword(peer),
       skipped: (peer, why) => {
         if (skipped.has(`${peer}/${why}`)) return;
         skipped.add(`${peer}/${why}`);

@@ -59,6 +59,10 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
   let stopped = false;
   let commandErrors = 0;
   let sessions: BgpSession[] = [];
+  // Neighbors whose session has been Established since they were configured. BFD is turned on for a neighbor only
+  // then: configured before, bgpd creates the BFD session without an interface, re-creates it with one when the
+  // session comes up, and the router sees BFD go down and drops the session it just established (FRRouting/frr#17337).
+  const bfdReady = new Set<string>();
 
   const connect = async () => {
     if (daemons !== undefined && !daemons.bgp.closed && !daemons.bfd.closed) return daemons;
@@ -66,6 +70,7 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
     daemons?.bfd.close();
     daemons = undefined;
     applied = undefined;
+    bfdReady.clear();
     const bgp = await Vty.connect(join(o.socketDir, 'bgpd.vty'));
     const bfd = await Vty.connect(join(o.socketDir, 'bfdd.vty')).catch((error: unknown) => {
       bgp.close();
@@ -103,7 +108,7 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
       ]);
       applied = emptyFrrState();
     }
-    const target = wanted;
+    const target = gateBfd(wanted, bfdReady);
     const commands = frrCommands(applied, target);
     await configure(bfd, 'bfdd', commands.bfdBefore);
     await configure(bgp, 'bgpd', commands.bgp);
@@ -153,6 +158,14 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
       for (const family of Object.values(summary)) {
         for (const [address, peer] of Object.entries(family.peers ?? {})) seen.set(address, peer);
       }
+      let newlyReady = false;
+      for (const address of bfdReady) if (!wanted.neighbors.has(address)) bfdReady.delete(address);
+      for (const [address, peer] of seen) {
+        if (peer.state !== 'Established' || bfdReady.has(address) || !wanted.neighbors.has(address)) continue;
+        bfdReady.add(address);
+        newlyReady ||= wanted.neighbors.get(address)!.bfdProfile !== undefined;
+      }
+      if (newlyReady) void apply();
       sessions = [...(applied?.neighbors.values() ?? [])].map((n) => {
         const peer = seen.get(n.address);
         return {
@@ -168,7 +181,7 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
       log.debug({ err: String((error as Error).message) }, 'cannot read FRR state');
     }
   };
-  const pollTimer = setInterval(() => void poll(), o.pollMs ?? 1000);
+  const pollTimer = setInterval(() => void poll(), o.pollMs ?? 500);
 
   return {
     set(state) {
@@ -203,6 +216,17 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
       daemons?.bfd.close();
     },
   };
+}
+
+/** `state` with BFD left off for the neighbors not in `ready`, and the profiles only they would use left out. */
+function gateBfd(state: FrrState, ready: ReadonlySet<string>): FrrState {
+  const neighbors = new Map(state.neighbors);
+  for (const [address, n] of neighbors) {
+    if (n.bfdProfile !== undefined && !ready.has(address)) neighbors.set(address, { ...n, bfdProfile: undefined });
+  }
+  const used = new Set([...neighbors.values()].map((n) => n.bfdProfile));
+  const bfdProfiles = new Map([...state.bfdProfiles].filter(([name]) => used.has(name)));
+  return { ...state, neighbors, bfdProfiles };
 }
 
 /** A line for the log, without a neighbor's password. */

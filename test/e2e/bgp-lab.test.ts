@@ -1,0 +1,325 @@
+// Over 300 lines: one lab, built once, whose cases run in order against the same nodes and router.
+// The BGP lab with the speaker: a LAN bridge with the root namespace on it (the apiserver relay), three node
+// namespaces each running FRR and `drawbridge speaker --frr-socket-dir` beside it (support/bgp-node.ts) and a web
+// server behind a kube-proxy-like DNAT rule with a kube-proxy stand-in health endpoint, and the router (BIRD 2, ECMP,
+// BFD) with a client behind it (support/bgp-router.ts). The Service addresses are in a BGP-only pool (l2: false) on
+// no subnet of the LAN: the client reaches them only through the router, over the routes the speakers announce.
+// Checks: every eligible node is a next hop of the address at the router (BIRD and its kernel), IPv4 and IPv6, and
+// the client is served; Service churn (addresses added and removed) resets no session; a Local Service's address is
+// announced by the nodes with a ready endpoint only, and follows them; the exclusion label and a failing kube-proxy
+// health check withdraw the node; a node whose link goes down is routed around within a second (BFD); a speaker
+// restarted (SIGTERM, then started again) loses no request of the client's loop; a peer's community reaches BIRD.
+// Needs root, frr, bird2, nftables and curl.
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ADDRESS_POOL_API_VERSION } from '../../providers/metal/model/pool.ts';
+import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
+import { resourcePath } from '../../src/lib/kube/api/paths.ts';
+import { kubeClientOf } from '../../src/lib/kube/api/source.ts';
+import { OWNER_CLASS_ANNOTATION } from '../../src/lib/service/annotations.ts';
+import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
+import { ApiserverProxy } from './support/apiserver-proxy.ts';
+import { BgpNode, installBgpCrds } from './support/bgp-node.ts';
+import { BgpRouter } from './support/bgp-router.ts';
+import { hasCommand, isRoot, Lab, NodeServer, servedBy, sh, sleep } from './support/lab.ts';
+import { membershipKeyFile } from './support/membership-key.ts';
+
+const CLASS = 'drawbridge.io/metal';
+const X = process.pid % 250;
+const HEX = X.toString(16);
+const SUB = `10.220.${X}`;
+const SUB6 = `fd00:220:${HEX}`;
+const HOST_IP = `${SUB}.254`;
+const PROXY_PORT = 16444;
+// The pool: on no subnet of the lab's, reached only through the router.
+const VIP = `10.221.${X}.10`;
+const VIP6 = `fd00:221:${HEX}::10`;
+const VIP_LOCAL = `10.221.${X}.11`;
+const CHURN = (i: number) => `10.221.${X}.${100 + i}`;
+const NODES = [
+  { name: 'node-a', ip: `${SUB}.11`, ip6: `${SUB6}::11` },
+  { name: 'node-b', ip: `${SUB}.12`, ip6: `${SUB6}::12` },
+  { name: 'node-c', ip: `${SUB}.13`, ip6: `${SUB6}::13` },
+];
+const ROUTER_IP = `${SUB}.1`;
+const ROUTER_IP6 = `${SUB6}::1`;
+const EXCLUDE = 'node.kubernetes.io/exclude-from-external-load-balancers';
+const GROUP = { group: 'drawbridge.io', version: 'v1alpha1' };
+
+const ready = isRoot && (await hasCommand('bird')) && (await hasCommand('vtysh'));
+
+async function createService(cluster: TestCluster, name: string, ip: string, policy: 'Cluster' | 'Local' = 'Cluster') {
+  const family = ip.includes(':') ? 'IPv6' : 'IPv4';
+  await cluster.core.createNamespacedService({
+    namespace: 'default',
+    body: {
+      metadata: { name, annotations: { [OWNER_CLASS_ANNOTATION]: CLASS } },
+      spec: {
+        type: 'LoadBalancer',
+        loadBalancerClass: CLASS,
+        externalTrafficPolicy: policy,
+        ipFamilyPolicy: 'SingleStack',
+        ipFamilies: [family],
+        ports: [{ port: 80, targetPort: 8080 }],
+      },
+    },
+  });
+  // As the controller would have assigned it; the controller is not on the speakers' path.
+  await cluster.core.patchNamespacedServiceStatus(
+    { name, namespace: 'default', body: { status: { loadBalancer: { ingress: [{ ip }] } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+const cluster: TestCluster | undefined = ready
+  ? useControlPlane({
+      setup: async (c) => {
+        await installAddressPoolCrd(c.kubeConfig);
+        await installBgpCrds(c.kubeConfig);
+        const client = kubeClientOf(c.kubeConfig);
+        await eventually('the AddressPool CRD', async () => {
+          await createPool(c.kubeConfig, 'bgp', [`10.221.${X}.0/24`, `fd00:221:${HEX}::/64`], { l2: false });
+          return true;
+        });
+        const create = (plural: string, kind: string, name: string, spec: Record<string, unknown>) =>
+          client.create(resourcePath({ ...GROUP, plural }), {
+            apiVersion: ADDRESS_POOL_API_VERSION,
+            kind,
+            metadata: { name },
+            spec,
+          });
+        await create('bgppeers', 'BGPPeer', 'router', { myASN: 64513, peerASN: 64512, peerAddress: ROUTER_IP });
+        await create('bgppeers', 'BGPPeer', 'router6', { myASN: 64513, peerASN: 64512, peerAddress: ROUTER_IP6 });
+        await create('bgpadvertisements', 'BGPAdvertisement', 'all', { communities: ['65000:42'] });
+        for (const node of NODES) {
+          await c.core.createNode({
+            body: { metadata: { name: node.name, labels: { 'kubernetes.io/hostname': node.name } } },
+          });
+          await c.core.patchNodeStatus(
+            {
+              name: node.name,
+              body: {
+                status: {
+                  addresses: [
+                    { type: 'InternalIP', address: node.ip },
+                    { type: 'InternalIP', address: node.ip6 },
+                  ],
+                },
+              },
+            },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+        }
+        await createService(c, 'web', VIP);
+        await createService(c, 'web6', VIP6);
+        await createService(c, 'local', VIP_LOCAL, 'Local');
+      },
+    })
+  : undefined;
+
+describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client', { concurrency: false }, () => {
+  const lab = new Lab('b');
+  const nodes = new Map<string, BgpNode>();
+  const servers = new Map<string, NodeServer>();
+  let router: BgpRouter | undefined;
+  let proxy: ApiserverProxy | undefined;
+  let dir = '';
+  const ips = (names: string[]) => names.map((n) => NODES.find((node) => node.name === n)!.ip).sort();
+  const ip6s = (names: string[]) => names.map((n) => NODES.find((node) => node.name === n)!.ip6).sort();
+
+  /** Waits until BIRD's routes for `vip` have exactly the next hops `want` (sorted), and the kernel's too. */
+  const hopsBecome = async (vip: string, want: string[], ms = 10_000) => {
+    const deadline = Date.now() + ms;
+    let last = { bird: [] as string[], kernel: [] as string[] };
+    while (Date.now() < deadline) {
+      last = await router!.routes(vip);
+      const same = (hops: string[]) => JSON.stringify([...hops].sort()) === JSON.stringify(want);
+      if (same(last.bird) && same(last.kernel)) return last;
+      await sleep(50);
+    }
+    assert.fail(`${vip}: next hops ${JSON.stringify(last)}, wanted ${JSON.stringify(want)}; logs in ${dir}`);
+  };
+  const labelNode = async (name: string, labels: Record<string, string | null>) => {
+    await cluster!.core.patchNode(
+      { name, body: { metadata: { labels } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  };
+  const endpointsOn = async (names: string[]) => {
+    const discovery = cluster!.kubeConfig.makeApiClient(DiscoveryV1Api);
+    await discovery.deleteNamespacedEndpointSlice({ name: 'local-lab', namespace: 'default' }).catch(() => {});
+    await discovery.createNamespacedEndpointSlice({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'local-lab', labels: { 'kubernetes.io/service-name': 'local' } },
+        addressType: 'IPv4',
+        endpoints: names.map((n) => ({
+          addresses: [NODES.find((node) => node.name === n)!.ip],
+          nodeName: n,
+          conditions: { ready: true },
+        })),
+        ports: [{ port: 8080, protocol: 'TCP' }],
+      },
+    });
+  };
+
+  before(async () => {
+    if (!ready) return;
+    dir = await mkdtemp(join(tmpdir(), 'drawbridge-bgp-lab-'));
+    // FRR's daemons run as the user frr, which must reach their directories inside this one.
+    await chmod(dir, 0o711);
+    const { attach } = await lab.lanWithHost(HOST_IP);
+    proxy = new ApiserverProxy(HOST_IP, PROXY_PORT, new URL(cluster!.kubeConfig.getCurrentCluster()!.server));
+    await proxy.start();
+    const kubeconfig = join(dir, 'kubeconfig');
+    await ApiserverProxy.kubeconfigFor(cluster!.kubeconfigPath, HOST_IP, PROXY_PORT, kubeconfig);
+    router = await BgpRouter.start({
+      ...{ lab, attach, lanIp: `${ROUTER_IP}/24`, lanIp6: `${ROUTER_IP6}/64`, routerAsn: 64512, nodeAsn: 64513 },
+      ...{ clientSub: `10.222.${X}`, clientSub6: `fd00:222:${HEX}`, nodes: NODES, dir },
+    });
+    const key = membershipKeyFile();
+    for (const [i, node] of NODES.entries()) {
+      const ns = await lab.addNamespace(node.name);
+      const ifname = lab.ifname(`n${node.name.slice(-1)}`);
+      await attach(ns, ifname, lab.ifname(`ln${node.name.slice(-1)}`));
+      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip}/24`, 'dev', ifname);
+      // A NIC losing its carrier keeps its IPv6 addresses (Linux drops them on an administrative down otherwise).
+      await sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${ifname}.keep_addr_on_down=1`);
+      await sh('ip', '-n', ns, 'addr', 'add', `${node.ip6}/64`, 'dev', ifname, 'nodad');
+      await router.addReturnRoutes(ns);
+      servers.set(
+        node.name,
+        await NodeServer.start(ns, node.name, node.ip, [VIP, VIP_LOCAL, ...[0, 1, 2, 3, 4].map(CHURN)], node.ip6, [
+          VIP6,
+        ]),
+      );
+      const frrDir = await mkdtemp(join(dir, `frr-${node.name}-`));
+      nodes.set(
+        node.name,
+        await BgpNode.start({
+          ...{ ns, name: node.name, ip: node.ip, ifname, kubeconfig, membershipKeyFile: key, frrDir },
+          ...{ peers: NODES.map((n) => `${n.ip}:7947`), logDir: dir, metricsPort: 9480 + i },
+        }),
+      );
+    }
+    await router.established(60_000);
+  });
+
+  after(async () => {
+    for (const node of nodes.values()) await node.stop();
+    for (const server of servers.values()) server.stop();
+    await router?.stop();
+    await proxy?.stop();
+    await lab.deleteAll();
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
+
+  it('announces the address from every node: three next hops at BIRD and in its kernel; the client is served', {
+    skip: !ready,
+  }, async () => {
+    await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
+    const served = await servedBy(router!.clientNs, VIP);
+    assert.ok(['node-a', 'node-b', 'node-c'].includes(served), `served by ${JSON.stringify(served)}`);
+    await router!.bfdUp(15_000);
+  });
+
+  it('IPv6: three next hops over the IPv6 sessions, served', { skip: !ready }, async () => {
+    const { bird } = await hopsBecome(VIP6, ip6s(['node-a', 'node-b', 'node-c']), 30_000);
+    assert.equal(bird.length, 3);
+    assert.ok((await servedBy(router!.clientNs, VIP6)).startsWith('node-'));
+  });
+
+  it("carries the advertisement's community to the router", { skip: !ready }, async () => {
+    const all = await router!.birdc(`show route ${VIP}/32 all`);
+    assert.match(all, /BGP\.community:.*\(65000,42\)/);
+  });
+
+  it('adds and removes Services without resetting any session', { skip: !ready }, async () => {
+    const before = await router!.totalResets();
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5; i++) await createService(cluster!, `churn-${i}`, CHURN(i));
+      for (let i = 0; i < 5; i++) await hopsBecome(CHURN(i), ips(['node-a', 'node-b', 'node-c']));
+      for (let i = 0; i < 5; i++) {
+        await cluster!.core.deleteNamespacedService({ name: `churn-${i}`, namespace: 'default' });
+      }
+      for (let i = 0; i < 5; i++) await hopsBecome(CHURN(i), []);
+    }
+    assert.equal(await router!.totalResets(), before, `sessions reset during churn; BIRD log in ${dir}`);
+  });
+
+  it('Local: announced only by the nodes with a ready endpoint, and follows them', { skip: !ready }, async () => {
+    await hopsBecome(VIP_LOCAL, []);
+    await endpointsOn(['node-b']);
+    await hopsBecome(VIP_LOCAL, ips(['node-b']));
+    assert.equal(await servedBy(router!.clientNs, VIP_LOCAL), 'node-b');
+    await endpointsOn(['node-a', 'node-c']);
+    await hopsBecome(VIP_LOCAL, ips(['node-a', 'node-c']));
+  });
+
+  it('the exclusion label withdraws the node; removing it announces again', { skip: !ready }, async () => {
+    await labelNode('node-a', { [EXCLUDE]: '' });
+    await hopsBecome(VIP, ips(['node-b', 'node-c']));
+    await labelNode('node-a', { [EXCLUDE]: null });
+    await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']));
+  });
+
+  it("a failing kube-proxy health check withdraws the node's routes", { skip: !ready }, async () => {
+    await servers.get('node-b')!.setHealthy(false);
+    await hopsBecome(VIP, ips(['node-a', 'node-c']));
+    await hopsBecome(VIP6, ip6s(['node-a', 'node-c']));
+    await servers.get('node-b')!.setHealthy(true);
+    await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']));
+  });
+
+  it('a restarted speaker (SIGTERM, then started again) loses no request', { skip: !ready }, async () => {
+    await router!.bfdUp(15_000);
+    const serving = await servedBy(router!.clientNs, VIP);
+    const node = nodes.get(serving)!;
+    const loop = await router!.requestLoop(VIP);
+    await sleep(500);
+    const stopMs = await node.stopSpeaker();
+    await hopsBecome(VIP, ips(NODES.map((n) => n.name).filter((n) => n !== serving)));
+    await sleep(500);
+    await node.startSpeaker();
+    await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
+    await sleep(500);
+    const stats = await loop.stop();
+    console.log(`speaker restart on ${serving}: graceful stop ${stopMs.toFixed(0)} ms, ${JSON.stringify(stats)}`);
+    assert.ok(stats.sent > 50, `only ${stats.sent} requests sent`);
+    assert.equal(stats.failed, 0, `requests failed during the restart: ${JSON.stringify(stats)}; logs in ${dir}`);
+  });
+
+  it("a node's link going down is routed around within a second (BFD)", { skip: !ready }, async () => {
+    await router!.bfdUp(15_000);
+    const serving = await servedBy(router!.clientNs, VIP);
+    const ifname = lab.ifname(`n${serving.slice(-1)}`);
+    const ns = lab.ns(serving);
+    const loop = await router!.requestLoop(VIP);
+    await sleep(500);
+    const downAt = performance.now();
+    await sh('ip', '-n', ns, 'link', 'set', ifname, 'down');
+    await hopsBecome(VIP, ips(NODES.map((n) => n.name).filter((n) => n !== serving)), 5000);
+    const routedAroundMs = performance.now() - downAt;
+    await sleep(500);
+    const stats = await loop.stop();
+    console.log(
+      `link down on ${serving}: routed around after ${routedAroundMs.toFixed(0)} ms, ${JSON.stringify(stats)}`,
+    );
+    await sh('ip', '-n', ns, 'link', 'set', ifname, 'up');
+    assert.ok(routedAroundMs < 1000, `routed around after ${routedAroundMs} ms`);
+    assert.ok(stats.longestGapMs < 1000, `the client went ${stats.longestGapMs} ms without an answer`);
+    await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
+  });
+
+  it('reports the sessions in its metrics', { skip: !ready }, async () => {
+    const node = nodes.get('node-a')!;
+    assert.equal(await node.metric('drawbridge_speaker_bgp_session_up{peer="router"}'), 1);
+    assert.equal(await node.metric('drawbridge_speaker_bgp_session_up{peer="router6"}'), 1);
+    assert.ok((await node.metric('drawbridge_speaker_bgp_routes_announced{peer="router"}')) >= 1);
+    assert.equal(await node.metric('drawbridge_speaker_bgp_rejected_lines_total'), 0);
+  });
+});

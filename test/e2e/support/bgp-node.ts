@@ -1,0 +1,128 @@
+// A BGP lab node: in its namespace, FRR (bgp-frr.ts: zebra, bfdd, bgpd, no configuration of their own) and
+// `drawbridge speaker --frr-socket-dir` driving it, as the DaemonSet's two containers do. The speaker can be stopped
+// gracefully (SIGTERM: it withdraws its routes first), killed, and started again; FRR keeps running across that.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import yaml from 'js-yaml';
+import { statusCodeOf } from '../../../src/lib/kube/api/errors.ts';
+import { resourcePath } from '../../../src/lib/kube/api/paths.ts';
+import { type KubeSource, kubeClientOf } from '../../../src/lib/kube/api/source.ts';
+import { type Frr, startFrr, stopFrr } from './bgp-frr.ts';
+import { probe } from './lab.ts';
+
+const BIN = fileURLToPath(new URL('../../../bin/drawbridge.js', import.meta.url));
+const CRD_DIR = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
+
+export interface BgpNodeOptions {
+  ns: string;
+  name: string;
+  ip: string;
+  ifname: string;
+  /** Every node's membership address (`ip:port`). */
+  peers: string[];
+  kubeconfig: string;
+  membershipKeyFile: string;
+  /** FRR's directory (must exist, reachable by the user frr) and the speakers' logs. */
+  frrDir: string;
+  logDir: string;
+  metricsPort: number;
+}
+
+export class BgpNode {
+  readonly o: BgpNodeOptions;
+  readonly frr: Frr;
+  speaker: ChildProcess | undefined;
+  private starts = 0;
+
+  private constructor(o: BgpNodeOptions, frr: Frr) {
+    this.o = o;
+    this.frr = frr;
+  }
+
+  static async start(o: BgpNodeOptions): Promise<BgpNode> {
+    const node = new BgpNode(o, await startFrr(o.ns, o.frrDir));
+    await node.startSpeaker();
+    return node;
+  }
+
+  /** Starts the speaker; resolves once it logged that it started. */
+  async startSpeaker(): Promise<void> {
+    const o = this.o;
+    const logPath = join(o.logDir, `${o.name}-speaker-${++this.starts}.log`);
+    const args = [
+      ...['netns', 'exec', o.ns, process.execPath, BIN, 'speaker', '--node', o.name, '--interface', o.ifname],
+      ...['--bind-address', o.ip, '--peers', o.peers.join(','), '--kubeconfig', o.kubeconfig, '--probation', '0'],
+      ...['--metrics-bind-address', `127.0.0.1:${o.metricsPort}`, '--metrics-secure=false'],
+      ...['--node-health-url', 'http://127.0.0.1:10256/healthz'],
+      ...['--membership-key-file', o.membershipKeyFile, '--frr-socket-dir', this.frr.dir, '--log-level', 'debug'],
+    ];
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = createWriteStream(logPath);
+    child.stderr!.pipe(log);
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`speaker ${o.name} exited (${code}); see ${logPath}`)));
+      lines.on('line', (line) => {
+        log.write(`${line}\n`);
+        if (line.includes('"speaker started"')) resolve();
+      });
+    });
+    this.speaker = child;
+  }
+
+  /** SIGTERM (the graceful stop) and wait for the exit; returns how long it took. */
+  async stopSpeaker(): Promise<number> {
+    const child = this.speaker;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return 0;
+    const started = performance.now();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    return performance.now() - started;
+  }
+
+  /** A metric's value from the speaker's /metrics (the first line starting with `name`), NaN if absent. */
+  async metric(name: string): Promise<number> {
+    const text = await probe(
+      'ip',
+      'netns',
+      'exec',
+      this.o.ns,
+      'curl',
+      '-s',
+      `http://127.0.0.1:${this.o.metricsPort}/metrics`,
+    );
+    const line = text.split('\n').find((l) => l.startsWith(name));
+    return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
+  }
+
+  async stop(): Promise<void> {
+    this.speaker?.kill('SIGKILL');
+    await stopFrr(this.frr);
+  }
+}
+
+/** Creates the BGPPeer, BGPAdvertisement and BFDProfile CRDs from deploy/crds and waits until they are served. */
+export async function installBgpCrds(kube: KubeSource): Promise<void> {
+  const client = kubeClientOf(kube);
+  const crds = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
+  for (const file of ['bgppeers', 'bgpadvertisements', 'bfdprofiles']) {
+    const crd = yaml.load(await readFile(join(CRD_DIR, `${file}.drawbridge.io.yaml`), 'utf8')) as KubernetesObject;
+    await client.create(resourcePath(crds), crd).catch((e: unknown) => {
+      if (statusCodeOf(e) !== 409) throw e;
+    });
+    for (let i = 0; ; i++) {
+      const got = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
+        resourcePath({ ...crds, name: crd.metadata!.name! }),
+      );
+      if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (i > 100) throw new Error(`CRD ${crd.metadata!.name} not Established`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
