@@ -1,22 +1,23 @@
-// The BGP kinds of the failover benchmark (run by failover.ts when FAILOVER_KINDS names them, and by default), on
-// their own lab (bgp-lab.ts): three nodes announcing the Service address over eBGP with BFD (100 ms x 3) to a BIRD
-// router that spreads it over all three (ECMP), the client behind the router. The router hashes the client's
-// connections by address, so one node serves all of them: each run fails that node. Each run waits for a settled
-// lab (every session Established, BFD Up, the kernel route over all three nodes, the client served), starts the
-// client's request loop (a new connection every 20 ms, 200 ms for connect and answer), fails the node, and keeps the
-// loop running until 1 s after the router's kernel route dropped the node; then it repairs the node.
+// The BGP kinds of the failover benchmark (run by failover.ts after the L2 kinds, when FAILOVER_KINDS names them or
+// names none), on a lab of their own: three nodes announcing the Service address over eBGP with BFD (100 ms x 3) to
+// a BIRD router that spreads it over all three (ECMP), the client behind the router. The nodes run the speaker
+// driving FRR (bgp-speaker-lab.ts), or with FAILOVER_BGP_NODES=static, FRR configured by hand (bgp-lab.ts). The
+// router hashes the client's connections by address, so one node serves all of them: each run fails that node. Each
+// run waits for a settled lab (every session Established, BFD Up, the kernel route over all three nodes, the client
+// served), starts the client's request loop (a new connection every 20 ms, 200 ms for connect and answer), fails the
+// node, and keeps the loop running until 1 s after the router's kernel route dropped the node; then repairs it.
 //   bgp-link-down        the node's LAN link set down; repaired: up again, its routes back.
-//   bgp-node-frozen      every process of the node's namespace SIGSTOPped (its routing engine and its web server: a
-//                        hung node whose kernel still answers); repaired: SIGCONT.
-//   bgp-speaker-upgrade  the node's routing engine replaced (stopped with SIGTERM, started again on the same node).
-//   bgp-churn            once (not per run): 1,000 addresses announced by every node, each changed to another, then
-//                        all withdrawn, a vtysh batch of 50 at a time; counts session resets at the router.
+//   bgp-node-frozen      every process of the node's namespace SIGSTOPped (speaker, FRR, web server: a hung node
+//                        whose kernel still answers); repaired: SIGCONT.
+//   bgp-speaker-upgrade  the node's speaker SIGTERMed (its graceful stop withdraws first) and a new one started on
+//                        the same node; the loop runs until the new one announces again, plus 1 s.
+//   bgp-churn            once, not per run: 1,000 Services created (each with its own address), each moved to
+//                        another address, all deleted (static nodes: the same as `network` lines through vtysh).
 // failover_ms (link-down, frozen) is from the failure to the first answer to a request sent after the last failed
-// one; the upgrade's figure is the requests that failed (a graceful replacement should lose none); the churn's is
-// the resets. Lines: `run kind=<k> n=<i> from=<node> ... `, then per kind
+// one. Session resets are counted at the router (BgpRouter.sessionResets: BIRD's log). Lines: one per run, then
 //   failover_ms kind=<kind> p50=<n> p99=<n> max=<n> runs=<k>   (as the L2 kinds)
-//   bgp_speaker_upgrade requests_failed=<n> requests=<n> runs=<k>
-//   bgp_churn addresses=1000 bgp_session_resets=<n> seconds=<s> max_prefixes=<n> (at the router, at the peaks)
+//   bgp_speaker_upgrade requests_failed=<n> requests=<n> bgp_session_resets=<n> runs=<k>
+//   bgp_churn addresses=1000 bgp_session_resets=<n> seconds=<s> max_prefixes=<n> (the router's, after each phase)
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestStats } from '../e2e/support/bgp-requests-main.ts';
 import { sh } from '../e2e/support/lab.ts';
@@ -59,23 +60,29 @@ export async function runBgpKinds(
     const router = lab.router!;
     out(`bgp lab (${nodes} nodes) ready in ${Date.now() - started} ms; ${lab.vip} over ${lab.nodes.length} nodes`);
     const failover = new Map<BgpKind, number[]>();
-    const upgrade = { failed: 0, requests: 0, runs: 0 };
+    const upgrade = { failed: 0, requests: 0, resets: 0, runs: 0 };
     const summary: string[] = [];
 
-    /** One failure run: the loop, the failure, the kernel route without the node, 1 s more, the stats. */
+    const hasNode = async (ip: string) => (await router.routes(lab.vip)).kernel.includes(ip);
+    /**
+     * One failure run: the loop, the failure, the kernel route without the node (an upgrade: with it again, the new
+     * engine announcing), 1 s more, the loop's counts and the session resets at the router during the run.
+     */
     const measure = async (kind: BgpKind, n: number, fail: (node: string) => Promise<void>) => {
       const serving = await lab.settled();
+      const ip = lab.node(serving).ip;
+      const resetsBefore = await router.totalResets();
       const loop = await router.requestLoop(lab.vip);
       await sleep(300);
       const failedAt = Date.now();
       await fail(serving);
-      const deadline = Date.now() + 5000;
-      while ((await router.routes(lab.vip)).kernel.includes(lab.node(serving).ip) && Date.now() < deadline) {
-        await sleep(20);
-      }
+      const back = kind === 'bgp-speaker-upgrade';
+      const deadline = Date.now() + (back ? 30_000 : 5000);
+      while ((await hasNode(ip)) !== back && Date.now() < deadline) await sleep(20);
       await sleep(1000);
       const stats: RequestStats = await loop.stop();
-      return { serving, stats, failedAt, line: `run kind=${kind} n=${n} from=${serving}` };
+      const resets = (await router.totalResets()) - resetsBefore;
+      return { serving, stats, failedAt, resets, line: `run kind=${kind} n=${n} from=${serving}` };
     };
 
     for (let n = 1; n <= runs; n++) {
@@ -86,7 +93,8 @@ export async function runBgpKinds(
           upgrade.failed += r.stats.failed;
           upgrade.requests += r.stats.sent;
           upgrade.runs++;
-          out(`${r.line} requests_failed=${r.stats.failed} requests=${r.stats.sent}`);
+          upgrade.resets += r.resets;
+          out(`${r.line} requests_failed=${r.stats.failed} requests=${r.stats.sent} bgp_session_resets=${r.resets}`);
           continue;
         }
         let frozen: number[] = [];
@@ -127,7 +135,8 @@ export async function runBgpKinds(
 
     if (upgrade.runs > 0) {
       summary.push(
-        `bgp_speaker_upgrade requests_failed=${upgrade.failed} requests=${upgrade.requests} runs=${upgrade.runs}`,
+        `bgp_speaker_upgrade requests_failed=${upgrade.failed} requests=${upgrade.requests} ` +
+          `bgp_session_resets=${upgrade.resets} runs=${upgrade.runs}`,
       );
     }
     for (const kind of kinds.filter((k) => k === 'bgp-link-down' || k === 'bgp-node-frozen')) {
