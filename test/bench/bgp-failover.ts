@@ -51,8 +51,26 @@ export async function runBgpKinds(
   const nodes = process.env.FAILOVER_BGP_NODES ?? 'speaker';
   const lab: BgpBenchLab =
     nodes === 'static' ? new StaticBgpLab(process.pid % 250) : new SpeakerBgpLab(process.pid % 250, entry);
-  const cleanup = () => lab.cleanup();
+  // Processes stopped by a bgp-node-frozen run: continued before cleanup, which could not end them stopped.
+  let frozen: number[] = [];
+  const thaw = () => {
+    for (const pid of frozen.splice(0)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone already.
+      }
+    }
+  };
+  const cleanup = () => {
+    thaw();
+    return lab.cleanup();
+  };
+  // The L2 part's handlers (its lab is gone by now) would exit before this lab is cleaned up.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   let ok = true;
   try {
     const started = Date.now();
@@ -97,7 +115,6 @@ export async function runBgpKinds(
           out(`${r.line} requests_failed=${r.stats.failed} requests=${r.stats.sent} bgp_session_resets=${r.resets}`);
           continue;
         }
-        let frozen: number[] = [];
         const r = await measure(kind, n, async (node) => {
           const at = lab.node(node);
           if (kind === 'bgp-link-down') await sh('ip', '-n', at.ns, 'link', 'set', at.ifname, 'down');
@@ -108,7 +125,7 @@ export async function runBgpKinds(
         });
         const at = lab.node(r.serving);
         if (kind === 'bgp-link-down') await router.nodeLinkUp(at.ns, at.ifname);
-        else for (const pid of frozen) process.kill(pid, 'SIGCONT');
+        else thaw();
         const served = Object.keys(r.stats.servedBy).filter((name) => name !== r.serving);
         if (r.stats.failed === 0 || r.stats.recoveredAt === 0) {
           ok = false;
