@@ -1,6 +1,7 @@
 // A BGP lab node: in its namespace, FRR (bgp-frr.ts: zebra, bfdd, bgpd, no configuration of their own) and
 // `drawbridge speaker --frr-socket-dir` driving it, as the DaemonSet's two containers do. The speaker can be stopped
-// gracefully (SIGTERM: it withdraws its routes first), killed, and started again; FRR keeps running across that.
+// gracefully (SIGTERM: it withdraws its routes first) and started again, FRR running on; and FRR restarted under a
+// running speaker.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ export interface BgpNodeOptions {
 
 export class BgpNode {
   readonly o: BgpNodeOptions;
-  readonly frr: Frr;
+  frr: Frr;
   speaker: ChildProcess | undefined;
   private starts = 0;
 
@@ -76,6 +77,12 @@ export class BgpNode {
       });
     });
     this.speaker = child;
+  }
+
+  /** Stops FRR's daemons and starts new ones in the same directory (what the kubelet does when the frr container exits). */
+  async restartFrr(): Promise<void> {
+    await stopFrr(this.frr);
+    this.frr = await startFrr(this.o.ns, this.o.frrDir);
   }
 
   /** SIGTERM (the graceful stop) and wait for the exit; returns how long it took. */
