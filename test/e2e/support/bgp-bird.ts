@@ -5,11 +5,11 @@
 export const protocolName = (node: string, family: 'v4' | 'v6') => `${node.replace(/\W/g, '_')}_${family}`;
 
 /**
- * Session resets per BGP protocol in a BIRD log written with `debug protocols { states }`: BIRD logs every protocol
- * state change (`<name>: State changed to <state>`), and a BGP protocol is `up` exactly while its session is
- * Established, so each change from `up` to anything else is one session that was Established and went down (BFD
- * down, hold timer, a NOTIFICATION, the peer closing). A session that never reached Established counts nothing.
- * Reading the log rather than polling `show protocols` misses no reset that came back up between two polls.
+ * Session resets per BGP protocol in a BIRD log written with `debug protocols { states }` (or more): BIRD logs every
+ * protocol state change (`<name>: State changed to <state>`), and a BGP protocol is `up` exactly while its session is
+ * Established, so each change from `up` to anything else is one session that was Established and went down (BFD down,
+ * hold timer, a NOTIFICATION, the peer closing). A session that never reached Established counts nothing. Reading the
+ * log rather than polling `show protocols` misses no reset that came back up between two polls.
  */
 export function countResets(log: string, protocols: Iterable<string>): Map<string, number> {
   const counts = new Map<string, number>([...protocols].map((p) => [p, 0]));

@@ -134,8 +134,9 @@ export class BgpRouter {
       `router id ${this.routerIp};`,
       `log "${this.logPath}" all;`,
       'timeformat log "%F %T.%3f";',
-      // Every protocol state change is logged: sessionResets() counts them (countResets).
-      'debug protocols { states };',
+      // Every protocol state change is logged (sessionResets() counts them: countResets), with the events that
+      // explain a reset ("BFD session down", a NOTIFICATION received, "Connection lost").
+      'debug protocols { states, events };',
       'protocol device { scan time 10; }',
       // ECMP: the routes of the same prefix from several nodes are merged into one multipath kernel route.
       'protocol kernel k4 { merge paths on; ipv4 { import none; export all; }; }',
