@@ -8,7 +8,8 @@
 // the client is served; Service churn (addresses added and removed) resets no session; a Local Service's address is
 // announced by the nodes with a ready endpoint only, and follows them; the exclusion label and a failing kube-proxy
 // health check withdraw the node; a node whose link goes down is routed around within a second (BFD); a speaker
-// restarted (SIGTERM, then started again) loses no request of the client's loop; a peer's community reaches BIRD.
+// stopped gracefully (SIGTERM) loses no request of the client's loop, and announces again when started; FRR restarted under a running
+// speaker is configured again; a peer's community reaches BIRD.
 // Needs root, frr, bird2, nftables and curl.
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -128,6 +129,14 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
   let router: BgpRouter | undefined;
   let proxy: ApiserverProxy | undefined;
   let dir = '';
+  let passed = 0;
+  const TESTS = 11;
+  /** One case of the lab, counted when it passes (the logs are kept otherwise). */
+  const labCase = (name: string, body: () => Promise<void>) =>
+    it(name, { skip: !ready }, async () => {
+      await body();
+      passed++;
+    });
   const ips = (names: string[]) => names.map((n) => NODES.find((node) => node.name === n)!.ip).sort();
   const ip6s = (names: string[]) => names.map((n) => NODES.find((node) => node.name === n)!.ip6).sort();
 
@@ -136,7 +145,11 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
     const deadline = Date.now() + ms;
     let last = { bird: [] as string[], kernel: [] as string[] };
     while (Date.now() < deadline) {
-      last = await router!.routes(vip);
+      // birdc exits 1 for a prefix it has no route to.
+      last = await router!.routes(vip).catch((error: { stdout?: string }) => {
+        if (error.stdout?.includes('Network not found')) return { bird: [], kernel: [] };
+        throw error;
+      });
       const same = (hops: string[]) => JSON.stringify([...hops].sort()) === JSON.stringify(want);
       if (same(last.bird) && same(last.kernel)) return last;
       await sleep(50);
@@ -215,30 +228,32 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
     await router?.stop();
     await proxy?.stop();
     await lab.deleteAll();
-    if (dir !== '') await rm(dir, { recursive: true, force: true });
+    // The logs stay when a case failed (the assertions name the directory).
+    if (dir !== '' && passed === TESTS) await rm(dir, { recursive: true, force: true });
   });
 
-  it('announces the address from every node: three next hops at BIRD and in its kernel; the client is served', {
-    skip: !ready,
-  }, async () => {
-    await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
-    const served = await servedBy(router!.clientNs, VIP);
-    assert.ok(['node-a', 'node-b', 'node-c'].includes(served), `served by ${JSON.stringify(served)}`);
-    await router!.bfdUp(15_000);
-  });
+  labCase(
+    'announces the address from every node: three next hops at BIRD and in its kernel; the client is served',
+    async () => {
+      await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
+      const served = await servedBy(router!.clientNs, VIP);
+      assert.ok(['node-a', 'node-b', 'node-c'].includes(served), `served by ${JSON.stringify(served)}`);
+      await router!.bfdUp(15_000);
+    },
+  );
 
-  it('IPv6: three next hops over the IPv6 sessions, served', { skip: !ready }, async () => {
+  labCase('IPv6: three next hops over the IPv6 sessions, served', async () => {
     const { bird } = await hopsBecome(VIP6, ip6s(['node-a', 'node-b', 'node-c']), 30_000);
     assert.equal(bird.length, 3);
     assert.ok((await servedBy(router!.clientNs, VIP6)).startsWith('node-'));
   });
 
-  it("carries the advertisement's community to the router", { skip: !ready }, async () => {
+  labCase("carries the advertisement's community to the router", async () => {
     const all = await router!.birdc(`show route ${VIP}/32 all`);
     assert.match(all, /BGP\.community:.*\(65000,42\)/);
   });
 
-  it('adds and removes Services without resetting any session', { skip: !ready }, async () => {
+  labCase('adds and removes Services without resetting any session', async () => {
     const before = await router!.totalResets();
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 5; i++) await createService(cluster!, `churn-${i}`, CHURN(i));
@@ -251,7 +266,7 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
     assert.equal(await router!.totalResets(), before, `sessions reset during churn; BIRD log in ${dir}`);
   });
 
-  it('Local: announced only by the nodes with a ready endpoint, and follows them', { skip: !ready }, async () => {
+  labCase('Local: announced only by the nodes with a ready endpoint, and follows them', async () => {
     await hopsBecome(VIP_LOCAL, []);
     await endpointsOn(['node-b']);
     await hopsBecome(VIP_LOCAL, ips(['node-b']));
@@ -260,14 +275,14 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
     await hopsBecome(VIP_LOCAL, ips(['node-a', 'node-c']));
   });
 
-  it('the exclusion label withdraws the node; removing it announces again', { skip: !ready }, async () => {
+  labCase('the exclusion label withdraws the node; removing it announces again', async () => {
     await labelNode('node-a', { [EXCLUDE]: '' });
     await hopsBecome(VIP, ips(['node-b', 'node-c']));
     await labelNode('node-a', { [EXCLUDE]: null });
     await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']));
   });
 
-  it("a failing kube-proxy health check withdraws the node's routes", { skip: !ready }, async () => {
+  labCase("a failing kube-proxy health check withdraws the node's routes", async () => {
     await servers.get('node-b')!.setHealthy(false);
     await hopsBecome(VIP, ips(['node-a', 'node-c']));
     await hopsBecome(VIP6, ip6s(['node-a', 'node-c']));
@@ -275,25 +290,48 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
     await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']));
   });
 
-  it('a restarted speaker (SIGTERM, then started again) loses no request', { skip: !ready }, async () => {
+  labCase('a speaker stopped gracefully loses no request; started again, it announces again', async () => {
     await router!.bfdUp(15_000);
     const serving = await servedBy(router!.clientNs, VIP);
     const node = nodes.get(serving)!;
-    const loop = await router!.requestLoop(VIP);
+    const stopping = await router!.requestLoop(VIP);
     await sleep(500);
     const stopMs = await node.stopSpeaker();
     await hopsBecome(VIP, ips(NODES.map((n) => n.name).filter((n) => n !== serving)));
     await sleep(500);
+    const stopped = await stopping.stop();
+    const starting = await router!.requestLoop(VIP);
     await node.startSpeaker();
     await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
     await sleep(500);
-    const stats = await loop.stop();
-    console.log(`speaker restart on ${serving}: graceful stop ${stopMs.toFixed(0)} ms, ${JSON.stringify(stats)}`);
-    assert.ok(stats.sent > 50, `only ${stats.sent} requests sent`);
-    assert.equal(stats.failed, 0, `requests failed during the restart: ${JSON.stringify(stats)}; logs in ${dir}`);
+    const started = await starting.stop();
+    console.log(`speaker stop on ${serving} (${stopMs.toFixed(0)} ms): ${JSON.stringify(stopped)}`);
+    console.log(`speaker start on ${serving}: ${JSON.stringify(started)}`);
+    assert.ok(stopped.sent > 25 && started.sent > 25, 'the loops ran');
+    assert.equal(
+      stopped.failed,
+      0,
+      `requests failed during the graceful stop: ${JSON.stringify(stopped)}; logs in ${dir}`,
+    );
+    // When the node announces again the router's next-hop set grows and its hash moves the client's flows back to
+    // it: a connection in flight at that instant reaches a node that never saw its SYN and is reset (ECMP without
+    // resilient hashing at the router, not the speaker). At most that one.
+    assert.ok(started.failed <= 1, `requests failed when the node came back: ${JSON.stringify(started)}`);
   });
 
-  it("a node's link going down is routed around within a second (BFD)", { skip: !ready }, async () => {
+  labCase(
+    'FRR restarted under the speaker: the speaker configures the new daemons, the node announces again',
+    async () => {
+      const node = nodes.get('node-b')!;
+      const started = performance.now();
+      await node.restartFrr();
+      await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
+      console.log(`FRR restarted on node-b: announcing again ${(performance.now() - started).toFixed(0)} ms later`);
+      assert.equal(await node.metric('drawbridge_speaker_bgp_rejected_lines_total'), 0);
+    },
+  );
+
+  labCase("a node's link going down is routed around within a second (BFD)", async () => {
     await router!.bfdUp(15_000);
     const serving = await servedBy(router!.clientNs, VIP);
     const ifname = lab.ifname(`n${serving.slice(-1)}`);
@@ -315,11 +353,25 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
     await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
   });
 
-  it('reports the sessions in its metrics', { skip: !ready }, async () => {
+  labCase('reports the sessions in its metrics', async () => {
+    await router!.established(30_000);
     const node = nodes.get('node-a')!;
-    assert.equal(await node.metric('drawbridge_speaker_bgp_session_up{peer="router"}'), 1);
-    assert.equal(await node.metric('drawbridge_speaker_bgp_session_up{peer="router6"}'), 1);
-    assert.ok((await node.metric('drawbridge_speaker_bgp_routes_announced{peer="router"}')) >= 1);
+    // The speaker reads FRR's state every 500 ms, and a session just re-established sends its routes after it is up.
+    const settled = async (name: string, ok: (value: number) => boolean) => {
+      const deadline = Date.now() + 10_000;
+      let value = await node.metric(name);
+      while (!ok(value) && Date.now() < deadline) {
+        await sleep(100);
+        value = await node.metric(name);
+      }
+      return value;
+    };
+    assert.equal(await settled('drawbridge_speaker_bgp_session_up{peer="router"}', (v) => v === 1), 1);
+    assert.equal(await settled('drawbridge_speaker_bgp_session_up{peer="router6"}', (v) => v === 1), 1);
+    // web and local (on node-a since the Local case) over IPv4; web6 over IPv6.
+    assert.equal(await settled('drawbridge_speaker_bgp_routes_announced{peer="router"}', (v) => v === 2), 2);
+    assert.equal(await settled('drawbridge_speaker_bgp_routes_announced{peer="router6"}', (v) => v === 1), 1);
+    assert.equal(await settled('drawbridge_speaker_bfd_session_up{peer="router"}', (v) => v === 1), 1);
     assert.equal(await node.metric('drawbridge_speaker_bgp_rejected_lines_total'), 0);
   });
 });

@@ -1,14 +1,14 @@
 // A BGP lab node: in its namespace, FRR (bgp-frr.ts: zebra, bfdd, bgpd, no configuration of their own) and
 // `drawbridge speaker --frr-socket-dir` driving it, as the DaemonSet's two containers do. The speaker can be stopped
-// gracefully (SIGTERM: it withdraws its routes first), killed, and started again; FRR keeps running across that.
+// gracefully (SIGTERM: it withdraws its routes first) and started again, FRR running on; and FRR restarted under a
+// running speaker.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import yaml from 'js-yaml';
+import { bgpCrds } from '../../../providers/metal/model/bgp-crd.ts';
 import { statusCodeOf } from '../../../src/lib/kube/api/errors.ts';
 import { resourcePath } from '../../../src/lib/kube/api/paths.ts';
 import { type KubeSource, kubeClientOf } from '../../../src/lib/kube/api/source.ts';
@@ -16,7 +16,6 @@ import { type Frr, startFrr, stopFrr } from './bgp-frr.ts';
 import { probe } from './lab.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/drawbridge.js', import.meta.url));
-const CRD_DIR = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
 
 export interface BgpNodeOptions {
   ns: string;
@@ -35,7 +34,7 @@ export interface BgpNodeOptions {
 
 export class BgpNode {
   readonly o: BgpNodeOptions;
-  readonly frr: Frr;
+  frr: Frr;
   speaker: ChildProcess | undefined;
   private starts = 0;
 
@@ -46,7 +45,12 @@ export class BgpNode {
 
   static async start(o: BgpNodeOptions): Promise<BgpNode> {
     const node = new BgpNode(o, await startFrr(o.ns, o.frrDir));
-    await node.startSpeaker();
+    try {
+      await node.startSpeaker();
+    } catch (error) {
+      await stopFrr(node.frr);
+      throw error;
+    }
     return node;
   }
 
@@ -73,6 +77,12 @@ export class BgpNode {
       });
     });
     this.speaker = child;
+  }
+
+  /** Stops FRR's daemons and starts new ones in the same directory (what the kubelet does when the frr container exits). */
+  async restartFrr(): Promise<void> {
+    await stopFrr(this.frr);
+    this.frr = await startFrr(this.o.ns, this.o.frrDir);
   }
 
   /** SIGTERM (the graceful stop) and wait for the exit; returns how long it took. */
@@ -107,12 +117,12 @@ export class BgpNode {
   }
 }
 
-/** Creates the BGPPeer, BGPAdvertisement and BFDProfile CRDs from deploy/crds and waits until they are served. */
+/** Creates the BGPPeer, BGPAdvertisement and BFDProfile CRDs (as deploy/crds has them) and waits until they are served. */
 export async function installBgpCrds(kube: KubeSource): Promise<void> {
   const client = kubeClientOf(kube);
   const crds = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
-  for (const file of ['bgppeers', 'bgpadvertisements', 'bfdprofiles']) {
-    const crd = yaml.load(await readFile(join(CRD_DIR, `${file}.drawbridge.io.yaml`), 'utf8')) as KubernetesObject;
+  for (const { crd: rendered } of bgpCrds()) {
+    const crd = rendered as KubernetesObject;
     await client.create(resourcePath(crds), crd).catch((e: unknown) => {
       if (statusCodeOf(e) !== 409) throw e;
     });
