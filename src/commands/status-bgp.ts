@@ -1,7 +1,7 @@
 // The BGP side of `drawbridge status`: which nodes announce a Service's addresses over BGP, and to which peers, as
 // the speakers decide it (bgpRoutes, the same pure function they drive their routing engine from). Computed from
 // the objects, not read from the speakers: it says what they should be announcing. A cluster without the BGP CRDs
-// (404) simply has no BGP.
+// (404), or a caller who may not read them (403), simply has no BGP in the output.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { bgpRoutes } from '../../providers/metal/model/bgp-announce.ts';
 import { parseBgpAdvertisement, parseBgpPeer } from '../../providers/metal/model/bgp-schema.ts';
@@ -60,7 +60,8 @@ async function listValid<T>(client: KubeClient, plural: string, parse: (obj: unk
     const list = await client.list(`/apis/${ADDRESS_POOL_GROUP}/${ADDRESS_POOL_VERSION}/${plural}`);
     return list.items.flatMap((obj) => parse(obj) ?? []);
   } catch (error) {
-    if (statusCodeOf(error) === 404) return [];
+    const code = statusCodeOf(error);
+    if (code === 404 || code === 403) return [];
     throw error;
   }
 }

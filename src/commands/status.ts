@@ -48,9 +48,10 @@ export function registerStatus(program: Command): void {
     .action((flags: { kubeconfig?: string; clusterName: string; output: 'table' | 'json' }) =>
       runVerb('status', async () => {
         const client = loadKubeClientOrFail(flags.kubeconfig);
-        const [snapshot, bgp] = await Promise.all([takeSnapshot(client, true), readBgpConfig(client)]).finally(() =>
-          client.close(),
-        );
+        // The snapshot first: an unreachable apiserver is reported by it, in one line.
+        const [snapshot, bgp] = await takeSnapshot(client, true)
+          .then(async (snap) => [snap, await readBgpConfig(client)] as const)
+          .finally(() => client.close());
         const rows = statusRows(snapshot, flags.clusterName, bgp);
         process.stdout.write(
           flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows, Date.now())}\n`,

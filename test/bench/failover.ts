@@ -21,6 +21,8 @@
 // moved before the failure (a loaded machine can trip a speaker's fence between the settled check and the failure). Every run fails the address's rendezvous owner, so
 // the address moves from it to its runner-up and back. Everything it creates (namespaces, the host-side
 // veth, the control plane) is removed at the end, also on failure or Ctrl-C. Sends packets only inside those namespaces.
+// The BGP kinds (bgp-link-down, bgp-node-frozen, bgp-speaker-upgrade, bgp-churn) run after these on a lab of their own:
+// see bgp-failover.ts; their failover_ms lines have the same format.
 // Environment: FAILOVER_RUNS, FAILOVER_KINDS (comma-separated subset), FAILOVER_LOGS (keep the speakers' logs there),
 // FAILOVER_ENTRY (dist, the default: the compiled build the image runs, built first; src: the TypeScript sources).
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -32,6 +34,7 @@ import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@
 import { OWNER_CLASS_ANNOTATION } from '../../src/lib/service/annotations.ts';
 import { ownerOf } from '../../src/speaker/owner.ts';
 import { isRoot, sh, sleep } from '../e2e/support/lab.ts';
+import { BGP_KINDS, isBgpKind, runBgpKinds } from './bgp-failover.ts';
 import { entryEnv, parseEntry, prepareEntry } from './entry.ts';
 import { BIN, LineProcess, labNodes, SpeakerLab, usage } from './speaker-lab.ts';
 import { measureStarvation } from './starve.ts';
@@ -60,8 +63,9 @@ const RENDEZVOUS_OWNER = ownerOf(
 );
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 20);
 const ENTRY = parseEntry(process.env.FAILOVER_ENTRY);
-const CHOSEN = process.env.FAILOVER_KINDS?.split(',') ?? [STARVED, ...ALL_KINDS];
-const KINDS = CHOSEN.filter((k) => k !== STARVED) as Kind[];
+const CHOSEN = process.env.FAILOVER_KINDS?.split(',') ?? [STARVED, ...ALL_KINDS, ...BGP_KINDS];
+const KINDS = CHOSEN.filter((k) => k !== STARVED && !isBgpKind(k)) as Kind[];
+const BGP_CHOSEN = CHOSEN.filter(isBgpKind);
 const STARVE_RUNS = CHOSEN.includes(STARVED) ? Number(process.env.FAILOVER_STARVE_RUNS ?? 3) : 0;
 const STARVE_SECONDS = Number(process.env.FAILOVER_STARVE_SECONDS ?? 30);
 const STARVE_PERCENT = Number(process.env.FAILOVER_STARVE_PERCENT ?? 5);
@@ -354,4 +358,10 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const L2 = KINDS.length > 0 || STARVE_RUNS > 0;
+if (L2) await main();
+if (BGP_CHOSEN.length > 0) {
+  if (!isRoot) throw new Error('the failover benchmark creates network namespaces: run it as root');
+  if (!L2) prepareEntry(ENTRY, (m) => process.stderr.write(`failover: ${m}\n`));
+  if (!(await runBgpKinds(BGP_CHOSEN, RUNS, ENTRY, out))) process.exitCode = 1;
+}

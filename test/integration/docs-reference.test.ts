@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import { AnnotationReasons } from '../../providers/aws/annotations.ts';
 import { DesiredReasons } from '../../providers/aws/desired.ts';
+import { BgpEventReason } from '../../providers/metal/bgp/check.ts';
 import { AllocReason } from '../../providers/metal/ipam/reasons.ts';
 import { PoolEventReason } from '../../providers/metal/pools/watch.ts';
 import { MetalEventReason } from '../../providers/metal/provider.ts';
@@ -46,6 +47,7 @@ const TABLES: Record<string, Record<string, string>> = {
   Reason,
   AllocReason,
   PoolEventReason,
+  BgpEventReason,
   MetalEventReason,
   AnnotationReasons,
   DesiredReasons,

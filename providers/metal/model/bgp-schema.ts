@@ -35,6 +35,8 @@ const duration = z
   .min(2)
   .regex(/^(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$/, 'must be a duration in whole seconds, such as "90s" or "1m30s"');
 
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
 const labelSelector = z
   .strictObject({
     matchLabels: z.record(z.string(), z.string()).default({}),
@@ -42,7 +44,7 @@ const labelSelector = z
       .array(
         z.strictObject({
           key: z.string().min(1),
-          operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+          operator: z.enum(SELECTOR_OPERATORS),
           values: z.array(z.string()).default([]),
         }),
       )

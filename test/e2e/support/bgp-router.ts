@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { countResets, nextHops, parseProtocols, protocolName } from './bgp-bird.ts';
 import type { RequestStats } from './bgp-requests-main.ts';
 import { type Lab, probe, sh, sleep } from './lab.ts';
 
@@ -48,43 +49,6 @@ export interface Session {
   address: string;
   /** BIRD's BGP state: Idle, Connect, Active, OpenSent, OpenConfirm or Established. */
   state: string;
-}
-
-/** A BIRD protocol name for a node's session of one family. */
-export const protocolName = (node: string, family: 'v4' | 'v6') => `${node.replace(/\W/g, '_')}_${family}`;
-
-/**
- * Session resets per BGP protocol in a BIRD log written with `debug protocols { states }`: BIRD logs every protocol
- * state change (`<name>: State changed to <state>`), and a BGP protocol is `up` exactly while its session is
- * Established, so each change from `up` to anything else is one session that was Established and went down (BFD
- * down, hold timer, a NOTIFICATION, the peer closing). A session that never reached Established counts nothing.
- * Reading the log rather than polling `show protocols` misses no reset that came back up between two polls.
- */
-export function countResets(log: string, protocols: Iterable<string>): Map<string, number> {
-  const counts = new Map<string, number>([...protocols].map((p) => [p, 0]));
-  const up = new Map<string, boolean>();
-  for (const match of log.matchAll(/<TRACE> (\w+): State changed to (\w+)/g)) {
-    const [, name, state] = match as unknown as [string, string, string];
-    if (!counts.has(name)) continue;
-    if (up.get(name) === true && state !== 'up') counts.set(name, counts.get(name)! + 1);
-    up.set(name, state === 'up');
-  }
-  return counts;
-}
-
-/** The BGP rows of `birdc show protocols`: name and Info column (`Established`, `Active  Socket: ...`, ...). */
-export function parseProtocols(text: string): Map<string, string> {
-  const rows = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^(\w+)\s+BGP\s+\S+\s+\S+\s+\S+\s+(\w+)/.exec(line);
-    if (match) rows.set(match[1]!, match[2]!);
-  }
-  return rows;
-}
-
-/** The next hops (`via <address>`) of a `birdc show route` or `ip route show` answer, in order. */
-export function nextHops(text: string): string[] {
-  return [...text.matchAll(/\bvia (?:inet6 )?([0-9a-fA-F.:]+)/g)].map((m) => m[1]!);
 }
 
 export class BgpRouter {
@@ -170,8 +134,9 @@ export class BgpRouter {
       `router id ${this.routerIp};`,
       `log "${this.logPath}" all;`,
       'timeformat log "%F %T.%3f";',
-      // Every protocol state change is logged: sessionResets() counts them (countResets).
-      'debug protocols { states };',
+      // Every protocol state change is logged (sessionResets() counts them: countResets), with the events that
+      // explain a reset ("BFD session down", a NOTIFICATION received, "Connection lost").
+      'debug protocols { states, events };',
       'protocol device { scan time 10; }',
       // ECMP: the routes of the same prefix from several nodes are merged into one multipath kernel route.
       'protocol kernel k4 { merge paths on; ipv4 { import none; export all; }; }',
@@ -241,7 +206,8 @@ export class BgpRouter {
   async routes(prefix: string): Promise<{ bird: string[]; kernel: string[] }> {
     const six = prefix.includes(':');
     const full = prefix.includes('/') ? prefix : `${prefix}/${six ? 128 : 32}`;
-    const bird = nextHops(await this.birdc(`show route ${full}`));
+    // birdc exits non-zero when the prefix is not in its table: no next hops.
+    const bird = nextHops(await probe(...this.birdcArgs(`show route ${full}`)));
     const kernel = nextHops(await sh('ip', '-n', this.routerNs, six ? '-6' : '-4', 'route', 'show', full));
     return { bird, kernel };
   }
