@@ -25,7 +25,7 @@ export interface SpeakerStats {
   eligible(): boolean;
   /** Packet sockets reopened, by why the previous one was lost (an errno name, ifindex-changed, mac-changed, ...). */
   packetSocketReopens?(): Readonly<Record<string, number>>;
-  /** The BGP sessions, as FRR reports them; absent: BGP off (no --frr-socket-dir). */
+  /** The BGP sessions, as FRR reports them; absent (BGP off: no --frr-socket-dir): none. */
   bgpSessions?(): readonly BgpSessionStats[];
   /** Configuration lines FRR rejected since start. */
   bgpRejectedLines?(): number;
@@ -146,7 +146,7 @@ export function speakerRegistry(stats: SpeakerStats): PromRegistry {
       this.set(stats.apiserverReachable() ? 1 : 0);
     },
   });
-  if (stats.bgpSessions !== undefined) bgpMetrics(registry, stats.bgpSessions, stats.bgpRejectedLines ?? (() => 0));
+  bgpMetrics(registry, stats.bgpSessions ?? (() => []), stats.bgpRejectedLines ?? (() => 0));
   return registry;
 }
 

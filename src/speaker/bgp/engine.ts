@@ -219,7 +219,7 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
 }
 
 /** `state` with BFD left off for the neighbors not in `ready`, and the profiles only they would use left out. */
-function gateBfd(state: FrrState, ready: ReadonlySet<string>): FrrState {
+export function gateBfd(state: FrrState, ready: ReadonlySet<string>): FrrState {
   const neighbors = new Map(state.neighbors);
   for (const [address, n] of neighbors) {
     if (n.bfdProfile !== undefined && !ready.has(address)) neighbors.set(address, { ...n, bfdProfile: undefined });
