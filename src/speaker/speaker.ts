@@ -182,9 +182,27 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     round();
   };
 
+  // Why this member stepped back, last logged: a move with no failure behind it must still say why in the log.
+  let steppedBack = { heldDown: false, accused: false };
+  const logStepBack = () => {
+    const now = { heldDown: machine.isHeldDown(), accused: machine.isAccused() };
+    if (now.heldDown === steppedBack.heldDown && now.accused === steppedBack.accused) return;
+    if (now.heldDown !== steppedBack.heldDown)
+      log.warn(
+        { localHealthScore: machine.localHealthScore() },
+        now.heldDown
+          ? 'stepped back for our own poor health (our loop ran late): the others announce our addresses'
+          : 'local health recovered: eligible again',
+      );
+    if (now.accused && !steppedBack.accused)
+      log.warn('accused by another member: refuting, and not answering until the refutation has settled');
+    steppedBack = now;
+  };
+
   // Gathers decide()'s inputs and applies its decision.
   function recompute(): void {
     if (stopped) return;
+    logStepBack();
     const now = performance.now();
     const q = machine.quorum(now);
     const partition = fence.state(now, q.quorum, holdings.held.keys());
