@@ -39,11 +39,32 @@ describe('GCE fake', () => {
   after(() => fake.close());
 
   test('a mutation answers a PENDING operation that turns DONE later; the resource appears then', async () => {
+    // Its own fake with slow operations: the two reads before DONE must come before DONE even on a loaded machine
+    // (with the suite's 30 ms they raced it).
+    const slow = await startGceFake({ operationMs: 2000 });
+    const at = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${slow.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: response JSON is read field by field in assertions.
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    try {
+      const r = await at('POST', `${P}/global/httpHealthChecks`, { name: 'hc1', port: 10256, requestPath: '/healthz' });
+      assert.equal(r.body.status, 'PENDING');
+      assert.equal((await at('GET', `${P}/global/httpHealthChecks/hc1`)).status, 404, 'not there before DONE');
+      const op = await at('GET', `${P}/global/operations/${r.body.name}`);
+      assert.ok(['PENDING', 'RUNNING'].includes(op.body.status));
+      const done = await at('POST', `${P}/global/operations/${r.body.name}/wait`);
+      assert.equal(done.body.status, 'DONE');
+      assert.equal((await at('GET', `${P}/global/httpHealthChecks/hc1`)).status, 200, 'there once DONE');
+    } finally {
+      await slow.close();
+    }
     const r = await call('POST', `${P}/global/httpHealthChecks`, { name: 'hc1', port: 10256, requestPath: '/healthz' });
     assert.equal(r.body.status, 'PENDING');
-    assert.equal((await call('GET', `${P}/global/httpHealthChecks/hc1`)).status, 404, 'not there before DONE');
-    const op = await call('GET', `${P}/global/operations/${r.body.name}`);
-    assert.ok(['PENDING', 'RUNNING'].includes(op.body.status));
     const done = await call('POST', `${P}/global/operations/${r.body.name}/wait`);
     assert.equal(done.body.status, 'DONE');
     assert.equal(done.body.error, undefined);
