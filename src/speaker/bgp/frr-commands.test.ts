@@ -1,3 +1,4 @@
+// Over 300 lines: the FRR command tests and their running-configuration fixtures, one module's behaviour.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BgpRoute } from '../../../providers/metal/model/bgp-announce.ts';
