@@ -5,7 +5,8 @@
 // BFD) with a client behind it (support/bgp-router.ts). The Service addresses are in a BGP-only pool (l2: false) on
 // no subnet of the LAN: the client reaches them only through the router, over the routes the speakers announce.
 // Checks: every eligible node is a next hop of the address at the router (BIRD and its kernel), IPv4 and IPv6, and
-// the client is served; Service churn (addresses added and removed) resets no session; a Local Service's address is
+// the client is served, and no session was reset at setup; Service churn (addresses added and removed) resets no
+// session; a speaker killed and started again (FRR running on) resets no session and loses no request; a Local Service's address is
 // announced by the nodes with a ready endpoint only, and follows them; the exclusion label and a failing kube-proxy
 // health check withdraw the node; a node whose link goes down is routed around within a second (BFD); a speaker
 // stopped gracefully (SIGTERM) loses no request of the client's loop, and announces again when started; FRR restarted under a running
@@ -130,7 +131,7 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
   let proxy: ApiserverProxy | undefined;
   let dir = '';
   let passed = 0;
-  const TESTS = 11;
+  const TESTS = 12;
   /** One case of the lab, counted when it passes (the logs are kept otherwise). */
   const labCase = (name: string, body: () => Promise<void>) =>
     it(name, { skip: !ready }, async () => {
@@ -235,6 +236,10 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
   labCase(
     'announces the address from every node: three next hops at BIRD and in its kernel; the client is served',
     async () => {
+      // Each new neighbor opened its session only once fully configured: none was reset at setup.
+      const resets = await router!.sessionResets();
+      assert.equal(resets.size, NODES.length * 2, 'an IPv4 and an IPv6 session per node');
+      for (const [protocol, n] of resets) assert.equal(n, 0, `${protocol} reset at setup; BIRD log in ${dir}`);
       await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']), 30_000);
       const served = await servedBy(router!.clientNs, VIP);
       assert.ok(['node-a', 'node-b', 'node-c'].includes(served), `served by ${JSON.stringify(served)}`);
@@ -264,6 +269,33 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
       for (let i = 0; i < 5; i++) await hopsBecome(CHURN(i), []);
     }
     assert.equal(await router!.totalResets(), before, `sessions reset during churn; BIRD log in ${dir}`);
+  });
+
+  labCase('a speaker restarted alone adopts FRR as it is: no session reset, no request lost', async () => {
+    await router!.established(30_000);
+    const serving = await servedBy(router!.clientNs, VIP);
+    const node = nodes.get(serving)!;
+    const before = await router!.sessionResets();
+    const loop = await router!.requestLoop(VIP);
+    await sleep(500);
+    // Killed, not stopped: its routes stay in FRR, and the new speaker finds them and everything else of its own.
+    const exited = new Promise((resolve) => node.speaker!.once('exit', resolve));
+    node.speaker!.kill('SIGKILL');
+    await exited;
+    await node.startSpeaker();
+    // The new speaker applies once the cache has listed every kind, then reads the sessions back every 500 ms.
+    await sleep(3000);
+    const stats = await loop.stop();
+    console.log(`speaker restarted alone on ${serving}: ${JSON.stringify(stats)}`);
+    const after = await router!.sessionResets();
+    for (const [protocol, n] of after) {
+      assert.equal(n, before.get(protocol), `${protocol} reset by the speaker's restart; BIRD log in ${dir}`);
+    }
+    assert.ok(stats.sent > 25, 'the loop ran');
+    assert.equal(stats.failed, 0, `requests failed over the restart: ${JSON.stringify(stats)}; logs in ${dir}`);
+    await hopsBecome(VIP, ips(['node-a', 'node-b', 'node-c']));
+    await hopsBecome(VIP6, ip6s(['node-a', 'node-b', 'node-c']));
+    assert.equal(await node.metric('drawbridge_speaker_bgp_rejected_lines_total'), 0);
   });
 
   labCase('Local: announced only by the nodes with a ready endpoint, and follows them', async () => {

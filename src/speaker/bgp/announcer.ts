@@ -27,6 +27,8 @@ interface Cache extends BgpInputs {
   pools(): AddressPool[];
   nodeInternalIPs(name: string): string[];
   onChange(listener: () => void): void;
+  readonly synced: boolean;
+  readonly bgpSynced: boolean;
 }
 
 export interface BgpAnnouncer {
@@ -45,7 +47,7 @@ export function startBgpAnnouncer(o: {
   log: Logger;
 }): BgpAnnouncer {
   const { cache, log } = o;
-  const engine = startBgpEngine({ socketDir: o.frrSocketDir, log });
+  const engine = startBgpEngine({ socketDir: o.frrSocketDir, log, ready: () => cache.synced && cache.bgpSynced });
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let nodeHealthy = o.nodeHealthy;

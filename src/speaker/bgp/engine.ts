@@ -1,12 +1,13 @@
 // Drives the FRR beside the speaker (bgpd, bfdd and zebra, their vty sockets in one directory) towards the state the
 // speaker wants: each change is applied as the difference from what was applied last (frr-commands.ts), one change
-// at a time, the latest wanted state winning over any that arrived while one was being applied. When a daemon goes
-// away (a restart: its configuration is gone) the next round reconnects, removes whatever of ours is left, and
-// applies the whole state again. The sessions' state is read back every second for the metrics.
+// at a time, the latest wanted state winning over any that arrived while one was being applied. On connecting (at
+// start, and when a daemon went away and came back) it reads what FRR holds of ours and applies only the difference:
+// a restarted speaker adopts its predecessor's configuration and resets no session; restarted daemons hold nothing,
+// and get the whole state. The sessions' state is read back every 500 ms for the metrics.
 import { join } from 'node:path';
 import type { Logger } from '../../lib/observe/logging.ts';
-import { cleanupCommands, frrCommands } from './frr-commands.ts';
-import { emptyFrrState, type FrrState } from './frr-state.ts';
+import { frrCommands } from './frr-commands.ts';
+import { emptyFrrState, type FrrState, runningFrrState } from './frr-state.ts';
 import { Vty, vtyOk } from './vty.ts';
 
 export interface BgpSession {
@@ -49,9 +50,21 @@ interface BfdPeer {
   status?: string;
 }
 
-export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: number }): BgpEngine {
+export function startBgpEngine(o: {
+  socketDir: string;
+  log: Logger;
+  pollMs?: number;
+  /**
+   * Whether the wanted state is complete (the cache has listed every kind it is built from). Until it is, FRR is
+   * left as it is: applying a partial state would withdraw, or remove, what a predecessor configured.
+   */
+  ready?: () => boolean;
+}): BgpEngine {
   const { log } = o;
   let wanted: FrrState = emptyFrrState();
+  /** Whether `ready` held when `wanted` was set (checked before the first apply only), and at the last check. */
+  let wantedComplete = false;
+  let readyBefore = false;
   let applied: FrrState | undefined; // undefined: not connected (or a daemon restarted): start from nothing
   let daemons: { bgp: Vty; bfd: Vty } | undefined;
   let running: Promise<void> | undefined;
@@ -100,13 +113,29 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
   const applyOnce = async () => {
     const { bgp, bfd } = await connect();
     if (applied === undefined) {
-      await configure(bfd, 'bfdd', cleanupCommands((await bfd.run('show running-config')).output));
-      await configure(bgp, 'bgpd', [
-        // Route-map changes apply at once rather than after the 5 s batching delay.
-        'bgp route-map delay-timer 0',
-        ...cleanupCommands((await bgp.run('show running-config')).output),
-      ]);
-      applied = emptyFrrState();
+      if (!wantedComplete) {
+        // Ready now but not when `wanted` was made: a kind that listed since then either changed the cache (the
+        // caller's next set, with the complete state, is due within its coalescing delay) or listed nothing (so
+        // `wanted` lacks nothing). One retry later, with no set meanwhile, `wanted` is taken as complete.
+        const readyNow = o.ready?.() ?? true;
+        wantedComplete = readyNow && readyBefore;
+        readyBefore = readyNow;
+        if (!wantedComplete) {
+          clearTimeout(retryTimer);
+          if (!stopped) retryTimer = setTimeout(() => void apply(), 100);
+          return;
+        }
+      }
+      const running = runningFrrState(
+        (await bgp.run('show running-config')).output,
+        (await bfd.run('show running-config')).output,
+      );
+      // Route-map changes apply at once rather than after the 5 s batching delay.
+      await configure(bgp, 'bgpd', ['bgp route-map delay-timer 0', ...running.strays]);
+      applied = running.state;
+      // A neighbor found with BFD on had its session up before (BFD is turned on only then): keep BFD on.
+      for (const n of applied.neighbors.values()) if (n.bfdProfile !== undefined) bfdReady.add(n.address);
+      if (applied.asn !== undefined) log.info({ neighbors: applied.neighbors.size }, 'adopting FRR configuration');
     }
     const target = gateBfd(wanted, bfdReady);
     const commands = frrCommands(applied, target);
@@ -186,6 +215,8 @@ export function startBgpEngine(o: { socketDir: string; log: Logger; pollMs?: num
   return {
     set(state) {
       wanted = state;
+      wantedComplete = o.ready?.() ?? true;
+      readyBefore = false;
       void apply();
     },
     async settled() {

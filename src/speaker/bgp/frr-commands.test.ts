@@ -1,9 +1,10 @@
+// Over 300 lines: the FRR command tests and their running-configuration fixtures, one module's behaviour.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BgpRoute } from '../../../providers/metal/model/bgp-announce.ts';
 import { type BgpPeer, DEFAULT_BFD_PROFILE } from '../../../providers/metal/model/bgp-types.ts';
-import { cleanupCommands, frrCommands } from './frr-commands.ts';
-import { desiredFrrState, emptyFrrState, type FrrStateInput, routeMapName } from './frr-state.ts';
+import { frrCommands } from './frr-commands.ts';
+import { desiredFrrState, emptyFrrState, type FrrStateInput, routeMapName, runningFrrState } from './frr-state.ts';
 
 const everything = { matchLabels: {}, matchExpressions: [] };
 function peer(name: string, over: Partial<BgpPeer> = {}): BgpPeer {
@@ -65,6 +66,7 @@ describe('frrCommands', () => {
       'no bgp default ipv4-unicast',
       'bgp router-id 10.0.0.11',
       'neighbor 10.0.0.254 remote-as 64500',
+      'neighbor 10.0.0.254 shutdown',
       'neighbor 10.0.0.254 advertisement-interval 0',
       'neighbor 10.0.0.254 timers connect 2',
       'neighbor 10.0.0.254 port 179',
@@ -77,6 +79,7 @@ describe('frrCommands', () => {
       'neighbor 10.0.0.254 activate',
       'neighbor 10.0.0.254 prefix-list drawbridge-out-10.0.0.254 out',
       'exit-address-family',
+      'no neighbor 10.0.0.254 shutdown',
       'address-family ipv4 unicast',
       'network 192.0.2.10/32',
       'exit-address-family',
@@ -257,32 +260,170 @@ describe('desiredFrrState', () => {
   });
 });
 
-describe('cleanupCommands', () => {
-  it('removes our instance, prefix-lists, route-maps and BFD profiles, leaving others alone', () => {
-    const running = [
-      'frr version 8.4.4',
+// bgpd's and bfdd's `show running-config` (FRR 8.4.4) after the speaker applied `adopted` below, with a neighbor
+// and objects of someone else's, and a prefix-list named like ours that no neighbor uses.
+const BGPD = `frr version 8.4.4
+frr defaults traditional
+hostname vm
+bgp route-map delay-timer 0
+!
+router bgp 64512
+ bgp router-id 10.0.0.11
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ no bgp network import-check
+ neighbor 10.0.0.254 remote-as 64500
+ neighbor 10.0.0.254 bfd
+ neighbor 10.0.0.254 bfd profile drawbridge-fast
+ neighbor 10.0.0.254 advertisement-interval 0
+ neighbor 10.0.0.254 timers 3 9
+ neighbor 10.0.0.254 timers connect 2
+ neighbor fd00::fe remote-as 64500
+ neighbor fd00::fe password sekret
+ neighbor fd00::fe port 1179
+ neighbor fd00::fe ebgp-multihop 255
+ neighbor fd00::fe update-source 10.0.0.11
+ neighbor fd00::fe advertisement-interval 0
+ neighbor fd00::fe timers 3 9
+ neighbor fd00::fe timers connect 2
+ !
+ address-family ipv4 unicast
+  network 192.0.2.10/32 route-map ${routeMapName({ communities: ['65000:1', 'local-as'], largeCommunities: ['1:2:3'], localPref: 150 })}
+  network 192.0.2.11/32
+  neighbor 10.0.0.254 activate
+  neighbor 10.0.0.254 prefix-list drawbridge-out-10.0.0.254 out
+ exit-address-family
+ !
+ address-family ipv6 unicast
+  network 2001:db8::5/128
+  neighbor fd00::fe activate
+  neighbor fd00::fe prefix-list drawbridge-out-fd00::fe out
+ exit-address-family
+exit
+!
+ip prefix-list drawbridge-out-10.0.0.254 seq 1 deny 0.0.0.0/32
+ip prefix-list drawbridge-out-10.0.0.254 seq 6 permit 192.0.2.10/32
+ip prefix-list drawbridge-out-10.0.0.254 seq 11 permit 192.0.2.11/32
+ip prefix-list drawbridge-old seq 5 permit 10.0.0.0/8
+ip prefix-list theirs seq 5 permit 10.0.0.0/8
+!
+ipv6 prefix-list drawbridge-out-fd00::fe seq 1 deny ::/128
+ipv6 prefix-list drawbridge-out-fd00::fe seq 6 permit 2001:db8::5/128
+!
+route-map ${routeMapName({ communities: ['65000:1', 'local-as'], largeCommunities: ['1:2:3'], localPref: 150 })} permit 1
+ set community 65000:1 local-AS
+ set large-community 1:2:3
+ set local-preference 150
+exit
+!
+route-map theirs permit 1
+ set local-preference 1
+exit
+!
+end
+`;
+const BFDD = `frr version 8.4.4
+!
+bfd
+ profile drawbridge-fast
+  transmit-interval 150
+  receive-interval 50
+ exit
+ !
+ profile theirs
+  receive-interval 50
+ exit
+ !
+exit
+!
+end
+`;
+const adopted = () =>
+  state({
+    peers: [
+      peer('tor', { bfdProfile: 'fast' }),
+      peer('tor6', {
+        peerAddress: 'fd00::fe',
+        port: 1179,
+        ebgpMultiHop: true,
+        sourceAddress: '10.0.0.11',
+        passwordSecret: { name: 's', key: 'k' },
+        disableBFD: true,
+      }),
+    ],
+    bfdProfiles: [{ ...DEFAULT_BFD_PROFILE, name: 'fast', receiveIntervalMs: 50 }],
+    routes: [
+      route('192.0.2.10/32', ['tor'], {
+        communities: ['65000:1', 'local-as'],
+        largeCommunities: ['1:2:3'],
+        localPref: 150,
+      }),
+      route('192.0.2.11/32'),
+      route('2001:db8::5/128', ['tor6']),
+    ],
+    password: () => 'sekret',
+  });
+
+describe('runningFrrState', () => {
+  it('reads back what the speaker applied: adopting it, the difference is no line at all', () => {
+    const running = runningFrrState(BGPD, BFDD);
+    assert.deepEqual(frrCommands(running.state, adopted()), { bfdBefore: [], bgp: [], bfdAfter: [] });
+    assert.equal(running.state.neighbors.get('fd00::fe')?.password, 'sekret');
+  });
+
+  it("removes only what is ours and no longer wanted; leaves everyone else's objects alone", () => {
+    const running = runningFrrState(BGPD, BFDD);
+    assert.deepEqual(running.strays, ['no ip prefix-list drawbridge-old']);
+    const c = frrCommands(running.state, state({ routes: [route('192.0.2.11/32')] }));
+    assert.deepEqual(c.bgp, [
       'router bgp 64512',
+      'no neighbor fd00::fe',
+      'neighbor 10.0.0.254 bfd profile drawbridge-default',
+      'address-family ipv4 unicast',
+      'no network 192.0.2.10/32',
+      'exit-address-family',
+      'address-family ipv6 unicast',
+      'no network 2001:db8::5/128',
+      'exit-address-family',
+      'exit',
+      'no ip prefix-list drawbridge-out-10.0.0.254 permit 192.0.2.10/32',
+      'no ipv6 prefix-list drawbridge-out-fd00::fe',
+      `no route-map ${routeMapName({ communities: ['65000:1', 'local-as'], largeCommunities: ['1:2:3'], localPref: 150 })}`,
+    ]);
+    // The built-in profile is new; the one of ours nobody uses goes; `theirs` is never named.
+    assert.equal(c.bfdBefore[1], 'profile drawbridge-default');
+    assert.deepEqual(c.bfdAfter, ['bfd', 'no profile drawbridge-fast', 'exit']);
+  });
+
+  it('another local ASN: the instance is recreated', () => {
+    const running = runningFrrState(BGPD, BFDD);
+    const bgp = frrCommands(running.state, state({ peers: [peer('tor', { myASN: 64513 })] })).bgp;
+    assert.equal(bgp[0], 'no router bgp 64512');
+    assert.ok(bgp.includes('router bgp 64513'));
+  });
+
+  it('a neighbor left half-configured (shut down, not activated) is configured again from its first line', () => {
+    const half = [
+      'router bgp 64512',
+      ' bgp router-id 10.0.0.11',
       ' neighbor 10.0.0.254 remote-as 64500',
+      ' neighbor 10.0.0.254 shutdown',
+      ' neighbor 10.0.0.254 timers 3 9',
       'exit',
       'ip prefix-list drawbridge-out-10.0.0.254 seq 1 deny 0.0.0.0/32',
-      'ip prefix-list drawbridge-out-10.0.0.254 seq 6 permit 192.0.2.10/32',
-      'ip prefix-list theirs seq 5 permit 10.0.0.0/8',
-      'ipv6 prefix-list drawbridge-out-fd00::fe seq 1 deny ::/128',
-      'route-map drawbridge-rm-0badf00d permit 1',
-      'route-map theirs permit 1',
-      'bfd',
-      ' profile drawbridge-default',
-      ' profile theirs',
-      'exit',
     ].join('\n');
-    assert.deepEqual(cleanupCommands(running), [
-      'no router bgp 64512',
-      'no ip prefix-list drawbridge-out-10.0.0.254',
-      'no ipv6 prefix-list drawbridge-out-fd00::fe',
-      'no route-map drawbridge-rm-0badf00d',
-      'bfd',
-      'no profile drawbridge-default',
-      'exit',
+    const bgp = frrCommands(runningFrrState(half, '').state, state()).bgp;
+    assert.deepEqual(bgp.slice(0, 3), [
+      'router bgp 64512',
+      'neighbor 10.0.0.254 remote-as 64500',
+      'neighbor 10.0.0.254 shutdown',
     ]);
+    assert.ok(bgp.includes('neighbor 10.0.0.254 activate'));
+    assert.equal(bgp.at(-2), 'no neighbor 10.0.0.254 shutdown');
+  });
+
+  it('nothing of ours (FRR just started): the empty state', () => {
+    const running = runningFrrState('frr version 8.4.4\n!\nend\n', '');
+    assert.deepEqual(running, { state: emptyFrrState(), strays: [] });
   });
 });

@@ -5,7 +5,7 @@
 // Order matters: what a line refers to exists before it (profiles before neighbors, prefix-list entries and
 // route-maps before `network`), and goes only after the last line that used it.
 import type { BfdProfile } from '../../../providers/metal/model/bgp-types.ts';
-import { type FrrAttributes, type FrrNeighbor, type FrrState, NAME_PREFIX, prefixListName } from './frr-state.ts';
+import { type FrrAttributes, type FrrNeighbor, type FrrState, prefixListName } from './frr-state.ts';
 
 export interface FrrCommands {
   /** bfdd, before bgpd's lines: new and changed profiles. */
@@ -27,8 +27,7 @@ export function frrCommands(from: FrrState, to: FrrState): FrrCommands {
   const out: FrrCommands = { bfdBefore: [], bgp: [], bfdAfter: [] };
   for (const [name, profile] of to.bfdProfiles) {
     const old = from.bfdProfiles.get(name);
-    if (old === undefined || JSON.stringify(old) !== JSON.stringify(profile))
-      out.bfdBefore.push(...profileLines(name, profile));
+    if (old === undefined || !sameProfile(old, profile)) out.bfdBefore.push(...profileLines(name, profile));
   }
   for (const name of from.bfdProfiles.keys())
     if (!to.bfdProfiles.has(name)) out.bfdAfter.push('bfd', `no profile ${name}`, 'exit');
@@ -69,7 +68,8 @@ export function frrCommands(from: FrrState, to: FrrState): FrrCommands {
     }
     for (const address of was.neighbors.keys()) if (!to.neighbors.has(address)) inside.push(`no neighbor ${address}`);
     for (const [address, neighbor] of to.neighbors) {
-      inside.push(...neighborLines(neighbor, was.neighbors.get(address) as FrrNeighbor | undefined));
+      const old = was.neighbors.get(address) as FrrNeighbor | undefined;
+      inside.push(...neighborLines(neighbor, old?.incomplete ? undefined : old));
     }
     for (const ipv6 of [false, true]) {
       const lines: string[] = [];
@@ -98,6 +98,9 @@ function neighborLines(now: FrrNeighbor, old: FrrNeighbor | undefined): string[]
   const lines: string[] = [];
   const changed = (key: keyof FrrNeighbor) => old === undefined || old[key] !== now[key];
   if (changed('remoteAs')) lines.push(`${n} remote-as ${now.remoteAs}`);
+  // A new neighbor stays shut down until every line of it is in: a session opened between its `remote-as` and its
+  // address family's `activate` lacks the capabilities the peer requires, and the peer resets it.
+  if (old === undefined) lines.push(`${n} shutdown`);
   if (old === undefined) {
     // Withdrawals and new routes go out at once (the eBGP default waits up to 30 s between updates), and a
     // session that went down is retried after 2 s, not 120.
@@ -117,6 +120,7 @@ function neighborLines(now: FrrNeighbor, old: FrrNeighbor | undefined): string[]
     const ipv6 = six(now.address);
     // Activated in its own family only; the prefix-list is its whole outbound policy.
     lines.push(af(ipv6), `${n} activate`, `${n} prefix-list ${prefixListName(now.address)} out`, 'exit-address-family');
+    lines.push(`no ${n} shutdown`);
   }
   // An unchanged neighbor gets no line at all: FRR resets a session for some of these (remote-as, password).
   return lines;
@@ -149,25 +153,8 @@ function routeMapLines(name: string, a: FrrAttributes): string[] {
   ];
 }
 
-/**
- * The lines that remove everything of ours from a running configuration (bgpd's or bfdd's `show running-config`):
- * at start, the speaker cannot know what a previous instance left, so it starts from nothing.
- */
-export function cleanupCommands(running: string): string[] {
-  const lines: string[] = [];
-  for (const line of running.split('\n')) {
-    const bgp = /^router bgp (\d+)\s*$/.exec(line);
-    if (bgp) lines.push(`no router bgp ${bgp[1]}`);
-    const list = /^(ip|ipv6) prefix-list (\S+) /.exec(line);
-    if (list?.[2]?.startsWith(NAME_PREFIX) && !lines.includes(`no ${list[1]} prefix-list ${list[2]}`)) {
-      lines.push(`no ${list[1]} prefix-list ${list[2]}`);
-    }
-    const map = /^route-map (\S+) /.exec(line);
-    if (map?.[1]?.startsWith(NAME_PREFIX) && !lines.includes(`no route-map ${map[1]}`))
-      lines.push(`no route-map ${map[1]}`);
-    const profile = /^ profile (\S+)\s*$/.exec(line);
-    if (profile?.[1]?.startsWith(NAME_PREFIX)) lines.push('bfd', `no profile ${profile[1]}`, 'exit');
-  }
-  // The route-maps and prefix-lists only after the instance that uses them.
-  return lines.sort((a, b) => Number(!a.startsWith('no router bgp')) - Number(!b.startsWith('no router bgp')));
+/** The same timers and modes (the Kubernetes name aside: the FRR name already carries it). */
+function sameProfile(a: BfdProfile, b: BfdProfile): boolean {
+  const keys = ['receiveIntervalMs', 'transmitIntervalMs', 'detectMultiplier', 'echoMode', 'passiveMode', 'minimumTtl'];
+  return (keys as Array<keyof BfdProfile>).every((key) => a[key] === b[key]);
 }

@@ -20,6 +20,8 @@ export interface FrrNeighbor {
   password?: string;
   /** The FRR name of its BFD profile; absent: BFD off. */
   bfdProfile?: string;
+  /** Found in FRR without all of its lines (runningFrrState): configured again from scratch. */
+  incomplete?: boolean;
 }
 
 export interface FrrAttributes {
@@ -152,4 +154,132 @@ export function desiredFrrState(input: FrrStateInput): FrrState {
     for (const neighbor of to) state.exports.get(neighbor.address)!.add(route.prefix);
   }
   return state;
+}
+
+/** What FRR holds of ours (runningFrrState): the state, and removal lines for our objects the state cannot name. */
+export interface RunningFrrState {
+  state: FrrState;
+  /** bgpd lines removing prefix-lists named like ours that are no neighbor's outbound list. */
+  strays: string[];
+}
+
+// bfdd's values when a profile's line is absent from its running configuration (it prints only what differs).
+const BFD_DEFAULTS = { receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 3, minimumTtl: 254 };
+const COMMUNITY_NAME: Record<string, string> = { 'local-AS': 'local-as' };
+
+/**
+ * Our objects in FRR's running configuration (bgpd's and bfdd's `show running-config`), as the state that applied
+ * them: a restarted speaker adopts what its predecessor left and applies only the difference, so no session resets.
+ * The `router bgp` instance is ours whole; prefix-lists, route-maps and BFD profiles only when named `drawbridge-…`.
+ * A neighbor missing any of its lines (shut down, not activated, no outbound prefix-list: its configuration was
+ * interrupted) is marked incomplete, to be configured again from its first line.
+ */
+export function runningFrrState(bgpd: string, bfdd: string): RunningFrrState {
+  const state = emptyFrrState();
+  const strays: string[] = [];
+  /** The groups of the last match. */
+  let g: string[] = [];
+  const match = (line: string, re: RegExp) => {
+    const found = re.exec(line);
+    g = found ?? [];
+    return found !== null;
+  };
+  const neighbor = (address: string): FrrNeighbor => {
+    let n = state.neighbors.get(address);
+    if (n === undefined) {
+      // A port or ebgp-multihop FRR does not print is its default; timers it does not print are unknown (NaN: set).
+      const unknown = Number.NaN;
+      n = {
+        peer: '',
+        address,
+        remoteAs: unknown,
+        port: 179,
+        holdTime: unknown,
+        keepalive: unknown,
+        ebgpMultihop: false,
+      };
+      n.incomplete = true;
+      state.neighbors.set(address, n);
+    }
+    return n;
+  };
+  const complete = new Map<string, { family: boolean; list: boolean; shutdown: boolean }>();
+  let section = '';
+  let family = '';
+  let routeMap: FrrAttributes | undefined;
+  for (const line of bgpd.split('\n')) {
+    if (!line.startsWith(' ')) {
+      section = line.trim();
+      routeMap = undefined;
+    }
+    if (match(line, /^router bgp (\d+)\s*$/)) state.asn = Number(g[1]);
+    else if (match(line, /^(ip|ipv6) prefix-list (\S+) seq \d+ (permit|deny) (\S+)/)) {
+      const [, ip, name, action, prefix] = g as unknown as [string, string, string, string, string];
+      if (!name.startsWith(NAME_PREFIX)) continue;
+      const address = name.startsWith(prefixListName('')) ? name.slice(prefixListName('').length) : undefined;
+      if (address === undefined) {
+        if (!strays.includes(`no ${ip} prefix-list ${name}`)) strays.push(`no ${ip} prefix-list ${name}`);
+        continue;
+      }
+      const exports = state.exports.get(address) ?? new Set<string>();
+      state.exports.set(address, exports);
+      if (action === 'permit') exports.add(prefix);
+    } else if (match(line, /^route-map (\S+) /) && g[1]!.startsWith(NAME_PREFIX)) {
+      routeMap = { communities: [], largeCommunities: [] };
+      state.routeMaps.set(g[1]!, routeMap);
+    } else if (routeMap !== undefined && match(line, /^ set (community|large-community|local-preference) (.*)$/)) {
+      if (g[1] === 'community') routeMap.communities = g[2]!.split(' ').map((c) => COMMUNITY_NAME[c] ?? c);
+      else if (g[1] === 'large-community') routeMap.largeCommunities = g[2]!.split(' ');
+      else routeMap.localPref = Number(g[2]);
+    } else if (section.startsWith('router bgp ') && state.asn !== undefined) {
+      if (match(line, /^ address-family (ipv4|ipv6) unicast/)) family = g[1]!;
+      else if (/^ exit-address-family/.test(line)) family = '';
+      else if (match(line, /^ bgp router-id (\S+)/)) state.routerId = g[1]!;
+      else if (match(line, /^ {2}network (\S+)(?: route-map (\S+))?\s*$/)) state.networks.set(g[1]!, g[2] ?? '');
+      else if (match(line, /^ {1,2}neighbor (\S+) (.*?)\s*$/)) {
+        const [, address, rest] = g as unknown as [string, string, string];
+        const n = neighbor(address);
+        const done = complete.get(address) ?? { family: false, list: false, shutdown: false };
+        complete.set(address, done);
+        const words = rest.split(' ');
+        if (family !== '') {
+          const own = family === (address.includes(':') ? 'ipv6' : 'ipv4');
+          if (own && rest === 'activate') done.family = true;
+          if (own && rest === `prefix-list ${prefixListName(address)} out`) done.list = true;
+        } else if (words[0] === 'remote-as') n.remoteAs = Number(words[1]);
+        else if (words[0] === 'shutdown') done.shutdown = true;
+        else if (words[0] === 'port') n.port = Number(words[1]);
+        else if (words[0] === 'ebgp-multihop') n.ebgpMultihop = true;
+        else if (words[0] === 'update-source') n.sourceAddress = words[1]!;
+        else if (words[0] === 'password') n.password = rest.slice('password '.length);
+        else if (words[0] === 'bfd' && words[1] === 'profile') n.bfdProfile = words[2]!;
+        else if (words[0] === 'timers' && words[1] !== 'connect') {
+          n.keepalive = Number(words[1]);
+          n.holdTime = Number(words[2]);
+        }
+      }
+    }
+  }
+  for (const [address, done] of complete) {
+    const n = state.neighbors.get(address)!;
+    if (done.family && done.list && !done.shutdown && !Number.isNaN(n.remoteAs)) delete n.incomplete;
+  }
+  let profile: BfdProfile | undefined;
+  for (const line of bfdd.split('\n')) {
+    if (match(line, /^ profile (\S+)\s*$/)) {
+      profile = g[1]!.startsWith(NAME_PREFIX)
+        ? { name: g[1]!.slice(NAME_PREFIX.length), ...BFD_DEFAULTS, echoMode: false, passiveMode: false }
+        : undefined;
+      if (profile !== undefined) state.bfdProfiles.set(g[1]!, profile);
+    } else if (profile !== undefined && match(line, /^ {2}(\S+)(?: (\d+))?\s*$/)) {
+      const value = Number(g[2]);
+      if (g[1] === 'receive-interval') profile.receiveIntervalMs = value;
+      else if (g[1] === 'transmit-interval') profile.transmitIntervalMs = value;
+      else if (g[1] === 'detect-multiplier') profile.detectMultiplier = value;
+      else if (g[1] === 'minimum-ttl') profile.minimumTtl = value;
+      else if (g[1] === 'echo-mode') profile.echoMode = true;
+      else if (g[1] === 'passive-mode') profile.passiveMode = true;
+    } else if (!line.startsWith('  ')) profile = undefined;
+  }
+  return { state, strays };
 }
