@@ -87,7 +87,8 @@ export async function waitForIngress(
   core: CoreV1Api,
   namespace: string,
   name: string,
-  timeoutMs = 20_000,
+  // A bound on liveness, not a speed check: a loaded CI machine with moto took more than 20 s here.
+  timeoutMs = 60_000,
 ): Promise<string> {
   return eventually(
     `an ingress IP on ${namespace}/${name}`,
@@ -106,7 +107,8 @@ export async function waitForEvent(
   namespace: string,
   name: string,
   reason: string,
-  timeoutMs = 20_000,
+  // A bound on liveness, not a speed check: a loaded CI machine with moto took more than 20 s here.
+  timeoutMs = 60_000,
 ): Promise<CoreV1Event> {
   return eventually(
     `a ${reason} Event on ${namespace}/${name}`,
@@ -194,7 +196,8 @@ export async function waitForSettled(
   controller: Controller,
   core: CoreV1Api,
   namespace: string,
-  timeoutMs = 20_000,
+  // A bound on liveness, not a speed check: a loaded CI machine with moto took more than 20 s here.
+  timeoutMs = 60_000,
 ): Promise<void> {
   await eventually(
     `the controller to settle (${namespace})`,
