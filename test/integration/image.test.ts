@@ -4,7 +4,7 @@
 // Prints a cold build (no cached layer), a warm rebuild (all cached) and the image's size, unpacked and as a
 // registry stores it (gzip layers). Then the FRR image (scripts/build-image --frr): its frr version, the gid of the
 // group frrvty, and the DaemonSet's frr start script, taken from the rendered metal overlay, run in it in a network
-// namespace of its own. Needs buildah, mmdebstrap (scripts/setup installs them), iproute2 and root.
+// namespace of its own. Needs buildah, mmdebstrap (scripts/setup installs them), iproute2, util-linux and root.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
