@@ -329,6 +329,8 @@ test('the chart passes the image reference, pull secrets, pod annotations, affin
       [undefined, undefined, undefined],
     );
   }
+  const frr = find<V1DaemonSet>(defaults, 'DaemonSet')?.spec?.template.spec?.containers.find((c) => c.name === 'frr');
+  assert.equal(frr?.image, 'drawbridge-frr:0.1.0', 'the FRR image scripts/build-image --frr builds, by default');
 });
 
 test("each overlay names the image under kustomize's images:, and a kustomization on top re-points it", async () => {
@@ -340,7 +342,10 @@ test("each overlay names the image under kustomize's images:, and a kustomizatio
     const overlay = join(repo, 'deploy/overlays', provider);
     const own = await readFile(join(overlay, 'kustomization.yaml'), 'utf8');
     assert.match(own, /images:\n\s+- name: drawbridge\n/, `${provider} has an images: entry to edit`);
-    assert.deepEqual(new Set(images(await kustomize(provider))), new Set(['drawbridge:0.1.0']));
+    const built = await kustomize(provider);
+    assert.deepEqual(new Set(images(built)), new Set(['drawbridge:0.1.0']));
+    const frr = find<V1DaemonSet>(built, 'DaemonSet')?.spec?.template.spec?.containers.find((c) => c.name === 'frr');
+    assert.equal(frr?.image, provider === 'metal' ? 'drawbridge-frr:0.1.0' : undefined, 'scripts/build-image --frr');
 
     // What a user's own kustomization (or `kustomize edit set image`) does on top of the overlay.
     const dir = await mkdtemp(join(tmpdir(), 'drawbridge-kustomize-'));
