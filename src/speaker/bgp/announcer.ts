@@ -66,7 +66,10 @@ export function startBgpAnnouncer(o: {
     const pools = cache.pools();
     // Of this Node, only what bgpRoutes reads: its status heartbeats must not recompute every Service.
     const selfInputs = self === undefined ? null : [self.metadata?.labels ?? {}, nodeEligibility(self).eligible];
-    const sharedNow = JSON.stringify([selfInputs, peers, advertisements, pools, nodeHealthy]);
+    // Pools hold their ranges as bigints, which JSON.stringify refuses.
+    const sharedNow = JSON.stringify([selfInputs, peers, advertisements, pools, nodeHealthy], (_key, value) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
     if (sharedNow !== shared) {
       shared = sharedNow;
       perService.clear();
