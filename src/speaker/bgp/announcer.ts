@@ -44,9 +44,11 @@ export function startBgpAnnouncer(o: {
   /** Until the first health answer (false when a health URL is checked). */
   nodeHealthy: boolean;
   log: Logger;
+  /** Tests: an engine of their own in place of FRR's. */
+  engine?: BgpEngine;
 }): BgpAnnouncer {
   const { cache, log } = o;
-  const engine = startBgpEngine({ socketDir: o.frrSocketDir, log });
+  const engine = o.engine ?? startBgpEngine({ socketDir: o.frrSocketDir, log });
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let nodeHealthy = o.nodeHealthy;
