@@ -143,35 +143,44 @@ export function createSpeakerCache(
 
   const ours = (svc: V1Service) => announcedBy(svc, loadBalancerClass);
 
-  const readyNodes = (namespace: string, name: string): Set<string> => {
-    const ready = new Set<string>();
-    for (const slice of slices.list(namespace)) {
-      if (slice.metadata?.labels?.[SERVICE_NAME_LABEL] !== name) continue;
+  // The nodes with a ready endpoint, per Service (namespace/name), from every EndpointSlice in one pass: looked up
+  // per Service, each of n Local Services would read all the slices of its namespace (n^2 in a busy namespace).
+  const readyNodesByService = (): Map<string, Set<string>> => {
+    const ready = new Map<string, Set<string>>();
+    for (const slice of slices.list()) {
+      const name = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+      if (name === undefined) continue;
+      const key = `${slice.metadata?.namespace ?? ''}/${name}`;
+      const nodes = ready.get(key) ?? new Set<string>();
+      ready.set(key, nodes);
       for (const endpoint of slice.endpoints ?? []) {
         // As kube-proxy decides for Local: ready, or serving while terminating.
         const ok = endpoint.conditions?.ready !== false || endpoint.conditions?.serving === true;
-        if (ok && endpoint.nodeName) ready.add(endpoint.nodeName);
+        if (ok && endpoint.nodeName) nodes.add(endpoint.nodeName);
       }
     }
     return ready;
   };
 
   return {
-    services: () =>
-      services
-        .list()
-        .filter(ours)
-        .map((svc) => {
-          const namespace = svc.metadata?.namespace ?? '';
-          const name = svc.metadata?.name ?? '';
-          const policy = svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
-          return {
-            key: `${namespace}/${name}`,
-            addresses: (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])),
-            policy,
-            readyEndpointNodes: policy === 'Local' ? readyNodes(namespace, name) : new Set<string>(),
-          } satisfies AnnouncedService;
-        }),
+    services: () => {
+      const announced = services.list().filter(ours);
+      const ready = announced.some((svc) => svc.spec?.externalTrafficPolicy === 'Local')
+        ? readyNodesByService()
+        : undefined;
+      return announced.map((svc) => {
+        const namespace = svc.metadata?.namespace ?? '';
+        const name = svc.metadata?.name ?? '';
+        const policy = svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster';
+        return {
+          key: `${namespace}/${name}`,
+          addresses: (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])),
+          policy,
+          readyEndpointNodes:
+            (policy === 'Local' ? ready?.get(`${namespace}/${name}`) : undefined) ?? new Set<string>(),
+        } satisfies AnnouncedService;
+      });
+    },
     pools: () =>
       pools.list().flatMap((obj) => {
         const parsed = parsePool(obj);

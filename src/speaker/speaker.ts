@@ -149,13 +149,23 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
   let inputs = { pools: cache.pools(), excluded: cache.excludedNodes() };
   // The table changes only with the cache or the membership; the 25 ms timer re-evaluates quorum, not the table.
   let tableVersion = 0;
+  // Re-reading the cache and the table costs time in the number of Services (milliseconds with a thousand), so the
+  // events of one loop turn (a watch chunk holds many) are read once, at the end of the turn: the busier the loop, the
+  // more events one reading covers.
+  let cacheReadPending = false;
   cache.onChange(() => {
-    tableVersion++;
-    services = cache.services();
-    inputs = { pools: cache.pools(), excluded: cache.excludedNodes() };
-    const seeds = [...cache.nodeAddresses()].filter(([n]) => n !== o.node).map(([, ip]) => formatAddr(ip, o.port));
-    machine.setSeeds([...new Set([...o.peers, ...seeds])]);
-    recompute();
+    if (cacheReadPending) return;
+    cacheReadPending = true;
+    setImmediate(() => {
+      cacheReadPending = false;
+      if (stopped) return;
+      tableVersion++;
+      services = cache.services();
+      inputs = { pools: cache.pools(), excluded: cache.excludedNodes() };
+      const seeds = [...cache.nodeAddresses()].filter(([n]) => n !== o.node).map(([, ip]) => formatAddr(ip, o.port));
+      machine.setSeeds([...new Set([...o.peers, ...seeds])]);
+      recompute();
+    });
   });
 
   // BGP (bgp/announcer.ts): every node that may carry a Service's traffic announces its addresses to the routers;

@@ -7,6 +7,7 @@ import { type BgpRoute, bgpRoutes, mergeRoutes } from '../../../providers/metal/
 import type { BfdProfile, BgpAdvertisement, BgpPeer } from '../../../providers/metal/model/bgp-types.ts';
 import type { AddressPool } from '../../../providers/metal/model/pool.ts';
 import type { Logger } from '../../lib/observe/logging.ts';
+import { nodeEligibility } from '../../lib/service/eligibility.ts';
 import type { AnnouncedService } from '../table.ts';
 import { type BgpEngine, startBgpEngine } from './engine.ts';
 import { desiredFrrState } from './frr-state.ts';
@@ -45,33 +46,66 @@ export function startBgpAnnouncer(o: {
   /** Until the first health answer (false when a health URL is checked). */
   nodeHealthy: boolean;
   log: Logger;
+  /** Tests: an engine of their own in place of FRR's. */
+  engine?: BgpEngine;
 }): BgpAnnouncer {
   const { cache, log } = o;
-  const engine = startBgpEngine({ socketDir: o.frrSocketDir, log, ready: () => cache.synced && cache.bgpSynced });
+  const engine =
+    o.engine ?? startBgpEngine({ socketDir: o.frrSocketDir, log, ready: () => cache.synced && cache.bgpSynced });
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let nodeHealthy = o.nodeHealthy;
   const skipped = new Set<string>();
+
+  // Each Service's routes, kept between computations: a change recomputes only the Services whose own inputs
+  // (addresses, policy, ready endpoint nodes) changed, unless something every Service depends on changed (this Node,
+  // the pools, peers, advertisements, the node's health), which recomputes them all. With 1,000 Services a full
+  // computation takes about 12 ms of the loop on an idle machine, and a churn changes one Service per event.
+  let shared = '';
+  const perService = new Map<string, { inputs: string; routes: BgpRoute[] }>();
 
   const wanted = () => {
     const self = cache.node(o.node);
     const peers = cache.bgpPeers();
     const advertisements = cache.bgpAdvertisements();
     const pools = cache.pools();
+    // Of this Node, only what bgpRoutes reads: its status heartbeats must not recompute every Service.
+    const selfInputs = self === undefined ? null : [self.metadata?.labels ?? {}, nodeEligibility(self).eligible];
+    // Pools hold their ranges as bigints, which JSON.stringify refuses.
+    const sharedNow = JSON.stringify([selfInputs, peers, advertisements, pools, nodeHealthy], (_key, value) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+    if (sharedNow !== shared) {
+      shared = sharedNow;
+      perService.clear();
+    }
     const routes: BgpRoute[][] = [];
+    const seen = new Set<string>();
     // A Node not known (yet): nothing is announced until the cache has it.
     for (const service of self === undefined ? [] : cache.services()) {
-      const perNode = bgpRoutes({
-        service,
-        pools,
-        advertisements,
-        peers,
-        nodes: [self!],
-        readyEndpointNodes: service.readyEndpointNodes,
-        unhealthyNodes: nodeHealthy ? new Set() : new Set([o.node]),
-      });
-      routes.push(perNode.get(o.node) ?? []);
+      seen.add(service.key);
+      const inputs = JSON.stringify([
+        service.addresses,
+        service.policy,
+        service.policy === 'Local' ? [...service.readyEndpointNodes].sort() : [],
+      ]);
+      let known = perService.get(service.key);
+      if (known?.inputs !== inputs) {
+        const perNode = bgpRoutes({
+          service,
+          pools,
+          advertisements,
+          peers,
+          nodes: [self!],
+          readyEndpointNodes: service.readyEndpointNodes,
+          unhealthyNodes: nodeHealthy ? new Set() : new Set([o.node]),
+        });
+        known = { inputs, routes: perNode.get(o.node) ?? [] };
+        perService.set(service.key, known);
+      }
+      routes.push(known.routes);
     }
+    for (const key of perService.keys()) if (!seen.has(key)) perService.delete(key);
     return desiredFrrState({
       labels: self?.metadata?.labels ?? {},
       nodeIPv4: cache.nodeInternalIPs(o.node).find((ip) => !ip.includes(':')),
@@ -87,13 +121,23 @@ export function startBgpAnnouncer(o: {
     });
   };
 
-  // A burst of cache events (a sync, a rollout) becomes one computation and one engine update.
+  // A burst of cache events (a sync, a rollout, a churn of Services) becomes one computation and one engine update.
+  // The wait is 20 ms, or four times what the last computation took if that is longer, so that however fast the
+  // events come the computation holds the loop at most a fifth of the time: the loop also runs the health check and
+  // the L2 side, whose timers must not fire late.
+  let lastComputeMs = 0;
   const schedule = () => {
     if (stopping || timer !== undefined) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (!stopping) engine.set(wanted());
-    }, 20);
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        if (stopping) return;
+        const started = performance.now();
+        engine.set(wanted());
+        lastComputeMs = performance.now() - started;
+      },
+      Math.max(20, 4 * lastComputeMs),
+    );
   };
   cache.onChange(schedule);
   schedule();
