@@ -154,7 +154,13 @@ function logFile(dir: string, name: string): number {
 
 function launchGuarded(dir: string, name: string, binary: string, args: string[]): ChildProcess {
   const log = logFile(dir, name);
-  const child = spawn('bash', [guardScript, String(process.pid), binary, ...args], { stdio: ['ignore', log, log] });
+  // Its own process group: a Ctrl-C at the terminal reaches the command that started it (the demo), which stops the
+  // control plane last, after what still talks to it; in the terminal's group the apiserver died with the keypress
+  // and the demo's next request failed before its own SIGINT handler ran ("fetch failed", exit 1).
+  const child = spawn('bash', [guardScript, String(process.pid), binary, ...args], {
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
   child.on('error', () => {});
   // A normal exit without stop() still ends the children at once (guard.sh covers crashes and SIGKILL).
   process.once('exit', () => child.kill('SIGTERM'));
