@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type GceFake, startGceFake } from './server.ts';
+import { gceCaller } from './test-client.ts';
 
 const P = '/compute/v1/projects/proj';
 const R = `${P}/regions/us-central1`;
@@ -10,15 +11,7 @@ const Z = `${P}/zones/us-central1-a`;
 
 describe('GCE fake: backend-service load balancers', () => {
   let fake: GceFake;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${fake.url}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: response JSON is read field by field in assertions.
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const call = gceCaller(() => fake.url);
   const mutate = async (method: string, path: string, body?: unknown) => {
     const r = await call(method, path, body);
     assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type GceFake, startGceFake } from './server.ts';
+import { gceCaller } from './test-client.ts';
 
 const P = '/compute/v1/projects/proj';
 const R = `${P}/regions/us-central1`;
@@ -11,15 +12,7 @@ const Z = `${P}/zones/us-central1-a`;
 
 describe('GCE fake: ordering rules of backend-service load balancers', () => {
   let fake: GceFake;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${fake.url}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: response JSON is read field by field in assertions.
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const call = gceCaller(() => fake.url);
   const opScope = (op: Record<string, string>) =>
     op.region ? `${R}/operations` : op.zone ? `${Z}/operations` : `${P}/global/operations`;
   const mutate = async (method: string, path: string, body?: unknown) => {

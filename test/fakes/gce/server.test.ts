@@ -5,21 +5,14 @@ import { AddressesClient, RegionOperationsClient } from '@google-cloud/compute';
 import { PassThroughClient } from 'google-auth-library';
 import { patternOf } from './requests.ts';
 import { type GceFake, startGceFake } from './server.ts';
+import { gceCaller } from './test-client.ts';
 
 const P = '/compute/v1/projects/proj';
 const R = `${P}/regions/us-central1`;
 
 describe('GCE fake', () => {
   let fake: GceFake;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${fake.url}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: response JSON is read field by field in assertions.
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const call = gceCaller(() => fake.url);
   /** Sends a mutation, expects an Operation, waits for it, returns the DONE operation. */
   const mutate = async (method: string, path: string, body?: unknown) => {
     const r = await call(method, path, body);
@@ -42,15 +35,7 @@ describe('GCE fake', () => {
     // Its own fake with slow operations: the two reads before DONE must come before DONE even on a loaded machine
     // (with the suite's 30 ms they raced it).
     const slow = await startGceFake({ operationMs: 2000 });
-    const at = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${slow.url}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      // biome-ignore lint/suspicious/noExplicitAny: response JSON is read field by field in assertions.
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    };
+    const at = gceCaller(() => slow.url);
     try {
       const r = await at('POST', `${P}/global/httpHealthChecks`, { name: 'hc1', port: 10256, requestPath: '/healthz' });
       assert.equal(r.body.status, 'PENDING');
