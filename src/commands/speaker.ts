@@ -2,7 +2,7 @@
 // ARP / neighbor solicitations for the addresses its node owns, as agreed with the other speakers over UDP, and with
 // --frr-socket-dir announces them over BGP through the FRR running beside it (docs/bgp-engine.md).
 import { networkInterfaces } from 'node:os';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { loadKubeClient } from '../lib/kube/api/source.ts';
 import { createLogger } from '../lib/observe/logging.ts';
@@ -35,6 +35,7 @@ interface SpeakerFlags extends MetricsSecurityFlags {
   membershipKeyFilePrevious?: string;
   insecureMembership?: boolean;
   frrSocketDir?: string;
+  bgpOnStop: 'keep' | 'withdraw';
   bgpWithdrawTimeout: number;
   logLevel: string;
 }
@@ -86,9 +87,18 @@ export function registerSpeaker(program: Command): void {
       '--frr-socket-dir <dir>',
       'the directory of the FRR vty sockets (bgpd.vty, bfdd.vty) to announce over BGP through (default: BGP off)',
     )
+    .addOption(
+      new Option(
+        '--bgp-on-stop <what>',
+        'at stop: keep this node’s BGP routes in FRR for the next speaker to adopt (an upgrade changes nothing at ' +
+          'the routers; FRR runs apart, deploy/frr/run), or withdraw them first (an FRR that stops with the speaker)',
+      )
+        .choices(['keep', 'withdraw'])
+        .default('keep'),
+    )
     .option(
       '--bgp-withdraw-timeout <ms>',
-      'at stop, how long to wait for the peers to withdraw this node’s routes before exiting',
+      'with --bgp-on-stop=withdraw, how long to wait for the peers to withdraw this node’s routes before exiting',
       num,
       3000,
     )
@@ -120,6 +130,7 @@ export function registerSpeaker(program: Command): void {
         loadBalancerClass: flags.loadBalancerClass,
         membershipKeys,
         frrSocketDir: flags.frrSocketDir,
+        bgpOnStop: flags.bgpOnStop,
         bgpWithdrawTimeoutMs: flags.bgpWithdrawTimeout,
         log,
       });

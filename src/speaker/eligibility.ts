@@ -12,6 +12,11 @@ export interface EligibilityOptions {
   changed(eligible: boolean, nodeHealthy: boolean): void;
   /** Called when the health check starts failing. */
   failing(url: string): void;
+  /**
+   * Called once, when the node's health is first known: its first passing check, or the second failing one in a row
+   * (which changes nothing, the node being unhealthy until its first answer). Not called without a health URL.
+   */
+  known?(nodeHealthy: boolean): void;
 }
 
 export interface EligibilityTracker {
@@ -31,6 +36,7 @@ export function startEligibility(o: EligibilityOptions): EligibilityTracker {
         }, o.probationMs)
       : undefined;
   let inFlight = false;
+  let known = false;
   const check = async () => {
     if (inFlight || o.nodeHealthUrl === undefined) return;
     inFlight = true;
@@ -43,6 +49,10 @@ export function startEligibility(o: EligibilityOptions): EligibilityTracker {
     if (stopped) return;
     const now = performance.now();
     health.checks++;
+    if (!known && (ok || health.failures + 1 >= 2)) {
+      known = true;
+      o.known?.(ok);
+    }
     if (ok) {
       health.failures = 0;
       if (health.passingSince < 0) health.passingSince = now;

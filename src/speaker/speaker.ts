@@ -61,7 +61,13 @@ export interface SpeakerOptions {
   membershipKeys: KeyFiles | 'insecure';
   /** The directory of FRR's vty sockets (bgpd.vty, bfdd.vty); undefined: BGP off. */
   frrSocketDir?: string;
-  /** At stop, how long to wait for the routers to withdraw this node's routes (default 3000 ms). */
+  /**
+   * At stop, what becomes of this node's BGP routes: 'keep' (the default) leaves FRR as it is for the next speaker to
+   * adopt, so an upgrade changes nothing at the routers (FRR runs apart and stops on its own when no speaker comes
+   * back, deploy/frr/run); 'withdraw' withdraws them first, for an FRR that stops with the speaker.
+   */
+  bgpOnStop?: 'keep' | 'withdraw';
+  /** With 'withdraw', how long to wait for the routers to withdraw this node's routes (default 3000 ms). */
   bgpWithdrawTimeoutMs?: number;
   log: Logger;
 }
@@ -177,7 +183,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
           cache,
           node: o.node,
           frrSocketDir: o.frrSocketDir,
-          nodeHealthy: o.nodeHealthUrl === undefined,
+          nodeHealthy: o.nodeHealthUrl === undefined ? true : undefined,
           log,
         });
 
@@ -292,6 +298,7 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     nodeHealthIntervalMs: o.nodeHealthIntervalMs,
     nodeHealthTimeoutMs: o.nodeHealthTimeoutMs,
     failing: (url) => log.warn({ url }, 'node health check failing: leaving eligibility'),
+    known: (healthy) => bgp?.setNodeHealthy(healthy),
     changed: (eligible, healthy) => {
       bgp?.setNodeHealthy(healthy);
       if (eligible === machine.isEligible()) return;
@@ -348,9 +355,9 @@ export async function startSpeaker(o: SpeakerOptions): Promise<Speaker> {
     partition: () => holdings.partition,
     metricsPort: metricsServer?.port,
     async stop() {
-      // BGP: withdraw this node's routes while its sessions stay up, so the routers move its flows to the other
-      // nodes (which still serve them) before we go; in parallel with the L2 side.
-      const withdrawn = bgp?.stop(o.bgpWithdrawTimeoutMs ?? 3000);
+      // BGP: keep (the next speaker adopts FRR's state), or withdraw this node's routes while its sessions stay up,
+      // so the routers move its flows to the other nodes (which still serve them) before we go; in parallel with L2.
+      const withdrawn = bgp?.stop(o.bgpOnStop ?? 'keep', o.bgpWithdrawTimeoutMs ?? 3000);
       // Stop answering first, then tell the others, so there is never a moment two nodes answer.
       stopped = true;
       holdings = { ...holdings, held: new Map() };

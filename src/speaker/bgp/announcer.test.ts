@@ -28,7 +28,8 @@ function pool(name: string, addresses: string[]): AddressPool {
 }
 
 /** A cache of Services the test changes, an engine that keeps what it was last given. */
-function lab() {
+/** `healthKnown` false: the node's health not answered yet (a speaker just started). */
+function lab(healthKnown = true) {
   const services = new Map<string, AnnouncedService>();
   const listeners: Array<() => void> = [];
   let pools = [pool('bgp', ['10.217.0.0/24'])];
@@ -49,6 +50,7 @@ function lab() {
   );
   let last: FrrState | undefined;
   let sets = 0;
+  let withdrawals = 0;
   const engine = {
     set(state: FrrState) {
       last = state;
@@ -57,7 +59,9 @@ function lab() {
     settled: async () => {},
     sessions: () => [],
     commandErrors: 0,
-    withdrawAll: async () => {},
+    withdrawAll: async () => {
+      withdrawals++;
+    },
     stop() {},
   } satisfies BgpEngine;
   const cache = {
@@ -77,7 +81,7 @@ function lab() {
     for (const listener of listeners) listener();
   };
   const announcer = startBgpAnnouncer({
-    ...{ cache, node: 'node-a', frrSocketDir: '/nonexistent', nodeHealthy: true },
+    ...{ cache, node: 'node-a', frrSocketDir: '/nonexistent', nodeHealthy: healthKnown ? true : undefined },
     ...{ log: createLogger({ level: 'silent' }), engine },
   });
   const service = (name: string, ip: string) =>
@@ -103,6 +107,7 @@ function lab() {
     networks,
     changed,
     sets: () => sets,
+    withdrawals: () => withdrawals,
   };
 }
 
@@ -124,7 +129,7 @@ describe('the BGP announcer', () => {
     assert.deepEqual(await l.networks(), []);
     l.announcer.setNodeHealthy(true);
     assert.deepEqual(await l.networks(), ['10.217.0.3/32']);
-    await l.announcer.stop(0);
+    await l.announcer.stop('keep', 0);
   });
 
   it('turns a burst of changes into one computation', async () => {
@@ -137,6 +142,27 @@ describe('the BGP announcer', () => {
     }
     assert.equal((await l.networks()).length, 50);
     assert.equal(l.sets() - before, 1);
-    await l.announcer.stop(0);
+    await l.announcer.stop('keep', 0);
+  });
+
+  it("wants nothing of the engine until the node's health is known, so FRR keeps what a predecessor left", async () => {
+    const l = lab(false);
+    l.service('a', '10.217.0.1');
+    await l.networks();
+    assert.equal(l.sets(), 0);
+    l.announcer.setNodeHealthy(true);
+    assert.deepEqual(await l.networks(), ['10.217.0.1/32']);
+    await l.announcer.stop('keep', 0);
+  });
+
+  it("stops keeping FRR's state (an upgrade) or withdrawing every route first", async () => {
+    const kept = lab();
+    await kept.networks();
+    await kept.announcer.stop('keep', 100);
+    assert.equal(kept.withdrawals(), 0);
+    const withdrawn = lab();
+    await withdrawn.networks();
+    await withdrawn.announcer.stop('withdraw', 100);
+    assert.equal(withdrawn.withdrawals(), 1);
   });
 });

@@ -11,6 +11,7 @@ import { nodeEligibility } from '../../lib/service/eligibility.ts';
 import type { AnnouncedService } from '../table.ts';
 import { type BgpEngine, startBgpEngine } from './engine.ts';
 import { desiredFrrState } from './frr-state.ts';
+import { startHeartbeat } from './heartbeat.ts';
 
 /** What the BGP side reads from the speaker's cache (cache.ts), besides what L2 reads. */
 export interface BgpInputs {
@@ -35,26 +36,34 @@ interface Cache extends BgpInputs {
 export interface BgpAnnouncer {
   engine: BgpEngine;
   setNodeHealthy(healthy: boolean): void;
-  /** Graceful stop: withdraws every route, waits (at most `timeoutMs`) for the peers to have them gone, stops. */
-  stop(timeoutMs: number): Promise<void>;
+  /**
+   * 'keep': lets the change being applied finish (at most `timeoutMs`) and stops, leaving FRR's state for the next
+   * speaker to adopt. 'withdraw': withdraws every route, waits (at most `timeoutMs`) for the peers to have them gone,
+   * stops.
+   */
+  stop(mode: 'keep' | 'withdraw', timeoutMs: number): Promise<void>;
 }
 
 export function startBgpAnnouncer(o: {
   cache: Cache;
   node: string;
   frrSocketDir: string;
-  /** Until the first health answer (false when a health URL is checked). */
-  nodeHealthy: boolean;
+  /**
+   * The node's kube-proxy health; undefined until the first answer, and until then FRR is left as it is (a new
+   * speaker would otherwise withdraw what its predecessor announced and announce it again a moment later).
+   */
+  nodeHealthy: boolean | undefined;
   log: Logger;
   /** Tests: an engine of their own in place of FRR's. */
   engine?: BgpEngine;
 }): BgpAnnouncer {
   const { cache, log } = o;
+  let nodeHealthy = o.nodeHealthy;
   const engine =
     o.engine ?? startBgpEngine({ socketDir: o.frrSocketDir, log, ready: () => cache.synced && cache.bgpSynced });
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
-  let nodeHealthy = o.nodeHealthy;
+  const heartbeat = startHeartbeat(o.frrSocketDir, log);
   const skipped = new Set<string>();
 
   // Each Service's routes, kept between computations: a change recomputes only the Services whose own inputs
@@ -72,7 +81,7 @@ export function startBgpAnnouncer(o: {
     // Of this Node, only what bgpRoutes reads: its status heartbeats must not recompute every Service.
     const selfInputs = self === undefined ? null : [self.metadata?.labels ?? {}, nodeEligibility(self).eligible];
     // Pools hold their ranges as bigints, which JSON.stringify refuses.
-    const sharedNow = JSON.stringify([selfInputs, peers, advertisements, pools, nodeHealthy], (_key, value) =>
+    const sharedNow = JSON.stringify([selfInputs, peers, advertisements, pools, nodeHealthy === true], (_key, value) =>
       typeof value === 'bigint' ? value.toString() : value,
     );
     if (sharedNow !== shared) {
@@ -98,7 +107,7 @@ export function startBgpAnnouncer(o: {
           peers,
           nodes: [self!],
           readyEndpointNodes: service.readyEndpointNodes,
-          unhealthyNodes: nodeHealthy ? new Set() : new Set([o.node]),
+          unhealthyNodes: nodeHealthy === true ? new Set() : new Set([o.node]),
         });
         known = { inputs, routes: perNode.get(o.node) ?? [] };
         perService.set(service.key, known);
@@ -127,7 +136,8 @@ export function startBgpAnnouncer(o: {
   // the L2 side, whose timers must not fire late.
   let lastComputeMs = 0;
   const schedule = () => {
-    if (stopping || timer !== undefined) return;
+    // Nothing is wanted before the node's health is known: the engine keeps what a predecessor configured meanwhile.
+    if (stopping || timer !== undefined || nodeHealthy === undefined) return;
     timer = setTimeout(
       () => {
         timer = undefined;
@@ -146,14 +156,19 @@ export function startBgpAnnouncer(o: {
     engine,
     setNodeHealthy(healthy) {
       if (healthy === nodeHealthy) return;
+      const first = nodeHealthy === undefined;
       nodeHealthy = healthy;
-      log.warn({ healthy }, healthy ? 'node healthy: announcing over BGP' : 'node unhealthy: withdrawing BGP routes');
+      if (first) log.info({ healthy }, 'node health known: BGP routes follow it');
+      else
+        log.warn({ healthy }, healthy ? 'node healthy: announcing over BGP' : 'node unhealthy: withdrawing BGP routes');
       schedule();
     },
-    async stop(timeoutMs) {
+    async stop(mode, timeoutMs) {
       stopping = true;
       clearTimeout(timer);
-      await engine.withdrawAll(timeoutMs);
+      heartbeat.stop();
+      if (mode === 'withdraw') await engine.withdrawAll(timeoutMs);
+      else await Promise.race([engine.settled(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
       engine.stop();
     },
   };
