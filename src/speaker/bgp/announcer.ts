@@ -142,6 +142,13 @@ export function startBgpAnnouncer(o: {
       () => {
         timer = undefined;
         if (stopping) return;
+        // Computed only from a cache that has listed every kind: a state computed earlier would lack Services or
+        // peers, and applied to an FRR a predecessor configured it would withdraw them until the next computation.
+        // The last kind to list may change nothing (no event follows), so this polls until then.
+        if (!cache.synced || !cache.bgpSynced) {
+          schedule();
+          return;
+        }
         const started = performance.now();
         engine.set(wanted());
         lastComputeMs = performance.now() - started;
