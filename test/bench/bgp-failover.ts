@@ -9,14 +9,20 @@
 //   bgp-link-down        the node's LAN link set down; repaired: up again, its routes back.
 //   bgp-node-frozen      every process of the node's namespace SIGSTOPped (speaker, FRR, web server: a hung node
 //                        whose kernel still answers); repaired: SIGCONT.
-//   bgp-speaker-upgrade  the node's speaker SIGTERMed (its graceful stop withdraws first) and a new one started on
-//                        the same node; the loop runs until the new one announces again, plus 1 s.
+//   bgp-speaker-upgrade  the node's speaker SIGTERMed (it leaves FRR as it is) and a new one started on the same
+//                        node, FRR running on; the loop runs 3 s past the new speaker's start (it adopts FRR's state
+//                        once its cache and the node's health are known), and the router's next hops are watched.
+//   bgp-frr-restart      the node's FRR (deploy/frr/run) SIGTERMed and started again, the speaker running on (the FRR
+//                        DaemonSet's pod replaced): bgpd's Cease withdraws the node, the speaker configures the new
+//                        FRR; the loop runs until the node is a next hop again, plus 1 s.
 //   bgp-churn            once, not per run: 1,000 Services created (each with its own address), each moved to
 //                        another address, all deleted (static nodes: the same as `network` lines through vtysh).
 // failover_ms (link-down, frozen) is from the failure to the first answer to a request sent after the last failed
 // one. Session resets are counted at the router (BgpRouter.sessionResets: BIRD's log). Lines: one per run, then
 //   failover_ms kind=<kind> p50=<n> p99=<n> max=<n> runs=<k>   (as the L2 kinds)
-//   bgp_speaker_upgrade requests_failed=<n> requests=<n> bgp_session_resets=<n> runs=<k>
+//   bgp_speaker_upgrade requests_failed=<n> requests=<n> bgp_session_resets=<n> nexthop_changes=<n> runs=<k>
+//   bgp_frr_restart requests_failed=<n> requests=<n> bgp_session_resets=<n> nexthop_changes=<n> runs=<k>
+// (nexthop_changes: how often the router's kernel route for the address changed its next hops during the run.)
 //   bgp_churn addresses=1000 bgp_session_resets=<n> seconds=<s> max_prefixes=<n> (the router's, after each phase)
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestStats } from '../e2e/support/bgp-requests-main.ts';
@@ -25,7 +31,13 @@ import { type BgpBenchLab, StaticBgpLab } from './bgp-lab.ts';
 import { SpeakerBgpLab } from './bgp-speaker-lab.ts';
 import type { Entry } from './entry.ts';
 
-export const BGP_KINDS = ['bgp-link-down', 'bgp-node-frozen', 'bgp-speaker-upgrade', 'bgp-churn'] as const;
+export const BGP_KINDS = [
+  'bgp-link-down',
+  'bgp-node-frozen',
+  'bgp-speaker-upgrade',
+  'bgp-frr-restart',
+  'bgp-churn',
+] as const;
 export type BgpKind = (typeof BGP_KINDS)[number];
 export const isBgpKind = (kind: string): kind is BgpKind => (BGP_KINDS as readonly string[]).includes(kind);
 
@@ -78,7 +90,10 @@ export async function runBgpKinds(
     const router = lab.router!;
     out(`bgp lab (${nodes} nodes) ready in ${Date.now() - started} ms; ${lab.vip} over ${lab.nodes.length} nodes`);
     const failover = new Map<BgpKind, number[]>();
-    const upgrade = { failed: 0, requests: 0, resets: 0, runs: 0 };
+    const restarts = new Map<
+      BgpKind,
+      { failed: number; requests: number; resets: number; changes: number; runs: number }
+    >();
     const summary: string[] = [];
 
     const hasNode = async (ip: string) => (await router.routes(lab.vip)).kernel.includes(ip);
@@ -91,28 +106,58 @@ export async function runBgpKinds(
       const ip = lab.node(serving).ip;
       const resetsBefore = await router.totalResets();
       const loop = await router.requestLoop(lab.vip);
+      // The router's kernel next hops for the address, read every 20 ms: each change of the set is counted.
+      let hops = JSON.stringify((await router.routes(lab.vip)).kernel.sort());
+      let changes = 0;
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          const now = JSON.stringify(
+            (await router.routes(lab.vip).catch(() => ({ kernel: [] as string[] }))).kernel.sort(),
+          );
+          if (now !== hops) changes++;
+          hops = now;
+          await sleep(20);
+        }
+      })();
       await sleep(300);
       const failedAt = Date.now();
       await fail(serving);
-      const back = kind === 'bgp-speaker-upgrade';
-      const deadline = Date.now() + (back ? 30_000 : 5000);
-      while ((await hasNode(ip)) !== back && Date.now() < deadline) await sleep(20);
+      if (kind === 'bgp-speaker-upgrade') await sleep(3000);
+      else {
+        const waitFor = async (present: boolean, ms: number) => {
+          const deadline = Date.now() + ms;
+          while ((await hasNode(ip)) !== present && Date.now() < deadline) await sleep(20);
+        };
+        if (kind === 'bgp-frr-restart') await waitFor(false, 5000);
+        await waitFor(kind === 'bgp-frr-restart', kind === 'bgp-frr-restart' ? 30_000 : 5000);
+      }
       await sleep(1000);
+      watching = false;
+      await watcher;
       const stats: RequestStats = await loop.stop();
       const resets = (await router.totalResets()) - resetsBefore;
-      return { serving, stats, failedAt, resets, line: `run kind=${kind} n=${n} from=${serving}` };
+      return { serving, stats, failedAt, resets, changes, line: `run kind=${kind} n=${n} from=${serving}` };
     };
 
     for (let n = 1; n <= runs; n++) {
       for (const kind of kinds) {
         if (kind === 'bgp-churn') continue;
-        if (kind === 'bgp-speaker-upgrade') {
-          const r = await measure(kind, n, (node) => lab.restartEngine(node));
-          upgrade.failed += r.stats.failed;
-          upgrade.requests += r.stats.sent;
-          upgrade.runs++;
-          upgrade.resets += r.resets;
-          out(`${r.line} requests_failed=${r.stats.failed} requests=${r.stats.sent} bgp_session_resets=${r.resets}`);
+        if (kind === 'bgp-speaker-upgrade' || kind === 'bgp-frr-restart') {
+          const restart = (node: string) =>
+            kind === 'bgp-speaker-upgrade' ? lab.restartEngine(node) : lab.restartFrr(node);
+          const r = await measure(kind, n, restart);
+          const sum = restarts.get(kind) ?? { failed: 0, requests: 0, resets: 0, changes: 0, runs: 0 };
+          sum.failed += r.stats.failed;
+          sum.requests += r.stats.sent;
+          sum.resets += r.resets;
+          sum.changes += r.changes;
+          sum.runs++;
+          restarts.set(kind, sum);
+          out(
+            `${r.line} requests_failed=${r.stats.failed} requests=${r.stats.sent} bgp_session_resets=${r.resets} ` +
+              `nexthop_changes=${r.changes}`,
+          );
           continue;
         }
         const r = await measure(kind, n, async (node) => {
@@ -150,10 +195,10 @@ export async function runBgpKinds(
       );
     }
 
-    if (upgrade.runs > 0) {
+    for (const [kind, sum] of restarts) {
       summary.push(
-        `bgp_speaker_upgrade requests_failed=${upgrade.failed} requests=${upgrade.requests} ` +
-          `bgp_session_resets=${upgrade.resets} runs=${upgrade.runs}`,
+        `${kind.replaceAll('-', '_')} requests_failed=${sum.failed} requests=${sum.requests} ` +
+          `bgp_session_resets=${sum.resets} nexthop_changes=${sum.changes} runs=${sum.runs}`,
       );
     }
     for (const kind of kinds.filter((k) => k === 'bgp-link-down' || k === 'bgp-node-frozen')) {

@@ -37,8 +37,13 @@ export interface BgpBenchLab {
   start(): Promise<void>;
   /** Every session Established, BFD Up, the Service's route over every node, the client served: the serving node. */
   settled(ms?: number): Promise<string>;
-  /** The node's routing engine replaced as an upgrade replaces it (the speaker, or static FRR). */
+  /**
+   * An upgrade of the node's announcer: the speaker SIGTERMed and a new one started, FRR running on (static nodes:
+   * FRR replaced, there being no speaker).
+   */
   restartEngine(name: string): Promise<void>;
+  /** FRR stopped (SIGTERM) and started again under the running speaker: the FRR DaemonSet's pod replaced. */
+  restartFrr(name: string): Promise<void>;
   /** `count` addresses announced, each changed, all withdrawn; returns the most prefixes the router held. */
   churn(count: number): Promise<number>;
   cleanup(): Promise<void>;
@@ -134,6 +139,10 @@ export class StaticBgpLab implements BgpBenchLab {
     const node = this.node(name);
     if (node.frr !== undefined) await stopFrr(node.frr);
     await this.startEngine(node);
+  }
+
+  restartFrr(name: string): Promise<void> {
+    return this.restartEngine(name);
   }
 
   /** vtysh lines under `router bgp` / `address-family ipv4 unicast` on every node. */

@@ -180,7 +180,7 @@ export class SpeakerBgpLab implements BgpBenchLab {
     node.speaker = await Speaker.start(node.ns, args, this.entry, join(this.dir, `${node.name}.log`), node.name);
   }
 
-  /** A speaker upgrade: the running one SIGTERMed (its graceful stop withdraws first), a new one started. */
+  /** A speaker upgrade: the running one SIGTERMed (it leaves FRR as it is), a new one started, FRR running on. */
   async restartEngine(name: string): Promise<void> {
     const node = this.node(name);
     const child = node.speaker!.child;
@@ -190,6 +190,13 @@ export class SpeakerBgpLab implements BgpBenchLab {
       await exited;
     }
     await this.startSpeaker(node);
+  }
+
+  /** The FRR DaemonSet's pod replaced: deploy/frr/run SIGTERMed and started again; the speaker configures it anew. */
+  async restartFrr(name: string): Promise<void> {
+    const node = this.node(name);
+    if (node.frr !== undefined) await stopFrr(node.frr);
+    node.frr = await startFrr(node.ns, node.frr!.dir);
   }
 
   /** Every session Established with BFD Up, the Service over every node, the client served: the serving node. */

@@ -1,61 +1,60 @@
-// FRR (Debian's frr 8.4: zebra, bfdd, bgpd in /usr/lib/frr, and vtysh) run inside a lab namespace, every file it
-// uses in one directory of the test's own, so several instances (one per node namespace, and other tests' instances)
-// never share a socket. The invocation, per daemon, that works inside `ip netns exec`:
-//   ip netns exec <ns> /usr/lib/frr/<zebra|bfdd|bgpd> --vty_socket <dir> -i <dir>/<daemon>.pid -z <dir>/zserv.api
-//     -f <dir>/empty.conf --log file:<dir>/<daemon>.log -P 0 [bfdd: --bfdctl <dir>/bfdd.sock]
+// FRR (Debian's frr 8.4: zebra, bfdd, bgpd in /usr/lib/frr, and vtysh) run inside a lab namespace by the script the
+// FRR DaemonSet runs, deploy/frr/run (so the lab runs what ships, handover included), every file it uses in one
+// directory of the test's own: several instances (one per node namespace, and other tests' instances) never share a
+// socket. The script's invocation per daemon:
+//   <daemon> --vty_socket <dir> -i <dir>/<daemon>.pid -z <dir>/zserv.api -f <dir>/empty.conf -P 0 --log ...
+//     [bfdd: --bfdctl <dir>/bfdd.sock] [bgpd: -n]
 // and then the configuration through `ip netns exec <ns> vtysh --vty_socket <dir> -f <file>` (or -c lines).
 // Why each part:
 // - The daemons drop privileges to the user frr and vtysh refuses a daemon not in the group frrvty, so they run as
-//   frr (no -u/-g: `-u root` fails with "user(root) is not part of vty group") and <dir> must be writable by frr.
+//   frr (no -u/-g: `-u root` fails with "user(root) is not part of vty group"); the script gives <dir> to frrvty.
 // - -z: zebra's API socket, which bfdd and bgpd connect to; the default (/var/run/frr/zserv.api) is shared by every
 //   namespace on the machine. bfdd's control socket (--bfdctl, default /var/run/frr/bfdd.sock) is shared the same way.
 // - -f <empty file>: without -f a daemon reads /etc/frr. The configuration is given through vtysh instead, which
 //   sends each line to the daemon that knows it: one daemon reading an integrated file stops at the first top-level
 //   `exit` it cannot place and ignores the rest.
 // - -P 0: no vty TCP listener (the default binds port 260x); vtysh uses the unix sockets in <dir>.
-// - Not daemonised (-d): each daemon is this process's child (`ip netns exec` execs it), so it is stopped by pid.
+// - Not daemonised (-d): each daemon is the script's child, and the script is this process's (`ip netns exec` execs
+//   it), so SIGTERM to it stops them all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sh, sleep } from './lab.ts';
 
-const DAEMONS = ['zebra', 'bfdd', 'bgpd'] as const;
-const FRR_LIB = '/usr/lib/frr';
+const RUN = fileURLToPath(new URL('../../../deploy/frr/run', import.meta.url));
 
 export interface Frr {
   ns: string;
   dir: string;
-  daemons: Map<string, ChildProcess>;
+  /** deploy/frr/run. */
+  process: ChildProcess;
+  /** Resolves with the script's exit code once it exited (1: a daemon exited, or the handover time passed). */
+  exited: Promise<number | null>;
 }
 
 /**
- * Starts zebra, bfdd and bgpd in `ns`, all their sockets, pid files and logs in `dir`, which must exist and whose
- * parents the user frr must be able to traverse (mkdtemp makes 0700 directories: chmod the parent 0711).
+ * Starts deploy/frr/run in `ns` (zebra, bfdd and bgpd), all their sockets, pid files and logs in `dir`, which must
+ * exist and whose parents the user frr must be able to traverse (mkdtemp makes 0700 directories: chmod the parent
+ * 0711). `handoverSeconds`: the script's SPEAKER_HANDOVER_SECONDS (default 90).
  */
-export async function startFrr(ns: string, dir: string): Promise<Frr> {
+export async function startFrr(ns: string, dir: string, handoverSeconds = 90): Promise<Frr> {
   await chmod(dir, 0o777);
-  const empty = join(dir, 'empty.conf');
-  await writeFile(empty, '');
-  const frr: Frr = { ns, dir, daemons: new Map() };
-  for (const daemon of DAEMONS) {
-    const args = [
-      ...['netns', 'exec', ns, join(FRR_LIB, daemon), '--vty_socket', dir, '-i', join(dir, `${daemon}.pid`)],
-      ...['-z', join(dir, 'zserv.api'), '-f', empty, '--log', `file:${join(dir, `${daemon}.log`)}`, '-P', '0'],
-      ...(daemon === 'bfdd' ? ['--bfdctl', join(dir, 'bfdd.sock')] : []),
-    ];
-    const child = spawn('ip', args, { stdio: 'ignore' });
-    frr.daemons.set(daemon, child);
-    // Each daemon is ready once its vty socket exists; bfdd and bgpd need zebra's API socket first.
-    const socket = join(dir, `${daemon}.vty`);
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(socket)) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        await stopFrr(frr);
-        throw new Error(`FRR ${daemon} in ${ns} did not start; see ${join(dir, `${daemon}.log`)}`);
-      }
-      await sleep(20);
+  const env = { ...process.env, FRR_SOCKET_DIR: dir, FRR_LOG_DIR: dir, SPEAKER_HANDOVER_SECONDS: `${handoverSeconds}` };
+  const child = spawn('ip', ['netns', 'exec', ns, 'sh', RUN], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let output = '';
+  for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const frr: Frr = { ns, dir, process: child, exited };
+  // Ready once the script said so (every daemon's vty socket exists); bfdd and bgpd need zebra's API socket first.
+  const deadline = Date.now() + 10_000;
+  while (!output.includes('zebra, bfdd and bgpd up')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stopFrr(frr);
+      throw new Error(`FRR in ${ns} did not start: ${output.trim()}; see the logs in ${dir}`);
     }
+    await sleep(20);
   }
   return frr;
 }
@@ -76,18 +75,21 @@ export async function configureFrr(frr: Frr, lines: string[]): Promise<void> {
   }
 }
 
-/** Stops every daemon (SIGTERM, SIGKILL after 2 s) and waits for each to exit. */
+/** Stops the script (SIGTERM: it stops its daemons; SIGKILL to all after 3 s) and waits for it to exit. */
 export async function stopFrr(frr: Frr): Promise<void> {
-  await Promise.all(
-    [...frr.daemons.values()].map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
+  const child = frr.process;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    child.kill('SIGKILL');
+    // The daemons outlive a killed script: their pid files name them.
+    for (const daemon of ['zebra', 'bfdd', 'bgpd']) {
+      const pidFile = join(frr.dir, `${daemon}.pid`);
+      if (existsSync(pidFile)) void sh('sh', '-c', `kill -9 $(cat ${pidFile}) 2>/dev/null || true`);
+    }
+  }, 3000);
+  await frr.exited;
+  clearTimeout(timer);
 }
 
 export interface StaticNode {

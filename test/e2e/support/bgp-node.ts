@@ -1,7 +1,7 @@
-// A BGP lab node: in its namespace, FRR (bgp-frr.ts: zebra, bfdd, bgpd, no configuration of their own) and
-// `drawbridge speaker --frr-socket-dir` driving it, as the DaemonSet's two containers do. The speaker can be stopped
-// gracefully (SIGTERM: it withdraws its routes first) and started again, FRR running on; and FRR restarted under a
-// running speaker.
+// A BGP lab node: in its namespace, FRR (bgp-frr.ts: deploy/frr/run, zebra, bfdd, bgpd with no configuration of
+// their own) and `drawbridge speaker --frr-socket-dir` driving it, as the FRR and speaker DaemonSets do. The speaker
+// can be stopped (SIGTERM: by default it leaves FRR as it is, with --bgp-on-stop=withdraw it withdraws first) and
+// started again, FRR running on (an upgrade); FRR can be restarted under a running speaker.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +30,8 @@ export interface BgpNodeOptions {
   frrDir: string;
   logDir: string;
   metricsPort: number;
+  /** FRR's handover time (deploy/frr/run's SPEAKER_HANDOVER_SECONDS); default 90. */
+  handoverSeconds?: number;
 }
 
 export class BgpNode {
@@ -44,7 +46,7 @@ export class BgpNode {
   }
 
   static async start(o: BgpNodeOptions): Promise<BgpNode> {
-    const node = new BgpNode(o, await startFrr(o.ns, o.frrDir));
+    const node = new BgpNode(o, await startFrr(o.ns, o.frrDir, o.handoverSeconds));
     try {
       await node.startSpeaker();
     } catch (error) {
@@ -54,8 +56,8 @@ export class BgpNode {
     return node;
   }
 
-  /** Starts the speaker; resolves once it logged that it started. */
-  async startSpeaker(): Promise<void> {
+  /** Starts the speaker (with `extra` flags); resolves once it logged that it started. */
+  async startSpeaker(extra: string[] = []): Promise<void> {
     const o = this.o;
     const logPath = join(o.logDir, `${o.name}-speaker-${++this.starts}.log`);
     const args = [
@@ -64,6 +66,7 @@ export class BgpNode {
       ...['--metrics-bind-address', `127.0.0.1:${o.metricsPort}`, '--metrics-secure=false'],
       ...['--node-health-url', 'http://127.0.0.1:10256/healthz'],
       ...['--membership-key-file', o.membershipKeyFile, '--frr-socket-dir', this.frr.dir, '--log-level', 'debug'],
+      ...extra,
     ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(logPath);
@@ -82,10 +85,15 @@ export class BgpNode {
   /** Stops FRR's daemons and starts new ones in the same directory (what the kubelet does when the frr container exits). */
   async restartFrr(): Promise<void> {
     await stopFrr(this.frr);
-    this.frr = await startFrr(this.o.ns, this.o.frrDir);
+    this.frr = await startFrr(this.o.ns, this.o.frrDir, this.o.handoverSeconds);
   }
 
-  /** SIGTERM (the graceful stop) and wait for the exit; returns how long it took. */
+  /** Starts FRR again after it exited on its own (what the kubelet does); the speaker must be stopped. */
+  async startFrr(): Promise<void> {
+    this.frr = await startFrr(this.o.ns, this.o.frrDir, this.o.handoverSeconds);
+  }
+
+  /** SIGTERM (the graceful stop, an upgrade's) and wait for the exit; returns how long it took. */
   async stopSpeaker(): Promise<number> {
     const child = this.speaker;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return 0;
