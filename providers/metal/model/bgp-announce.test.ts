@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Node } from '@kubernetes/client-node';
 import { type BgpAnnounceInput, bgpRoutes, mergeRoutes } from './bgp-announce.ts';
-import type { BgpAdvertisement, BgpPeer, NodeSelector } from './bgp-types.ts';
+import type { BgpAdvertisement, BgpPeer } from './bgp-types.ts';
 import { parsePool } from './schema.ts';
-
-const everything: NodeSelector = { matchLabels: {}, matchExpressions: [] };
 
 function node(name: string, labels: Record<string, string> = {}, extra: Partial<V1Node['metadata']> = {}): V1Node {
   return {
@@ -24,7 +22,7 @@ function peer(name: string, over: Partial<BgpPeer> = {}): BgpPeer {
     holdTimeSeconds: 90,
     keepaliveTimeSeconds: 30,
     ebgpMultiHop: false,
-    nodeSelector: everything,
+    nodeSelectors: [],
     disableBFD: false,
     ...over,
   };
@@ -140,10 +138,10 @@ describe('bgpRoutes', () => {
     assert.deepEqual([...bgpRoutes(input({ advertisements })).keys()], ['a', 'c']);
   });
 
-  it("peers: filtered by the advertisement's peer list and each peer's nodeSelector", () => {
+  it("peers: filtered by the advertisement's peer list and each peer's nodeSelectors", () => {
     const peers = [
-      peer('tor1', { nodeSelector: { matchLabels: { rack: 'r1' }, matchExpressions: [] } }),
-      peer('tor2', { nodeSelector: { matchLabels: { rack: 'r2' }, matchExpressions: [] } }),
+      peer('tor1', { nodeSelectors: [{ matchLabels: { rack: 'r1' }, matchExpressions: [] }] }),
+      peer('tor2', { nodeSelectors: [{ matchLabels: { rack: 'r2' }, matchExpressions: [] }] }),
       peer('spine'),
     ];
     const routes = bgpRoutes(input({ peers, advertisements: [adv('x', { peers: ['tor1', 'tor2'] })] }));
@@ -154,9 +152,20 @@ describe('bgpRoutes', () => {
   });
 
   it('a node with no peer selecting it announces nothing', () => {
-    const peers = [peer('tor1', { nodeSelector: { matchLabels: { rack: 'r9' }, matchExpressions: [] } })];
+    const peers = [peer('tor1', { nodeSelectors: [{ matchLabels: { rack: 'r9' }, matchExpressions: [] }] })];
     assert.equal(bgpRoutes(input({ peers })).size, 0);
     assert.equal(bgpRoutes(input({ peers: [] })).size, 0);
+  });
+
+  it("a peer's nodeSelectors: any one matching selects the node (as MetalLB's)", () => {
+    const selector = (labels: Record<string, string>) => ({ matchLabels: labels, matchExpressions: [] });
+    const peers = [
+      peer('tor', { nodeSelectors: [selector({ rack: 'r2' }), selector({ 'kubernetes.io/hostname': 'a' })] }),
+    ];
+    const routes = bgpRoutes(input({ peers }));
+    assert.deepEqual(routes.get('a')?.[0]?.peers, ['tor']);
+    assert.deepEqual(routes.get('b')?.[0]?.peers, ['tor']);
+    assert.equal(routes.get('c'), undefined);
   });
 
   it('IPv6 with aggregationLengthV6, IPv4 with aggregationLength, host bits cleared', () => {

@@ -3,7 +3,7 @@
 // Service's traffic announces its addresses and the router spreads the flows over them (ECMP), so the question per
 // node is only "does it announce, to which peers, with which attributes".
 import type { V1Node } from '@kubernetes/client-node';
-import { matchesAnySelector, matchesLabels } from '../../../src/lib/kube/label-selector.ts';
+import { matchesAnySelector } from '../../../src/lib/kube/label-selector.ts';
 import { nodeEligibility } from '../../../src/lib/service/eligibility.ts';
 import { type Address, formatAddress, parseAddress, rangeContains } from './addresses.ts';
 import type { BgpAdvertisement, BgpPeer } from './bgp-types.ts';
@@ -58,7 +58,7 @@ export function bgpRoutes(input: BgpAnnounceInput): Map<string, BgpRoute[]> {
     if (!nodeEligibility(node).eligible || input.unhealthyNodes.has(name)) continue;
     if (service.policy === 'Local' && !input.readyEndpointNodes.has(name)) continue;
     const labels = node.metadata?.labels ?? {};
-    const nodePeers = input.peers.filter((peer) => matchesLabels(peer.nodeSelector, labels));
+    const nodePeers = input.peers.filter((peer) => matchesAnySelector(peer.nodeSelectors, labels));
     if (nodePeers.length === 0) continue;
     const routes = new Map<string, BgpRoute>();
     for (const text of service.addresses) {

@@ -34,7 +34,7 @@ describe('parseBgpPeer', () => {
       holdTimeSeconds: 90,
       keepaliveTimeSeconds: 30,
       ebgpMultiHop: false,
-      nodeSelector: { matchLabels: {}, matchExpressions: [] },
+      nodeSelectors: [],
       disableBFD: false,
     });
   });
@@ -51,7 +51,7 @@ describe('parseBgpPeer', () => {
         keepaliveTime: '10s',
         ebgpMultiHop: true,
         passwordSecret: { name: 'bgp-auth' },
-        nodeSelectors: [{ matchLabels: { rack: 'r1' } }],
+        nodeSelectors: [{ matchLabels: { rack: 'r1' } }, { matchLabels: { rack: 'r2' } }],
         bfdProfile: 'fast',
       }),
     );
@@ -64,7 +64,10 @@ describe('parseBgpPeer', () => {
     assert.equal(value.keepaliveTimeSeconds, 10);
     assert.equal(value.ebgpMultiHop, true);
     assert.deepEqual(value.passwordSecret, { name: 'bgp-auth', key: 'password' });
-    assert.deepEqual(value.nodeSelector, { matchLabels: { rack: 'r1' }, matchExpressions: [] });
+    assert.deepEqual(value.nodeSelectors, [
+      { matchLabels: { rack: 'r1' }, matchExpressions: [] },
+      { matchLabels: { rack: 'r2' }, matchExpressions: [] },
+    ]);
     assert.equal(value.bfdProfile, 'fast');
   });
 
@@ -88,14 +91,14 @@ describe('parseBgpPeer', () => {
           passwordSecret: { key: 'pw' },
           password: 'plain',
           vrf: 'red',
-          nodeSelectors: [{}, {}],
+          nodeSelectors: [{ matchLabels: { rack: 7 } }],
         }),
       ),
       {
         'spec.holdTime': 'must be 0s (no keepalives) or between 3s and 65535s',
         'spec.keepaliveTime': 'must be a duration in whole seconds, such as "90s" or "1m30s"',
         'spec.myASN': 'Too small: expected number to be >=1',
-        'spec.nodeSelectors': 'Too big: expected array to have <=1 items',
+        'spec.nodeSelectors[0].matchLabels.rack': 'Invalid input: expected string, received number',
         'spec.password': 'unknown field',
         'spec.passwordSecret.name': 'Invalid input: expected string, received undefined',
         'spec.peerAddress': '"10.0.0" is not an IPv4 or IPv6 address',

@@ -74,9 +74,8 @@ export const bgpPeerSpecSchema = z
       .describe("TCP MD5 password: a Secret in the speaker's own namespace and its key (default: password)."),
     nodeSelectors: z
       .array(labelSelector)
-      .max(1)
       .default([])
-      .describe('Which nodes peer with this router (at most one selector); empty: every node.'),
+      .describe('Which nodes peer with this router: those any selector matches; empty: every node.'),
     bfdProfile: z.string().min(1).optional().describe('The BFDProfile to run; absent: the built-in default.'),
     disableBFD: z.boolean().default(false).describe('Run no BFD with this peer.'),
   })
@@ -166,7 +165,7 @@ export function parseBgpPeer(obj: unknown): BgpParse<BgpPeer> {
         spec.keepaliveTime === undefined ? Math.floor(holdTimeSeconds / 3) : durationSeconds(spec.keepaliveTime)!,
       ebgpMultiHop: spec.ebgpMultiHop,
       ...(spec.passwordSecret === undefined ? {} : { passwordSecret: spec.passwordSecret }),
-      nodeSelector: spec.nodeSelectors[0] ?? { matchLabels: {}, matchExpressions: [] },
+      nodeSelectors: spec.nodeSelectors,
       ...(spec.bfdProfile === undefined ? {} : { bfdProfile: spec.bfdProfile }),
       disableBFD: spec.disableBFD,
     },

@@ -36,8 +36,8 @@ export interface BgpPeer {
   ebgpMultiHop: boolean;
   /** A Secret in the speaker's own namespace (least privilege: the speaker reads no other namespace's Secrets). */
   passwordSecret?: { name: string; key: string };
-  /** Which nodes peer with this router; empty: every node. */
-  nodeSelector: NodeSelector;
+  /** Which nodes peer with this router: those any selector matches; empty: every node. */
+  nodeSelectors: NodeSelector[];
   /** The BFDProfile to run with this peer; absent: the built-in default profile (BFD is on unless disableBFD). */
   bfdProfile?: string;
   /** BFD is on by default; true turns it off for this peer. */

@@ -19,7 +19,7 @@ const peer = (name: string, peerAddress: string, over: Partial<BgpPeer> = {}): B
   holdTimeSeconds: 90,
   keepaliveTimeSeconds: 30,
   ebgpMultiHop: false,
-  nodeSelector: { matchLabels: {}, matchExpressions: [] },
+  nodeSelectors: [],
   disableBFD: false,
   ...over,
 });

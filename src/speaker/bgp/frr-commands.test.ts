@@ -6,7 +6,6 @@ import { type BgpPeer, DEFAULT_BFD_PROFILE } from '../../../providers/metal/mode
 import { frrCommands } from './frr-commands.ts';
 import { desiredFrrState, emptyFrrState, type FrrStateInput, routeMapName, runningFrrState } from './frr-state.ts';
 
-const everything = { matchLabels: {}, matchExpressions: [] };
 function peer(name: string, over: Partial<BgpPeer> = {}): BgpPeer {
   return {
     name,
@@ -17,7 +16,7 @@ function peer(name: string, over: Partial<BgpPeer> = {}): BgpPeer {
     holdTimeSeconds: 9,
     keepaliveTimeSeconds: 3,
     ebgpMultiHop: false,
-    nodeSelector: everything,
+    nodeSelectors: [],
     disableBFD: false,
     ...over,
   };
@@ -230,7 +229,7 @@ describe('desiredFrrState', () => {
         peer('a'),
         peer('b', { myASN: 1, peerAddress: '10.0.0.1' }),
         peer('c'),
-        peer('d', { nodeSelector: { matchLabels: { rack: 'r2' }, matchExpressions: [] }, peerAddress: '10.0.0.2' }),
+        peer('d', { nodeSelectors: [{ matchLabels: { rack: 'r2' }, matchExpressions: [] }], peerAddress: '10.0.0.2' }),
       ],
       skipped: (name) => skipped.push(name),
     });

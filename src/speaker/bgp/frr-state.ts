@@ -3,7 +3,7 @@
 // few configuration lines that make one into the other.
 import type { BgpRoute } from '../../../providers/metal/model/bgp-announce.ts';
 import { type BfdProfile, type BgpPeer, DEFAULT_BFD_PROFILE } from '../../../providers/metal/model/bgp-types.ts';
-import { matchesLabels } from '../../lib/kube/label-selector.ts';
+import { matchesAnySelector } from '../../lib/kube/label-selector.ts';
 import { parseAddress } from '../../lib/net/ip.ts';
 
 export interface FrrNeighbor {
@@ -89,7 +89,7 @@ export function desiredFrrState(input: FrrStateInput): FrrState {
   const state = emptyFrrState();
   // FRR runs one BGP instance per VRF, so one local ASN: the first peer's (by name) wins, the others are skipped.
   const peers = input.peers
-    .filter((peer) => matchesLabels(peer.nodeSelector, input.labels))
+    .filter((peer) => matchesAnySelector(peer.nodeSelectors, input.labels))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const profiles = new Map(input.bfdProfiles.map((p) => [p.name, p]));
   const byName = new Map<string, FrrNeighbor>();
