@@ -1,13 +1,16 @@
+// Over 300 lines: one build of both images (cold, then warm) shared by every check of them.
 // The image, built here with buildah (no daemon) by scripts/build-image on the local bases scripts/image-base makes
 // (no container registry is reachable from these machines), then run: `drawbridge version`, `drawbridge controller
 // --help`, `drawbridge speaker --help` and a load of the speaker's packet-socket addon, as the image's non-root user.
 // Prints a cold build (no cached layer), a warm rebuild (all cached) and the image's size, unpacked and as a
 // registry stores it (gzip layers). Then the FRR image (scripts/build-image --frr): its frr version, the gid of the
-// group frrvty, and the DaemonSet's frr start script, taken from the rendered metal overlay, run in it in a network
-// namespace of its own. Needs buildah, mmdebstrap (scripts/setup installs them), iproute2, util-linux and root.
+// group frrvty, and its start script (deploy/frr/run) run in it as the rendered metal overlay's FRR pod runs it (its
+// capabilities and groups, read-only root), in a network namespace of its own: the daemons, SIGTERM, and the stop
+// when the speaker's heartbeat is older than the handover time. Needs buildah, mmdebstrap (scripts/setup installs
+// them), iproute2, util-linux, capsh (libcap2-bin) and root.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -129,14 +132,20 @@ test('the image holds the product only: no sources, no tests, no compiler', asyn
   assert.deepEqual(JSON.parse(await inImage('node', '-e', probe)), ['/app/dist/src/commands/main.js']);
 });
 
-/** The metal overlay's speaker pod: the frr container's start script and the pod's supplementalGroups. */
-async function renderedFrr(): Promise<{ script: string; groups: number[] }> {
+/** The metal overlay's FRR pod, as the run below copies it: its capabilities and supplementalGroups. */
+async function renderedFrr(): Promise<{ command: string[]; caps: string[]; groups: number[] }> {
   const yaml = await render((await manifestTools()).kustomize, ['build', join(repo, 'deploy/overlays/metal')]);
-  const daemonSet = loadAllYaml(yaml).find((d) => (d as V1DaemonSet).kind === 'DaemonSet') as V1DaemonSet;
+  const daemonSet = loadAllYaml(yaml).find(
+    (d) => (d as V1DaemonSet).kind === 'DaemonSet' && (d as V1DaemonSet).metadata?.name === 'drawbridge-frr',
+  ) as V1DaemonSet;
   const pod = daemonSet.spec?.template.spec;
-  const frr = pod?.containers.find((c) => c.name === 'frr');
-  assert.deepEqual(frr?.command, ['/bin/sh', '-c'], 'the script is the argument of sh -c');
-  return { script: frr?.args?.[0] ?? '', groups: pod?.securityContext?.supplementalGroups ?? [] };
+  const frr = pod?.containers[0];
+  assert.deepEqual(frr?.securityContext?.capabilities?.drop, ['ALL']);
+  return {
+    command: frr?.command ?? [],
+    caps: (frr?.securityContext?.capabilities?.add ?? []).map((c) => `cap_${c.toLowerCase()}`),
+    groups: pod?.securityContext?.supplementalGroups ?? [],
+  };
 }
 
 test("the FRR image: Debian's frr 8.4.4, frrvty at gid 85 (the DaemonSet's supplementalGroups), its size", async (t) => {
@@ -156,16 +165,40 @@ test("the FRR image: Debian's frr 8.4.4, frrvty at gid 85 (the DaemonSet's suppl
   t.diagnostic(
     `FRR image size: ${(unpacked / MB).toFixed(1)} MB unpacked, ${(compressed / MB).toFixed(1)} MB compressed`,
   );
-  // Three daemons, sh, sleep and their libraries: no package manager, no Debian base.
+  // Three daemons, the start script's few commands and their libraries: no package manager, no Debian base.
   assert.ok(unpacked > 5 * MB && unpacked < 40 * MB, `unpacked size ${unpacked}`);
 });
 
-test("the DaemonSet's frr script starts zebra, bfdd and bgpd in the image; vty sockets group frrvty; SIGTERM exits 0", async () => {
-  const { script } = await renderedFrr();
+const daemons = ['zebra', 'bfdd', 'bgpd'];
+const until = async (done: () => Promise<boolean>, what: string, ms: number) => {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    assert.ok(Date.now() < deadline, `${what} after ${ms / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Runs the image's start script as the DaemonSet's pod does, in a network namespace of its own, with `sockets` (a
+ * directory of the host) at /run/drawbridge/frr as the pod has its hostPath there, until the script exits; `work`
+ * gets the running script once the three vty sockets are there. Returns the script's exit code and output.
+ */
+async function runFrr(
+  sockets: string,
+  env: Record<string, string>,
+  work: (script: ChildProcess, exited: Promise<number | null>, output: () => string) => Promise<void>,
+): Promise<{ code: number | null; output: string }> {
+  const { command, caps, groups } = await renderedFrr();
+  assert.deepEqual(command, ['/usr/local/bin/drawbridge-frr'], "the pod runs the image's script");
+  // Every capability but the pod's leaves the bounding set, so the script and the daemons have exactly those.
+  const bounding = (await sh('capsh', ['--print'])).match(/^Bounding set =(.*)$/m)?.[1]?.split(',') ?? [];
+  const drop = bounding.filter((c) => !caps.includes(c));
   const ns = `drawbridge-frr-${process.pid}`;
-  const sockets = await mkdtemp(join(tmpdir(), 'drawbridge-frr-'));
-  // The emptyDir the two containers share: the kubelet makes it world-writable, and the daemons run as frr.
-  await chmod(sockets, 0o777);
   const root = await sh('buildah', ['mount', frrContainer]);
   let child: ChildProcess | undefined;
   try {
@@ -173,10 +206,12 @@ test("the DaemonSet's frr script starts zebra, bfdd and bgpd in the image; vty s
     for (const dir of ['proc', 'dev', 'run/drawbridge/frr']) await mkdir(join(root, dir), { recursive: true });
     await sh('ip', ['netns', 'add', ns]);
     await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    // As the pod has it: the image's root read-only, the emptyDirs at /run/drawbridge/frr and /var/tmp/frr, /proc and
-    // /dev (the host's: the runtime's has /dev/null too, which sh opens for `sleep 1 &`).
+    // As the pod has it: the image's root read-only, the socket directory at /run/drawbridge/frr, an emptyDir at
+    // /var/tmp/frr, /proc and /dev (the host's: the runtime's has /dev/null too, which sh opens for `sleep 5 &`); then
+    // capsh takes the pod's supplementalGroups, chroots, keeps the pod's capabilities only, sets no_new_privs
+    // (allowPrivilegeEscalation: false) and execs the script as root.
     // nsenter joins the network namespace and unshare makes a mount namespace of its own, so the mounts go with it;
-    // each step execs the next (no fork, unlike `ip netns exec`), so the child's pid is the script's shell's.
+    // each step execs the next (no fork, unlike `ip netns exec`), so the child's pid is the script's.
     const setup = `set -e
       mount --bind "$0" "$0"
       mount --bind "$1" "$0/run/drawbridge/frr"
@@ -184,73 +219,133 @@ test("the DaemonSet's frr script starts zebra, bfdd and bgpd in the image; vty s
       mount -t proc proc "$0/proc"
       mount --bind /dev "$0/dev"
       mount -o remount,bind,ro "$0"
-      exec chroot "$0" /bin/sh -c "$2"`;
-    const started = spawn(
+      exec capsh --groups="$2" --chroot="$0" --drop="$3" --no-new-privs --shell="$4" --`;
+    const script = spawn(
       'nsenter',
-      [`--net=/run/netns/${ns}`, 'unshare', '--mount', 'sh', '-c', setup, root, sockets, script],
+      [
+        `--net=/run/netns/${ns}`,
+        'unshare',
+        '--mount',
+        'sh',
+        '-c',
+        setup,
+        root,
+        sockets,
+        groups.join(','),
+        drop.join(','),
+        command[0] ?? '',
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
+        // The runtime's default PATH (the image sets none); the socket directory at the pod's path.
+        env: {
+          PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+          FRR_SOCKET_DIR: '/run/drawbridge/frr',
+          ...env,
+        },
       },
     );
-    child = started;
+    child = script;
     let output = '';
-    started.stdout.on('data', (chunk: Buffer) => {
+    script.stdout.on('data', (chunk: Buffer) => {
       output += chunk;
     });
-    started.stderr.on('data', (chunk: Buffer) => {
+    script.stderr.on('data', (chunk: Buffer) => {
       output += chunk;
     });
-    const exited = new Promise<number | null>((resolve) => started.on('exit', (code) => resolve(code)));
-
-    const daemons = ['zebra', 'bfdd', 'bgpd'];
-    const deadline = Date.now() + 15_000;
+    const exited = new Promise<number | null>((resolve) => script.on('exit', (code) => resolve(code)));
     for (const d of daemons) {
-      while (!(await stat(join(sockets, `${d}.vty`)).catch(() => undefined))) {
-        assert.equal(started.exitCode, null, `the script exited before ${d}'s socket appeared:\n${output}`);
-        assert.ok(Date.now() < deadline, `no ${d}.vty after 15 s:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await until(
+        async () => {
+          assert.equal(script.exitCode, null, `the script exited before ${d}'s socket appeared:\n${output}`);
+          return exists(join(sockets, `${d}.vty`));
+        },
+        `no ${d}.vty:\n${output}`,
+        15_000,
+      );
     }
-    const pids: number[] = [];
-    for (const d of daemons) {
-      const socket = await stat(join(sockets, `${d}.vty`));
-      assert.ok(socket.isSocket(), `${d}.vty is a socket`);
-      assert.equal(socket.gid, 85, `${d}.vty is group frrvty`);
-      assert.equal(socket.mode & 0o777, 0o770, `${d}.vty is mode 0770`);
-      const pid = Number(await readFile(join(sockets, `${d}.pid`), 'utf8'));
-      // Dropped to the user frr (uid 92), as the image's passwd says.
-      assert.match(await readFile(`/proc/${pid}/status`, 'utf8'), /^Uid:\s+92\s/m, `${d} runs as frr`);
-      pids.push(pid);
-    }
-
-    // The script sets its TERM trap once the last socket is there; a SIGTERM before that ends it at once (nothing is
-    // announced yet then). Wait for the trap: SIGTERM (15) in the shell's caught signals.
-    const caught = async () =>
-      (await readFile(`/proc/${started.pid}/status`, 'utf8')).match(/^SigCgt:\s+([0-9a-f]+)$/m)?.[1] ?? '0';
-    while ((BigInt(`0x${await caught()}`) & (1n << 14n)) === 0n) {
-      assert.ok(Date.now() < deadline, `no TERM trap after 15 s:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const stopping = performance.now();
-    started.kill('SIGTERM');
-    assert.equal(await exited, 0, `the script's exit code after SIGTERM:\n${output}`);
-    const stopped = performance.now() - stopping;
-    // It waits 4 s for the speaker's withdrawals before stopping the daemons.
-    assert.ok(stopped >= 4000 && stopped < 8000, `stopped after ${stopped.toFixed(0)} ms`);
-    // The script signals the daemons and exits without waiting (in the pod, its exit ends the container, the rest
-    // with it); here they outlive it for as long as they take to stop.
-    const gone = Date.now() + 5000;
-    for (const pid of pids) {
-      while (await stat(`/proc/${pid}`).catch(() => undefined)) {
-        assert.ok(Date.now() < gone, `daemon ${pid} still running 5 s after the script exited`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+    await work(script, exited, () => output);
+    const code = await exited;
     child = undefined;
+    return { code, output };
   } finally {
     child?.kill('SIGKILL');
     await sh('ip', ['netns', 'delete', ns]).catch(() => '');
     await sh('buildah', ['umount', frrContainer]);
+  }
+}
+
+/** The daemons' pids, each checked to run as frr (uid 92) with the pod's capabilities at most. */
+async function checkDaemons(sockets: string): Promise<number[]> {
+  const { caps } = await renderedFrr();
+  const pids: number[] = [];
+  for (const d of daemons) {
+    const pid = Number(await readFile(join(sockets, `${d}.pid`), 'utf8'));
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    // Dropped to the user frr (uid 92), as the image's passwd says.
+    assert.match(status, /^Uid:\s+92\s/m, `${d} runs as frr`);
+    const bounding = (await sh('capsh', [`--decode=${status.match(/^CapBnd:\s+(\S+)$/m)?.[1]}`])).split('=')[1];
+    assert.deepEqual(new Set(bounding?.split(',')), new Set(caps), `${d}: the pod's capabilities, no more`);
+    pids.push(pid);
+  }
+  return pids;
+}
+
+test("the image's drawbridge-frr, run as the DaemonSet's pod: zebra, bfdd and bgpd as frr, the directory and vty sockets group frrvty mode 0770, SIGTERM stops them and exits 0", async () => {
+  const sockets = await mkdtemp(join(tmpdir(), 'drawbridge-frr-'));
+  // As the kubelet makes a DirectoryOrCreate hostPath: root's, mode 0755.
+  await chmod(sockets, 0o755);
+  try {
+    let pids: number[] = [];
+    let stopped = 0;
+    const { code, output } = await runFrr(sockets, {}, async (script, exited) => {
+      for (const path of [sockets, ...daemons.map((d) => join(sockets, `${d}.vty`))]) {
+        const s = await stat(path);
+        assert.equal(s.gid, 85, `${path} is group frrvty`);
+        assert.equal(s.mode & 0o777, 0o770, `${path} is mode 0770`);
+      }
+      pids = await checkDaemons(sockets);
+      const stopping = performance.now();
+      script.kill('SIGTERM');
+      await exited;
+      stopped = performance.now() - stopping;
+    });
+    assert.equal(code, 0, `the script's exit code after SIGTERM:\n${output}`);
+    // The script waits for the daemons (bgpd closes its sessions with a Cease), not for its check loop's sleep.
+    assert.ok(stopped < 3000, `stopped after ${stopped.toFixed(0)} ms`);
+    for (const pid of pids) assert.equal(await exists(`/proc/${pid}`), false, `daemon ${pid} gone with the script`);
+  } finally {
+    await rm(sockets, { recursive: true, force: true });
+  }
+});
+
+test('drawbridge-frr stops FRR and exits 1 when the speaker has not touched speaker.alive for SPEAKER_HANDOVER_SECONDS', async () => {
+  const sockets = await mkdtemp(join(tmpdir(), 'drawbridge-frr-'));
+  await chmod(sockets, 0o755);
+  const heartbeat = join(sockets, 'speaker.alive');
+  try {
+    let pids: number[] = [];
+    let waited = 0;
+    const { code, output } = await runFrr(sockets, { SPEAKER_HANDOVER_SECONDS: '10' }, async (_script, exited) => {
+      pids = await checkDaemons(sockets);
+      // A speaker's one heartbeat, then none: it went and no other came.
+      await writeFile(heartbeat, '');
+      const start = performance.now();
+      const late = new Promise<'late'>((resolve) => setTimeout(resolve, 25_000, 'late').unref());
+      assert.notEqual(await Promise.race([exited, late]), 'late', 'still running 25 s after the last heartbeat');
+      waited = performance.now() - start;
+    });
+    assert.equal(code, 1, output);
+    assert.match(output, /drawbridge-frr: no speaker for \d+ s: stopping/);
+    // Checked every 5 s: at least the handover time, at most one check more.
+    assert.ok(waited >= 10_000, `stopped after ${waited.toFixed(0)} ms`);
+    assert.equal(
+      await exists(heartbeat),
+      false,
+      'the stale heartbeat removed, so the restarted FRR waits for a speaker',
+    );
+    for (const pid of pids) assert.equal(await exists(`/proc/${pid}`), false, `daemon ${pid} stopped`);
+  } finally {
     await rm(sockets, { recursive: true, force: true });
   }
 });

@@ -53,6 +53,73 @@ async function dryRunApply(docs: KubernetesObject[]): Promise<void> {
 
 const find = <T>(docs: KubernetesObject[], kind: string, name?: string) =>
   docs.find((d) => d.kind === kind && (name === undefined || d.metadata?.name === name)) as T | undefined;
+/** The speakers' DaemonSet, or FRR's (metal with BGP on), by the name both renderings give it. */
+const daemonSet = (docs: KubernetesObject[], which: 'speaker' | 'frr') =>
+  find<V1DaemonSet>(docs, 'DaemonSet', `drawbridge-${which}`);
+
+/** FRR's DaemonSet beside the speakers': its own pod, sharing the socket directory on the node through a hostPath. */
+function checkFrr(docs: KubernetesObject[]): void {
+  const speaker = daemonSet(docs, 'speaker')?.spec?.template.spec;
+  const frrSet = daemonSet(docs, 'frr');
+  const pod = frrSet?.spec?.template.spec;
+  assert.ok(pod, 'an FRR DaemonSet');
+  assert.equal(frrSet?.metadata?.labels?.['app.kubernetes.io/component'], 'frr');
+  assert.equal(frrSet?.spec?.selector.matchLabels?.['app.kubernetes.io/component'], 'frr', 'not the speakers');
+  assert.deepEqual(
+    speaker?.containers.map((c) => c.name),
+    ['speaker'],
+    'FRR is no container of the speakers',
+  );
+  const args = speaker?.containers[0]?.args ?? [];
+  assert.ok(args.includes('--frr-socket-dir=/run/drawbridge/frr'));
+  assert.equal(
+    args.some((a) => a.startsWith('--bgp-on-stop')),
+    false,
+    'the default, keep',
+  );
+  // No API access: no token mounted, no ServiceAccount or RBAC of its own.
+  assert.equal(pod.automountServiceAccountToken, false);
+  assert.equal(pod.serviceAccountName, undefined);
+  assert.equal(find(docs, 'ServiceAccount', 'drawbridge-frr'), undefined);
+  assert.equal(pod.hostNetwork, true);
+  assert.deepEqual(pod.tolerations, speaker?.tolerations, "the speakers' nodes");
+  assert.ok((pod.terminationGracePeriodSeconds ?? 30) <= 10, 'bgpd closes its sessions at once');
+  const [c, ...others] = pod.containers;
+  assert.equal(others.length, 0);
+  assert.equal(c?.image, 'drawbridge-frr:0.1.0', 'the FRR image scripts/build-image --frr builds, by default');
+  assert.deepEqual(c?.command, ['/usr/local/bin/drawbridge-frr'], "the image's deploy/frr/run");
+  assert.deepEqual(c?.env, [{ name: 'SPEAKER_HANDOVER_SECONDS', value: '90' }]);
+  assert.deepEqual(c?.securityContext, {
+    runAsUser: 0,
+    runAsNonRoot: false,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: {
+      drop: ['ALL'],
+      add: ['NET_BIND_SERVICE', 'NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SETUID', 'SETGID', 'KILL'],
+    },
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  assert.equal(pod.volumes?.find((v) => v.name === 'frr-tmp')?.emptyDir !== undefined, true);
+  assert.equal(c?.volumeMounts?.find((m) => m.name === 'frr-tmp')?.mountPath, '/var/tmp/frr');
+  // The same directory of the node in both pods, at the same path, and both in the group frrvty (gid 85).
+  for (const [p, name] of [
+    [pod, 'frr'],
+    [speaker, 'speaker'],
+  ] as const) {
+    assert.deepEqual(
+      p?.volumes?.find((v) => v.name === 'frr-sockets')?.hostPath,
+      { path: '/var/run/drawbridge/frr', type: 'DirectoryOrCreate' },
+      name,
+    );
+    assert.equal(
+      p?.containers[0]?.volumeMounts?.find((m) => m.name === 'frr-sockets')?.mountPath,
+      '/run/drawbridge/frr',
+      name,
+    );
+    assert.deepEqual(p?.securityContext?.supplementalGroups, [85], name);
+  }
+}
 
 /** What issue 11 asks of the controller Deployment, the PDB and (metal) the speaker DaemonSet. */
 function checkWorkloads(docs: KubernetesObject[], provider: string): void {
@@ -95,9 +162,11 @@ function checkWorkloads(docs: KubernetesObject[], provider: string): void {
   );
   for (const env of c?.env ?? []) assert.equal(env.value !== undefined && /KEY|SECRET|TOKEN/.test(env.name), false);
 
-  const speaker = find<V1DaemonSet>(docs, 'DaemonSet');
+  const speaker = daemonSet(docs, 'speaker');
   assert.equal(speaker !== undefined, provider === 'metal', 'a speaker DaemonSet exactly for metal');
+  assert.equal(daemonSet(docs, 'frr') !== undefined, provider === 'metal', 'an FRR DaemonSet exactly for metal');
   if (!speaker) return;
+  checkFrr(docs);
   const s = speaker.spec?.template.spec;
   const sc = s?.containers[0];
   assert.equal(s?.hostNetwork, true);
@@ -302,7 +371,7 @@ test('the chart passes the image reference, pull secrets, pod annotations, affin
   }
   await dryRunApply(docs);
   const controller = find<V1Deployment>(docs, 'Deployment')?.spec?.template;
-  const speaker = find<V1DaemonSet>(docs, 'DaemonSet')?.spec?.template;
+  const speaker = daemonSet(docs, 'speaker')?.spec?.template;
   for (const [pod, name] of [
     [controller, 'controller'],
     [speaker, 'speaker'],
@@ -319,24 +388,57 @@ test('the chart passes the image reference, pull secrets, pod annotations, affin
     values.speaker.tolerations,
     'the given tolerations replace "every node"',
   );
+  // FRR runs where the speakers run, with their pull secrets and priority class; the annotations are the speakers'.
+  const frr = daemonSet(docs, 'frr')?.spec?.template;
+  assert.deepEqual(
+    [frr?.spec?.nodeSelector, frr?.spec?.tolerations, frr?.spec?.affinity],
+    [speaker?.spec?.nodeSelector, speaker?.spec?.tolerations, speaker?.spec?.affinity],
+  );
+  assert.deepEqual(frr?.spec?.imagePullSecrets, [{ name: 'regcred' }]);
+  assert.equal(frr?.spec?.priorityClassName, 'system-node-critical');
+  assert.equal(frr?.metadata?.annotations, undefined);
 
   const defaults = await helm('-f', join(chart, 'values-metal.yaml'));
-  for (const kind of ['Deployment', 'DaemonSet']) {
-    const pod = find<V1Deployment>(defaults, kind)?.spec?.template;
-    assert.equal(pod?.spec?.containers[0]?.image, 'drawbridge:0.1.0', `${kind}: the chart's appVersion by default`);
+  for (const [pod, name] of [
+    [find<V1Deployment>(defaults, 'Deployment')?.spec?.template, 'controller'],
+    [daemonSet(defaults, 'speaker')?.spec?.template, 'speaker'],
+  ] as const) {
+    assert.equal(pod?.spec?.containers[0]?.image, 'drawbridge:0.1.0', `${name}: the chart's appVersion by default`);
     assert.deepEqual(
       [pod?.spec?.imagePullSecrets, pod?.metadata?.annotations, pod?.spec?.affinity],
       [undefined, undefined, undefined],
     );
   }
-  const frr = find<V1DaemonSet>(defaults, 'DaemonSet')?.spec?.template.spec?.containers.find((c) => c.name === 'frr');
-  assert.equal(frr?.image, 'drawbridge-frr:0.1.0', 'the FRR image scripts/build-image --frr builds, by default');
+  const frrImage = daemonSet(defaults, 'frr')?.spec?.template.spec?.containers[0]?.image;
+  assert.equal(frrImage, 'drawbridge-frr:0.1.0', 'the FRR image scripts/build-image --frr builds, by default');
+});
+
+test('the chart: speaker.bgp.handoverSeconds reaches FRR; speaker.bgp.enabled=false leaves FRR out entirely', async () => {
+  const metal = join(chart, 'values-metal.yaml');
+  const handover = await helm('-f', metal, '--set', 'speaker.bgp.handoverSeconds=300');
+  assert.deepEqual(daemonSet(handover, 'frr')?.spec?.template.spec?.containers[0]?.env, [
+    { name: 'SPEAKER_HANDOVER_SECONDS', value: '300' },
+  ]);
+  const off = await helm('-f', metal, '--set', 'speaker.bgp.enabled=false');
+  await dryRunApply(off);
+  assert.equal(daemonSet(off, 'frr'), undefined);
+  const speaker = daemonSet(off, 'speaker')?.spec?.template.spec;
+  assert.ok(speaker, 'the speakers still run, L2 only');
+  assert.equal(
+    speaker.containers[0]?.args?.some((a) => a.startsWith('--frr-socket-dir')),
+    false,
+  );
+  assert.deepEqual(
+    [speaker.volumes?.find((v) => v.name === 'frr-sockets'), speaker.securityContext?.supplementalGroups],
+    [undefined, undefined],
+  );
 });
 
 test("each overlay names the image under kustomize's images:, and a kustomization on top re-points it", async () => {
+  // Drawbridge's own workloads: the controller and the speakers (FRR's image is checked apart).
   const images = (docs: KubernetesObject[]) =>
     docs
-      .filter((d) => d.kind === 'Deployment' || d.kind === 'DaemonSet')
+      .filter((d) => d.kind === 'Deployment' || (d.kind === 'DaemonSet' && d.metadata?.name !== 'drawbridge-frr'))
       .map((d) => (d as V1Deployment).spec?.template.spec?.containers[0]?.image);
   for (const provider of ['metal', 'gcp', 'aws']) {
     const overlay = join(repo, 'deploy/overlays', provider);
@@ -344,7 +446,7 @@ test("each overlay names the image under kustomize's images:, and a kustomizatio
     assert.match(own, /images:\n\s+- name: drawbridge\n/, `${provider} has an images: entry to edit`);
     const built = await kustomize(provider);
     assert.deepEqual(new Set(images(built)), new Set(['drawbridge:0.1.0']));
-    const frr = find<V1DaemonSet>(built, 'DaemonSet')?.spec?.template.spec?.containers.find((c) => c.name === 'frr');
+    const frr = daemonSet(built, 'frr')?.spec?.template.spec?.containers[0];
     assert.equal(frr?.image, provider === 'metal' ? 'drawbridge-frr:0.1.0' : undefined, 'scripts/build-image --frr');
 
     // What a user's own kustomization (or `kustomize edit set image`) does on top of the overlay.
@@ -376,7 +478,7 @@ test('the speakers get a membership key: a random Secret (Helm), or a create-onl
   const own = await helm('--set', 'speaker.membershipKey.existingSecret=mine');
   assert.equal(keyOf(own), undefined, 'no Secret rendered when the user brings one');
   assert.equal(
-    find<V1DaemonSet>(own, 'DaemonSet')?.spec?.template.spec?.volumes?.find((v) => v.name === 'membership-key')?.secret
+    daemonSet(own, 'speaker')?.spec?.template.spec?.volumes?.find((v) => v.name === 'membership-key')?.secret
       ?.secretName,
     'mine',
   );
@@ -399,7 +501,7 @@ test('the speakers get a membership key: a random Secret (Helm), or a create-onl
   );
   assert.deepEqual(role?.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }], 'create only');
   for (const docs of [first, k]) {
-    const pod = find<V1DaemonSet>(docs, 'DaemonSet')?.spec?.template.spec;
+    const pod = daemonSet(docs, 'speaker')?.spec?.template.spec;
     const args = pod?.containers[0]?.args ?? [];
     assert.ok(args.includes('--membership-key-file=/etc/drawbridge/membership/key'));
     assert.ok(args.includes('--membership-key-file-previous=/etc/drawbridge/membership/previous'));
