@@ -1,6 +1,7 @@
 // The BGP kinds of the failover benchmark (run by failover.ts after the L2 kinds, when FAILOVER_KINDS names them or
-// names none), on a lab of their own: three nodes announcing the Service address over eBGP with BFD (100 ms x 3) to
-// a BIRD router that spreads it over all three (ECMP), the client behind the router. The nodes run the speaker
+// names none), on a lab of their own: three nodes announcing the Service address over eBGP with BFD (the speaker's
+// built-in 150 ms x 3; FAILOVER_BGP_BFD=fast: 100 ms x 3; static nodes: 100 ms x 3) to a BIRD router at 100 ms x 3
+// that spreads it over all three (ECMP), the client behind the router. The nodes run the speaker
 // driving FRR (bgp-speaker-lab.ts), or with FAILOVER_BGP_NODES=static, FRR configured by hand (bgp-lab.ts). The
 // router hashes the client's connections by address, so one node serves all of them: each run fails that node. Each
 // run waits for a settled lab (every session Established, BFD Up, the kernel route over all three nodes, the client

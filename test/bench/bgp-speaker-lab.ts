@@ -1,6 +1,7 @@
 // The BGP failover bench's lab with the speaker: the test control plane (reached through a relay on the LAN), the
 // AddressPool and BGP CRDs with one pool announced by BGP only (`l2: false`), one BGPPeer (the router: eBGP, nodes
-// 64513, router 64512, BFDProfile `fast`: 100 ms x 3, as the router's), one BGPAdvertisement (every pool, every
+// 64513, router 64512; BFD with the speaker's built-in profile, 150 ms x 3, or with FAILOVER_BGP_BFD=fast a
+// BFDProfile of 100 ms x 3, as the router's), one BGPAdvertisement (every pool, every
 // peer, every node), a Ready Node object per node; the router and the client (bgp-router.ts); three node namespaces
 // each running FRR (bgp-frr.ts), the web server behind its kube-proxy-like DNAT rule, and `drawbridge speaker` with
 // its default settings and --frr-socket-dir pointing at that FRR. The Services' addresses are written into their
@@ -111,11 +112,16 @@ export class SpeakerBgpLab implements BgpBenchLab {
         await sleep(100);
       }
     }
-    await create(BFD_PROFILE_PLURAL, BFD_PROFILE_KIND, 'fast', {
-      ...{ receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 },
-    });
+    // What a user gets without a BFDProfile, unless asked otherwise.
+    const fast = process.env.FAILOVER_BGP_BFD === 'fast';
+    if (fast) {
+      await create(BFD_PROFILE_PLURAL, BFD_PROFILE_KIND, 'fast', {
+        ...{ receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 },
+      });
+    }
     await create(BGP_PEER_PLURAL, BGP_PEER_KIND, 'router', {
-      ...{ peerAddress: `${this.sub}.1`, peerASN: 64512, myASN: 64513, bfdProfile: 'fast' },
+      ...{ peerAddress: `${this.sub}.1`, peerASN: 64512, myASN: 64513 },
+      ...(fast ? { bfdProfile: 'fast' } : {}),
     });
     await create(BGP_ADVERTISEMENT_PLURAL, BGP_ADVERTISEMENT_KIND, 'all', {});
     const core = kube.makeApiClient(CoreV1Api);
