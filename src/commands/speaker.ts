@@ -98,7 +98,8 @@ export function registerSpeaker(program: Command): void {
     )
     .option(
       '--bgp-withdraw-timeout <ms>',
-      'with --bgp-on-stop=withdraw, how long to wait for the peers to withdraw this node’s routes before exiting',
+      'at stop, the longest wait before exiting: for a change to FRR being applied to finish (keep), or for the ' +
+        'peers to withdraw this node’s routes (withdraw)',
       num,
       3000,
     )

@@ -67,7 +67,10 @@ export interface SpeakerOptions {
    * back, deploy/frr/run); 'withdraw' withdraws them first, for an FRR that stops with the speaker.
    */
   bgpOnStop?: 'keep' | 'withdraw';
-  /** With 'withdraw', how long to wait for the routers to withdraw this node's routes (default 3000 ms). */
+  /**
+   * At stop, the longest wait (default 3000 ms): for a change to FRR being applied to finish ('keep'), or for the
+   * routers to withdraw this node's routes ('withdraw').
+   */
   bgpWithdrawTimeoutMs?: number;
   log: Logger;
 }
