@@ -17,14 +17,17 @@
 //                        DaemonSet's pod replaced): bgpd's Cease withdraws the node, the speaker configures the new
 //                        FRR; the loop runs until the node is a next hop again, plus 1 s.
 //   bgp-churn            once, not per run: 1,000 Services created (each with its own address), each moved to
-//                        another address, all deleted (static nodes: the same as `network` lines through vtysh).
+//                        another address, all deleted (static nodes: the same as `network` lines through vtysh),
+//                        while the client's loop runs against the lab's own Service.
 // failover_ms (link-down, frozen) is from the failure to the first answer to a request sent after the last failed
 // one. Session resets are counted at the router (BgpRouter.sessionResets: BIRD's log). Lines: one per run, then
 //   failover_ms kind=<kind> p50=<n> p99=<n> max=<n> runs=<k>   (as the L2 kinds)
 //   bgp_speaker_upgrade requests_failed=<n> requests=<n> bgp_session_resets=<n> nexthop_changes=<n> runs=<k>
 //   bgp_frr_restart requests_failed=<n> requests=<n> bgp_session_resets=<n> nexthop_changes=<n> runs=<k>
 // (nexthop_changes: how often the router's kernel route for the address changed its next hops during the run.)
-//   bgp_churn addresses=1000 bgp_session_resets=<n> seconds=<s> max_prefixes=<n> (the router's, after each phase)
+//   bgp_churn addresses=1000 bgp_session_resets=<n> requests_failed=<n> requests=<n> seconds=<s> max_prefixes=<n>
+// (requests: the client's loop against the lab's own Service throughout the churn; max_prefixes: the router's, read
+// after each phase)
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestStats } from '../e2e/support/bgp-requests-main.ts';
 import { sh } from '../e2e/support/lab.ts';
@@ -187,12 +190,16 @@ export async function runBgpKinds(
     if (kinds.includes('bgp-churn')) {
       await lab.settled();
       const before = await router.totalResets();
+      // The client keeps using the lab's Service (its address announced throughout) while the others churn.
+      const loop = await router.requestLoop(lab.vip);
       const t0 = Date.now();
       const most = await lab.churn(CHURN_ADDRESSES);
       const resets = (await router.totalResets()) - before;
       const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+      const stats = await loop.stop();
       summary.push(
-        `bgp_churn addresses=${CHURN_ADDRESSES} bgp_session_resets=${resets} seconds=${seconds} max_prefixes=${most}`,
+        `bgp_churn addresses=${CHURN_ADDRESSES} bgp_session_resets=${resets} requests_failed=${stats.failed} ` +
+          `requests=${stats.sent} seconds=${seconds} max_prefixes=${most}`,
       );
     }
 
