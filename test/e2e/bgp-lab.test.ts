@@ -10,7 +10,8 @@
 // router (no reset, next hops unchanged) and loses no request; a Local Service's address is announced by the nodes
 // with a ready endpoint only, and follows them; the exclusion label and a failing kube-proxy health check withdraw the
 // node; --bgp-on-stop=withdraw withdraws before the speaker exits and loses no request; a speaker that does not come
-// back makes FRR stop after the handover time (deploy/frr/run) and the router drop the node; a node whose link goes
+// back makes FRR stop after the handover time (deploy/frr/run) and the router drop the node; a host on the LAN that no
+// BGPPeer names gets no session (and does, named by one); a node whose link goes
 // down is routed around by BFD (how fast: the bench); FRR restarted under a running speaker is configured again; a
 // peer's community reaches BIRD.
 // Needs root, frr, bird2, nftables and curl.
@@ -19,6 +20,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ADDRESS_POOL_API_VERSION } from '../../providers/metal/model/pool.ts';
 import { createPool, installAddressPoolCrd } from '../../providers/metal/pools/install.ts';
@@ -27,6 +29,7 @@ import { kubeClientOf } from '../../src/lib/kube/api/source.ts';
 import { OWNER_CLASS_ANNOTATION } from '../../src/lib/service/annotations.ts';
 import { eventually, type TestCluster, useControlPlane } from '../env/harness.ts';
 import { ApiserverProxy } from './support/apiserver-proxy.ts';
+import { vtysh } from './support/bgp-frr.ts';
 import { BgpNode, installBgpCrds } from './support/bgp-node.ts';
 import { BgpRouter } from './support/bgp-router.ts';
 import { hasCommand, isRoot, Lab, NodeServer, servedBy, sh, sleep } from './support/lab.ts';
@@ -56,6 +59,7 @@ const ROUTER_IP6 = `${SUB6}::1`;
 const EXCLUDE = 'node.kubernetes.io/exclude-from-external-load-balancers';
 const GROUP = { group: 'drawbridge.io', version: 'v1alpha1' };
 
+const OPEN_MAIN = fileURLToPath(new URL('./support/bgp-open-main.ts', import.meta.url));
 const ready = isRoot && (await hasCommand('bird')) && (await hasCommand('vtysh'));
 
 async function createService(cluster: TestCluster, name: string, ip: string, policy: 'Cluster' | 'Local' = 'Cluster') {
@@ -134,8 +138,9 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
   let router: BgpRouter | undefined;
   let proxy: ApiserverProxy | undefined;
   let dir = '';
+  let attach: (ns: string, ifname: string, peer: string) => Promise<void> = async () => {};
   let passed = 0;
-  const TESTS = 14;
+  const TESTS = 15;
   /** One case of the lab, counted when it passes (the logs are kept otherwise). */
   const labCase = (name: string, body: () => Promise<void>) =>
     it(name, { skip: !ready }, async () => {
@@ -210,7 +215,7 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
     dir = await mkdtemp(join(tmpdir(), 'drawbridge-bgp-lab-'));
     // FRR's daemons run as the user frr, which must reach their directories inside this one.
     await chmod(dir, 0o711);
-    const { attach } = await lab.lanWithHost(HOST_IP);
+    ({ attach } = await lab.lanWithHost(HOST_IP));
     proxy = new ApiserverProxy(HOST_IP, PROXY_PORT, new URL(cluster!.kubeConfig.getCurrentCluster()!.server));
     await proxy.start();
     const kubeconfig = join(dir, 'kubeconfig');
@@ -417,6 +422,44 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
       await hopsBecome(VIP6, ip6s(['node-a', 'node-b', 'node-c']), 30_000);
     },
   );
+
+  labCase('a LAN host no BGPPeer names gets no session: FRR closes its connection before any OPEN', async () => {
+    const ns = await lab.addNamespace('intruder');
+    await attach(ns, lab.ifname('x'), lab.ifname('lx'));
+    const intruder = `${SUB}.99`;
+    await sh('ip', '-n', ns, 'addr', 'add', `${intruder}/24`, 'dev', lab.ifname('x'));
+    const node = nodes.get('node-a')!;
+    const tryOpen = async () =>
+      JSON.parse(await sh('ip', 'netns', 'exec', ns, process.execPath, OPEN_MAIN, node.o.ip, '64999', intruder)) as {
+        connected: boolean;
+        closed: boolean;
+        messages: number[];
+      };
+    const refused = await tryOpen();
+    assert.deepEqual(refused.messages, [], `FRR said something to a host that is no peer: ${JSON.stringify(refused)}`);
+    assert.ok(refused.closed || !refused.connected, `the connection stayed open: ${JSON.stringify(refused)}`);
+    assert.ok(!(await vtysh(node.frr, 'show bgp summary json')).includes(intruder));
+    // The same host, once a BGPPeer names it, gets FRR's OPEN: the check above can fail.
+    const peers = resourcePath({ ...GROUP, plural: 'bgppeers' });
+    await kubeClientOf(cluster!.kubeConfig).create(peers, {
+      apiVersion: ADDRESS_POOL_API_VERSION,
+      kind: 'BGPPeer',
+      metadata: { name: 'intruder' },
+      spec: { myASN: 64513, peerASN: 64999, peerAddress: intruder },
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      let answered = await tryOpen();
+      while (!answered.messages.includes(1) && Date.now() < deadline) {
+        await sleep(500);
+        answered = await tryOpen();
+      }
+      assert.ok(answered.messages.includes(1), `no OPEN from FRR for a configured peer: ${JSON.stringify(answered)}`);
+    } finally {
+      await kubeClientOf(cluster!.kubeConfig).delete(resourcePath({ ...GROUP, plural: 'bgppeers', name: 'intruder' }));
+    }
+    await router!.established(30_000);
+  });
 
   labCase("a node's link going down is routed around by BFD", async () => {
     await router!.bfdUp(15_000);
