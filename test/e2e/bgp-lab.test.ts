@@ -6,8 +6,8 @@
 // no subnet of the LAN: the client reaches them only through the router, over the routes the speakers announce.
 // Checks: every eligible node is a next hop of the address at the router (BIRD and its kernel), IPv4 and IPv6, and
 // the client is served, and no session was reset at setup; Service churn (addresses added and removed) resets no
-// session; a speaker upgraded (SIGTERM, a new one; FRR running on) or killed and started again changes nothing at the
-// router (no reset, next hops unchanged) and loses no request; a Local Service's address is announced by the nodes
+// session; the speakers rolled one by one (SIGTERM, a new one; FRR running on) or one killed and started again change
+// nothing at the router (no reset, next hops unchanged) and lose no request; a Local Service's address is announced by the nodes
 // with a ready endpoint only, and follows them; the exclusion label and a failing kube-proxy health check withdraw the
 // node; --bgp-on-stop=withdraw withdraws before the speaker exits and loses no request; a speaker that does not come
 // back makes FRR stop after the handover time (deploy/frr/run) and the router drop the node; a host on the LAN that no
@@ -306,33 +306,39 @@ describe('BGP lab: three nodes with FRR and the speaker, a BIRD router, a client
   });
 
   labCase(
-    'a speaker upgraded (SIGTERM, a new one) changes nothing at the router: no reset, no request lost',
+    'the speakers rolled (each SIGTERM, a new one) change nothing at the router: no reset, no request lost',
     async () => {
       await router!.established(30_000);
       await router!.bfdUp(15_000);
       const serving = await servedBy(router!.clientNs, VIP);
-      const node = nodes.get(serving)!;
       const before = await router!.sessionResets();
       const hops = watchHops(VIP);
       const loop = await router!.requestLoop(VIP);
       await sleep(500);
-      // The old speaker leaves FRR as it is (--bgp-on-stop=keep, the default); the new one adopts FRR's state once its
-      // cache has listed every kind and the node's health is known, and finds nothing to change.
-      const stopMs = await node.stopSpeaker();
-      await node.startSpeaker();
-      await sleep(3000);
+      // As a rolling update does (maxUnavailable 1), the serving node's first. The old speaker leaves FRR as it is
+      // (--bgp-on-stop=keep, the default); the new one adopts FRR's state once its cache has listed every kind and the
+      // node's health is known, and finds nothing to change.
+      const order = [serving, ...NODES.map((n) => n.name).filter((n) => n !== serving)];
+      const stops: string[] = [];
+      for (const name of order) {
+        const node = nodes.get(name)!;
+        stops.push(`${name} ${(await node.stopSpeaker()).toFixed(0)} ms`);
+        await node.startSpeaker();
+        await sleep(3000);
+      }
       const stats = await loop.stop();
       const seen = await hops.stop();
-      console.log(`speaker upgraded on ${serving} (stop ${stopMs.toFixed(0)} ms): ${JSON.stringify(stats)}`);
+      console.log(`speakers rolled (stops: ${stops.join(', ')}), serving ${serving}: ${JSON.stringify(stats)}`);
       const after = await router!.sessionResets();
       for (const [protocol, n] of after) {
         assert.equal(n, before.get(protocol), `${protocol} reset by the upgrade; BIRD log in ${dir}`);
       }
       assert.deepEqual(seen, [ips(['node-a', 'node-b', 'node-c'])], `the router's next hops changed; logs in ${dir}`);
-      assert.ok(stats.sent > 100, `the loop ran: ${JSON.stringify(stats)}`);
+      assert.ok(stats.sent > 300, `the loop ran: ${JSON.stringify(stats)}`);
       assert.equal(stats.failed, 0, `requests failed over the upgrade: ${JSON.stringify(stats)}; logs in ${dir}`);
       await hopsBecome(VIP6, ip6s(['node-a', 'node-b', 'node-c']));
-      assert.equal(await node.metric('drawbridge_speaker_bgp_rejected_lines_total'), 0);
+      for (const node of nodes.values())
+        assert.equal(await node.metric('drawbridge_speaker_bgp_rejected_lines_total'), 0);
     },
   );
 
