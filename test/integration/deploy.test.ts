@@ -255,7 +255,9 @@ test('helm install makes a random membership key and helm upgrade keeps it', asy
 });
 
 test("the speaker runs with the DaemonSet's arguments and only deploy/'s RBAC, and serves metrics the same way", async () => {
-  const daemonSet = (await manifests()).find((d) => d.kind === 'DaemonSet') as V1DaemonSet;
+  const daemonSet = (await manifests()).find(
+    (d) => d.kind === 'DaemonSet' && d.metadata?.name === 'drawbridge-speaker',
+  ) as V1DaemonSet;
   const container = daemonSet.spec?.template.spec?.containers[0];
   assert.equal(daemonSet.spec?.template.spec?.serviceAccountName, 'drawbridge-speaker');
   // The kubelet's substitutions: this "node" is the loopback interface, where ARP and its replies stay.
