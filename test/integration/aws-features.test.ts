@@ -8,13 +8,12 @@
 // dualstack, `drawbridge plan` showing the features, and `drawbridge gc` finding a lone backend security group.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
-  EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
   DeleteListenerCommand,
@@ -26,68 +25,24 @@ import {
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
   type LoadBalancer,
   ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupAttributesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { backendGroupName, loadBalancerName, TagKeys } from '../../providers/aws/names.ts';
 import { backendGroupTags } from '../../providers/aws/security-groups.ts';
-import type { Controller } from '../../src/core/controller/controller.ts';
-import { eventually, useControlPlane } from '../env/harness.ts';
-import { issueCertificate, mutations, recordingProxy, startMoto } from '../support/moto.ts';
-import { createNamespace, readService, startController, waitForEvent, waitForSettled } from './support.ts';
+import { eventually } from '../env/harness.ts';
+import { issueCertificate, mutations } from '../support/moto.ts';
+import { awsRig } from './aws-rig.ts';
+import { readService, waitForEvent, waitForSettled } from './support.ts';
 
 const CLUSTER = 'features';
 const NS = 'features';
 const CLASS = 'drawbridge.io/aws';
 const A = 'service.beta.kubernetes.io/aws-load-balancer-';
 
-process.env.AWS_ACCESS_KEY_ID = 'test';
-process.env.AWS_SECRET_ACCESS_KEY = 'test';
-const moto = await startMoto(CLUSTER, ['node-a=10.0.0.10@a', 'node-b=10.0.1.10@b', 'node-c=10.0.0.11@a']);
-const proxy = await recordingProxy(moto.endpoint);
-const elb = new ElasticLoadBalancingV2Client({ region: 'us-east-1', endpoint: moto.endpoint });
-const ec2 = new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint });
-after(async () => {
-  elb.destroy();
-  ec2.destroy();
-  await proxy.close();
-  await moto.stop();
-});
-
-let controller: Controller | undefined;
-const cluster = useControlPlane({
-  setup: async (c) => {
-    await createNamespace(c.core, NS);
-    await addNode(c.core, 'node-a');
-    await addNode(c.core, 'node-b');
-    controller = await startController(c.kubeConfig, {
-      provider: 'aws',
-      providerConfig: {
-        region: 'us-east-1',
-        endpoint: proxy.endpoint,
-        limiters: { elbv2Read: { minTimeMs: 0 }, elbv2Write: { minTimeMs: 0 }, ec2: { minTimeMs: 0 } },
-      },
-      clusterName: CLUSTER,
-      // Short, so drift is repaired soon and the steady-state window holds several resyncs.
-      resyncSeconds: 2,
-    });
-  },
-  teardown: async () => controller?.stop(),
-});
-
-async function addNode(core: CoreV1Api, name: string): Promise<void> {
-  const seeded = moto.seed.nodes[name]!;
-  await core.createNode({
-    body: {
-      metadata: { name },
-      spec: { providerID: seeded.providerID },
-      status: { addresses: [{ type: 'InternalIP', address: seeded.ip }] },
-    },
-  });
-}
+const { moto, proxy, elb, ec2, cluster, addNode, controller } = await awsRig(CLUSTER, NS);
 
 function service(name: string, ports: number[], annotations: Record<string, string>, klass = CLASS): V1Service {
   return {
@@ -182,7 +137,7 @@ async function mutationsOf(what: string, act: () => Promise<unknown>, done: () =
   const from = proxy.actions.length;
   await act();
   await eventually(what, async () => ((await done()) ? true : undefined), 30_000);
-  await waitForSettled(controller!, cluster.core, NS);
+  await waitForSettled(controller(), cluster.core, NS);
   return mutations(proxy.actions.slice(from));
 }
 
@@ -231,7 +186,7 @@ async function lifecycle(f: Feature): Promise<void> {
   const hostname = await eventually(`a hostname on ${f.name}`, async () => {
     return (await readService(core, NS, f.name))?.status?.loadBalancer?.ingress?.[0]?.hostname;
   });
-  await waitForSettled(controller!, core, NS);
+  await waitForSettled(controller(), core, NS);
   const svc = (await readService(core, NS, f.name))!;
   const name = loadBalancerName({ clusterName: CLUSTER, uid: svc.metadata!.uid! });
   let o = (await observe(name))!;
@@ -426,7 +381,7 @@ test('dualstack: an NLB of IpAddressType dualstack, its hostname in the status; 
     [{ hostname: o.lb.DNSName!.toLowerCase() }],
   );
   assert.equal(hostname, o.lb.DNSName!.toLowerCase());
-  await waitForSettled(controller!, core, NS);
+  await waitForSettled(controller(), core, NS);
 
   // Named subnets without an IPv6 block: a terminal Warning before any write, nothing of it exists.
   const from = proxy.actions.length;
@@ -440,7 +395,7 @@ test('dualstack: an NLB of IpAddressType dualstack, its hostname in the status; 
   const event = await waitForEvent(core, NS, 'dual-v4only', 'SubnetWithoutIpv6');
   assert.equal(event.type, 'Warning');
   assert.match(event.message ?? '', new RegExp(moto.seed.subnets['ipv4only-a']!));
-  await waitForSettled(controller!, core, NS);
+  await waitForSettled(controller(), core, NS);
   const refused = (await readService(core, NS, 'dual-v4only'))!;
   const refusedName = loadBalancerName({ clusterName: CLUSTER, uid: refused.metadata!.uid! });
   assert.equal(await observe(refusedName), undefined, 'no NLB');

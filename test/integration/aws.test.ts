@@ -5,9 +5,9 @@
 // are the seeded EC2 instances; nothing runs on them.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import {
   DeleteListenerCommand,
   DeleteTargetGroupCommand,
@@ -16,69 +16,23 @@ import {
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { readAnnotations } from '../../providers/aws/annotations.ts';
 import { AwsConfigSchema, aws as awsDefinition } from '../../providers/aws/index.ts';
 import { backendGroupName, loadBalancerName } from '../../providers/aws/names.ts';
-import type { Controller } from '../../src/core/controller/controller.ts';
 import { testContext } from '../conformance/context.ts';
-import { eventually, useControlPlane } from '../env/harness.ts';
-import { mutations, recordingProxy, startMoto } from '../support/moto.ts';
-import { createNamespace, readService, startController, waitForEvent, waitForSettled } from './support.ts';
+import { eventually } from '../env/harness.ts';
+import { mutations } from '../support/moto.ts';
+import { awsRig } from './aws-rig.ts';
+import { readService, waitForEvent, waitForSettled } from './support.ts';
 
 const CLUSTER = 'itest';
 const NS = 'aws';
 const CLASS = 'drawbridge.io/aws';
 const A = 'service.beta.kubernetes.io/aws-load-balancer-';
 
-process.env.AWS_ACCESS_KEY_ID = 'test';
-process.env.AWS_SECRET_ACCESS_KEY = 'test';
-const moto = await startMoto(CLUSTER, ['node-a=10.0.0.10@a', 'node-b=10.0.1.10@b', 'node-c=10.0.0.11@a']);
-const proxy = await recordingProxy(moto.endpoint);
-const elb = new ElasticLoadBalancingV2Client({ region: 'us-east-1', endpoint: moto.endpoint });
-const ec2 = new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint });
-after(async () => {
-  elb.destroy();
-  ec2.destroy();
-  await proxy.close();
-  await moto.stop();
-});
-
-let controller: Controller | undefined;
-const cluster = useControlPlane({
-  setup: async (c) => {
-    await createNamespace(c.core, NS);
-    await addNode(c.core, 'node-a');
-    await addNode(c.core, 'node-b');
-    controller = await startController(c.kubeConfig, {
-      provider: 'aws',
-      // Loose limiters: every Service is resynced every 2 s here (~8 describes each), far above what the default
-      // read limiter (10/s) lets through; aws-faults.test.ts is where the limits themselves are tested.
-      providerConfig: {
-        region: 'us-east-1',
-        endpoint: proxy.endpoint,
-        limiters: { elbv2Read: { minTimeMs: 0 }, elbv2Write: { minTimeMs: 0 }, ec2: { minTimeMs: 0 } },
-      },
-      clusterName: CLUSTER,
-      // Short, so the drift case sees a resync soon; a converged resync costs no write (asserted below).
-      resyncSeconds: 2,
-    });
-  },
-  teardown: async () => controller?.stop(),
-});
-
-async function addNode(core: CoreV1Api, name: string): Promise<void> {
-  const seeded = moto.seed.nodes[name]!;
-  await core.createNode({
-    body: {
-      metadata: { name },
-      spec: { providerID: seeded.providerID },
-      status: { addresses: [{ type: 'InternalIP', address: seeded.ip }] },
-    },
-  });
-}
+const { moto, proxy, elb, ec2, cluster, addNode, controller } = await awsRig(CLUSTER, NS);
 
 function service(name: string, spec: Partial<V1Service['spec']> = {}, annotations?: Record<string, string>): V1Service {
   return {
@@ -184,7 +138,7 @@ async function provision(svc: V1Service): Promise<{ svc: V1Service; aws: Observe
   const hostname = await eventually(`a hostname on ${name}`, async () => {
     return (await readService(core, NS, name))?.status?.loadBalancer?.ingress?.[0]?.hostname;
   });
-  await waitForSettled(controller!, core, NS);
+  await waitForSettled(controller(), core, NS);
   const now = (await readService(core, NS, name))!;
   const aws = (await observe(now))!;
   assert.equal(hostname, aws.dns, 'status.loadBalancer.ingress[0].hostname is the NLB DNS name');
@@ -311,7 +265,7 @@ test('nodes added and removed: targets follow, and nothing but Register/Deregist
     const now = await observe(svc);
     return now?.groups[tg80]?.targets.length === 3 && now.groups[tg81]?.targets.length === 3 ? now : undefined;
   });
-  await waitForSettled(controller!, core, NS);
+  await waitForSettled(controller(), core, NS);
   let now = (await observe(svc))!;
   assert.deepEqual(now.groups[tg80]!.targets, targetsOn(n80, 'node-a', 'node-b', 'node-c'));
   assert.deepEqual(now.groups[tg81]!.targets, targetsOn(n81, 'node-a', 'node-b', 'node-c'));
@@ -324,7 +278,7 @@ test('nodes added and removed: targets follow, and nothing but Register/Deregist
   await eventually('node-c deregistered', async () =>
     (await observe(svc))?.groups[tg80]?.targets.length === 2 ? true : undefined,
   );
-  await waitForSettled(controller!, core, NS);
+  await waitForSettled(controller(), core, NS);
   now = (await observe(svc))!;
   assert.deepEqual(now.groups[tg80]!.targets, targetsOn(n80, 'node-a', 'node-b'));
   assert.deepEqual(now.groups[tg81]!.targets, targetsOn(n81, 'node-a', 'node-b'));
@@ -384,7 +338,7 @@ test('drift: a listener and a target group deleted behind our back come back on 
     return o && Object.keys(o.listeners).length === 2 && Object.keys(o.groups).length === 2 ? o : undefined;
   });
   assert.deepEqual(back, aws, 'the same listeners, groups, targets and rules as before');
-  await waitForSettled(controller!, cluster.core, NS);
+  await waitForSettled(controller(), cluster.core, NS);
   assert.deepEqual(mutations(proxy.actions.slice(from)), {
     CreateListener: 2,
     CreateTargetGroup: 1,
