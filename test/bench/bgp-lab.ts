@@ -49,6 +49,24 @@ export interface BgpBenchLab {
   cleanup(): Promise<void>;
 }
 
+/**
+ * Every session Established with BFD Up, the Service's kernel route over every node, and the client served: returns
+ * the node serving it (the router's ECMP hash sends all of this one client's connections to one node).
+ */
+export async function settledLab(lab: BgpBenchLab, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  const router = lab.router!;
+  await router.established(ms);
+  await router.bfdUp(ms);
+  for (;;) {
+    const { kernel } = await router.routes(lab.vip);
+    const serving = await servedBy(router.clientNs, lab.vip);
+    if (kernel.length === lab.nodes.length && lab.nodes.some((n) => n.name === serving)) return serving;
+    if (Date.now() > deadline) throw new Error(`the BGP lab did not settle: next hops ${kernel}, served ${serving}`);
+    await sleep(100);
+  }
+}
+
 interface BgpLabNode extends BgpBenchNode {
   config: StaticNode;
   frr?: Frr;
@@ -178,22 +196,8 @@ export class StaticBgpLab implements BgpBenchLab {
     return most;
   }
 
-  /**
-   * Every session Established with BFD Up, the Service's kernel route over every node, and the client served:
-   * returns the node serving it (the router's ECMP hash sends all of this one client's connections to one node).
-   */
-  async settled(ms = 30_000): Promise<string> {
-    const deadline = Date.now() + ms;
-    const router = this.router!;
-    await router.established(ms);
-    await router.bfdUp(ms);
-    for (;;) {
-      const { kernel } = await router.routes(this.vip);
-      const serving = await servedBy(router.clientNs, this.vip);
-      if (kernel.length === this.nodes.length && this.nodes.some((n) => n.name === serving)) return serving;
-      if (Date.now() > deadline) throw new Error(`the BGP lab did not settle: next hops ${kernel}, served ${serving}`);
-      await sleep(100);
-    }
+  settled(ms = 30_000): Promise<string> {
+    return settledLab(this, ms);
   }
 
   async cleanup(): Promise<void> {

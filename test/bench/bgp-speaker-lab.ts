@@ -31,9 +31,9 @@ import { OWNER_CLASS_ANNOTATION } from '../../src/lib/service/annotations.ts';
 import { ApiserverProxy } from '../e2e/support/apiserver-proxy.ts';
 import { type Frr, startFrr, stopFrr } from '../e2e/support/bgp-frr.ts';
 import { BgpRouter } from '../e2e/support/bgp-router.ts';
-import { Lab, NodeServer, servedBy, sh, sleep } from '../e2e/support/lab.ts';
+import { Lab, NodeServer, sh, sleep } from '../e2e/support/lab.ts';
 import { type ControlPlane, startControlPlane } from '../env/controlplane.ts';
-import type { BgpBenchLab, BgpBenchNode } from './bgp-lab.ts';
+import { type BgpBenchLab, type BgpBenchNode, settledLab } from './bgp-lab.ts';
 import { inParallel } from './clients.ts';
 import type { Entry } from './entry.ts';
 import { Speaker, speakerArgs } from './speaker-lab.ts';
@@ -206,18 +206,8 @@ export class SpeakerBgpLab implements BgpBenchLab {
   }
 
   /** Every session Established with BFD Up, the Service over every node, the client served: the serving node. */
-  async settled(ms = 60_000): Promise<string> {
-    const deadline = Date.now() + ms;
-    const router = this.router!;
-    await router.established(ms);
-    await router.bfdUp(ms);
-    for (;;) {
-      const { kernel } = await router.routes(this.vip);
-      const serving = await servedBy(router.clientNs, this.vip);
-      if (kernel.length === this.nodes.length && this.nodes.some((n) => n.name === serving)) return serving;
-      if (Date.now() > deadline) throw new Error(`the BGP lab did not settle: next hops ${kernel}, served ${serving}`);
-      await sleep(100);
-    }
+  settled(ms = 60_000): Promise<string> {
+    return settledLab(this, ms);
   }
 
   /**
